@@ -1,0 +1,46 @@
+# Two commands do all the set-up: `make run` and `make test`. Both install into .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+ARGS ?=
+
+.PHONY: run up test lint typecheck bench clean install install-dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Stamps re-run the install only when pyproject.toml changes.
+$(VENV)/.installed-learn: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[learn]"
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $@ $(VENV)/.installed-learn
+
+install: $(VENV)/.installed-learn
+install-dev: $(VENV)/.installed-dev
+
+## run: install and start the local stack (embedded AWS + API on 127.0.0.1:$(PORT))
+run: install
+	$(BIN)/learnloop up --port $(PORT) $(ARGS)
+
+## test: install the dev extra, lint, and run every test tier
+test: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+bench: install-dev
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) .learnloop learnloop-report .pytest_cache .ruff_cache .mypy_cache

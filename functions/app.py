@@ -1,0 +1,89 @@
+"""learnloop's Lambda entry points: routes, schedules and triggers, declared.
+
+Every handler is one call into the ``learnloop`` library; nothing happens at import beyond
+building the app, the logger and the metrics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from chalice import Chalice, ConvertToMiddleware
+
+from learnloop import ingest
+from learnloop.api import Api, Call, error_envelope_middleware
+from learnloop.auth import Scope
+from learnloop.observability import logger, metrics
+
+app = Chalice(app_name="learnloop")
+api = Api(app)
+
+app.register_middleware(
+    ConvertToMiddleware(
+        logger.inject_lambda_context(
+            correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
+        )
+    ),
+    "http",
+)
+app.register_middleware(ConvertToMiddleware(metrics.log_metrics), "http")
+app.register_middleware(error_envelope_middleware, "http")
+
+
+# --- health ------------------------------------------------------------------------------------
+
+
+@app.route("/v1/health", methods=["GET"])
+@api.endpoint(scope=None)
+def health(call: Call) -> dict[str, Any]:
+    return {"status": "ok", "stage": call.settings.stage}
+
+
+# --- ingest ------------------------------------------------------------------------------------
+
+
+@app.route("/v1/reactions", methods=["PUT"])
+@api.endpoint(scope=Scope.INGEST)
+def put_reaction(call: Call) -> dict[str, Any]:
+    return ingest.put_reaction(call.tables, call.json())
+
+
+@app.route("/v1/reactions/{user_id}/{content_type}/{external_id}", methods=["DELETE"])
+@api.endpoint(scope=Scope.INGEST)
+def delete_reaction(
+    call: Call, user_id: str, content_type: str, external_id: str
+) -> dict[str, Any]:
+    return ingest.delete_reaction(
+        call.tables, user_id=user_id, content_type=content_type, external_id=external_id
+    )
+
+
+@app.route("/v1/events", methods=["POST"])
+@api.endpoint(scope=Scope.INGEST)
+def post_events(call: Call) -> dict[str, int]:
+    return ingest.ingest_events(call.tables, call.json()).to_body()
+
+
+@app.route("/v1/content/{decision_id}", methods=["PUT"])
+@api.endpoint(scope=Scope.INGEST)
+def put_content(call: Call, decision_id: str) -> dict[str, Any]:
+    return ingest.put_content(call.tables, decision_id, call.json())
+
+
+@app.route("/v1/outcomes", methods=["POST"])
+@api.endpoint(scope=Scope.INGEST)
+def post_outcomes(call: Call) -> dict[str, Any]:
+    return ingest.ingest_outcomes(call.tables, call.json())
+
+
+@app.route("/v1/insights", methods=["POST"])
+@api.endpoint(scope=Scope.INGEST)
+def post_insight(call: Call) -> dict[str, Any]:
+    return ingest.put_insight(call.tables, call.json())
+
+
+@app.route("/v1/insights/{insight_id}/feedback", methods=["POST"])
+@api.endpoint(scope=Scope.INGEST)
+def post_insight_feedback(call: Call, insight_id: str) -> dict[str, Any]:
+    return ingest.put_feedback(call.tables, insight_id, call.json())

@@ -1,0 +1,26 @@
+"""Validate and store what apps send: reactions, events, content, outcomes, insights.
+
+Nothing here imports numpy or onnxruntime: ingest Lambdas stay small and start fast.
+"""
+
+from __future__ import annotations
+
+from learnloop.ingest.content import put_content
+from learnloop.ingest.engagement import engagement_rate
+from learnloop.ingest.events import IngestResult, derive_event_id, ingest_events
+from learnloop.ingest.insights import put_feedback, put_insight
+from learnloop.ingest.outcomes import ingest_outcomes
+from learnloop.ingest.reactions import delete_reaction, put_reaction
+
+__all__ = [
+    "IngestResult",
+    "delete_reaction",
+    "derive_event_id",
+    "engagement_rate",
+    "ingest_events",
+    "ingest_outcomes",
+    "put_content",
+    "put_feedback",
+    "put_insight",
+    "put_reaction",
+]

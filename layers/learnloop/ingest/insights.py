@@ -1,0 +1,80 @@
+"""AI insights and users' helpful / not-helpful feedback on them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from learnloop.exceptions import NotFoundError
+from learnloop.ingest.schemas import FeedbackIn, InsightIn, InsightKeyIn
+from learnloop.ingest.validation import validate
+from learnloop.store.keys import day_shard, iso, utcnow
+from learnloop.store.models import INSIGHT_RECORD, feedback_record
+from learnloop.store.tables import Tables
+
+
+def put_insight(tables: Tables, body: Any, *, now: datetime | None = None) -> dict[str, Any]:
+    """Store (or re-store) an insight; its first ``created_at`` is kept."""
+    now = now or utcnow()
+    insight = validate(InsightIn, body, context={"now": now})
+    model = tables.insights
+    created = iso(insight.created_at or now)
+    record = model(insight.insight_id, INSIGHT_RECORD)
+    record.update(
+        actions=[
+            model.user_id.set(insight.user_id),
+            model.insight_type.set(insight.insight_type),
+            model.text.set(insight.text) if insight.text is not None else model.text.remove(),
+            (
+                model.properties.set(insight.properties)
+                if insight.properties is not None
+                else model.properties.remove()
+            ),
+            model.created_at.set(model.created_at | created),
+            model.updated_at.set(iso(now)),
+            model.day_shard.set(
+                day_shard(
+                    insight.created_at or now, insight.insight_id, shards=tables.settings.day_shards
+                )
+            ),
+        ]
+    )
+    return {
+        "insight_id": record.insight_id,
+        "user_id": record.user_id,
+        "insight_type": record.insight_type,
+        "created_at": record.created_at,
+    }
+
+
+def put_feedback(
+    tables: Tables, insight_id: str, body: Any, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Record one user's verdict on an insight; a user's later verdict replaces the earlier.
+
+    Raises
+    ------
+    NotFoundError
+        When the insight was never stored.
+    """
+    now = now or utcnow()
+    key = validate(InsightKeyIn, {"insight_id": insight_id})
+    feedback = validate(FeedbackIn, body, context={"now": now})
+    model = tables.insights
+    if model.count(key.insight_id, model.record == INSIGHT_RECORD, limit=1) == 0:
+        raise NotFoundError(
+            f"insight {key.insight_id!r} does not exist",
+            details=[{"field": "insight_id", "message": "no such insight"}],
+        )
+    at = feedback.occurred_at or now
+    record = model(
+        key.insight_id,
+        feedback_record(feedback.user_id),
+        user_id=feedback.user_id,
+        helpful=feedback.helpful,
+        created_at=iso(at),
+        updated_at=iso(at),
+        day_shard=day_shard(at, feedback.user_id, shards=tables.settings.day_shards),
+    )
+    record.save()
+    return {"insight_id": key.insight_id, "user_id": feedback.user_id, "helpful": feedback.helpful}

@@ -1,0 +1,133 @@
+"""One frozen settings object, built from the environment in one place.
+
+Nothing here runs at import time: call :func:`get_settings` (cached) or
+:meth:`Settings.from_env` with an explicit mapping in tests.
+
+Examples
+--------
+>>> s = Settings.from_env({"LEARNLOOP_STAGE": "test", "LEARNLOOP_BUCKET": "b"})
+>>> s.table_name("reactions")
+'learnloop-test-reactions'
+>>> s.content_types
+('meme', 'news', 'coin', 'ai_insight')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+from learnloop.exceptions import ConfigurationError
+
+DEFAULT_CONTENT_TYPES = ("meme", "news", "coin", "ai_insight")
+#: A placeholder secret that only local runs may use; `require_real_secret` rejects it.
+LOCAL_PSEUDONYM_SECRET = "learnloop-local-not-a-secret"
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that differs between local, LocalStack and AWS.
+
+    Only endpoints and names differ between targets; code never asks "am I local".
+    """
+
+    stage: str = "dev"
+    region: str = "us-east-1"
+    table_prefix: str = "learnloop-dev-"
+    bucket: str = "learnloop-dev"
+    #: ``None`` means the SDK's own resolution (real AWS, or botocore's ``AWS_ENDPOINT_URL``).
+    endpoint_url: str | None = None
+    pseudonym_secret: str = LOCAL_PSEUDONYM_SECRET
+    content_types: tuple[str, ...] = DEFAULT_CONTENT_TYPES
+    #: Day partitions are split into this many shards so one busy day is not one hot key.
+    day_shards: int = 4
+    #: Raw analytics events expire after this many days (DynamoDB TTL); 0 keeps them forever.
+    events_retention_days: int = 400
+    max_body_bytes: int = 1_048_576
+    max_batch_events: int = 500
+    #: Seconds an API-key lookup is trusted before it is read again (revocation delay).
+    auth_cache_seconds: float = 30.0
+    success_threshold: float = 0.03
+    min_training_rows: int = 50
+    extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default: ``os.environ``).
+
+        Parameters
+        ----------
+        env
+            The variables to read; tests pass a plain dict.
+
+        Raises
+        ------
+        ConfigurationError
+            When a value cannot be parsed.
+        """
+        env = os.environ if env is None else env
+        stage = env.get("LEARNLOOP_STAGE", "dev")
+        content_types = _split(env.get("LEARNLOOP_CONTENT_TYPES", "")) or DEFAULT_CONTENT_TYPES
+        day_shards = _int(env, "LEARNLOOP_DAY_SHARDS", 4)
+        if day_shards < 1:
+            raise ConfigurationError("LEARNLOOP_DAY_SHARDS must be at least 1")
+        return cls(
+            stage=stage,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            table_prefix=env.get("LEARNLOOP_TABLE_PREFIX", f"learnloop-{stage}-"),
+            bucket=env.get("LEARNLOOP_BUCKET", f"learnloop-{stage}"),
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            pseudonym_secret=env.get("LEARNLOOP_PSEUDONYM_SECRET", LOCAL_PSEUDONYM_SECRET),
+            content_types=content_types,
+            day_shards=day_shards,
+            events_retention_days=_int(env, "LEARNLOOP_EVENTS_RETENTION_DAYS", 400),
+            max_body_bytes=_int(env, "LEARNLOOP_MAX_BODY_BYTES", 1_048_576),
+            max_batch_events=_int(env, "LEARNLOOP_MAX_BATCH_EVENTS", 500),
+            auth_cache_seconds=_float(env, "LEARNLOOP_AUTH_CACHE_SECONDS", 30.0),
+            success_threshold=_float(env, "LEARNLOOP_SUCCESS_THRESHOLD", 0.03),
+            min_training_rows=_int(env, "LEARNLOOP_MIN_TRAINING_ROWS", 50),
+            extra={k: v for k, v in env.items() if k.startswith("LEARNLOOP_")},
+        )
+
+    def table_name(self, entity: str) -> str:
+        """The physical DynamoDB table name of ``entity`` (e.g. ``"reactions"``)."""
+        return f"{self.table_prefix}{entity}"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields changed (tests, the local runner)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use.
+
+    Call ``get_settings.cache_clear()`` after changing the environment.
+    """
+    return Settings.from_env()

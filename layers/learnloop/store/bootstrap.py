@@ -1,0 +1,71 @@
+"""Create every table and the bucket of a stage; safe to run any number of times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from learnloop.settings import Settings
+from learnloop.store.clients import s3_client
+from learnloop.store.tables import Tables
+
+
+@dataclass
+class BootstrapReport:
+    """What :func:`bootstrap` created and what already existed."""
+
+    created_tables: list[str] = field(default_factory=list)
+    existing_tables: list[str] = field(default_factory=list)
+    bucket_created: bool = False
+
+
+def bootstrap(
+    settings: Settings, *, tables: Tables | None = None, s3: Any | None = None
+) -> BootstrapReport:
+    """Create the stage's tables (on-demand, GSIs, TTL) and bucket when missing.
+
+    Parameters
+    ----------
+    settings
+        The stage to create.
+    tables, s3
+        Injected bound tables and S3 client (default: built from ``settings``).
+
+    Returns
+    -------
+    BootstrapReport
+        Which tables were created and which already existed.
+
+    Examples
+    --------
+    >>> report = bootstrap(Settings.from_env())  # doctest: +SKIP
+    >>> report.created_tables  # doctest: +SKIP
+    ['learnloop-dev-reactions', ...]
+    """
+    tables = tables or Tables(settings)
+    report = BootstrapReport()
+    for model in tables.all():
+        name = model.Meta.table_name
+        if model.exists():
+            report.existing_tables.append(name)
+            continue
+        # create_table also enables TTL on models with a TTLAttribute.
+        model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+        report.created_tables.append(name)
+    report.bucket_created = _ensure_bucket(s3 or s3_client(settings), settings)
+    return report
+
+
+def _ensure_bucket(s3: Any, settings: Settings) -> bool:
+    kwargs: dict[str, Any] = {"Bucket": settings.bucket}
+    if settings.region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.region}
+    try:
+        s3.create_bucket(**kwargs)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            return False
+        raise
+    return True

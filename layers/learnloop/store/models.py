@@ -1,0 +1,248 @@
+"""PynamoDB models of every table, unbound to any stage.
+
+A model here has no ``Meta.table_name``: :class:`learnloop.store.tables.Tables` binds each one
+to a stage's table name and endpoint, so two stages (or two tests) never share a class.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+
+class BaseModel(Model):
+    """A table of learnloop; ``entity`` is the table name without the stage prefix."""
+
+    entity: ClassVar[str] = ""
+
+
+# --- reactions ---------------------------------------------------------------------------------
+
+
+class ReactionsByItem(GlobalSecondaryIndex["Reaction"]):
+    """Who reacted to one piece of content."""
+
+    class Meta:
+        index_name = "by_item"
+        projection = AllProjection()
+
+    item_key = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+
+
+class ReactionsByDay(GlobalSecondaryIndex["Reaction"]):
+    """Reactions last changed on a day (sharded), for rollups and exports."""
+
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    day_shard = UnicodeAttribute(hash_key=True)
+    updated_at = UnicodeAttribute(range_key=True)
+
+
+class Reaction(BaseModel):
+    """A user's like or dislike of one piece of content, upserted."""
+
+    entity = "reactions"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    item_key = UnicodeAttribute(range_key=True)
+    content_type = UnicodeAttribute()
+    external_id = UnicodeAttribute()
+    reaction = UnicodeAttribute()
+    content = JSONAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    day_shard = UnicodeAttribute()
+
+    by_item = ReactionsByItem()
+    by_day = ReactionsByDay()
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+class EventsByDay(GlobalSecondaryIndex["Event"]):
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    day_shard = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class Event(BaseModel):
+    """One analytics event; the range key ``{occurred_at}#{event_id}`` makes writes idempotent."""
+
+    entity = "events"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    event_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    occurred_at = UnicodeAttribute()
+    received_at = UnicodeAttribute()
+    session_id = UnicodeAttribute(null=True)
+    properties = JSONAttribute(null=True)
+    day_shard = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+    by_day = EventsByDay()
+
+
+# --- content and outcomes ----------------------------------------------------------------------
+
+
+class ContentByDay(GlobalSecondaryIndex["Content"]):
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    day_shard = UnicodeAttribute(hash_key=True)
+    posted_at = UnicodeAttribute(range_key=True)
+
+
+class Content(BaseModel):
+    """Metadata of one published decision (a post), keyed by the app's decision id."""
+
+    entity = "content"
+
+    decision_id = UnicodeAttribute(hash_key=True)
+    content_type = UnicodeAttribute(null=True)
+    decision_type = UnicodeAttribute(null=True)
+    bandit_arm = UnicodeAttribute(null=True)
+    topic = UnicodeAttribute(null=True)
+    hook_type = UnicodeAttribute(null=True)
+    style = UnicodeAttribute(null=True)
+    length = UnicodeAttribute(null=True)
+    quality_score = NumberAttribute(null=True)
+    novelty_score = NumberAttribute(null=True)
+    expertise_level = NumberAttribute(null=True)
+    text = UnicodeAttribute(null=True)
+    posted_at = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    day_shard = UnicodeAttribute()
+
+    by_day = ContentByDay()
+
+
+class OutcomesByDay(GlobalSecondaryIndex["Outcome"]):
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    day_shard = UnicodeAttribute(hash_key=True)
+    collected_at = UnicodeAttribute(range_key=True)
+
+
+class Outcome(BaseModel):
+    """The engagement one decision had earned when it was measured."""
+
+    entity = "outcomes"
+
+    decision_id = UnicodeAttribute(hash_key=True)
+    collected_at = UnicodeAttribute(range_key=True)
+    impressions = NumberAttribute()
+    likes = NumberAttribute()
+    retweets = NumberAttribute()
+    replies = NumberAttribute()
+    bookmarks = NumberAttribute()
+    followers_gained = NumberAttribute()
+    viral_score = NumberAttribute()
+    engagement_rate = NumberAttribute()
+    received_at = UnicodeAttribute()
+    day_shard = UnicodeAttribute()
+
+    by_day = OutcomesByDay()
+
+
+# --- insights ----------------------------------------------------------------------------------
+
+
+class InsightsByDay(GlobalSecondaryIndex["Insight"]):
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    day_shard = UnicodeAttribute(hash_key=True)
+    updated_at = UnicodeAttribute(range_key=True)
+
+
+class Insight(BaseModel):
+    """An AI insight (``record == "insight"``) or one user's feedback on it
+    (``record == "feedback#{user_id}"``): one partition holds an insight and its feedback."""
+
+    entity = "insights"
+
+    insight_id = UnicodeAttribute(hash_key=True)
+    record = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute(null=True)
+    insight_type = UnicodeAttribute(null=True)
+    text = UnicodeAttribute(null=True)
+    helpful = BooleanAttribute(null=True)
+    properties = JSONAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    day_shard = UnicodeAttribute()
+
+    by_day = InsightsByDay()
+
+
+INSIGHT_RECORD = "insight"
+
+
+def feedback_record(user_id: str) -> str:
+    """The range key of ``user_id``'s feedback on an insight."""
+    return f"feedback#{user_id}"
+
+
+# --- users and keys ----------------------------------------------------------------------------
+
+
+class User(BaseModel):
+    """Consent state of one user (and, later, deletion tombstones)."""
+
+    entity = "users"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    consent = UnicodeAttribute(default="opted_in")
+    updated_at = UnicodeAttribute()
+
+
+class ApiKeysByName(GlobalSecondaryIndex["ApiKey"]):
+    class Meta:
+        index_name = "by_name"
+        projection = KeysOnlyProjection()
+
+    name = UnicodeAttribute(hash_key=True)
+
+
+class ApiKey(BaseModel):
+    """An API key, stored only as the SHA-256 of its secret."""
+
+    entity = "api_keys"
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    prefix = UnicodeAttribute()
+    scopes = UnicodeSetAttribute()
+    created_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+
+    by_name = ApiKeysByName()
+
+
+#: Every model, in the order tables are created. Infra templates derive from this list too.
+MODELS: tuple[type[BaseModel], ...] = (Reaction, Event, Content, Outcome, Insight, User, ApiKey)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+
+from learnloop.exceptions import ConfigurationError
+from learnloop.settings import DEFAULT_CONTENT_TYPES, Settings
+
+
+def test_defaults_follow_the_stage() -> None:
+    settings = Settings.from_env({"LEARNLOOP_STAGE": "prod"})
+    assert settings.table_prefix == "learnloop-prod-"
+    assert settings.bucket == "learnloop-prod"
+    assert settings.endpoint_url is None
+    assert settings.content_types == DEFAULT_CONTENT_TYPES
+
+
+def test_everything_is_read_from_the_given_mapping() -> None:
+    settings = Settings.from_env(
+        {
+            "LEARNLOOP_STAGE": "x",
+            "LEARNLOOP_TABLE_PREFIX": "p-",
+            "LEARNLOOP_BUCKET": "bkt",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
+            "AWS_REGION": "eu-west-1",
+            "LEARNLOOP_CONTENT_TYPES": "meme, podcast",
+            "LEARNLOOP_DAY_SHARDS": "8",
+            "LEARNLOOP_PSEUDONYM_SECRET": "s3cret",
+        }
+    )
+    assert settings.table_name("events") == "p-events"
+    assert settings.region == "eu-west-1"
+    assert settings.content_types == ("meme", "podcast")
+    assert settings.day_shards == 8
+    assert settings.pseudonym_secret == "s3cret"
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings()
+    with pytest.raises(AttributeError):
+        settings.stage = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("value", ["zero", "0"])
+def test_bad_numbers_are_configuration_errors(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="LEARNLOOP_DAY_SHARDS"):
+        Settings.from_env({"LEARNLOOP_DAY_SHARDS": value})
