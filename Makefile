@@ -23,8 +23,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed-learn
 install-dev: $(VENV)/.installed-dev
 
-## run: install and start the local stack (embedded AWS + API on 127.0.0.1:$(PORT))
+## run: install, then run the demo on the embedded local stack (API on 127.0.0.1:$(PORT))
 run: install
+	$(BIN)/learnloop demo --port $(PORT) $(ARGS)
+
+## up: install and serve the local stack until Ctrl-C
+up: install
 	$(BIN)/learnloop up --port $(PORT) $(ARGS)
 
 ## test: install the dev extra, lint, and run every test tier

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
-from chalice import Chalice, ConvertToMiddleware
+from chalice import Chalice, ConvertToMiddleware, Cron, Rate
+from chalice.app import CloudWatchEvent
 
-from learnloop import ingest
+from learnloop import ingest, jobs
 from learnloop.api import Api, Call, error_envelope_middleware
 from learnloop.auth import Scope
 from learnloop.observability import logger, metrics
@@ -87,3 +88,27 @@ def post_insight(call: Call) -> dict[str, Any]:
 @api.endpoint(scope=Scope.INGEST)
 def post_insight_feedback(call: Call, insight_id: str) -> dict[str, Any]:
     return ingest.put_feedback(call.tables, insight_id, call.json())
+
+
+# --- serving -----------------------------------------------------------------------------------
+
+
+@app.route("/v1/bandit/select", methods=["POST"])
+@api.endpoint(scope=Scope.READ)
+def bandit_select(call: Call) -> dict[str, Any]:
+    from learnloop.serving.bandit import select  # numpy stays off the ingest cold path
+
+    return select(call.tables, call.json())
+
+
+# --- schedules ---------------------------------------------------------------------------------
+
+
+@app.schedule(Cron(15, 0, "*", "*", "?", "*"), name="rollup_daily")
+def rollup_daily(event: CloudWatchEvent) -> dict[str, Any]:
+    return jobs.run_scheduled("rollup_daily", event.time)
+
+
+@app.schedule(Rate(4, unit=Rate.HOURS), name="learn")
+def learn(event: CloudWatchEvent) -> dict[str, Any]:
+    return jobs.run_scheduled("learn", event.time)

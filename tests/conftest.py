@@ -62,13 +62,33 @@ def settings(aws_endpoint: str) -> Any:
     )
 
 
+@pytest.fixture(scope="session")
+def s3(aws_endpoint: str) -> Any:
+    """One S3 client for the session (building a client costs ~0.2 s)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3", region_name="us-east-1", endpoint_url=aws_endpoint,
+        config=Config(s3={"addressing_style": "path"}),
+    )
+
+
+@pytest.fixture(scope="session")
+def _dynamodb_client(aws_endpoint: str) -> Any:
+    from learnloop.settings import Settings
+    from learnloop.store.tables import _pynamodb_client
+
+    return _pynamodb_client(Settings(endpoint_url=aws_endpoint))
+
+
 @pytest.fixture
-def tables(settings: Any) -> Any:
-    """The stage's tables, created."""
+def tables(settings: Any, s3: Any, _dynamodb_client: Any) -> Any:
+    """The stage's tables and bucket, created."""
     from learnloop.store import Tables, bootstrap
 
-    tables = Tables(settings)
-    bootstrap(settings, tables=tables)
+    tables = Tables(settings, dynamodb_client=_dynamodb_client)
+    bootstrap(settings, tables=tables, s3=s3)
     return tables
 
 

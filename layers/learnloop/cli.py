@@ -5,6 +5,13 @@ Every command reads the same settings as the Lambdas (``LEARNLOOP_*``, ``AWS_END
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import click
 
 from learnloop.settings import Settings
@@ -33,6 +40,49 @@ def bootstrap(endpoint_url: str | None) -> None:
     click.echo(
         f"bucket {settings.bucket} {'created' if report.bucket_created else 'already exists'}"
     )
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C or SIGTERM, so a command can stop cleanly (state saved)."""
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stopping
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _started(runner: Any) -> Iterator[Any]:
+    """Start ``runner``, yield it, and always stop it (which saves the embedded state)."""
+    from learnloop.exceptions import LearnloopError
+
+    try:
+        runner.start()
+    except LearnloopError as exc:
+        runner.stop()
+        raise click.ClickException(str(exc)) from exc
+    try:
+        yield runner
+    finally:
+        runner.stop()
+        click.echo("stopped")
+
+
+def _announce(runner: Any) -> None:
+    aws = runner.endpoint_url or "AWS (the SDK's own endpoints)"
+    if runner.embedded:
+        aws += " (embedded moto"
+        aws += f"; restored {runner.restored.items} items)" if runner.restored else ")"
+    click.echo(f"learnloop is up: API {runner.api_url}, AWS {aws}")
+    click.echo(runner.env_text, nl=False)  # the three keys among them
+    click.echo(f"keys and endpoints written to {runner.env_path.resolve()}")
 
 
 @main.group()
@@ -74,6 +124,192 @@ def keys_revoke(key: str) -> None:
     if not revoke_api_key(Tables(Settings.from_env()), key):
         raise click.ClickException("no such key")
     click.echo("revoked")
+
+
+@main.command()
+@click.option(
+    "--port",
+    type=int,
+    default=8000,
+    show_default=True,
+    help="API port on 127.0.0.1; 0 picks a free one.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".learnloop"),
+    show_default=True,
+    help="Where local.env and the state snapshots live.",
+)
+@click.option(
+    "--endpoint",
+    "endpoint_url",
+    default=None,
+    help="Use this AWS endpoint (a LocalStack URL, or 'aws' for real AWS) instead of "
+    "the embedded emulator; then nothing is snapshotted.",
+)
+@click.option(
+    "--app",
+    "app_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The Chalice app file (default: functions/app.py).",
+)
+@click.option(
+    "--metrics/--no-metrics", default=False, show_default=True, help="Print Powertools EMF metrics."
+)
+@click.option("--verbose", is_flag=True, help="One access-log line per API and AWS request.")
+@click.option(
+    "--snapshot-seconds",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Snapshot the state this often when it changed; 0: only on stop.",
+)
+@click.option(
+    "--moto-port",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Port of the embedded AWS emulator; 0 picks a free one.",
+)
+def up(
+    port: int,
+    state_dir: Path,
+    endpoint_url: str | None,
+    app_path: Path | None,
+    metrics: bool,
+    verbose: bool,
+    snapshot_seconds: float,
+    moto_port: int,
+) -> None:
+    """Run the local stack on 127.0.0.1: AWS emulator, the API, schedules, saved state.
+
+    Writes STATE_DIR/local.env for clients; Ctrl-C (or SIGTERM) saves the state and exits.
+    """
+    from learnloop.local import Runner
+
+    runner = Runner(
+        port=port,
+        state_dir=state_dir,
+        endpoint_url=endpoint_url,
+        app_path=app_path,
+        metrics=metrics,
+        verbose=verbose,
+        snapshot_seconds=snapshot_seconds,
+        moto_port=moto_port,
+    )
+    with _stop_on_signals() as stopping, _started(runner):
+        _announce(runner)
+        click.echo("Ctrl-C to stop")
+        while not stopping.wait(0.5):
+            pass
+        click.echo("stopping: saving state" if runner.embedded else "stopping")
+    click.echo("stopped")
+
+
+@main.command()
+@click.option(
+    "--days", type=click.IntRange(min=2), default=21, show_default=True, help="Simulated days."
+)
+@click.option("--posts-per-day", type=click.IntRange(1, 100), default=24, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True, help="Makes a run reproducible.")
+@click.option(
+    "--port",
+    type=int,
+    default=8000,
+    show_default=True,
+    help="API port on 127.0.0.1; 0 picks a free one.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".learnloop"),
+    show_default=True,
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("learnloop-report"),
+    show_default=True,
+    help="Where the report goes.",
+)
+@click.option("--keep-running", is_flag=True, help="Keep serving what was learned afterwards.")
+@click.option("--verbose", is_flag=True, help="Show the jobs' logs and every request.")
+def demo(
+    days: int,
+    posts_per_day: int,
+    seed: int,
+    port: int,
+    state_dir: Path,
+    out_dir: Path,
+    keep_running: bool,
+    verbose: bool,
+) -> None:
+    """Simulate a population with a hidden truth on the local stack and grade what was learned.
+
+    Writes OUT/report.md, regret.png, engagement.png and summary.json.
+    """
+    import os
+
+    from learnloop.demo.driver import DemoConfig, format_summary
+    from learnloop.demo.local import demo_settings, run_demo
+    from learnloop.local import Runner
+    from learnloop.observability import logger
+
+    # Simulated days pass in seconds: no write can still be in flight when `learn` runs, and a
+    # window as long as the run covers all of it. One day shard: moto answers each GSI query
+    # by scanning the whole table, so shards cost a scan each there (nothing on DynamoDB).
+    os.environ.setdefault("LEARNLOOP_LEARN_SAFETY_MARGIN_SECONDS", "0")
+    os.environ.setdefault("LEARNLOOP_TRAINING_WINDOW_DAYS", str(days + 2))
+    os.environ.setdefault("LEARNLOOP_DAY_SHARDS", "1")
+    if not verbose:
+        logger.setLevel("WARNING")
+    config = DemoConfig(days=days, posts_per_day=posts_per_day, seed=seed, out_dir=out_dir)
+    # State is saved on stop only: a periodic snapshot would rescan the tables mid-run.
+    runner = Runner(
+        port=port,
+        state_dir=state_dir,
+        settings=demo_settings(),
+        verbose=verbose,
+        snapshot_seconds=0,
+    )
+    with _stop_on_signals() as stopping, _started(runner):
+        _announce(runner)
+        run = run_demo(runner, config, echo=click.echo)
+        click.echo(format_summary(run.summary))
+        click.echo("report: " + ", ".join(str(path) for path in run.files))
+        if keep_running:
+            click.echo("serving what was learned; Ctrl-C to stop")
+            while not stopping.wait(0.5):
+                pass
+
+
+@main.group()
+def job() -> None:
+    """Run scheduled jobs by hand."""
+
+
+@job.command("run")
+@click.argument("name")
+@click.option("--date", "day", default=None, help="rollup_daily: the day to roll up (YYYY-MM-DD).")
+@click.option("--now", default=None, help="The run's logical time (ISO 8601; default: now).")
+def job_run(name: str, day: str | None, now: str | None) -> None:
+    """Run the job NAME (rollup_daily, learn) once and print its result as JSON."""
+    import json
+    from datetime import date, datetime
+
+    from learnloop.jobs import JOBS, run_job
+    from learnloop.store import Tables
+    from learnloop.store.keys import utcnow
+
+    if name not in JOBS:
+        raise click.BadParameter(f"unknown job; choose from {', '.join(sorted(JOBS))}")
+    options = {"day": date.fromisoformat(day)} if day else {}
+    moment = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else utcnow()
+    result = run_job(name, Tables(Settings.from_env()), moment, **options)
+    click.echo(json.dumps(result, indent=2, default=str))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -75,6 +75,13 @@ class Settings:
     auth_cache_seconds: float = 30.0
     success_threshold: float = 0.03
     min_training_rows: int = 50
+    #: ``learn`` re-reads outcomes received this many seconds before its watermark, in case a
+    #: write was still in flight when it last read (the ledger skips what was counted).
+    learn_safety_margin_seconds: float = 60.0
+    #: Predictors train on outcomes collected in the last this many days.
+    training_window_days: int = 60
+    #: Per-day decay of the bandits' past statistics, in (0, 1]; 1 never forgets.
+    bandit_discount: float = 1.0
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -112,6 +119,9 @@ class Settings:
             auth_cache_seconds=_float(env, "LEARNLOOP_AUTH_CACHE_SECONDS", 30.0),
             success_threshold=_float(env, "LEARNLOOP_SUCCESS_THRESHOLD", 0.03),
             min_training_rows=_int(env, "LEARNLOOP_MIN_TRAINING_ROWS", 50),
+            learn_safety_margin_seconds=_float(env, "LEARNLOOP_LEARN_SAFETY_MARGIN_SECONDS", 60.0),
+            bandit_discount=_float(env, "LEARNLOOP_BANDIT_DISCOUNT", 1.0),
+            training_window_days=_int(env, "LEARNLOOP_TRAINING_WINDOW_DAYS", 60),
             extra={k: v for k, v in env.items() if k.startswith("LEARNLOOP_")},
         )
 

@@ -50,6 +50,7 @@ def ingest_outcomes(tables: Tables, body: Any, *, now: datetime | None = None) -
                 replies=outcome.replies,
             ),
             received_at=iso(now),
+            received_shard=day_shard(now, outcome.decision_id, shards=settings.day_shards),
             day_shard=day_shard(collected_at, outcome.decision_id, shards=settings.day_shards),
         )
         records[(record.decision_id, record.collected_at)] = record

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pynamodb.exceptions import TableError
 
 from learnloop.settings import Settings
 from learnloop.store.clients import s3_client
+from learnloop.store.models import BaseModel
 from learnloop.store.tables import Tables
 
 
@@ -46,16 +49,28 @@ def bootstrap(
     """
     tables = tables or Tables(settings)
     report = BootstrapReport()
-    for model in tables.all():
-        name = model.Meta.table_name
-        if model.exists():
-            report.existing_tables.append(name)
-            continue
-        # create_table also enables TTL on models with a TTLAttribute.
-        model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
-        report.created_tables.append(name)
+    # Tables are created in parallel: on AWS each one takes seconds to become ACTIVE.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = list(pool.map(_ensure_table, tables.all()))
+    for model, was_created in zip(tables.all(), created, strict=True):
+        names = report.created_tables if was_created else report.existing_tables
+        names.append(model.Meta.table_name)
     report.bucket_created = _ensure_bucket(s3 or s3_client(settings), settings)
     return report
+
+
+def _ensure_table(model: type[BaseModel]) -> bool:
+    if model.exists():
+        return False
+    try:
+        # create_table also enables TTL on models with a TTLAttribute.
+        model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+    except TableError as exc:
+        # Another bootstrap created it between exists() and create_table(): fine.
+        if "ResourceInUseException" not in str(exc.cause_response_code):
+            raise
+        return False
+    return True
 
 
 def _ensure_bucket(s3: Any, settings: Settings) -> bool:

@@ -7,7 +7,7 @@ Examples
 >>> iso(ts)
 '2026-11-20T09:30:00.000000Z'
 >>> day_shard(ts, "user-1", shards=4)
-'2026-11-20#1'
+'2026-11-20#0'
 >>> item_key("meme", "abc")
 'meme#abc'
 """

@@ -147,6 +147,17 @@ class OutcomesByDay(GlobalSecondaryIndex["Outcome"]):
     collected_at = UnicodeAttribute(range_key=True)
 
 
+class OutcomesByReceived(GlobalSecondaryIndex["Outcome"]):
+    """Outcomes by when they arrived: how ``learn`` finds what is new since its watermark."""
+
+    class Meta:
+        index_name = "by_received"
+        projection = AllProjection()
+
+    received_shard = UnicodeAttribute(hash_key=True)
+    received_at = UnicodeAttribute(range_key=True)
+
+
 class Outcome(BaseModel):
     """The engagement one decision had earned when it was measured."""
 
@@ -163,9 +174,11 @@ class Outcome(BaseModel):
     viral_score = NumberAttribute()
     engagement_rate = NumberAttribute()
     received_at = UnicodeAttribute()
+    received_shard = UnicodeAttribute()
     day_shard = UnicodeAttribute()
 
     by_day = OutcomesByDay()
+    by_received = OutcomesByReceived()
 
 
 # --- insights ----------------------------------------------------------------------------------
@@ -244,5 +257,77 @@ class ApiKey(BaseModel):
     by_name = ApiKeysByName()
 
 
+# --- learning state ----------------------------------------------------------------------------
+
+
+class BanditArm(BaseModel):
+    """The running statistics of one arm of one bandit (``scope``: ``content``, ``timing``).
+
+    Writes are conditional on ``version`` inside the same transaction as the ledger entries of
+    the decisions they count, so each outcome is counted exactly once.
+    """
+
+    entity = "bandit_arms"
+
+    scope = UnicodeAttribute(hash_key=True)
+    arm = UnicodeAttribute(range_key=True)
+    successes = NumberAttribute(default=0)
+    failures = NumberAttribute(default=0)
+    pulls = NumberAttribute(default=0)
+    reward_sum = NumberAttribute(default=0)
+    version = NumberAttribute(default=0)
+    decayed_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+
+
+class LedgerEntry(BaseModel):
+    """``{job}#{key}``: proof that a job already processed something, or a job's watermark."""
+
+    entity = "ledger"
+
+    key = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute()
+    value = JSONAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class DailyStats(BaseModel):
+    """The rollup of one UTC day: aggregates only, never per-user data."""
+
+    entity = "daily_stats"
+
+    date = UnicodeAttribute(hash_key=True)
+    stats = JSONAttribute()
+
+
+class ModelRecord(BaseModel):
+    """One trained model version (``version``), or an alias item (``version == "@production"``)."""
+
+    entity = "models"
+
+    name = UnicodeAttribute(hash_key=True)
+    version = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute(default="candidate")
+    s3_prefix = UnicodeAttribute(null=True)
+    metrics = JSONAttribute(null=True)
+    manifest = JSONAttribute(null=True)
+    target = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute(null=True)
+
+
 #: Every model, in the order tables are created. Infra templates derive from this list too.
-MODELS: tuple[type[BaseModel], ...] = (Reaction, Event, Content, Outcome, Insight, User, ApiKey)
+MODELS: tuple[type[BaseModel], ...] = (
+    Reaction,
+    Event,
+    Content,
+    Outcome,
+    Insight,
+    User,
+    ApiKey,
+    BanditArm,
+    LedgerEntry,
+    DailyStats,
+    ModelRecord,
+)

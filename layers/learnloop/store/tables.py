@@ -18,10 +18,14 @@ from learnloop.settings import Settings
 from learnloop.store.models import (
     MODELS,
     ApiKey,
+    BanditArm,
     BaseModel,
     Content,
+    DailyStats,
     Event,
     Insight,
+    LedgerEntry,
+    ModelRecord,
     Outcome,
     Reaction,
     User,
@@ -117,3 +121,19 @@ class Tables:
     @property
     def api_keys(self) -> type[ApiKey]:
         return self._bound["api_keys"]  # type: ignore[return-value]
+
+    @property
+    def bandit_arms(self) -> type[BanditArm]:
+        return self._bound["bandit_arms"]  # type: ignore[return-value]
+
+    @property
+    def ledger(self) -> type[LedgerEntry]:
+        return self._bound["ledger"]  # type: ignore[return-value]
+
+    @property
+    def daily_stats(self) -> type[DailyStats]:
+        return self._bound["daily_stats"]  # type: ignore[return-value]
+
+    @property
+    def models(self) -> type[ModelRecord]:
+        return self._bound["models"]  # type: ignore[return-value]

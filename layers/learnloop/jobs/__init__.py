@@ -1,0 +1,52 @@
+"""Scheduled jobs. Each takes an explicit ``now`` so it can run for any time, by hand or on
+schedule, and each is safe to run twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from learnloop.store.tables import Tables
+
+
+def _rollup(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
+    from learnloop.jobs.rollup import rollup_daily, rollup_day
+
+    day = options.get("day")
+    result = rollup_day(tables, day) if day is not None else rollup_daily(tables, now)
+    return result.to_dict()
+
+
+def _learn(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
+    from learnloop.jobs.learn import learn
+
+    return learn(tables, now, **options).to_dict()
+
+
+#: Job name → runner; the same names as the scheduled functions in functions/app.py.
+JOBS: dict[str, Callable[..., dict[str, Any]]] = {
+    "rollup_daily": _rollup,
+    "learn": _learn,
+}
+
+
+def run_job(name: str, tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
+    """Run the job ``name`` for logical time ``now``; returns its JSON-ready result."""
+    try:
+        job = JOBS[name]
+    except KeyError:
+        raise KeyError(f"unknown job {name!r}; jobs: {', '.join(sorted(JOBS))}") from None
+    return job(tables, now, **options)
+
+
+def run_scheduled(name: str, event_time: str | None) -> dict[str, Any]:
+    """Run a job for a schedule event whose ``time`` is ``event_time`` (ISO 8601, UTC)."""
+    from learnloop.api.services import get_services
+    from learnloop.store.keys import utcnow
+
+    now = datetime.fromisoformat(event_time.replace("Z", "+00:00")) if event_time else utcnow()
+    return run_job(name, get_services().tables, now)
+
+
+__all__ = ["JOBS", "run_job", "run_scheduled"]

@@ -1,0 +1,52 @@
+"""`learnloop demo` end to end, as a user runs it (a short run)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+LEARNLOOP = Path(sys.executable).parent / "learnloop"
+
+
+def test_a_short_demo_learns_and_writes_its_report(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = subprocess.run(
+        [
+            str(LEARNLOOP),
+            "demo",
+            "--days",
+            "6",
+            "--posts-per-day",
+            "24",
+            "--port",
+            "0",
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "best-arm share, last quarter" in result.stdout
+    assert (tmp_path / "state" / "local.env").exists()
+    for name in ("report.md", "regret.png", "engagement.png", "summary.json"):
+        assert (out / name).stat().st_size > 0
+    assert (out / "regret.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    written = json.loads((out / "summary.json").read_text())
+    summary = written["summary"]
+    # Even six days are enough for the bandit to beat uniform random and for models to exist.
+    assert summary["regret_vs_oracle"] < summary["regret_random"]
+    assert summary["best_arm_share_last_quarter"] > 0.5
+    assert summary["ridge_r2"] is not None and summary["ridge_r2"] > 0.3
+    assert summary["logistic_auc"] is not None and summary["logistic_auc"] > 0.55
+    assert len(written["days"]) == 6

@@ -1,0 +1,72 @@
+"""POST /v1/bandit/select reads the arms the learn job wrote."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from support.api import call, error_of, fields_of
+
+
+def seed_arms(tables: Any) -> None:
+    tables.bandit_arms("content", "good", successes=90, failures=10, pulls=100, reward_sum=5).save()
+    tables.bandit_arms("content", "bad", successes=5, failures=95, pulls=100, reward_sum=1).save()
+    tables.bandit_arms("timing", "9", successes=0, failures=0, pulls=50, reward_sum=3.0).save()
+    tables.bandit_arms("timing", "21", successes=0, failures=0, pulls=50, reward_sum=0.5).save()
+
+
+def test_thompson_prefers_the_arm_with_more_successes(client: Any, keys: dict, tables: Any) -> None:
+    seed_arms(tables)
+    response = call(
+        client, "POST", "/v1/bandit/select", key=keys["read"], body={"scope": "content", "n": 50}
+    )
+    assert response.status_code == 200, response.body
+    body = response.json_body
+    assert body["policy"] == "thompson"
+    assert body["arms"].count("good") >= 48
+    posterior = body["posteriors"]["good"]
+    assert (posterior["alpha"], posterior["beta"]) == (91, 11)
+
+
+def test_new_candidates_start_at_the_prior(client: Any, keys: dict, tables: Any) -> None:
+    response = call(
+        client,
+        "POST",
+        "/v1/bandit/select",
+        key=keys["read"],
+        body={"scope": "content", "candidates": ["x", "y"]},
+    )
+    assert response.status_code == 200
+    assert response.json_body["arm"] in {"x", "y"}
+    assert response.json_body["posteriors"]["x"]["alpha"] == 1
+
+
+def test_timing_tries_unpulled_hours_then_the_best(client: Any, keys: dict, tables: Any) -> None:
+    seed_arms(tables)
+    unpulled = call(client, "POST", "/v1/bandit/select", key=keys["read"], body={"scope": "timing"})
+    assert unpulled.json_body["arm"] not in {"9", "21"}
+    known = call(
+        client,
+        "POST",
+        "/v1/bandit/select",
+        key=keys["read"],
+        body={"scope": "timing", "candidates": ["9", "21"]},
+    )
+    assert known.json_body["policy"] == "ucb1"
+    assert known.json_body["arm"] == "9"
+
+
+def test_no_arms_and_no_candidates_is_409(client: Any, keys: dict) -> None:
+    response = call(
+        client, "POST", "/v1/bandit/select", key=keys["read"], body={"scope": "content"}
+    )
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "conflict"
+
+
+def test_bad_scope_is_422_and_ingest_key_is_403(client: Any, keys: dict) -> None:
+    bad = call(client, "POST", "/v1/bandit/select", key=keys["read"], body={"scope": "mood"})
+    assert bad.status_code == 422 and fields_of(bad) == {"scope"}
+    forbidden = call(
+        client, "POST", "/v1/bandit/select", key=keys["ingest"], body={"scope": "content"}
+    )
+    assert forbidden.status_code == 403

@@ -1,0 +1,181 @@
+"""The learn job against moto's server: exactly-once bandit counts, predictors, too little data."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from learnloop.ingest import ingest_outcomes, put_content
+from learnloop.jobs.bandit_updates import update_bandits
+from learnloop.jobs.learn import learn
+
+NOW = datetime(2026, 11, 20, 23, 0, tzinfo=UTC)
+
+
+def post(
+    tables: Any,
+    i: int,
+    *,
+    arm: str,
+    hour: int,
+    rate: float,
+    followers: int = 0,
+    day: datetime = NOW,
+    quality: float = 0.5,
+    novelty: float = 0.5,
+) -> None:
+    posted = day.replace(hour=hour, minute=0) - timedelta(days=1)
+    put_content(
+        tables,
+        f"d-{i}",
+        {
+            "posted_at": posted.isoformat(),
+            "bandit_arm": arm,
+            "content_type": "educational",
+            "quality_score": quality,
+            "novelty_score": novelty,
+            "expertise_level": 0.5,
+            "length": "short",
+        },
+        now=NOW,
+    )
+    impressions = 1000
+    ingest_outcomes(
+        tables,
+        {
+            "decision_id": f"d-{i}",
+            "collected_at": (posted + timedelta(hours=6)).isoformat(),
+            "impressions": impressions,
+            "likes": round(rate * impressions),
+            "followers_gained": followers,
+            "viral_score": 10.0,
+        },
+        now=NOW,
+    )
+
+
+def arms(tables: Any, scope: str) -> dict[str, tuple[float, float, float, float]]:
+    return {
+        a.arm: (a.successes, a.failures, a.pulls, round(a.reward_sum, 9))
+        for a in tables.bandit_arms.query(scope)
+    }
+
+
+def test_counts_each_outcome_once(tables: Any) -> None:
+    post(tables, 1, arm="a", hour=9, rate=0.05)
+    post(tables, 2, arm="a", hour=9, rate=0.01)
+    post(tables, 3, arm="b", hour=17, rate=0.04)
+    first = update_bandits(tables, NOW)
+    assert first.counted == 3
+    assert arms(tables, "content") == {"a": (1, 1, 2, 0.06), "b": (1, 0, 1, 0.04)}
+    assert arms(tables, "timing") == {"9": (1, 1, 2, 0.06), "17": (1, 0, 1, 0.04)}
+
+
+def test_rerun_and_duplicate_delivery_change_no_counts(tables: Any) -> None:
+    post(tables, 1, arm="a", hour=9, rate=0.05)
+    post(tables, 2, arm="b", hour=9, rate=0.01)
+    update_bandits(tables, NOW)
+    before = (arms(tables, "content"), arms(tables, "timing"))
+    # The same outcome delivered again (a client retry) and the job run twice more.
+    post(tables, 1, arm="a", hour=9, rate=0.05)
+    again = update_bandits(tables, NOW)
+    third = update_bandits(tables, NOW)
+    assert (arms(tables, "content"), arms(tables, "timing")) == before
+    assert again.counted == third.counted == 0
+    # Both outcomes are read again (they arrived inside the safety margin); the ledger skips them.
+    assert again.already_counted == 2
+
+
+def test_a_lost_watermark_still_counts_nothing_twice(tables: Any) -> None:
+    # Even if the job's watermark were gone (a crash between commit and watermark write),
+    # the ledger keeps the counts exact.
+    post(tables, 1, arm="a", hour=9, rate=0.05)
+    update_bandits(tables, NOW)
+    tables.ledger.get("learn#watermark").delete()
+    rerun = update_bandits(tables, NOW)
+    assert rerun.counted == 0 and rerun.already_counted == 1
+    assert arms(tables, "content") == {"a": (1, 0, 1, 0.05)}
+
+
+def test_outcomes_wait_for_their_content(tables: Any) -> None:
+    ingest_outcomes(
+        tables,
+        {
+            "decision_id": "late",
+            "collected_at": "2026-11-20T10:00:00Z",
+            "impressions": 100,
+            "likes": 9,
+        },
+        now=NOW,
+    )
+    first = update_bandits(tables, NOW)
+    assert (first.counted, first.waiting_for_content) == (0, 1)
+    put_content(tables, "late", {"posted_at": "2026-11-20T08:00:00Z", "bandit_arm": "c"}, now=NOW)
+    second = update_bandits(tables, NOW)
+    assert second.counted == 1
+    assert arms(tables, "content") == {"c": (1, 0, 1, 0.09)}
+
+
+def test_discount_decays_old_counts_by_elapsed_days(tables: Any) -> None:
+    post(tables, 1, arm="a", hour=9, rate=0.05)
+    update_bandits(tables, NOW, discount=0.5)
+    post(tables, 2, arm="a", hour=9, rate=0.05)
+    update_bandits(tables, NOW + timedelta(days=1), discount=0.5)
+    successes, failures, pulls, _ = arms(tables, "content")["a"]
+    assert (successes, failures, pulls) == (pytest.approx(1.5), 0, pytest.approx(1.5))
+
+
+def test_learn_trains_both_predictors_and_publishes_onnx(tables: Any, s3: Any) -> None:
+    rng = np.random.default_rng(0)
+    for i in range(80):
+        quality = float(rng.uniform())
+        novelty = float(rng.uniform())
+        post(
+            tables,
+            i,
+            arm="a",
+            hour=int(rng.integers(0, 24)),
+            rate=0.01 + 0.05 * quality,
+            followers=int(novelty > 0.5),
+            quality=quality,
+            novelty=novelty,
+        )
+    result = learn(tables, NOW, s3=s3)
+    assert result.bandits.counted == 80
+    for name in ("engagement", "follow_through"):
+        info = result.models[name]
+        assert info["rows"] == 80
+        prefix = f"models/{name}/{info['version']}/"
+        listed = s3.list_objects_v2(Bucket=tables.settings.bucket, Prefix=prefix)
+        assert {o["Key"] for o in listed["Contents"]} == {
+            prefix + "model.onnx",
+            prefix + "manifest.json",
+        }
+        manifest = json.loads(
+            s3.get_object(Bucket=tables.settings.bucket, Key=prefix + "manifest.json")[
+                "Body"
+            ].read()
+        )
+        assert manifest["rows"] == 80
+        record = tables.models.get(name, info["version"])
+        assert record.status == "candidate"
+    assert result.models["engagement"]["metrics"]["r2"] > 0.9
+    # Nothing new: no counts move and nothing is retrained.
+    rerun = learn(tables, NOW, s3=s3)
+    assert rerun.bandits.counted == 0
+    assert "skipped" in rerun.models["all"]
+    assert sum(1 for _ in tables.models.query("engagement")) == 1
+
+
+def test_too_little_data_trains_nothing_and_says_why(tables: Any, s3: Any) -> None:
+    for i in range(10):
+        post(tables, i, arm="a", hour=9, rate=0.05)
+    result = learn(tables, NOW, s3=s3)
+    assert result.bandits.counted == 10
+    for name in ("engagement", "follow_through"):
+        assert "10" in result.models[name]["skipped"] and "50" in result.models[name]["skipped"]
+    assert "Contents" not in s3.list_objects_v2(Bucket=tables.settings.bucket)

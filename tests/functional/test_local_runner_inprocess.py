@@ -1,0 +1,67 @@
+"""The Runner in-process: keys, env, schedules, explicit snapshots and a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from learnloop.local import Runner, RunnerError
+from learnloop.local.env_file import read_env_file
+from learnloop.settings import Settings
+
+
+@pytest.fixture
+def stage_settings(_offline_aws_credentials: None) -> Settings:
+    stage = f"r{uuid.uuid4().hex[:8]}"
+    return Settings(stage=stage, table_prefix=f"{stage}-", bucket=f"{stage}-bucket")
+
+
+def get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_runner_serves_schedules_snapshots_and_restores(
+    stage_settings: Settings, tmp_path: Path
+) -> None:
+    before = os.environ.get("AWS_ENDPOINT_URL")
+    fired = threading.Event()
+    runner = Runner(port=0, state_dir=tmp_path, settings=stage_settings, snapshot_seconds=0)
+    with runner:
+        assert runner.running and runner.api_url and runner.endpoint_url
+        assert os.environ["AWS_ENDPOINT_URL"] == runner.endpoint_url
+        assert os.environ["LEARNLOOP_STAGE"] == stage_settings.stage
+        assert get(f"{runner.api_url}/v1/health") == {"status": "ok", "stage": stage_settings.stage}
+        assert sorted(runner.keys) == ["admin", "ingest", "read"]
+        assert read_env_file(runner.env_path)["LEARNLOOP_READ_KEY"] == runner.keys["read"]
+
+        runner.add_schedule("tick", "rate(1 minute)", lambda event: fired.set())
+        assert runner.run_schedule("tick") is None
+        assert fired.is_set()
+
+        report = runner.snapshot()
+        assert report is not None and report.items >= 3  # the three keys at least
+        keys = dict(runner.keys)
+    assert not runner.running
+    assert os.environ.get("AWS_ENDPOINT_URL") == before, "the environment is put back"
+
+    with Runner(port=0, state_dir=tmp_path, settings=stage_settings) as again:
+        assert again.restored is not None and again.restored.items == report.items
+        assert again.keys == keys, "keys still valid are reused"
+
+
+def test_a_taken_port_is_a_runner_error(stage_settings: Settings, tmp_path: Path) -> None:
+    with Runner(port=0, state_dir=tmp_path / "a", settings=stage_settings) as first:
+        port = int(first.api_url.rsplit(":", 1)[1])  # type: ignore[union-attr]
+        second = Runner(port=port, state_dir=tmp_path / "b", settings=stage_settings)
+        with pytest.raises(RunnerError, match="--port"):
+            second.start()
+        assert not second.running
+        assert get(f"{first.api_url}/v1/health")["status"] == "ok"

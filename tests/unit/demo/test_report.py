@@ -1,0 +1,170 @@
+"""The demo report: hand-computed summary figures and the files written."""
+
+from __future__ import annotations
+
+import dataclasses
+import doctest
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from learnloop.demo import report as report_module
+from learnloop.demo.report import REPORT_FILES, DayRecord, summarize, write_report
+from learnloop.exceptions import SimulationError
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+START = date(2026, 1, 1)
+
+
+def day(i: int, pulls: dict[str, int], successes: dict[str, int], regret: float,
+        regret_random: float, engagement: float | None) -> DayRecord:  # fmt: skip
+    return DayRecord(
+        day_index=i,
+        date=START + timedelta(days=i),
+        pulls=pulls,
+        successes=successes,
+        regret=regret,
+        regret_random=regret_random,
+        mean_engagement=engagement,
+        oracle_arm="best",
+    )
+
+
+#: Four days, two arms, 4 posts a day. Random regret is 4 * (0.5 - 0.35) = 0.6 a day.
+DAYS = [
+    day(0, {"best": 1, "other": 3}, {"best": 1, "other": 0}, 0.9, 0.6, 0.02),
+    day(1, {"best": 2, "other": 2}, {"best": 1, "other": 1}, 0.6, 0.6, 0.025),
+    day(2, {"best": 3, "other": 1}, {"best": 2, "other": 0}, 0.3, 0.6, 0.03),
+    day(3, {"best": 4, "other": 0}, {"best": 3, "other": 0}, 0.0, 0.6, 0.035),
+]
+
+
+def test_doctests_run() -> None:
+    assert doctest.testmod(report_module).failed == 0
+
+
+def test_summary_hand_computed() -> None:
+    summary = summarize(DAYS, expected_success={"best": 0.5, "other": 0.2})
+    assert summary["days"] == 4
+    assert summary["posts"] == 16
+    assert summary["oracle_arm"] == "best"
+    assert summary["arms"] == {
+        "best": {"pulls": 10, "successes": 7, "success_rate": 0.7, "expected_success": 0.5},
+        "other": {"pulls": 6, "successes": 1, "success_rate": 0.166667, "expected_success": 0.2},
+    }
+    assert summary["best_arm_share"] == 0.625  # 10 / 16
+    assert summary["best_arm_share_last_quarter"] == 1.0  # the last ceil(4 / 4) = 1 day: 4 / 4
+    assert summary["regret_vs_oracle"] == 1.8
+    assert summary["regret_random"] == 2.4
+    assert summary["regret_ratio"] == 0.75
+    assert summary["regret_slope_first_half"] == 0.1875  # (0.9 + 0.6) / 8 posts
+    assert summary["regret_slope_last_half"] == 0.0375  # (0.3 + 0.0) / 8 posts
+    assert summary["regret_sublinear"] is True
+    assert summary["mean_engagement"] == 0.0275
+    assert summary["mean_engagement_first_half"] == 0.0225
+    assert summary["mean_engagement_last_half"] == 0.0325
+
+
+def test_summary_is_order_free_and_json_ready() -> None:
+    summary = summarize(list(reversed(DAYS)))
+    assert summary == summarize(DAYS)
+    assert json.loads(json.dumps(summary)) == summary
+
+
+def test_last_quarter_and_halves_of_an_odd_run() -> None:
+    days = [
+        day(i, {"best": b, "other": 4 - b}, {}, r, 0.5, None)
+        for i, (b, r) in enumerate([(0, 1.0), (1, 1.0), (2, 0.5), (3, 2.0), (4, 0.0)])
+    ]
+    summary = summarize(days)
+    # 5 days: the last ceil(5 / 4) = 2 days hold 3 + 4 best pulls of 8.
+    assert summary["best_arm_share_last_quarter"] == 0.875
+    # Halves are days 0-1 and 3-4; day 2 is in neither: 2.0 / 8 vs 2.0 / 8.
+    assert summary["regret_slope_first_half"] == 0.25
+    assert summary["regret_slope_last_half"] == 0.25
+    assert summary["regret_sublinear"] is False
+    assert summary["mean_engagement"] is None
+    assert summary["arms"]["best"]["success_rate"] == 0.0
+
+
+def test_rising_regret_is_not_sublinear() -> None:
+    days = [day(i, {"best": 1, "other": 1}, {}, 0.1 * i, 0.4, 0.01) for i in range(6)]
+    assert summarize(days)["regret_sublinear"] is False
+
+
+def test_one_day_and_days_without_posts() -> None:
+    single = summarize([day(0, {"best": 0, "other": 0}, {}, 0.0, 0.0, None)])
+    assert single["regret_sublinear"] is None
+    assert single["best_arm_share_last_quarter"] is None
+    assert single["regret_ratio"] is None
+    assert single["arms"]["best"]["success_rate"] is None
+
+
+@pytest.mark.parametrize(
+    "days",
+    [
+        [],
+        [DAYS[0], DAYS[0]],
+        [DAYS[0], dataclasses.replace(DAYS[1], oracle_arm="other")],
+    ],
+)
+def test_bad_runs_raise(days: list[DayRecord]) -> None:
+    with pytest.raises(SimulationError):
+        summarize(days)
+
+
+def test_day_record_derived_fields() -> None:
+    record = DAYS[1].as_dict()
+    assert record["posts"] == 4
+    assert record["best_arm_share"] == 0.5
+    assert record["date"] == "2026-01-02"
+    assert json.loads(json.dumps(record)) == record
+
+
+def test_write_report_files(tmp_path: Path) -> None:
+    summary = summarize(DAYS) | {"seed": 7, "hidden_truth": {"oracle_arm": "best"}}
+    out = tmp_path / "nested" / "report"
+    paths = write_report(out, DAYS, summary)
+    assert [p.name for p in paths] == list(REPORT_FILES)
+    assert all(p.parent == out and p.is_file() and p.stat().st_size > 0 for p in paths)
+
+    for png in (out / "regret.png", out / "engagement.png"):
+        data = png.read_bytes()
+        assert data.startswith(PNG_SIGNATURE)
+        assert data[12:16] == b"IHDR" and len(data) > 1000
+
+    written = json.loads((out / "summary.json").read_text())
+    assert written["summary"] == json.loads(json.dumps(summary))
+    assert [d["day_index"] for d in written["days"]] == [0, 1, 2, 3]
+
+    markdown = (out / "report.md").read_text()
+    assert markdown.startswith("# learnloop demo report")
+    assert "![cumulative regret](regret.png)" in markdown
+    assert "![engagement and best-arm share](engagement.png)" in markdown
+    assert "| best-arm share, last quarter | 100.0 % |" in markdown
+    assert "| regret sublinear | yes |" in markdown
+    assert "**seed**: 7" in markdown
+    assert markdown.count("\n| 3 | 2026-01-04 |") == 1
+
+
+def test_write_report_handles_empty_days_and_rewrites(tmp_path: Path) -> None:
+    days = [day(0, {"best": 0, "other": 0}, {}, 0.0, 0.0, None), *DAYS[1:]]
+    first = write_report(tmp_path, days, summarize(days))
+    again = write_report(tmp_path, days, summarize(days))
+    assert first == again
+    assert (tmp_path / "engagement.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_write_report_needs_days(tmp_path: Path) -> None:
+    with pytest.raises(SimulationError):
+        write_report(tmp_path, [], {})
+
+
+def test_no_global_backend_change(tmp_path: Path) -> None:
+    import matplotlib
+
+    backend = matplotlib.get_backend()
+    write_report(tmp_path, DAYS, summarize(DAYS))
+    assert matplotlib.get_backend() == backend
