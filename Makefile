@@ -34,6 +34,7 @@ up: install
 ## test: install the dev extra, lint, and run every test tier
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: install-dev

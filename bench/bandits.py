@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -155,10 +157,122 @@ def thompson_section(args: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
-# Each section prints its table and returns its figures, stored under its key. Further
-# sections (the learn job's store timing) are appended here, with their options in parse_args.
+def _seed_outcomes(tables: Any, n: int, now: datetime) -> None:
+    """``n`` decisions with content and one outcome each, written straight to the tables."""
+    from learnloop.store.keys import day_shard, iso
+
+    shards = tables.settings.day_shards
+    with tables.content.batch_write() as contents, tables.outcomes.batch_write() as outcomes:
+        for i in range(n):
+            decision = f"bench-{i}"
+            posted = now - timedelta(hours=1 + i % 240)
+            collected = posted + timedelta(minutes=30)
+            likes = round((i % 9) / 150 * 1000)
+            contents.save(
+                tables.content(
+                    decision,
+                    bandit_arm=f"hook:{i % 6}",
+                    posted_at=iso(posted),
+                    content_type="educational",
+                    quality_score=(i % 10) / 10,
+                    novelty_score=0.5,
+                    expertise_level=0.5,
+                    length="short",
+                    created_at=iso(now),
+                    updated_at=iso(now),
+                    day_shard=day_shard(posted, decision, shards=shards),
+                )
+            )
+            outcomes.save(
+                tables.outcomes(
+                    decision,
+                    iso(collected),
+                    impressions=1000,
+                    likes=likes,
+                    retweets=0,
+                    replies=0,
+                    bookmarks=0,
+                    followers_gained=i % 2,
+                    viral_score=10.0,
+                    engagement_rate=likes / 1000,
+                    received_at=iso(now),
+                    received_shard=day_shard(now, decision, shards=shards),
+                    day_shard=day_shard(collected, decision, shards=shards),
+                )
+            )
+
+
+def bench_learn_job(args: argparse.Namespace) -> dict[str, Any]:
+    """Time ``learn`` (bandit counts + both predictors) on N new outcomes against moto's
+    server over HTTP, then a second run with nothing new."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    from learnloop.jobs.learn import learn
+    from learnloop.observability import logger
+    from learnloop.settings import Settings
+    from learnloop.store import Tables, bootstrap
+    from learnloop.store.clients import s3_client
+
+    logger.setLevel("WARNING")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(name, "bench")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    now = datetime.now(UTC)
+    rows = []
+    try:
+        for n in args.learn_sizes:
+            stage = f"bench{n}"
+            settings = Settings(
+                stage=stage,
+                table_prefix=f"{stage}-",
+                bucket=f"{stage}-bucket",
+                endpoint_url=f"http://{host}:{port}",
+                learn_safety_margin_seconds=0,
+            )
+            tables = Tables(settings)
+            bootstrap(settings, tables=tables)
+            s3 = s3_client(settings)
+            started = time.perf_counter()
+            _seed_outcomes(tables, n, now)
+            seeded = time.perf_counter() - started
+            started = time.perf_counter()
+            first = learn(tables, now, s3=s3)
+            first_s = time.perf_counter() - started
+            started = time.perf_counter()
+            second = learn(tables, now, s3=s3)
+            second_s = time.perf_counter() - started
+            assert first.bandits.counted == n and second.bandits.counted == 0
+            rows.append(
+                {
+                    "outcomes": n,
+                    "seed_s": round(seeded, 2),
+                    "learn_s": round(first_s, 2),
+                    "per_outcome_ms": round(1000 * first_s / n, 3),
+                    "rerun_nothing_new_s": round(second_s, 3),
+                    "models": sorted(k for k, v in first.models.items() if "version" in v),
+                }
+            )
+    finally:
+        server.stop()
+    print("learn job against the embedded moto server (bandit counts, ridge, logistic, ONNX)")
+    print(f"{'outcomes':>9} {'seed s':>8} {'learn s':>8} {'ms/outcome':>11} {'rerun s':>8}  models")
+    for row in rows:
+        print(
+            f"{row['outcomes']:>9} {row['seed_s']:>8} {row['learn_s']:>8} "
+            f"{row['per_outcome_ms']:>11} {row['rerun_nothing_new_s']:>8}  {row['models']}"
+        )
+    return {"runs": rows}
+
+
+# Each section prints its table and returns its figures, stored under its key.
 SECTIONS: list[tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = [
     ("thompson_vs_mabwiser", thompson_section),
+    ("learn_job", bench_learn_job),
 ]
 
 
@@ -168,6 +282,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--horizon", type=int, default=2000, help="decisions per run")
     parser.add_argument("--batch", type=int, default=10, help="decisions per partial_fit")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first run")
+    parser.add_argument(
+        "--learn-sizes",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[10_000],
+        help="new outcomes per learn run, comma-separated (default 10000; 100000 takes ~20 min "
+        "on moto)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON last")
     return parser.parse_args(argv)
 

@@ -69,7 +69,9 @@ def s3(aws_endpoint: str) -> Any:
     from botocore.config import Config
 
     return boto3.client(
-        "s3", region_name="us-east-1", endpoint_url=aws_endpoint,
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=aws_endpoint,
         config=Config(s3={"addressing_style": "path"}),
     )
 

@@ -71,7 +71,10 @@ def _started(runner: Any) -> Iterator[Any]:
     try:
         yield runner
     finally:
-        runner.stop()
+        try:
+            runner.stop()
+        except LearnloopError as exc:
+            raise click.ClickException(f"stopping failed: {exc}") from exc
         click.echo("stopped")
 
 
@@ -205,7 +208,6 @@ def up(
         while not stopping.wait(0.5):
             pass
         click.echo("stopping: saving state" if runner.embedded else "stopping")
-    click.echo("stopped")
 
 
 @main.command()

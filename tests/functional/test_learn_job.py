@@ -179,3 +179,57 @@ def test_too_little_data_trains_nothing_and_says_why(tables: Any, s3: Any) -> No
     for name in ("engagement", "follow_through"):
         assert "10" in result.models[name]["skipped"] and "50" in result.models[name]["skipped"]
     assert "Contents" not in s3.list_objects_v2(Bucket=tables.settings.bucket)
+
+
+def test_a_run_that_died_after_claiming_is_finished_by_the_next(tables: Any) -> None:
+    from learnloop.jobs.bandit_updates import Observation, _claim
+
+    post(tables, 1, arm="a", hour=9, rate=0.05)
+    post(tables, 2, arm="a", hour=9, rate=0.01)
+    observations = [
+        Observation("d-1", "a", 9, 0.05, True),
+        Observation("d-2", "a", 9, 0.01, False),
+    ]
+    # A run claims both decisions, then dies before touching any arm.
+    assert len(_claim(tables, observations, "dead-run-0", NOW)) == 2
+    for entry in tables.ledger.by_pending.query("learn"):
+        entry.update(actions=[tables.ledger.created_at.set("2026-01-01T00:00:00.000000Z")])
+    result = update_bandits(tables, NOW)
+    assert result.recovered == 2
+    assert result.counted == 0 and result.already_counted == 2  # claimed by the dead run
+    assert arms(tables, "content") == {"a": (1, 1, 2, 0.06)}
+    assert list(tables.ledger.by_pending.query("learn")) == []
+    update_bandits(tables, NOW)
+    assert arms(tables, "content") == {"a": (1, 1, 2, 0.06)}
+
+
+def test_a_live_runs_fresh_claims_are_not_recovered_by_another(tables: Any) -> None:
+    from learnloop.jobs.bandit_updates import Observation, _claim
+
+    post(tables, 1, arm="a", hour=9, rate=0.05)
+    _claim(tables, [Observation("d-1", "a", 9, 0.05, True)], "live-run-0", NOW)
+    result = update_bandits(tables, NOW)
+    assert result.recovered == 0
+    assert arms(tables, "content") == {}  # left to the live run, within the grace period
+
+
+def test_applying_a_chunk_twice_counts_it_once(tables: Any) -> None:
+    from learnloop.jobs.bandit_updates import Observation, _apply, _deltas
+
+    deltas = _deltas([Observation("d-1", "a", 9, 0.05, True)])
+    _apply(tables, deltas, "chunk-1", NOW, 1.0)
+    _apply(tables, deltas, "chunk-1", NOW, 1.0)
+    _apply(tables, deltas, "chunk-2", NOW, 1.0)
+    assert arms(tables, "content") == {"a": (2, 0, 2, 0.1)}
+
+
+def test_concurrent_runs_count_every_outcome_once(tables: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    for i in range(40):
+        post(tables, i, arm=f"arm{i % 3}", hour=i % 24, rate=0.05 if i % 2 else 0.01)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: update_bandits(tables, NOW), range(4)))
+    assert sum(r.counted for r in results) == 40
+    pulls = sum(p for _, _, p, _ in arms(tables, "content").values())
+    assert pulls == 40

@@ -54,6 +54,8 @@ class Call:
     def json(self) -> Any:
         """The body parsed as JSON; :class:`BadRequestError` when it is not JSON or not UTF-8."""
         raw = self.request.raw_body or b""
+        if isinstance(raw, str):  # Chalice types it loosely; it is bytes at run time
+            raw = raw.encode("utf-8")
         if not raw.strip():
             raise BadRequestError("the request body is empty; send a JSON object")
         try:

@@ -391,7 +391,8 @@ def latest_model_bytes(tables: Any, s3: Any) -> Callable[[str], bytes | None]:
         if not records or not records[0].s3_prefix:
             return None
         key = f"{records[0].s3_prefix.rstrip('/')}/model.onnx"
-        return s3.get_object(Bucket=tables.settings.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
+        body: bytes = s3.get_object(Bucket=tables.settings.bucket, Key=key)["Body"].read()
+        return body
 
     return load
 

@@ -53,7 +53,7 @@ def put_content(
     model = tables.content
     stamp = iso(now)
     record = model(key.decision_id)
-    actions = [
+    actions: list[Any] = [
         model.posted_at.set(iso(content.posted_at)),
         model.created_at.set(model.created_at | stamp),
         model.updated_at.set(stamp),

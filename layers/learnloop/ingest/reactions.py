@@ -49,7 +49,7 @@ def put_reaction(tables: Tables, body: Any, *, now: datetime | None = None) -> d
     reacted_at = iso(reaction.occurred_at or now)
     model = tables.reactions
     record = model(reaction.user_id, item_key(reaction.content_type, reaction.external_id))
-    actions = [
+    actions: list[Any] = [
         model.content_type.set(reaction.content_type),
         model.external_id.set(reaction.external_id),
         model.reaction.set(reaction.reaction),

@@ -1,10 +1,19 @@
 """Fold new outcomes into the bandits' arms, counting each decision exactly once.
 
-A decision counts when its ledger entry ``learn#{decision_id}`` is created. That put is
-conditional (the entry must not exist) and sits in the same DynamoDB transaction as the arm
-updates it causes, which are themselves conditional on each arm's ``version``. So a retried or
-concurrent run either sees the entry and skips the decision, or loses the race and re-reads:
-no outcome is ever counted twice or lost.
+Exactly once, in three idempotent steps per chunk of new decisions (no multi-item
+transaction, so every call costs the same whatever the tables hold, on DynamoDB and on moto,
+whose transactions copy each touched table once per item):
+
+1. **Claim**: a conditional put of each decision's ledger entry ``learn#{decision_id}`` (it
+   must not exist), marked pending with the chunk's id. A decision already claimed, by this
+   run's earlier try or by another run, is skipped: it is never counted twice.
+2. **Apply**: for each arm the chunk touches, a read and a write conditional on the arm's
+   ``version`` that adds the chunk's counts and records the chunk id in ``applied_chunks``. An
+   arm that already lists the chunk is left alone, so applying twice changes nothing.
+3. **Finish**: the entries stop being pending.
+
+A run that dies between 1 and 3 leaves pending entries; the next run re-applies their chunk
+from the entries (step 2 skips the arms already done) and finishes it: nothing is lost.
 
 Two bandits learn from each outcome:
 
@@ -17,14 +26,15 @@ counts are added, so the bandit follows preferences that drift.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PutError
 
 from learnloop.exceptions import StoreError, ValidationError
 from learnloop.jobs.reading import batch_get, days_between, query_days
@@ -38,12 +48,19 @@ WATERMARK_KEY = "learn#watermark"
 #: Outcomes whose content has not arrived yet hold the watermark back this long at most.
 CONTENT_GRACE = timedelta(days=1)
 LEDGER_TTL = timedelta(days=400)
-_TRANSACTION_LIMIT = 100
-_MAX_ATTEMPTS = 8
+JOB = "learn"
+#: Decisions claimed and applied together; their id is recorded on every arm they touch.
+CHUNK_SIZE = 200
+#: Chunk ids an arm remembers (a chunk is re-applied at most this many chunks later).
+APPLIED_CHUNKS_KEPT = 256
+#: A claimed-but-unapplied chunk is recovered only once it is older than any live run can be.
+RECOVERY_GRACE = timedelta(minutes=15)
+_MAX_ATTEMPTS = 16
+_WORKERS = 8
 
 
 def ledger_key(decision_id: str) -> str:
-    return f"learn#{decision_id}"
+    return f"{JOB}#{decision_id}"
 
 
 @dataclass
@@ -56,6 +73,25 @@ class Observation:
     engagement_rate: float
     success: bool
 
+    def to_value(self) -> dict[str, Any]:
+        """What the ledger entry keeps: enough to re-apply the decision after a crash."""
+        return {
+            "arm": self.arm,
+            "hour": self.hour,
+            "rate": self.engagement_rate,
+            "success": self.success,
+        }
+
+    @classmethod
+    def from_value(cls, decision_id: str, value: dict[str, Any]) -> Observation:
+        return cls(
+            decision_id=decision_id,
+            arm=value.get("arm"),
+            hour=int(value["hour"]),
+            engagement_rate=float(value["rate"]),
+            success=bool(value["success"]),
+        )
+
 
 @dataclass
 class BanditUpdate:
@@ -64,6 +100,7 @@ class BanditUpdate:
     counted: int = 0
     already_counted: int = 0
     waiting_for_content: int = 0
+    recovered: int = 0
     arms: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,6 +108,7 @@ class BanditUpdate:
             "counted": self.counted,
             "already_counted": self.already_counted,
             "waiting_for_content": self.waiting_for_content,
+            "recovered": self.recovered,
         }
 
 
@@ -118,6 +156,7 @@ def update_bandits(
         raise ValidationError("discount must be in (0, 1]", details=[{"field": "discount"}])
     threshold = tables.settings.success_threshold if threshold is None else threshold
     result = BanditUpdate()
+    result.recovered = recover_pending(tables, now, discount=discount)
     watermark = _read_watermark(tables)
     margin = timedelta(seconds=tables.settings.learn_safety_margin_seconds)
     outcomes, newest_received = _new_outcomes(tables, watermark, margin)
@@ -133,8 +172,11 @@ def update_bandits(
                 oldest_waiting = min(oldest_waiting or outcome.received_at, outcome.received_at)
             continue
         observations.append(_observe(outcome, content, threshold))
-    for chunk in _chunks(observations):
-        counted, skipped = _commit(tables, chunk, now=now, discount=discount)
+    run_id = uuid.uuid4().hex[:12]
+    for index, chunk in enumerate(_chunks(observations)):
+        counted, skipped = _commit(
+            tables, chunk, chunk_id=f"{run_id}-{index}", now=now, discount=discount
+        )
         result.counted += counted
         result.already_counted += skipped
     if newest_received is not None:
@@ -211,73 +253,127 @@ def _arm_keys(observation: Observation) -> list[tuple[str, str]]:
     return keys
 
 
-def _chunks(observations: Iterable[Observation]) -> Iterable[list[Observation]]:
-    """Groups whose ledger puts plus arm writes fit in one transaction."""
-    chunk: list[Observation] = []
-    arms: set[tuple[str, str]] = set()
+def _chunks(observations: list[Observation]) -> Iterable[list[Observation]]:
+    for start in range(0, len(observations), CHUNK_SIZE):
+        yield observations[start : start + CHUNK_SIZE]
+
+
+def _deltas(observations: Iterable[Observation]) -> dict[tuple[str, str], _Delta]:
+    deltas: dict[tuple[str, str], _Delta] = defaultdict(_Delta)
     for observation in observations:
-        new_arms = arms | set(_arm_keys(observation))
-        if chunk and len(chunk) + 1 + len(new_arms) > _TRANSACTION_LIMIT:
-            yield chunk
-            chunk, new_arms = [], set(_arm_keys(observation))
-        chunk.append(observation)
-        arms = new_arms
-    if chunk:
-        yield chunk
+        for key in _arm_keys(observation):
+            deltas[key].add(observation.success, observation.engagement_rate)
+    return deltas
+
+
+def _claim(
+    tables: Tables, chunk: list[Observation], chunk_id: str, now: datetime
+) -> list[Observation]:
+    """Create each decision's ledger entry (pending) unless it exists; returns the claimed."""
+    ledger = tables.ledger
+    created = iso(utcnow())
+
+    def claim(observation: Observation) -> bool:
+        entry = ledger(
+            ledger_key(observation.decision_id),
+            created_at=created,
+            chunk=chunk_id,
+            pending_job=JOB,
+            value=observation.to_value(),
+            expires_at=now + LEDGER_TTL,
+        )
+        try:
+            entry.save(condition=ledger.key.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise StoreError(f"could not claim a decision: {exc.cause_response_message}") from exc
+        return True
+
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        claimed = list(pool.map(claim, chunk))
+    return [observation for observation, ok in zip(chunk, claimed, strict=True) if ok]
+
+
+def _apply(
+    tables: Tables,
+    deltas: dict[tuple[str, str], _Delta],
+    chunk_id: str,
+    now: datetime,
+    discount: float,
+) -> None:
+    """Fold a chunk's deltas into each arm once: re-applying a chunk changes nothing."""
+    model = tables.bandit_arms
+    for key, delta in deltas.items():
+        for _ in range(_MAX_ATTEMPTS):
+            try:
+                stored: BanditArm | None = model.get(*key, consistent_read=True)
+            except model.DoesNotExist:
+                stored = None
+            if stored is not None and chunk_id in (stored.applied_chunks or []):
+                break  # another run (or an earlier try of this one) applied it
+            arm, condition = _updated_arm(tables, key, stored, delta, now, discount)
+            earlier = (stored.applied_chunks or []) if stored else []
+            arm.applied_chunks = [*earlier[-(APPLIED_CHUNKS_KEPT - 1) :], chunk_id]  # type: ignore[list-item]
+            try:
+                arm.save(condition=condition)
+                break
+            except PutError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise StoreError(f"could not update arm {key}: {exc}") from exc
+        else:
+            raise StoreError(f"arm {key} kept changing under this run; try again")
+
+
+def _finish(tables: Tables, entries: Iterable[Any]) -> None:
+    """Mark claimed entries applied: they leave the sparse ``by_pending`` index."""
+    with tables.ledger.batch_write() as batch:
+        for entry in entries:
+            entry.pending_job = None
+            batch.save(entry)
 
 
 def _commit(
-    tables: Tables, chunk: list[Observation], *, now: datetime, discount: float
+    tables: Tables, chunk: list[Observation], *, chunk_id: str, now: datetime, discount: float
 ) -> tuple[int, int]:
-    """Count ``chunk`` in one transaction; returns (counted, already counted)."""
-    connection = tables.ledger._get_connection().connection
-    for _ in range(_MAX_ATTEMPTS):
-        done = _already_counted(tables, [o.decision_id for o in chunk])
-        todo = [o for o in chunk if o.decision_id not in done]
-        if not todo:
-            return 0, len(chunk)
-        deltas: dict[tuple[str, str], _Delta] = defaultdict(_Delta)
-        for observation in todo:
-            for key in _arm_keys(observation):
-                deltas[key].add(observation.success, observation.engagement_rate)
-        current = _read_arms(tables, list(deltas))
-        try:
-            with TransactWrite(connection=connection) as transaction:
-                for observation in todo:
-                    transaction.save(
-                        tables.ledger(
-                            ledger_key(observation.decision_id),
-                            created_at=iso(now),
-                            value={
-                                "arm": observation.arm,
-                                "hour": observation.hour,
-                                "success": observation.success,
-                            },
-                            expires_at=now + LEDGER_TTL,
-                        ),
-                        condition=tables.ledger.key.does_not_exist(),
-                    )
-                for key, delta in deltas.items():
-                    arm, condition = _updated_arm(
-                        tables, key, current.get(key), delta, now, discount
-                    )
-                    transaction.save(arm, condition=condition)
-        except TransactWriteError as exc:
-            if not _is_conflict(exc):
-                raise StoreError(f"could not update the bandits: {exc}") from exc
-            continue  # another run got there first: re-read and retry
-        return len(todo), len(chunk) - len(todo)
-    raise StoreError("bandit update kept conflicting with another run; try again")
+    """Claim, apply, finish one chunk; returns (counted, already counted)."""
+    claimed = _claim(tables, chunk, chunk_id, now)
+    if claimed:
+        _apply(tables, _deltas(claimed), chunk_id, now, discount)
+        _finish(
+            tables,
+            (
+                tables.ledger(
+                    ledger_key(o.decision_id),
+                    created_at=iso(now),
+                    chunk=chunk_id,
+                    value=o.to_value(),
+                    expires_at=now + LEDGER_TTL,
+                )
+                for o in claimed
+            ),
+        )
+    return len(claimed), len(chunk) - len(claimed)
 
 
-def _already_counted(tables: Tables, decision_ids: list[str]) -> set[str]:
-    keys = [ledger_key(d) for d in decision_ids]
-    entries = batch_get(tables.ledger, keys, attributes_to_get=["key"])
-    return {entry.key.removeprefix("learn#") for entry in entries}
+def recover_pending(tables: Tables, now: datetime, *, discount: float) -> int:
+    """Finish chunks an earlier run claimed but did not apply (it crashed or timed out).
 
-
-def _read_arms(tables: Tables, keys: list[tuple[str, str]]) -> dict[tuple[str, str], BanditArm]:
-    return {(arm.scope, arm.arm): arm for arm in batch_get(tables.bandit_arms, keys)}
+    Only entries older than :data:`RECOVERY_GRACE` are touched, so a chunk that a live run is
+    still working on is left to it. Returns how many decisions were recovered.
+    """
+    cutoff = iso(utcnow() - RECOVERY_GRACE)
+    by_chunk: dict[str, list[Any]] = defaultdict(list)
+    for entry in tables.ledger.by_pending.query(JOB):
+        if entry.created_at <= cutoff and entry.chunk:
+            by_chunk[entry.chunk].append(entry)
+    for chunk_id, entries in by_chunk.items():
+        observations = [
+            Observation.from_value(e.key.removeprefix(f"{JOB}#"), e.value) for e in entries
+        ]
+        _apply(tables, _deltas(observations), chunk_id, now, discount)
+        _finish(tables, entries)
+    return sum(len(entries) for entries in by_chunk.values())
 
 
 def _updated_arm(
@@ -290,6 +386,7 @@ def _updated_arm(
 ) -> tuple[BanditArm, Any]:
     model = tables.bandit_arms
     stamp = iso(now)
+    condition: Any
     if stored is None:
         arm = model(key[0], key[1], successes=0, failures=0, pulls=0, reward_sum=0, version=0)
         condition = model.scope.does_not_exist()
@@ -314,14 +411,3 @@ def _decay(discount: float, decayed_at: str | None, now: datetime) -> float:
     last = datetime.fromisoformat(decayed_at.replace("Z", "+00:00"))
     days = (as_utc(now) - last).total_seconds() / 86_400
     return float(discount ** max(days, 0.0))
-
-
-def _is_conflict(exc: TransactWriteError) -> bool:
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    codes = {getattr(r, "code", None) for r in reasons if r is not None}
-    return exc.cause_response_code == "TransactionCanceledException" and codes <= {
-        "ConditionalCheckFailed",
-        "TransactionConflict",
-        "None",
-        None,
-    }

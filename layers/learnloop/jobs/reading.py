@@ -5,20 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from learnloop.store.keys import day_partitions
 from learnloop.store.models import BaseModel
 
+M = TypeVar("M", bound=BaseModel)
+
 
 def query_day(
-    model: type[BaseModel],
+    model: type[M],
     day: date,
     *,
     shards: int,
     index: str = "by_day",
     range_key_condition: Any = None,
-) -> Iterator[BaseModel]:
+) -> Iterator[M]:
     """Every item of ``model`` whose day partition is ``day``, shard by shard."""
     gsi = getattr(model, index)
     for partition in day_partitions(day, shards=shards):
@@ -26,14 +28,14 @@ def query_day(
 
 
 def query_days(
-    model: type[BaseModel],
+    model: type[M],
     days: Iterable[date],
     *,
     shards: int,
     index: str = "by_day",
     range_key_condition: Any = None,
     workers: int = 8,
-) -> list[BaseModel]:
+) -> list[M]:
     """Every item of ``model`` in the partitions of ``days``; partitions are read in parallel.
 
     Queries are latency-bound, so a few threads cut a month's read from seconds to a fraction.
@@ -41,16 +43,16 @@ def query_days(
     gsi = getattr(model, index)
     partitions = [p for day in days for p in day_partitions(day, shards=shards)]
 
-    def read(partition: str) -> list[BaseModel]:
+    def read(partition: str) -> list[M]:
         return list(gsi.query(partition, range_key_condition=range_key_condition))
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return [item for items in pool.map(read, partitions) for item in items]
 
 
-def batch_get(model: type[BaseModel], keys: Sequence[Any], **kwargs: Any) -> list[BaseModel]:
+def batch_get(model: type[M], keys: Sequence[Any], **kwargs: Any) -> list[M]:
     """``model.batch_get`` over any number of keys (DynamoDB takes 100 per request)."""
-    found: list[BaseModel] = []
+    found: list[M] = []
     for start in range(0, len(keys), 100):
         found.extend(model.batch_get(keys[start : start + 100], **kwargs))
     return found

@@ -78,6 +78,7 @@ def rollup_daily(tables: Tables, now: datetime) -> RollupResult:
 
 def _stored_stats(tables: Tables, day: date) -> dict[str, Any] | None:
     try:
-        return tables.daily_stats.get(day.isoformat()).stats  # type: ignore[no-any-return]
+        stats: dict[str, Any] = tables.daily_stats.get(day.isoformat()).stats
+        return stats
     except tables.daily_stats.DoesNotExist:
         return None

@@ -11,6 +11,7 @@ from typing import ClassVar
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -263,8 +264,8 @@ class ApiKey(BaseModel):
 class BanditArm(BaseModel):
     """The running statistics of one arm of one bandit (``scope``: ``content``, ``timing``).
 
-    Writes are conditional on ``version`` inside the same transaction as the ledger entries of
-    the decisions they count, so each outcome is counted exactly once.
+    Every write is conditional on ``version`` (optimistic locking) and records the chunk it
+    applies in ``applied_chunks``; see :mod:`learnloop.jobs.bandit_updates`.
     """
 
     entity = "bandit_arms"
@@ -276,8 +277,21 @@ class BanditArm(BaseModel):
     pulls = NumberAttribute(default=0)
     reward_sum = NumberAttribute(default=0)
     version = NumberAttribute(default=0)
+    #: The latest chunks of decisions folded in, so re-applying a chunk is a no-op.
+    applied_chunks = ListAttribute(of=UnicodeAttribute, null=True)
     decayed_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
+
+
+class LedgerPending(GlobalSecondaryIndex["LedgerEntry"]):
+    """Sparse: only entries claimed but not yet applied carry ``pending_job``."""
+
+    class Meta:
+        index_name = "by_pending"
+        projection = AllProjection()
+
+    pending_job = UnicodeAttribute(hash_key=True)
+    chunk = UnicodeAttribute(range_key=True)
 
 
 class LedgerEntry(BaseModel):
@@ -288,7 +302,11 @@ class LedgerEntry(BaseModel):
     key = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute()
     value = JSONAttribute(null=True)
+    chunk = UnicodeAttribute(null=True)
+    pending_job = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+
+    by_pending = LedgerPending()
 
 
 class DailyStats(BaseModel):
