@@ -42,6 +42,23 @@ def bootstrap(endpoint_url: str | None) -> None:
     )
 
 
+# Options the commands that start the local stack share.
+_port_option = click.option(
+    "--port",
+    type=int,
+    default=8000,
+    show_default=True,
+    help="API port on 127.0.0.1; 0 picks a free one.",
+)
+_state_dir_option = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".learnloop"),
+    show_default=True,
+    help="Where local.env and the state snapshots live.",
+)
+
+
 @contextlib.contextmanager
 def _stop_on_signals() -> Iterator[threading.Event]:
     """An event set by Ctrl-C or SIGTERM, so a command can stop cleanly (state saved)."""
@@ -130,20 +147,8 @@ def keys_revoke(key: str) -> None:
 
 
 @main.command()
-@click.option(
-    "--port",
-    type=int,
-    default=8000,
-    show_default=True,
-    help="API port on 127.0.0.1; 0 picks a free one.",
-)
-@click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".learnloop"),
-    show_default=True,
-    help="Where local.env and the state snapshots live.",
-)
+@_port_option
+@_state_dir_option
 @click.option(
     "--endpoint",
     "endpoint_url",
@@ -216,19 +221,8 @@ def up(
 )
 @click.option("--posts-per-day", type=click.IntRange(1, 100), default=24, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True, help="Makes a run reproducible.")
-@click.option(
-    "--port",
-    type=int,
-    default=8000,
-    show_default=True,
-    help="API port on 127.0.0.1; 0 picks a free one.",
-)
-@click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".learnloop"),
-    show_default=True,
-)
+@_port_option
+@_state_dir_option
 @click.option(
     "--out",
     "out_dir",

@@ -14,7 +14,7 @@ implementation folds a batch's statistics into its state and scores the arms.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
 import numpy as np
@@ -193,6 +193,30 @@ class Bandit(ABC):
         self.arms_.append(arm)
         self._add_arm_state(arm)
         return self
+
+    def _load_state(
+        self,
+        state: Mapping[str, Any],
+        *,
+        field: str,
+        parse: Callable[[Any], Any],
+        store: Callable[[str, Any], None],
+        expected: str,
+        error: str,
+    ) -> None:
+        """Set stored per-arm state on a fitted bandit; every bad entry is named in the error."""
+        details: list[dict[str, Any]] = []
+        for arm, raw in state.items():
+            if arm not in self.arms_:
+                details.append({"field": f"{field}.{arm}", "message": "not one of arms"})
+                continue
+            values = parse(raw)
+            if values is None:
+                details.append({"field": f"{field}.{arm}", "message": expected})
+                continue
+            store(arm, values)
+        if details:
+            raise ValidationError(error, details=details)
 
     # -- what an implementation provides ---------------------------------------------------------
 

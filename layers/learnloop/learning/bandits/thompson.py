@@ -114,20 +114,18 @@ class ThompsonSampling(Bandit):
             random_state=random_state,
         )
         bandit.fit([], [])
-        details: list[dict[str, Any]] = []
-        for arm, pair in counts.items():
-            if arm not in bandit.successes_:
-                details.append({"field": f"counts.{arm}", "message": "not one of arms"})
-                continue
-            values = _non_negative_pair(pair)
-            if values is None:
-                details.append(
-                    {"field": f"counts.{arm}", "message": "expected (successes, failures) >= 0"}
-                )
-                continue
+
+        def store(arm: str, values: tuple[float, float]) -> None:
             bandit.successes_[arm], bandit.failures_[arm] = values
-        if details:
-            raise ValidationError("invalid bandit counts", details=details)
+
+        bandit._load_state(
+            counts,
+            field="counts",
+            parse=_non_negative_pair,
+            store=store,
+            expected="expected (successes, failures) >= 0",
+            error="invalid bandit counts",
+        )
         return bandit
 
     def to_counts(self) -> dict[str, tuple[float, float]]:

@@ -124,20 +124,18 @@ class UCB1(Bandit):
             random_state=random_state,
         )
         bandit.fit([], [])
-        details: list[dict[str, Any]] = []
-        for arm, pair in stats.items():
-            if arm not in bandit.pulls_:
-                details.append({"field": f"stats.{arm}", "message": "not one of arms"})
-                continue
-            values = _pulls_and_sum(pair)
-            if values is None:
-                details.append(
-                    {"field": f"stats.{arm}", "message": "expected (pulls >= 0, finite sum)"}
-                )
-                continue
+
+        def store(arm: str, values: tuple[int, float]) -> None:
             bandit.pulls_[arm], bandit.reward_sums_[arm] = values
-        if details:
-            raise ValidationError("invalid bandit statistics", details=details)
+
+        bandit._load_state(
+            stats,
+            field="stats",
+            parse=_pulls_and_sum,
+            store=store,
+            expected="expected (pulls >= 0, finite sum)",
+            error="invalid bandit statistics",
+        )
         return bandit
 
     def to_stats(self) -> dict[str, tuple[int, float]]:
