@@ -14,6 +14,7 @@ from learnloop.ingest.event_types import properties_model
 from learnloop.ingest.schemas import EventIn
 from learnloop.ingest.validation import error_details, invalid
 from learnloop.observability import metrics
+from learnloop.store.batch import write_in_parallel
 from learnloop.store.keys import day_shard, iso, utcnow
 from learnloop.store.models import Event
 from learnloop.store.tables import Tables
@@ -144,10 +145,7 @@ def ingest_events(tables: Tables, body: Any, *, now: datetime | None = None) -> 
     in_batch_duplicates = len(events) - len(records)
     stored = _existing_keys(tables, list(records))
     new = [record for key, record in records.items() if key not in stored]
-    if new:
-        with tables.events.batch_write() as batch:
-            for record in new:
-                batch.save(record)
+    write_in_parallel(tables.events, new)
     result = IngestResult(accepted=len(new), duplicates=in_batch_duplicates + len(stored))
     metrics.add_metric(name="EventsAccepted", unit="Count", value=result.accepted)
     metrics.add_metric(name="EventsDuplicate", unit="Count", value=result.duplicates)

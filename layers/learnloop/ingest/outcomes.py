@@ -9,6 +9,7 @@ from learnloop.ingest.engagement import engagement_rate
 from learnloop.ingest.schemas import OutcomeBatchIn
 from learnloop.ingest.validation import validate
 from learnloop.observability import metrics
+from learnloop.store.batch import write_in_parallel
 from learnloop.store.keys import day_shard, iso, utcnow
 from learnloop.store.tables import Tables
 
@@ -54,9 +55,7 @@ def ingest_outcomes(tables: Tables, body: Any, *, now: datetime | None = None) -
             day_shard=day_shard(collected_at, outcome.decision_id, shards=settings.day_shards),
         )
         records[(record.decision_id, record.collected_at)] = record
-    with tables.outcomes.batch_write() as writer:
-        for record in records.values():
-            writer.save(record)
+    write_in_parallel(tables.outcomes, list(records.values()))
     metrics.add_metric(name="OutcomesAccepted", unit="Count", value=len(records))
     return {
         "accepted": len(records),
