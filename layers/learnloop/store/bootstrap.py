@@ -74,6 +74,13 @@ def _ensure_table(model: type[BaseModel]) -> bool:
 
 
 def _ensure_bucket(s3: Any, settings: Settings) -> bool:
+    # In us-east-1 CreateBucket on a bucket you own succeeds, so ask first.
+    try:
+        s3.head_bucket(Bucket=settings.bucket)
+        return False
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
+            raise
     kwargs: dict[str, Any] = {"Bucket": settings.bucket}
     if settings.region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.region}

@@ -1,0 +1,65 @@
+"""The learnloop CLI against moto's server (the environment points it there)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from learnloop.cli import main
+
+
+@pytest.fixture
+def env(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", settings.endpoint_url)
+    monkeypatch.setenv("LEARNLOOP_STAGE", settings.stage)
+    monkeypatch.setenv("LEARNLOOP_TABLE_PREFIX", settings.table_prefix)
+    monkeypatch.setenv("LEARNLOOP_BUCKET", settings.bucket)
+    return settings
+
+
+def test_bootstrap_is_safe_to_run_twice(env: Any) -> None:
+    first = CliRunner().invoke(main, ["bootstrap"])
+    second = CliRunner().invoke(main, ["bootstrap"])
+    assert first.exit_code == second.exit_code == 0, first.output
+    assert f"created table {env.table_prefix}reactions" in first.output
+    assert "created" not in second.output.replace("already exists", "")
+    assert f"table {env.table_prefix}reactions already exists" in second.output
+
+
+def test_keys_create_prints_the_key_once_and_stores_its_hash(env: Any, tables: Any) -> None:
+    from learnloop.auth import hash_key
+
+    result = CliRunner().invoke(main, ["keys", "create", "--scope", "ingest", "--name", "web"])
+    assert result.exit_code == 0, result.output
+    secret = result.stdout.strip().splitlines()[0]
+    assert secret.startswith("ll_")
+    stored = tables.api_keys.get(hash_key(secret))
+    assert (stored.name, set(stored.scopes)) == ("web", {"ingest"})
+
+
+def test_job_run_rolls_up_a_given_date(env: Any, tables: Any) -> None:
+    from learnloop.ingest import put_reaction
+
+    put_reaction(
+        tables,
+        {
+            "user_id": "u1",
+            "content_type": "coin",
+            "external_id": "BTC",
+            "reaction": "like",
+            "occurred_at": "2026-11-20T10:00:00Z",
+        },
+    )
+    result = CliRunner().invoke(main, ["job", "run", "rollup_daily", "--date", "2026-11-20"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["date"] == "2026-11-20"
+    assert tables.daily_stats.get("2026-11-20").stats["users_active"] == 1
+
+
+def test_job_run_refuses_an_unknown_job(env: Any) -> None:
+    result = CliRunner().invoke(main, ["job", "run", "nope"])
+    assert result.exit_code == 2
+    assert "learn" in result.output and "rollup_daily" in result.output
