@@ -31,6 +31,7 @@ from learnloop.local.moto_server import (
     MotoBackendAccess,
     ensure_local_credentials,
 )
+from learnloop.local.s3_events import BucketWatcher
 from learnloop.local.schedule import Job, Schedule, Scheduler
 from learnloop.local.state import SnapshotReport, StateStore
 from learnloop.observability import logger
@@ -134,6 +135,7 @@ class Runner:
         self.keys: dict[str, str] = {}
         self.app_module: ModuleType | None = None
         self.scheduler = Scheduler()
+        self.bucket_events: BucketWatcher | None = None
         self.restored: SnapshotReport | None = None
         self.env_text = ""
         self._moto: EmbeddedMotoServer | None = None
@@ -184,6 +186,7 @@ class Runner:
             self._write_env_file()
             self.scheduler.start()
             self._start_snapshots()
+            self._start_bucket_events()
         except BaseException:
             self._shutdown(snapshot=False)
             raise
@@ -332,6 +335,26 @@ class Runner:
             for name, expression, handler in app_schedules(self.app_module):
                 self.add_schedule(name, expression, handler)
 
+    def _start_bucket_events(self) -> None:
+        # Real AWS delivers S3 events through EventBridge itself; emulators do not.
+        if self.requested_endpoint == AWS or self.app_module is None:
+            return
+        from learnloop.local.s3_events import app_event_handlers
+        from learnloop.store.clients import s3_client
+
+        self.bucket_events = BucketWatcher(
+            s3_client(self.settings),
+            self.settings.bucket,
+            app_event_handlers(self.app_module),
+            prefix="models/",
+            region=self.settings.region,
+        )
+        self.bucket_events.start()
+
+    def deliver_bucket_events(self) -> list[str]:
+        """Deliver the events of objects that arrived since the last poll, now, in this thread."""
+        return self.bucket_events.poll() if self.bucket_events is not None else []
+
     def _write_env_file(self) -> None:
         header = (
             "learnloop local stack, written by `learnloop up` (mode 0600: it holds API keys).\n"
@@ -363,6 +386,9 @@ class Runner:
 
     def _shutdown(self, *, snapshot: bool) -> None:
         self.scheduler.stop()
+        if self.bucket_events is not None:
+            self.bucket_events.stop()
+            self.bucket_events = None
         self._stop_snapshots.set()
         if self._snapshot_thread is not None:
             self._snapshot_thread.join()
