@@ -15,7 +15,9 @@ from chalice.app import CloudWatchEvent
 from learnloop import ingest, jobs
 from learnloop.api import Api, Call, error_envelope_middleware
 from learnloop.auth import Scope
+from learnloop.models import admin as models_admin
 from learnloop.observability import logger, metrics
+from learnloop.serving.predict import predict_engagement, predict_follow_through
 
 app = Chalice(app_name="learnloop")
 api = Api(app)
@@ -99,6 +101,47 @@ def bandit_select(call: Call) -> dict[str, Any]:
     from learnloop.serving.bandit import select  # numpy stays off the ingest cold path
 
     return select(call.tables, call.json())
+
+
+@app.route("/v1/predict/engagement", methods=["POST"])
+@api.endpoint(scope=Scope.READ)
+def post_predict_engagement(call: Call) -> dict[str, Any]:
+    return predict_engagement(call.services.model_cache, call.json())
+
+
+@app.route("/v1/predict/follow-through", methods=["POST"])
+@api.endpoint(scope=Scope.READ)
+def post_predict_follow_through(call: Call) -> dict[str, Any]:
+    return predict_follow_through(call.services.model_cache, call.json())
+
+
+# --- admin: models ----------------------------------------------------------------------------
+
+
+@app.route("/v1/models", methods=["GET"])
+@api.endpoint(scope=Scope.ADMIN)
+def list_models(call: Call) -> dict[str, Any]:
+    return models_admin.list_models(call.tables)
+
+
+@app.route("/v1/models/{name}/promote", methods=["POST"])
+@api.endpoint(scope=Scope.ADMIN)
+def promote_model(call: Call, name: str) -> dict[str, Any]:
+    return models_admin.promote(call.tables, name, call.json(), actor=call.actor)
+
+
+@app.route("/v1/models/{name}/rollback", methods=["POST"])
+@api.endpoint(scope=Scope.ADMIN)
+def rollback_model(call: Call, name: str) -> dict[str, Any]:
+    return models_admin.rollback(call.tables, name, call.json_or_none(), actor=call.actor)
+
+
+# --- triggers ----------------------------------------------------------------------------------
+
+
+@app.on_cw_event(models_admin.MODEL_DROPPED_PATTERN, name="on_model_dropped")
+def on_model_dropped(event: CloudWatchEvent) -> list[dict[str, Any]]:
+    return models_admin.on_model_dropped(event.to_dict())
 
 
 # --- schedules ---------------------------------------------------------------------------------

@@ -131,3 +131,16 @@ class InsufficientDataError(LearnloopError):
         super().__init__(message, details=details)
         self.n_rows = n_rows
         self.min_rows = min_rows
+
+
+class NoProductionModelError(ConflictError):
+    """A prediction was asked of a model that has no production version yet (409)."""
+
+    code = "no_production_model"
+
+
+class ModelLoadError(LearnloopError):
+    """A model version's bytes could not be read or loaded (corrupt ONNX, S3 failure), or the
+    model does not take the features this server builds; serving keeps its last good model."""
+
+    code = "model_load_error"

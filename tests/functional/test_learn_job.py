@@ -12,6 +12,8 @@ import pytest
 from learnloop.ingest import ingest_outcomes, put_content
 from learnloop.jobs.bandit_updates import update_bandits
 from learnloop.jobs.learn import learn
+from learnloop.models.registration import register_model
+from learnloop.models.registry import ModelRegistry
 
 NOW = datetime(2026, 11, 20, 23, 0, tzinfo=UTC)
 
@@ -161,14 +163,20 @@ def test_learn_trains_both_predictors_and_publishes_onnx(tables: Any, s3: Any) -
             ].read()
         )
         assert manifest["rows"] == 80
-        record = tables.models.get(name, info["version"])
-        assert record.status == "candidate"
+        assert info["manifest_key"] == prefix + "manifest.json"
+        # Publishing writes S3 only; registration (the manifest's trigger) records the version.
+        assert list(tables.models.query(name)) == []
+        registered = register_model(
+            tables, s3, bucket=tables.settings.bucket, key=info["manifest_key"], now=NOW
+        )
+        assert (registered.status, registered.promoted) == ("production", True)  # the first
+        assert tables.models.get(name, "@production").target == info["version"]
     assert result.models["engagement"]["metrics"]["r2"] > 0.9
     # Nothing new: no counts move and nothing is retrained.
     rerun = learn(tables, NOW, s3=s3)
     assert rerun.bandits.counted == 0
     assert "skipped" in rerun.models["all"]
-    assert sum(1 for _ in tables.models.query("engagement")) == 1
+    assert len(ModelRegistry(tables).versions("engagement")) == 1
 
 
 def test_too_little_data_trains_nothing_and_says_why(tables: Any, s3: Any) -> None:

@@ -51,6 +51,18 @@ class Call:
     def query(self) -> Mapping[str, str]:
         return self.request.query_params or {}
 
+    @property
+    def actor(self) -> str:
+        """Who is calling, for audit trails: the API key's name and prefix."""
+        if self.principal is None:
+            return "anonymous"
+        return f"{self.principal.name} ({self.principal.prefix})"
+
+    def json_or_none(self) -> Any:
+        """The parsed body, or ``None`` when the request has none."""
+        raw = self.request.raw_body or b""
+        return self.json() if raw.strip() else None
+
     def json(self) -> Any:
         """The body parsed as JSON; :class:`BadRequestError` when it is not JSON or not UTF-8."""
         raw = self.request.raw_body or b""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from learnloop.auth.keys import Authenticator
 from learnloop.settings import Settings, get_settings
 from learnloop.store.tables import Tables
+
+if TYPE_CHECKING:
+    from learnloop.serving.runtime import ModelCache
 
 
 @dataclass(frozen=True)
@@ -17,6 +21,32 @@ class Services:
     settings: Settings
     tables: Tables
     authenticator: Authenticator
+    # Built on first use (see model_cache), so ingest requests never import numpy/onnxruntime.
+    _lazy: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _lazy_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
+
+    @property
+    def model_cache(self) -> ModelCache:
+        """The container's production ONNX models, built on first use.
+
+        Examples
+        --------
+        >>> get_services().model_cache.get("engagement").version  # doctest: +SKIP
+        '20261120T093000Z'
+        """
+        cache = self._lazy.get("model_cache")
+        if cache is None:
+            with self._lazy_lock:
+                cache = self._lazy.get("model_cache")
+                if cache is None:
+                    from learnloop.serving.runtime import ModelCache, S3ModelLoader
+                    from learnloop.store.clients import s3_client
+
+                    cache = ModelCache(S3ModelLoader(self.tables, s3_client(self.settings)))
+                    self._lazy["model_cache"] = cache
+        return cache
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

@@ -79,8 +79,6 @@ class DemoDriver:
     schedules
         ``(name, expression, handler)`` of the app's scheduled functions; each handler takes
         an EventBridge scheduled event.
-    models
-        Returns a model's latest published ONNX bytes by name (``None`` if none yet).
     config
         The run's size and seed.
     """
@@ -91,14 +89,14 @@ class DemoDriver:
         api_url: str,
         keys: dict[str, str],
         schedules: list[Scheduled],
-        models: Callable[[str], bytes | None],
         config: DemoConfig,
         echo: Callable[[str], None] = print,
+        after_job: Callable[[], object] | None = None,
     ) -> None:
         self.ingest = ApiClient(api_url, key=keys["ingest"])
         self.read = ApiClient(api_url, key=keys["read"])
         self.schedules = schedules
-        self.models = models
+        self.after_job = after_job
         self.config = config
         self.echo = echo
         self.world = World.generate(seed=config.seed)
@@ -295,6 +293,8 @@ class DemoDriver:
                 return
             when, name = min(due)
             handlers[name](scheduled_event(name, when))
+            if self.after_job is not None:
+                self.after_job()  # e.g. deliver the S3 events of the models a job published
             next_fire[name] = expressions[name].next_after(when)
 
     def _day_line(self, record: DayRecord) -> str:
@@ -310,11 +310,9 @@ class DemoDriver:
     # --- grading -----------------------------------------------------------------------------
 
     def _grade_models(self) -> dict[str, Any]:
-        """Ridge R² and logistic AUC on fresh posts from the world, next to the truth's own."""
+        """Ridge R² and logistic AUC of the production models, asked over the predict API on
+        fresh posts from the world, next to what the truth itself scores."""
         from sklearn.metrics import r2_score, roc_auc_score
-
-        from learnloop.learning.regression.features import engagement_matrix, follow_through_matrix
-        from learnloop.models.artifacts import onnx_predict
 
         rng = np.random.default_rng(self.config.seed + 2)
         world = self.world
@@ -322,31 +320,8 @@ class DemoDriver:
             world.post(world.arms[int(rng.integers(len(world.arms)))], int(rng.integers(24)), rng)
             for _ in range(self.config.evaluation_posts)
         ]
-        grades: dict[str, Any] = {
-            "ridge_r2": None,
-            "ridge_r2_vs_expected": None,
-            "truth_r2": None,
-            "logistic_auc": None,
-            "truth_auc": None,
-        }
         rates = np.array([p.engagement_rate for p in posts])
         expected = np.array([p.expected_rate for p in posts])
-        grades["truth_r2"] = round(float(r2_score(rates, expected)), 4)
-        engagement = self.models("engagement")
-        if engagement is not None:
-            rows = [
-                {
-                    "quality_score": p.quality_score,
-                    "content_type": p.content_type,
-                    "posted_hour": p.hour,
-                    "length": p.length,
-                }
-                for p in posts
-            ]
-            predicted = onnx_predict(engagement, engagement_matrix(rows)).ravel()
-            grades["ridge_r2"] = round(float(r2_score(rates, predicted)), 4)
-            grades["ridge_r2_vs_expected"] = round(float(r2_score(expected, predicted)), 4)
-        follow = self.models("follow_through")
         labels = np.array([p.followers_gained > 0 for p in posts])
         truth = np.array(
             [
@@ -354,20 +329,63 @@ class DemoDriver:
                 for p in posts
             ]
         )
-        grades["truth_auc"] = round(float(roc_auc_score(labels, truth)), 4)
-        if follow is not None:
-            rows = [
+        grades: dict[str, Any] = {
+            "truth_r2": round(float(r2_score(rates, expected)), 4),
+            "truth_auc": round(float(roc_auc_score(labels, truth)), 4),
+            "ridge_r2": None,
+            "ridge_r2_vs_expected": None,
+            "logistic_auc": None,
+            "models": {},
+        }
+        engagement = self._predict(
+            "/v1/predict/engagement",
+            [
+                {
+                    "quality_score": p.quality_score,
+                    "content_type": p.content_type,
+                    "posted_hour": p.hour,
+                    "length": p.length,
+                }
+                for p in posts
+            ],
+        )
+        if engagement is not None:
+            predicted, grades["models"]["engagement"] = engagement
+            grades["ridge_r2"] = round(float(r2_score(rates, predicted)), 4)
+            grades["ridge_r2_vs_expected"] = round(float(r2_score(expected, predicted)), 4)
+        follow = self._predict(
+            "/v1/predict/follow-through",
+            [
                 {
                     "novelty_score": p.novelty_score,
                     "expertise_level": p.expertise_level,
                     "viral_score": p.viral_score,
                 }
                 for p in posts
-            ]
-            scores = onnx_predict(follow, follow_through_matrix(rows))
-            positive = scores[:, 1] if scores.ndim == 2 else scores.ravel()
-            grades["logistic_auc"] = round(float(roc_auc_score(labels, positive)), 4)
+            ],
+        )
+        if follow is not None:
+            scores, grades["models"]["follow_through"] = follow
+            grades["logistic_auc"] = round(float(roc_auc_score(labels, scores)), 4)
         return grades
+
+    def _predict(self, path: str, rows: list[dict[str, Any]]) -> tuple[np.ndarray, str] | None:
+        """Predictions for ``rows`` (1000 per request) and the model version that made them;
+        ``None`` while no model is in production (409)."""
+        from learnloop.demo.client import ApiCallError
+
+        predictions: list[float] = []
+        version = ""
+        for start in range(0, len(rows), 1000):
+            try:
+                reply = self.read.request("POST", path, {"rows": rows[start : start + 1000]})
+            except ApiCallError as exc:
+                if exc.status == 409:
+                    return None
+                raise
+            predictions.extend(reply["predictions"])
+            version = reply["version"]
+        return np.array(predictions), version
 
 
 def _progress(days: range, *, enabled: bool) -> Any:
@@ -383,20 +401,6 @@ def _write(bar: Any, line: str, echo: Callable[[str], None]) -> None:
     (writer or echo)(line)
 
 
-def latest_model_bytes(tables: Any, s3: Any) -> Callable[[str], bytes | None]:
-    """A loader of each model's newest published ONNX (registration comes with serving)."""
-
-    def load(name: str) -> bytes | None:
-        records = list(tables.models.query(name, scan_index_forward=False, limit=1))
-        if not records or not records[0].s3_prefix:
-            return None
-        key = f"{records[0].s3_prefix.rstrip('/')}/model.onnx"
-        body: bytes = s3.get_object(Bucket=tables.settings.bucket, Key=key)["Body"].read()
-        return body
-
-    return load
-
-
 def format_summary(summary: dict[str, Any]) -> str:
     """The closing lines of a run, for people."""
     lines = [
@@ -409,6 +413,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{summary['truth_r2']}); vs expected rate: {summary['ridge_r2_vs_expected']}",
         f"logistic AUC on fresh posts: {summary['logistic_auc']} (the truth itself scores "
         f"{summary['truth_auc']})",
+        f"graded through POST /v1/predict/* with the production models {summary['models']}",
     ]
     return "\n".join(lines)
 

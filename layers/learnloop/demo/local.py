@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from learnloop.demo.driver import DemoConfig, DemoDriver, DemoRun, latest_model_bytes
+from learnloop.demo.driver import DemoConfig, DemoDriver, DemoRun
 from learnloop.settings import Settings
 
 #: The demo has its own stage, so its reset never touches what ``learnloop up`` stored.
@@ -52,9 +52,9 @@ def run_demo(
         api_url=runner.api_url,  # type: ignore[attr-defined]
         keys=runner.keys,  # type: ignore[attr-defined]
         schedules=app_schedules(runner.app_module),  # type: ignore[attr-defined]
-        models=latest_model_bytes(tables, s3),
         config=config,
         echo=echo,
+        after_job=runner.deliver_bucket_events,  # type: ignore[attr-defined]
     )
     return driver.run(progress=progress)
 

@@ -2,8 +2,8 @@
 
 Rows are the real join of content and outcomes over a training window, read through day
 partitions. Each trained model goes to ``models/{name}/{version}/`` (ONNX + manifest, manifest
-last) and into the models table as a candidate; registration on the manifest's arrival decides
-what becomes production.
+last) and nowhere else: registration (:mod:`learnloop.models.registration`), triggered by the
+manifest's arrival, records the version and decides what becomes production.
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ def train_and_publish(
     Returns
     -------
     dict
-        Model name → ``{"version", "metrics", "rows"}``, or ``{"skipped": reason}`` when there
-        was too little data.
+        Model name → ``{"version", "metrics", "rows", "manifest_key"}``, or
+        ``{"skipped": reason}`` when there was too little data.
     """
     from learnloop.learning.regression.predictors import (
         ENGAGEMENT_MODEL,
@@ -129,10 +129,23 @@ def train_and_publish(
 
 
 def publish(tables: Tables, s3: Any, trained: Any, now: datetime) -> dict[str, Any]:
-    """Write a trained predictor's ONNX and manifest to S3 and record it as a candidate."""
+    """Write a trained predictor's ONNX and manifest to the stage's bucket, manifest last.
+
+    Only S3 is written: the manifest's arrival triggers registration, which owns the models
+    table (see :func:`learnloop.models.registration.register_model`).
+
+    Returns
+    -------
+    dict
+        ``{"version", "metrics", "rows", "manifest_key"}``.
+
+    Examples
+    --------
+    >>> publish(tables, s3, trained, now)["manifest_key"]  # doctest: +SKIP
+    'models/engagement/20261120T230000Z/manifest.json'
+    """
     from learnloop.models.artifacts import (
         MODEL_FILE,
-        artifact_prefix,
         build_manifest,
         new_version,
         to_onnx,
@@ -152,14 +165,10 @@ def publish(tables: Tables, s3: Any, trained: Any, now: datetime) -> dict[str, A
         extra={"task": "regression" if trained.name == "engagement" else "classification"},
         now=now,
     )
-    write_artifact(s3, tables.settings.bucket, trained.name, version, files, manifest)
-    tables.models(
-        trained.name,
-        version,
-        status="candidate",
-        s3_prefix=artifact_prefix(trained.name, version),
-        metrics=trained.metrics,
-        manifest=manifest,
-        created_at=iso(now),
-    ).save()
-    return {"version": version, "metrics": trained.metrics, "rows": trained.n_rows}
+    written = write_artifact(s3, tables.settings.bucket, trained.name, version, files, manifest)
+    return {
+        "version": version,
+        "metrics": trained.metrics,
+        "rows": trained.n_rows,
+        "manifest_key": written[-1],
+    }

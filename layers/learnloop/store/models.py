@@ -319,7 +319,13 @@ class DailyStats(BaseModel):
 
 
 class ModelRecord(BaseModel):
-    """One trained model version (``version``), or an alias item (``version == "@production"``)."""
+    """One item of a model's partition in the registry (see :mod:`learnloop.models.registry`).
+
+    ``version`` is a model version (``YYYYMMDDTHHMMSSZ``; ``status`` candidate, production,
+    archived or rejected), the production alias (``"@production"``: ``target``, ``s3_prefix``,
+    ``lineage``), or a history entry (``"@history#{at}#{id}"``: ``action``, ``previous`` →
+    ``target``, ``actor``, ``reason``). The partition ``name == "@names"`` indexes model names.
+    """
 
     entity = "models"
 
@@ -333,6 +339,16 @@ class ModelRecord(BaseModel):
     reason = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute(null=True)
+    #: Who made the change an alias or history item records (``"registration"`` or a person).
+    actor = UnicodeAttribute(null=True)
+    #: ``promote`` or ``rollback`` (history items).
+    action = UnicodeAttribute(null=True)
+    #: The production version before ``target`` (alias and history items).
+    previous = UnicodeAttribute(null=True)
+    #: Earlier production versions, oldest first: where successive rollbacks go (alias item).
+    lineage = ListAttribute(of=UnicodeAttribute, null=True)
+    #: sha256 of the manifest a version was registered from: a redelivered drop is a no-op.
+    manifest_sha256 = UnicodeAttribute(null=True)
 
 
 #: Every model, in the order tables are created. Infra templates derive from this list too.

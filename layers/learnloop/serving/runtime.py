@@ -1,0 +1,372 @@
+"""Production ONNX models, loaded once per container and swapped when the alias moves.
+
+:class:`ModelCache` answers ``get(name)`` from memory. At most every ``check_seconds`` one
+request re-reads the model's production alias (one DynamoDB GetItem); when the alias names a
+new version, that request loads it and swaps it in with one reference assignment, so other
+requests keep predicting with the previous model meanwhile and never see a half-built one.
+When the new version fails to load (corrupt bytes, an S3 error) the last good model stays and
+the load is retried at the next check.
+
+This module imports numpy; onnxruntime is imported on the first load. Model bytes are only
+ever handed to onnxruntime: nothing is unpickled.
+
+Examples
+--------
+>>> cache = ModelCache(S3ModelLoader(tables, s3))  # doctest: +SKIP
+>>> cache.get("engagement").predict(X)  # doctest: +SKIP
+array([0.041, 0.027], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from learnloop.exceptions import LearnloopError, ModelLoadError, NoProductionModelError
+
+if TYPE_CHECKING:
+    from learnloop.store.tables import Tables
+
+__all__ = [
+    "PRODUCTION_ALIAS",
+    "LoadedModel",
+    "ModelCache",
+    "ModelLoader",
+    "ProductionRef",
+    "S3ModelLoader",
+    "load_model",
+]
+
+#: The range key of a model's production alias item in the ``models`` table.
+PRODUCTION_ALIAS = "@production"
+MODEL_FILE = "model.onnx"
+#: Larger model files are refused rather than read into a Lambda's memory.
+MAX_MODEL_BYTES = 256 * 1024 * 1024
+_PROBABILITIES = "probabilities"
+
+
+@dataclass(frozen=True)
+class ProductionRef:
+    """Where a model's production version lives: ``{s3_prefix}model.onnx``."""
+
+    name: str
+    version: str
+    s3_prefix: str
+
+
+class ModelLoader(Protocol):
+    """What :class:`ModelCache` needs from a model store."""
+
+    def production(self, name: str) -> ProductionRef | None:
+        """The production version of ``name``, or ``None`` when it has none."""
+        ...
+
+    def read(self, ref: ProductionRef) -> bytes:
+        """The serialized ONNX of ``ref``."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """One model version, ready to predict; immutable, so it can be shared across threads.
+
+    Attributes
+    ----------
+    name, version : str
+        Which model this is.
+    feature_names : tuple of str
+        The input columns, in order (from the ONNX metadata; empty when absent).
+    session : onnxruntime.InferenceSession
+        The loaded graph (its ``run`` is thread-safe).
+    """
+
+    name: str
+    version: str
+    feature_names: tuple[str, ...]
+    session: Any = field(repr=False)
+    input_name: str = field(repr=False, default="features")
+    output_name: str = field(repr=False, default="variable")
+
+    @property
+    def is_classifier(self) -> bool:
+        """Whether the model outputs class probabilities."""
+        return self.output_name == _PROBABILITIES
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Run the model on ``X``.
+
+        Parameters
+        ----------
+        X : numpy.ndarray
+            Shape ``(n, len(feature_names))``; cast to float32.
+
+        Returns
+        -------
+        numpy.ndarray
+            A classifier's probabilities, shape ``(n, n_classes)`` (as ``predict_proba``);
+            a regressor's predictions, shape ``(n,)`` (as ``predict``).
+
+        Examples
+        --------
+        >>> cache.get("engagement").predict(np.zeros((1, 12)))  # doctest: +SKIP
+        array([0.031], dtype=float32)
+        """
+        features = np.ascontiguousarray(X, dtype=np.float32)
+        result = self.session.run([self.output_name], {self.input_name: features})[0]
+        return result if self.is_classifier else result.reshape(len(result))
+
+
+def load_model(name: str, version: str, model_bytes: bytes) -> LoadedModel:
+    """Build a :class:`LoadedModel` from serialized ONNX.
+
+    Parameters
+    ----------
+    name, version : str
+        Recorded on the result.
+    model_bytes : bytes
+        An ONNX ``ModelProto`` as :func:`learnloop.models.artifacts.to_onnx` writes it.
+
+    Returns
+    -------
+    LoadedModel
+
+    Raises
+    ------
+    ModelLoadError
+        When onnxruntime cannot load the bytes, or the graph has not one input.
+
+    Examples
+    --------
+    >>> model = load_model("engagement", "20261120T093000Z", onnx_bytes)  # doctest: +SKIP
+    >>> model.feature_names[:1]  # doctest: +SKIP
+    ('quality_score',)
+    """
+    import onnxruntime as ort
+
+    try:
+        options = ort.SessionOptions()
+        # One request is a handful of rows: thread pools cost more than they save in Lambda.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(
+            bytes(model_bytes), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own (Fail, InvalidGraph, ...) types
+        raise ModelLoadError(f"model {name!r} version {version!r} does not load: {exc}") from exc
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise ModelLoadError(f"model {name!r} version {version!r} has {len(inputs)} inputs")
+    outputs = [o.name for o in session.get_outputs()]
+    output = _PROBABILITIES if _PROBABILITIES in outputs else outputs[0]
+    meta = session.get_modelmeta().custom_metadata_map.get("feature_names")
+    try:
+        names = tuple(str(n) for n in json.loads(meta)) if meta else ()
+    except (ValueError, TypeError):
+        names = ()
+    return LoadedModel(
+        name=name,
+        version=version,
+        feature_names=names,
+        session=session,
+        input_name=inputs[0].name,
+        output_name=output,
+    )
+
+
+class S3ModelLoader:
+    """Reads production aliases from the ``models`` table and ONNX bytes from the bucket.
+
+    Parameters
+    ----------
+    tables : Tables
+        The stage's tables; its settings name the bucket.
+    s3 : boto3 S3 client
+        Anything with ``get_object(Bucket=, Key=)``.
+
+    Examples
+    --------
+    >>> loader = S3ModelLoader(tables, s3)  # doctest: +SKIP
+    >>> loader.production("engagement")  # doctest: +SKIP
+    ProductionRef(name='engagement', version='20261120T093000Z', s3_prefix='models/...')
+    """
+
+    def __init__(self, tables: Tables, s3: Any) -> None:
+        self.tables = tables
+        self.s3 = s3
+
+    def production(self, name: str) -> ProductionRef | None:
+        """The production alias of ``name`` (one GetItem), or ``None`` when there is none."""
+        # TODO: call learnloop.models.registry.production_record once it lands (same GetItem).
+        models = self.tables.models
+        try:
+            alias = models.get(name, PRODUCTION_ALIAS)
+        except models.DoesNotExist:
+            return None
+        if not alias.target:
+            return None
+        prefix = alias.s3_prefix or f"models/{name}/{alias.target}/"
+        return ProductionRef(name=name, version=alias.target, s3_prefix=prefix)
+
+    def read(self, ref: ProductionRef) -> bytes:
+        """The ONNX bytes of ``ref``: ``s3://{bucket}/{s3_prefix}model.onnx``.
+
+        Raises
+        ------
+        ModelLoadError
+            When the object is missing, too large or unreadable.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        bucket, key = self.tables.settings.bucket, ref.s3_prefix + MODEL_FILE
+        try:
+            obj = self.s3.get_object(Bucket=bucket, Key=key)
+            size = int(obj.get("ContentLength") or 0)
+            if size > MAX_MODEL_BYTES:
+                raise ModelLoadError(f"s3://{bucket}/{key} is {size} bytes; too large to serve")
+            body: bytes = obj["Body"].read()
+        except (BotoCoreError, ClientError) as exc:
+            raise ModelLoadError(f"cannot read s3://{bucket}/{key}: {exc}") from exc
+        return body
+
+
+@dataclass(frozen=True)
+class _Entry:
+    model: LoadedModel
+    checked_at: float
+
+
+class ModelCache:
+    """Production models of one container, re-checked at most every ``check_seconds``.
+
+    Parameters
+    ----------
+    loader : ModelLoader
+        Reads aliases and model bytes (:class:`S3ModelLoader` in Lambda, a fake in tests).
+    check_seconds : float, default 30.0
+        How stale a model may be before the next ``get`` re-reads its alias.
+    clock : callable, default time.monotonic
+        Seconds; tests inject a fake.
+
+    Examples
+    --------
+    >>> cache = ModelCache(S3ModelLoader(tables, s3), check_seconds=30)  # doctest: +SKIP
+    >>> cache.get("engagement").version  # doctest: +SKIP
+    '20261120T093000Z'
+    """
+
+    def __init__(
+        self,
+        loader: ModelLoader,
+        *,
+        check_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.loader = loader
+        self.check_seconds = check_seconds
+        self.clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def get(self, name: str) -> LoadedModel:
+        """The production model of ``name``, loading or refreshing it when due.
+
+        Parameters
+        ----------
+        name : str
+            The model's name (``"engagement"``, ``"follow_through"``).
+
+        Returns
+        -------
+        LoadedModel
+
+        Raises
+        ------
+        NoProductionModelError
+            When ``name`` has no production version (the API answers 409).
+        ModelLoadError
+            When the production version fails to load and no earlier one is held.
+        """
+        entry = self._entries.get(name)
+        if entry is not None:
+            if self.clock() - entry.checked_at < self.check_seconds:
+                return entry.model
+            lock = self._lock(name)
+            # One request refreshes; the others keep answering with the model they have.
+            if not lock.acquire(blocking=False):
+                return entry.model
+        else:
+            lock = self._lock(name)
+            lock.acquire()
+        try:
+            return self._refresh(name)
+        finally:
+            lock.release()
+
+    def clear(self) -> None:
+        """Forget every model (the next ``get`` loads afresh)."""
+        self._entries = {}
+
+    def _lock(self, name: str) -> threading.Lock:
+        lock = self._locks.get(name)
+        if lock is None:
+            with self._locks_guard:
+                lock = self._locks.setdefault(name, threading.Lock())
+        return lock
+
+    def _refresh(self, name: str) -> LoadedModel:
+        # Runs under the name's lock. Another thread may have refreshed while this one waited.
+        entry = self._entries.get(name)
+        current = entry.model if entry is not None else None
+        now = self.clock()
+        if (
+            current is not None
+            and entry is not None
+            and now - entry.checked_at < self.check_seconds
+        ):
+            return current
+        try:
+            ref = self.loader.production(name)
+        except Exception as exc:  # a DynamoDB hiccup must not take a serving model down
+            if current is None:
+                if isinstance(exc, LearnloopError):
+                    raise
+                raise ModelLoadError(
+                    f"cannot read the production alias of {name!r}: {exc}"
+                ) from exc
+            _warn("alias check failed; keeping the loaded model", name, current.version, exc)
+            self._entries[name] = _Entry(current, now)
+            return current
+        if ref is None:
+            self._entries.pop(name, None)
+            raise NoProductionModelError(
+                f"no production model for {name!r} yet; run learn or promote one",
+                details=[{"field": "model", "message": f"{name} has no production version"}],
+            )
+        if current is not None and current.version == ref.version:
+            self._entries[name] = _Entry(current, now)
+            return current
+        try:
+            model = load_model(name, ref.version, self.loader.read(ref))
+        except Exception as exc:
+            if current is None:
+                if isinstance(exc, LearnloopError):
+                    raise
+                raise ModelLoadError(f"model {name!r} version {ref.version!r}: {exc}") from exc
+            _warn("new version failed to load; keeping the last good model", name, ref.version, exc)
+            self._entries[name] = _Entry(current, now)
+            return current
+        self._entries[name] = _Entry(model, now)
+        return model
+
+
+def _warn(message: str, name: str, version: str, exc: BaseException) -> None:
+    from learnloop.observability import logger
+
+    logger.warning(message, extra={"model": name, "version": version, "error": str(exc)})
