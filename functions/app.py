@@ -100,7 +100,7 @@ def post_insight_feedback(call: Call, insight_id: str) -> dict[str, Any]:
 def bandit_select(call: Call) -> dict[str, Any]:
     from learnloop.serving.bandit import select  # numpy stays off the ingest cold path
 
-    return select(call.tables, call.json())
+    return select(call.tables, call.json(), arms=call.services.arms_cache)
 
 
 @app.route("/v1/predict/engagement", methods=["POST"])

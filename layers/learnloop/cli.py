@@ -283,6 +283,55 @@ def demo(
 
 
 @main.group()
+def models() -> None:
+    """The model registry: versions, production, promotion and rollback."""
+
+
+@models.command("list")
+def models_list() -> None:
+    """Print every model's versions, production version and history as JSON."""
+    import json
+
+    from learnloop.models.admin import list_models
+    from learnloop.store import Tables
+
+    click.echo(json.dumps(list_models(Tables(Settings.from_env())), indent=2, default=str))
+
+
+@models.command("promote")
+@click.argument("name")
+@click.argument("version")
+@click.option("--reason", default="promoted by hand", show_default=True)
+def models_promote(name: str, version: str, reason: str) -> None:
+    """Make VERSION the production version of model NAME."""
+    _registry_move("promote", name, {"version": version, "reason": reason})
+
+
+@models.command("rollback")
+@click.argument("name")
+@click.option("--reason", default="rolled back by hand", show_default=True)
+def models_rollback(name: str, reason: str) -> None:
+    """Point model NAME's production back at the version before the current one."""
+    _registry_move("rollback", name, {"reason": reason})
+
+
+def _registry_move(action: str, name: str, body: dict[str, str]) -> None:
+    import getpass
+    import json
+
+    from learnloop.exceptions import LearnloopError
+    from learnloop.models import admin
+    from learnloop.store import Tables
+
+    move = admin.promote if action == "promote" else admin.rollback
+    try:
+        result = move(Tables(Settings.from_env()), name, body, actor=f"cli:{getpass.getuser()}")
+    except LearnloopError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(json.dumps(result, indent=2, default=str))
+
+
+@main.group()
 def job() -> None:
     """Run scheduled jobs by hand."""
 

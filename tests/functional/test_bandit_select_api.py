@@ -70,3 +70,17 @@ def test_bad_scope_is_422_and_ingest_key_is_403(client: Any, keys: dict) -> None
         client, "POST", "/v1/bandit/select", key=keys["ingest"], body={"scope": "content"}
     )
     assert forbidden.status_code == 403
+
+
+def test_arms_are_cached_for_a_few_seconds(tables: Any) -> None:
+    from learnloop.serving.arms import ArmsCache
+
+    now = [100.0]
+    cache = ArmsCache(tables, ttl_seconds=5, clock=lambda: now[0])
+    tables.bandit_arms("content", "a", successes=1, failures=0, pulls=1, reward_sum=0).save()
+    assert set(cache.get("content")) == {"a"}
+    tables.bandit_arms("content", "b", successes=1, failures=0, pulls=1, reward_sum=0).save()
+    now[0] += 4
+    assert set(cache.get("content")) == {"a"}  # still fresh: no Query
+    now[0] += 2
+    assert set(cache.get("content")) == {"a", "b"}

@@ -63,3 +63,24 @@ def test_job_run_refuses_an_unknown_job(env: Any) -> None:
     result = CliRunner().invoke(main, ["job", "run", "nope"])
     assert result.exit_code == 2
     assert "learn" in result.output and "rollup_daily" in result.output
+
+
+def test_models_promote_and_rollback_from_the_cli(env: Any, tables: Any, s3: Any) -> None:
+    from support.model_drops import drop
+
+    from learnloop.models.registration import register_model
+
+    bucket = tables.settings.bucket
+    v1 = register_model(tables, s3, bucket=bucket, key=drop(tables, s3, minute=0)).version
+    v2 = register_model(
+        tables, s3, bucket=bucket, key=drop(tables, s3, minute=1, metrics={"r2": 0.9})
+    ).version
+    back = CliRunner().invoke(main, ["models", "rollback", "engagement", "--reason", "canary"])
+    assert back.exit_code == 0, back.output
+    assert json.loads(back.stdout)["to"] == v1
+    forward = CliRunner().invoke(main, ["models", "promote", "engagement", v2])
+    assert json.loads(forward.stdout)["to"] == v2
+    listed = json.loads(CliRunner().invoke(main, ["models", "list"]).stdout)
+    assert listed["models"]["engagement"]["production"] == v2
+    missing = CliRunner().invoke(main, ["models", "promote", "engagement", "20200101T000000Z"])
+    assert missing.exit_code == 1 and "Error" in missing.output

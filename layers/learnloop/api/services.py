@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from learnloop.settings import Settings, get_settings
 from learnloop.store.tables import Tables
 
 if TYPE_CHECKING:
+    from learnloop.serving.arms import ArmsCache
     from learnloop.serving.runtime import ModelCache
 
 
@@ -36,17 +38,35 @@ class Services:
         >>> get_services().model_cache.get("engagement").version  # doctest: +SKIP
         '20261120T093000Z'
         """
-        cache = self._lazy.get("model_cache")
-        if cache is None:
-            with self._lazy_lock:
-                cache = self._lazy.get("model_cache")
-                if cache is None:
-                    from learnloop.serving.runtime import ModelCache, S3ModelLoader
-                    from learnloop.store.clients import s3_client
 
-                    cache = ModelCache(S3ModelLoader(self.tables, s3_client(self.settings)))
-                    self._lazy["model_cache"] = cache
-        return cache
+        def build() -> ModelCache:
+            from learnloop.serving.runtime import ModelCache, S3ModelLoader
+            from learnloop.store.clients import s3_client
+
+            return ModelCache(S3ModelLoader(self.tables, s3_client(self.settings)))
+
+        return self._built("model_cache", build)
+
+    @property
+    def arms_cache(self) -> ArmsCache:
+        """The container's short-lived cache of bandit arms, built on first use."""
+
+        def build() -> ArmsCache:
+            from learnloop.serving.arms import ArmsCache
+
+            return ArmsCache(self.tables)
+
+        return self._built("arms_cache", build)
+
+    def _built(self, name: str, build: Callable[[], Any]) -> Any:
+        value = self._lazy.get(name)
+        if value is None:
+            with self._lazy_lock:
+                value = self._lazy.get(name)
+                if value is None:
+                    value = build()
+                    self._lazy[name] = value
+        return value
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

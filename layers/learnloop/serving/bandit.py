@@ -14,6 +14,7 @@ from learnloop.ingest.schemas import Identifier, Strict
 from learnloop.ingest.validation import validate
 from learnloop.jobs.bandit_updates import CONTENT_SCOPE, TIMING_SCOPE
 from learnloop.learning.bandits import UCB1, ThompsonSampling
+from learnloop.serving.arms import ArmsCache
 from learnloop.store.tables import Tables
 
 HOURS: tuple[str, ...] = tuple(str(h) for h in range(24))
@@ -33,6 +34,7 @@ def select(
     tables: Tables,
     body: Any,
     *,
+    arms: ArmsCache | None = None,
     random_state: int | None = None,
 ) -> dict[str, Any]:
     """Choose ``n`` arms (``n`` independent draws: one per decision about to be made).
@@ -40,6 +42,8 @@ def select(
     Content arms use Thompson sampling on Beta(successes + 1, failures + 1); timing arms (UTC
     hours "0".."23") use UCB1 on mean engagement rate. Candidates not seen yet start at the
     prior (Thompson) or are tried first (UCB1).
+
+    ``arms`` (the container's :class:`ArmsCache`) saves a Query per request.
 
     Raises
     ------
@@ -53,7 +57,11 @@ def select(
     """
     request = validate(SelectIn, body)
     random_state = request.seed if request.seed is not None else random_state
-    stored = {arm.arm: arm for arm in tables.bandit_arms.query(request.scope)}
+    stored = (
+        arms.get(request.scope)
+        if arms is not None
+        else {arm.arm: arm for arm in tables.bandit_arms.query(request.scope)}
+    )
     candidates = _candidates(request.scope, request.candidates, list(stored))
     if not candidates:
         raise ConflictError(
