@@ -21,7 +21,7 @@ def test_a_short_demo_learns_and_writes_its_report(tmp_path: Path) -> None:
             str(LEARNLOOP),
             "demo",
             "--days",
-            "6",
+            "10",
             "--posts-per-day",
             "24",
             "--port",
@@ -44,9 +44,13 @@ def test_a_short_demo_learns_and_writes_its_report(tmp_path: Path) -> None:
     assert (out / "regret.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     written = json.loads((out / "summary.json").read_text())
     summary = written["summary"]
-    # Even six days are enough for the bandit to beat uniform random and for models to exist.
-    assert summary["regret_vs_oracle"] < summary["regret_random"]
-    assert summary["best_arm_share_last_quarter"] > 0.5
-    assert summary["ridge_r2"] is not None and summary["ridge_r2"] > 0.3
+    # Ten days are enough for the bandit to settle on the best arm (the default seed).
+    assert summary["regret_vs_oracle"] < summary["regret_random"] / 1.5
+    assert summary["best_arm_share_last_quarter"] >= 0.8
+    assert summary["regret_sublinear"] is True
+    assert summary["days_drafts_picked_by_model"] > 0  # the predict endpoint drove decisions
+    # The truth itself scores R² ≈ 0.66 on fresh posts; ten days of (model-picked) drafts
+    # already give a model that explains a good part of it.
+    assert summary["ridge_r2"] is not None and summary["ridge_r2"] > 0.15
     assert summary["logistic_auc"] is not None and summary["logistic_auc"] > 0.55
-    assert len(written["days"]) == 6
+    assert len(written["days"]) == 10

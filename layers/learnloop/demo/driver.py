@@ -53,6 +53,7 @@ class DemoConfig:
     reactions_per_day: int = 40
     events_per_day: int = 30
     seed: int = 7
+    drafts_per_post: int = 2
     out_dir: Path = Path("learnloop-report")
     evaluation_posts: int = 3000
 
@@ -100,6 +101,7 @@ class DemoDriver:
         self.config = config
         self.echo = echo
         self.world = World.generate(seed=config.seed)
+        self.model_picked_days = 0
         self.rng = np.random.default_rng(config.seed + 1)
 
     def run(self, *, progress: bool = True) -> DemoRun:
@@ -139,6 +141,7 @@ class DemoDriver:
             run.days, expected_success={a: self.world.expected_success(a) for a in self.world.arms}
         )
         run.summary.update(self._grade_models())
+        run.summary["days_drafts_picked_by_model"] = self.model_picked_days
         run.summary["hidden_truth"] = self.world.hidden_truth()
         run.summary["config"] = {
             k: str(v) if isinstance(v, Path) else v for k, v in config.__dict__.items()
@@ -175,10 +178,21 @@ class DemoDriver:
                 },
             )["arms"]
         ]
+        # Each post is written in a few drafts; once an engagement model is in production, the
+        # draft it rates highest is published (through POST /v1/predict/engagement).
+        drafts = [
+            [
+                world.post(arm, hours[j % len(hours)], self.rng)
+                for _ in range(config.drafts_per_post)
+            ]
+            for j, arm in enumerate(arms)
+        ]
+        chosen = self._best_drafts(drafts)
+        self.model_picked_days += chosen is not None
         posts: list[tuple[str, datetime, SimulatedPost]] = []
-        for j, arm in enumerate(arms):
-            hour = hours[j % len(hours)]
-            post = world.post(arm, hour, self.rng)
+        for j, options in enumerate(drafts):
+            post = options[chosen[j]] if chosen is not None else options[0]
+            hour = post.hour
             posted_at = day_start + timedelta(hours=hour, minutes=j)
             decision_id = f"demo-{config.seed}-{day_index:03d}-{j:03d}"
             self.ingest.request(
@@ -188,6 +202,25 @@ class DemoDriver:
             )
             posts.append((decision_id, posted_at, post))
         return posts
+
+    def _best_drafts(self, drafts: list[list[SimulatedPost]]) -> list[int] | None:
+        """Per post, the index of the draft with the highest predicted engagement; ``None``
+        while no engagement model is in production."""
+        rows = [
+            {
+                "quality_score": d.quality_score,
+                "content_type": d.content_type,
+                "posted_hour": d.hour,
+                "length": d.length,
+            }
+            for options in drafts
+            for d in options
+        ]
+        predicted = self._predict("/v1/predict/engagement", rows)
+        if predicted is None:
+            return None
+        scores = predicted[0].reshape(len(drafts), -1)
+        return [int(i) for i in scores.argmax(axis=1)]
 
     def _post_outcomes(
         self, posts: list[tuple[str, datetime, SimulatedPost]], day_start: datetime
@@ -413,7 +446,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{summary['truth_r2']}); vs expected rate: {summary['ridge_r2_vs_expected']}",
         f"logistic AUC on fresh posts: {summary['logistic_auc']} (the truth itself scores "
         f"{summary['truth_auc']})",
-        f"graded through POST /v1/predict/* with the production models {summary['models']}",
+        f"graded through POST /v1/predict/* with the production models {summary['models']}; "
+        f"the engagement model picked the published drafts on "
+        f"{summary['days_drafts_picked_by_model']} of {summary['days']} days",
     ]
     return "\n".join(lines)
 
