@@ -12,15 +12,15 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # Stamps re-run the install only when pyproject.toml changes.
-$(VENV)/.installed-learn: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[learn]"
+$(VENV)/.installed-local: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[local]"
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[dev]"
-	@touch $@ $(VENV)/.installed-learn
+	@touch $@ $(VENV)/.installed-local
 
-install: $(VENV)/.installed-learn
+install: $(VENV)/.installed-local
 install-dev: $(VENV)/.installed-dev
 
 ## run: install, then run the demo on the embedded local stack (API on 127.0.0.1:$(PORT))
