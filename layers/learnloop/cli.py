@@ -260,6 +260,10 @@ def demo(
     os.environ.setdefault("LEARNLOOP_LEARN_SAFETY_MARGIN_SECONDS", "0")
     os.environ.setdefault("LEARNLOOP_TRAINING_WINDOW_DAYS", str(days + 2))
     os.environ.setdefault("LEARNLOOP_DAY_SHARDS", "1")
+    # A simulated day lasts ~3 s of wall time: serving caches with wall-clock lifetimes would
+    # decide by timing which day's arms and model a request sees, and runs would not repeat.
+    os.environ.setdefault("LEARNLOOP_MODEL_CHECK_SECONDS", "0")
+    os.environ.setdefault("LEARNLOOP_ARMS_CACHE_SECONDS", "0")
     if not verbose:
         logger.setLevel("WARNING")
     config = DemoConfig(days=days, posts_per_day=posts_per_day, seed=seed, out_dir=out_dir)

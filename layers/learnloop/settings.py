@@ -73,6 +73,10 @@ class Settings:
     max_batch_events: int = 500
     #: Seconds an API-key lookup is trusted before it is read again (revocation delay).
     auth_cache_seconds: float = 30.0
+    #: Seconds a serving container trusts its production model before re-reading the alias.
+    model_check_seconds: float = 30.0
+    #: Seconds a serving container reuses the bandit arms it read.
+    arms_cache_seconds: float = 5.0
     success_threshold: float = 0.03
     min_training_rows: int = 50
     #: ``learn`` re-reads outcomes received this many seconds before its watermark, in case a
@@ -117,6 +121,8 @@ class Settings:
             max_body_bytes=_int(env, "LEARNLOOP_MAX_BODY_BYTES", 1_048_576),
             max_batch_events=_int(env, "LEARNLOOP_MAX_BATCH_EVENTS", 500),
             auth_cache_seconds=_float(env, "LEARNLOOP_AUTH_CACHE_SECONDS", 30.0),
+            model_check_seconds=_float(env, "LEARNLOOP_MODEL_CHECK_SECONDS", 30.0),
+            arms_cache_seconds=_float(env, "LEARNLOOP_ARMS_CACHE_SECONDS", 5.0),
             success_threshold=_float(env, "LEARNLOOP_SUCCESS_THRESHOLD", 0.03),
             min_training_rows=_int(env, "LEARNLOOP_MIN_TRAINING_ROWS", 50),
             learn_safety_margin_seconds=_float(env, "LEARNLOOP_LEARN_SAFETY_MARGIN_SECONDS", 60.0),

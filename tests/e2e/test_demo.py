@@ -54,3 +54,35 @@ def test_a_short_demo_learns_and_writes_its_report(tmp_path: Path) -> None:
     assert summary["ridge_r2"] is not None and summary["ridge_r2"] > 0.15
     assert summary["logistic_auc"] is not None and summary["logistic_auc"] > 0.55
     assert len(written["days"]) == 10
+
+
+def test_the_same_seed_replays_the_same_run(tmp_path: Path) -> None:
+    runs = []
+    for name in ("first", "second"):
+        out = tmp_path / name
+        subprocess.run(
+            [
+                str(LEARNLOOP),
+                "demo",
+                "--days",
+                "3",
+                "--seed",
+                "11",
+                "--port",
+                "0",
+                "--state-dir",
+                str(tmp_path / f"state-{name}"),
+                "--out",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        runs.append(json.loads((out / "summary.json").read_text()))
+    first, second = runs
+    assert first["days"] == second["days"]  # every pull, success and regret, day by day
+    for summary in (first["summary"], second["summary"]):
+        summary.pop("config")  # holds the (different) output folder
+    assert first["summary"] == second["summary"]

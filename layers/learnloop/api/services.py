@@ -43,7 +43,10 @@ class Services:
             from learnloop.serving.runtime import ModelCache, S3ModelLoader
             from learnloop.store.clients import s3_client
 
-            return ModelCache(S3ModelLoader(self.tables, s3_client(self.settings)))
+            return ModelCache(
+                S3ModelLoader(self.tables, s3_client(self.settings)),
+                check_seconds=self.settings.model_check_seconds,
+            )
 
         return self._built("model_cache", build)
 
@@ -54,7 +57,7 @@ class Services:
         def build() -> ArmsCache:
             from learnloop.serving.arms import ArmsCache
 
-            return ArmsCache(self.tables)
+            return ArmsCache(self.tables, ttl_seconds=self.settings.arms_cache_seconds)
 
         return self._built("arms_cache", build)
 

@@ -175,6 +175,7 @@ class DemoDriver:
                     "scope": "timing",
                     "candidates": [str(h) for h in range(24)],
                     "n": config.hours_per_day,
+                    "seed": config.seed * 100_019 + day_index,
                 },
             )["arms"]
         ]
