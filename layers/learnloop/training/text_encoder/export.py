@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,9 @@ def export_onnx(model: Any, *, opset: int = TARGET_OPSET) -> bytes:
     modules = list(model)
     kinds = [type(m).__name__ for m in modules]
     pooling = next((m for m in modules if type(m).__name__ == "Pooling"), None)
-    mean = bool(getattr(pooling, "pooling_mode_mean_tokens", False))
+    # sentence-transformers >= 5 says pooling_mode == "mean"; older ones set a flag.
+    mode = getattr(pooling, "pooling_mode", None)
+    mean = mode == "mean" or (mode is None and getattr(pooling, "pooling_mode_mean_tokens", 0))
     if kinds[:1] != ["Transformer"] or not mean or "Normalize" not in kinds:
         raise ExportError(f"expected Transformer → mean Pooling → Normalize, got {kinds}")
     transformer = modules[0].auto_model.eval()
@@ -158,7 +161,11 @@ def export_onnx(model: Any, *, opset: int = TARGET_OPSET) -> bytes:
     folder = tempfile.mkdtemp(prefix="learnloop-text-encoder-")
     target = Path(folder) / "model.onnx"
     try:
-        with torch.no_grad():
+        # The tracer warns about Python-level branches in transformers' masking code; they
+        # are shape-independent here (a mask is always given), and the comparison with
+        # sentence-transformers on texts of every length is what proves the graph right.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 graph,
                 (sample["input_ids"], sample["attention_mask"]),
