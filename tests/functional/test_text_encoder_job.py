@@ -95,9 +95,7 @@ def test_embeddings_match_sentence_transformers(
 def test_the_published_encoder_registers_into_production(
     exported: dict[str, Any], tables: Any, s3: Any
 ) -> None:
-    result = register_model(
-        tables, s3, bucket=exported["bucket"], key=PREFIX + "manifest.json"
-    )
+    result = register_model(tables, s3, bucket=exported["bucket"], key=PREFIX + "manifest.json")
     assert (result.status, result.promoted) == ("production", True), result.reason
     alias = production_record(tables, "text_encoder")
     assert alias is not None and alias.target == VERSION
