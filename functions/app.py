@@ -137,7 +137,12 @@ def get_similar_users(call: Call, user_id: str) -> dict[str, Any]:
 @api.endpoint(scope=Scope.READ)
 def get_similar_items(call: Call, content_type: str, external_id: str) -> dict[str, Any]:
     return recommendations.similar_items(
-        call.tables, call.services.recommender_cache, content_type, external_id, call.query
+        call.tables,
+        call.services.recommender_cache,
+        content_type,
+        external_id,
+        call.query,
+        text_encoders=call.services.text_encoder_cache,
     )
 
 

@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 from support.api import call, error_of, fields_of
 from support.model_drops import T0
+from support.text_encoders import tiny_embedding, tiny_encoder_onnx, tiny_tokenizer_json
 from support.two_tower import TwoTowerData, drop_two_tower
 
 from learnloop.exceptions import ModelLoadError
+from learnloop.models.artifacts import build_manifest, write_artifact
 from learnloop.models.registration import register_model
 from learnloop.privacy import pseudonymize
 from learnloop.serving.recommender import load_two_tower_artifact
@@ -52,14 +54,23 @@ def get(client: Any, key: str, path: str, **query: Any) -> Any:
     return call(client, "GET", f"{path}?{urlencode(query)}" if query else path, key=key)
 
 
-def react(client: Any, keys: dict[str, str], user: str, item_key: str, reaction: str) -> None:
+def react(
+    client: Any,
+    keys: dict[str, str],
+    user: str,
+    item_key: str,
+    reaction: str,
+    content: dict[str, Any] | None = None,
+) -> None:
     content_type, external_id = item_key.split("#", 1)
-    body = {
+    body: dict[str, Any] = {
         "user_id": user,
         "content_type": content_type,
         "external_id": external_id,
         "reaction": reaction,
     }
+    if content is not None:
+        body["content"] = content
     assert call(client, "PUT", "/v1/reactions", key=keys["ingest"], body=body).status_code == 200
 
 
@@ -232,6 +243,41 @@ def test_bad_queries_are_4xx_naming_the_field(
         response = get(client, keys["read"], path, **query)
         assert response.status_code == status, (path, query, response.body)
         assert field in fields_of(response), (path, query, response.body)
+
+
+def test_an_item_published_after_training_is_embedded_from_its_text(
+    client: Any, keys: dict[str, str], model: tuple[TwoTowerData, str], tables: Any, s3: Any
+) -> None:
+    data, version = model
+    react(client, keys, "u0", "meme#brand-new", "like", content={"title": "the cat", "url": "x"})
+    # No text encoder in production yet: the item cannot be embedded.
+    assert get(client, keys["read"], "/v1/items/meme/brand-new/similar").status_code == 404
+    files = {"model.onnx": tiny_encoder_onnx(), "tokenizer.json": tiny_tokenizer_json()}
+    manifest = build_manifest(
+        "text_encoder", version, files, ["input_ids", "attention_mask"],
+        {"cosine_min": 1.0}, (T0, T0), 1, extra={"kind": "text_encoder"}, now=T0,
+    )  # fmt: skip
+    bucket = tables.settings.bucket
+    key = write_artifact(s3, bucket, "text_encoder", version, files, manifest)[-1]
+    assert register_model(tables, s3, bucket=bucket, key=key, now=T0).status == "production"
+
+    response = get(client, keys["read"], "/v1/items/meme/brand-new/similar", k=5)
+    assert response.status_code == 200, response.body
+    body = json.loads(response.body)
+    assert (body["strategy"], body["version"]) == ("text", version)
+    assert body["text_encoder"] == {"model": "text_encoder", "version": version}
+    # The item tower by hand: unknown-id slot 0 + the type's row + the projected text.
+    vector = (
+        data.item_matrix[0]
+        + data.type_table[data.type_vocab.index("meme")]
+        + tiny_embedding(["the", "cat"]) @ data.projection
+    )
+    M = data.item_matrix
+    cosine = M @ vector / (np.linalg.norm(M, axis=1) * np.linalg.norm(vector))
+    assert keys_of(response) == [data.item_keys[i] for i in np.argsort(-cosine)[:5]]
+    np.testing.assert_allclose(
+        [i["score"] for i in body["items"]], np.sort(cosine)[::-1][:5], rtol=1e-4
+    )
 
 
 def test_the_routes_need_a_read_key(

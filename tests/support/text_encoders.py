@@ -21,12 +21,25 @@ def tiny_tokenizer_json() -> bytes:
     return tokenizer.to_str().encode()
 
 
+def tiny_table(dim: int = 384, *, seed: int = 0) -> np.ndarray:
+    """The token embedding table of :func:`tiny_encoder_onnx` (rows: [PAD] [UNK] [CLS] [SEP],
+    then :data:`WORDS`)."""
+    return np.random.default_rng(seed).normal(size=(len(WORDS) + 4, dim)).astype(np.float32)
+
+
+def tiny_embedding(words: list[str]) -> np.ndarray:
+    """What the tiny encoder computes for a text of known ``words``, by hand."""
+    ids = [2, *(WORDS.index(w) + 4 for w in words), 3]
+    mean = tiny_table()[ids].mean(axis=0)
+    return mean / np.linalg.norm(mean)
+
+
 def tiny_encoder_onnx(dim: int = 384, *, seed: int = 0) -> bytes:
     """``input_ids``, ``attention_mask`` → ``sentence_embedding`` [batch, dim]: masked mean of
     a random embedding table, L2-normalised."""
     from onnx import TensorProto, helper, numpy_helper
 
-    table = np.random.default_rng(seed).normal(size=(len(WORDS) + 4, dim)).astype(np.float32)
+    table = tiny_table(dim, seed=seed)
     nodes = [
         helper.make_node("Gather", ["table", "input_ids"], ["tokens"], axis=0),
         helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),

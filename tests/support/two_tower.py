@@ -117,25 +117,24 @@ class TwoTowerData:
     content_types: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        rng = np.random.default_rng(0)
         if not self.content_types:
             self.content_types = [k.split("#", 1)[0] for k in self.item_keys]
         if not self.popularity:
             self.popularity = [0] * len(self.item_keys)
+        #: The item tower: id table = the item matrix; a type table over the sorted types.
+        self.type_vocab = sorted(set(self.content_types))
+        self.type_table = rng.normal(size=(len(self.type_vocab), self.dim)).astype(np.float32)
+        self.projection = (rng.normal(size=(TEXT_DIM, self.dim)) * 0.01).astype(np.float32)
 
     @property
     def dim(self) -> int:
         return int(self.item_matrix.shape[1])
 
     def files(self) -> dict[str, bytes]:
-        rng = np.random.default_rng(0)
-        types = sorted(set(self.content_types))
         return {
             "user_tower.onnx": user_tower_onnx(self.user_matrix),
-            "item_tower.onnx": item_tower_onnx(
-                self.item_matrix,
-                rng.normal(size=(len(types), self.dim)),
-                rng.normal(size=(TEXT_DIM, self.dim)) * 0.01,
-            ),
+            "item_tower.onnx": item_tower_onnx(self.item_matrix, self.type_table, self.projection),
             "item_embeddings.npy": npy(self.item_matrix.astype(np.float32)),
             "items.json": json.dumps(
                 {

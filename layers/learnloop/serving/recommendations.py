@@ -41,6 +41,7 @@ from learnloop.store.tables import Tables
 if TYPE_CHECKING:
     from learnloop.serving.recommender import TwoTowerIndex
     from learnloop.serving.runtime import VersionCache
+    from learnloop.text.encoder import TextEncoder
 
 __all__ = [
     "MAX_K",
@@ -51,6 +52,7 @@ __all__ = [
     "recommend",
     "similar_items",
     "similar_users",
+    "snapshot_text",
 ]
 
 TWO_TOWER_MODEL = "two_tower"
@@ -219,15 +221,22 @@ def similar_items(
     content_type: str,
     external_id: str,
     query: Mapping[str, str] | None,
+    *,
+    text_encoders: VersionCache[TextEncoder] | None = None,
 ) -> dict[str, Any]:
     """The ``k`` items whose embeddings are most cosine-similar to this one's.
+
+    An item the model does not hold (published after training) is embedded from its text:
+    the latest content snapshot its reactions carry (the reactions ``by_item`` index), run
+    through the production text encoder and the model's item tower (``strategy: "text"``).
 
     Raises
     ------
     ValidationError
         A bad path or query parameter (422; an unknown content type included).
     NotFoundError
-        The model does not know this item (404).
+        The model does not know this item and it cannot be embedded from text (no
+        snapshot text, no text encoder in production, or no usable item tower) (404).
     NoProductionModelError
         No two-tower model in production yet (409).
 
@@ -244,18 +253,75 @@ def similar_items(
     index = cache.get(TWO_TOWER_MODEL)
     key = item_key(path.content_type, path.external_id)
     found = index.similar_items(key, k=request.k, content_type=request.content_type)
-    if found is None:
-        raise NotFoundError(
-            f"model {index.name} {index.version} does not know item {key!r}",
-            details=[{"field": "external_id", "message": "unknown to the production model"}],
+    reply: dict[str, Any] = {"model": index.name, "version": index.version, "item_key": key}
+    if found is not None:
+        reply["strategy"] = TWO_TOWER_MODEL
+    else:
+        embedded = _embed_from_text(tables, index, key, path.content_type, text_encoders)
+        if embedded is None:
+            raise NotFoundError(
+                f"model {index.name} {index.version} does not know item {key!r}, and it "
+                "cannot be embedded from text",
+                details=[{"field": "external_id", "message": "unknown to the production model"}],
+            )
+        vector, encoder = embedded
+        found = index.similar_to_vector(
+            vector, k=request.k, content_type=request.content_type, exclude=(key,)
         )
-    return {
-        "model": index.name,
-        "version": index.version,
-        "item_key": key,
-        "content_type": request.content_type,
-        "items": _items(index, found),
-    }
+        reply.update(
+            strategy="text", text_encoder={"model": encoder.name, "version": encoder.version}
+        )
+    return {**reply, "content_type": request.content_type, "items": _items(index, found)}
+
+
+#: Snapshot fields that hold an item's text, joined in this order.
+TEXT_FIELDS = ("title", "text", "caption", "description", "body", "summary")
+#: A new item has few reactions; reading this many finds its latest snapshot.
+_MAX_SNAPSHOTS = 200
+
+
+def snapshot_text(content: Any) -> str | None:
+    """The text of a content snapshot: its text-like fields, joined (None when it has none).
+
+    Examples
+    --------
+    >>> print(snapshot_text({"title": "Doge to the moon", "text": "much wow", "url": "x"}))
+    Doge to the moon
+    much wow
+    >>> snapshot_text({"symbol": "BTC"}) is None
+    True
+    """
+    if not isinstance(content, Mapping):
+        return None
+    parts = [content[f].strip() for f in TEXT_FIELDS if isinstance(content.get(f), str)]
+    text = "\n".join(p for p in parts if p)
+    return text or None
+
+
+def _embed_from_text(
+    tables: Tables,
+    index: TwoTowerIndex,
+    key: str,
+    content_type: str,
+    text_encoders: VersionCache[TextEncoder] | None,
+) -> tuple[Any, TextEncoder] | None:
+    from learnloop.exceptions import NoProductionModelError
+
+    if index.item_tower is None or text_encoders is None:
+        return None
+    latest: tuple[str, str] | None = None
+    for record in tables.reactions.by_item.query(key, limit=_MAX_SNAPSHOTS):
+        text = snapshot_text(record.content)
+        if text is not None and (latest is None or record.updated_at > latest[0]):
+            latest = (record.updated_at, text)
+    if latest is None:
+        return None
+    try:
+        encoder = text_encoders.get("text_encoder")
+    except NoProductionModelError:
+        return None
+    vector = index.item_tower.embed(encoder.encode([latest[1]])[0], content_type)
+    return None if vector is None else (vector, encoder)
 
 
 def _reacted(tables: Tables, user_id: str) -> tuple[set[str], list[str]]:

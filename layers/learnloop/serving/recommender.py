@@ -9,7 +9,7 @@ Exact search reads the whole (filtered) matrix once per request: 100k items x 64
 25.6 MB, a few milliseconds of memory bandwidth (``bench/recommend.py`` measures both). Past
 ~1M items, or a p99 budget below that floor, an approximate index (HNSW, IVF-PQ) takes over.
 
-Only numpy is imported: this runs in the serving Lambda.
+Only numpy (and onnxruntime, for the item tower) is imported: this runs in the serving Lambda.
 
 Examples
 --------
@@ -38,10 +38,18 @@ from learnloop.exceptions import ModelLoadError
 if TYPE_CHECKING:
     from learnloop.serving.runtime import ProductionRef, S3ArtifactLoader
 
-__all__ = ["SERVED_FILES", "TwoTowerIndex", "load_two_tower", "load_two_tower_artifact", "top_k"]
+__all__ = [
+    "SERVED_FILES",
+    "ItemTower",
+    "TwoTowerIndex",
+    "load_two_tower",
+    "load_two_tower_artifact",
+    "top_k",
+]
 
 #: What serving reads of a two-tower artifact (the towers stay in the bucket).
 SERVED_FILES = ("item_embeddings.npy", "items.json", "user_embeddings.npy", "users.json")
+ITEM_TOWER_FILE = "item_tower.onnx"
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
@@ -65,6 +73,119 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return best[np.isfinite(scores[best])]
 
 
+class ItemTower:
+    """The item tower of a two-tower version: embeds an item the matrix does not hold yet
+    from its text embedding and content type (an item published after training).
+
+    Each graph input plays a role: ``text_embedding`` (float, 384 wide), ``content_type``
+    (int, an index into ``content_types``) or ``item_id`` (int, fed ``unknown_index``: the
+    slot the job trains for items without positives). Roles come from the manifest
+    (``extra.towers.item.inputs[i].role``) or, when it declares none, from each input's type
+    and name.
+
+    Parameters
+    ----------
+    session : onnxruntime.InferenceSession
+        The loaded ``item_tower.onnx``.
+    roles : dict of str to str
+        Input name → role.
+    content_types : sequence of str
+        The content-type vocabulary, in the tower's index order.
+    unknown_index : int, default 0
+        What the item-id input is fed.
+    output : str, optional
+        The embedding output (default: the first).
+    """
+
+    ROLES = ("text_embedding", "content_type", "item_id")
+
+    def __init__(
+        self,
+        session: Any,
+        roles: Mapping[str, str],
+        content_types: Sequence[str],
+        *,
+        unknown_index: int = 0,
+        output: str | None = None,
+    ) -> None:
+        self.session = session
+        self.roles = dict(roles)
+        self.content_types = list(content_types)
+        self.unknown_index = unknown_index
+        self.output = output or session.get_outputs()[0].name
+        self._ranks = {i.name: len(i.shape or [None]) for i in session.get_inputs()}
+
+    @classmethod
+    def from_artifact(
+        cls, model_bytes: bytes, manifest: Mapping[str, Any], content_types: Sequence[str]
+    ) -> ItemTower | None:
+        """The tower of an artifact, or None when its inputs' roles cannot be told apart."""
+        import onnxruntime as ort
+
+        extra: Any = manifest.get("extra") if isinstance(manifest.get("extra"), Mapping) else {}
+        towers: Any = extra.get("towers") if isinstance(extra.get("towers"), Mapping) else {}
+        declared: Any = next(
+            (towers[k] for k in ("item", "item_tower", "item_tower.onnx") if k in towers), {}
+        )
+        declared_roles = {
+            d["name"]: d["role"]
+            for d in (declared.get("inputs") if isinstance(declared, Mapping) else None) or []
+            if isinstance(d, Mapping) and isinstance(d.get("name"), str) and "role" in d
+        }
+        try:
+            session = ort.InferenceSession(bytes(model_bytes), providers=["CPUExecutionProvider"])
+        except Exception:  # onnxruntime raises its own untyped errors; serving goes on without
+            return None
+        roles: dict[str, str] = {}
+        for arg in session.get_inputs():
+            role = declared_roles.get(arg.name) or _infer_role(arg)
+            if role not in cls.ROLES:
+                return None
+            roles[arg.name] = role
+        if "text_embedding" not in roles.values():
+            return None
+        vocab = extra.get("content_types")
+        if not (isinstance(vocab, list) and all(isinstance(v, str) for v in vocab)):
+            vocab = sorted(set(content_types))
+        unknown = extra.get("unknown_item_index", 0)
+        return cls(session, roles, vocab, unknown_index=unknown if isinstance(unknown, int) else 0)
+
+    def embed(self, text_embedding: np.ndarray, content_type: str) -> np.ndarray | None:
+        """The item embedding ``(d,)``, or None when ``content_type`` is not in the vocabulary.
+
+        Examples
+        --------
+        >>> tower.embed(encoder.encode(["a new meme"])[0], "meme").shape  # doctest: +SKIP
+        (64,)
+        """
+        if "content_type" in self.roles.values() and content_type not in self.content_types:
+            return None
+        feed: dict[str, np.ndarray] = {}
+        for name, role in self.roles.items():
+            rank = self._ranks.get(name, 1)
+            if role == "text_embedding":
+                value = np.asarray(text_embedding, dtype=np.float32).reshape(1, -1)
+            elif role == "content_type":
+                value = np.array([self.content_types.index(content_type)], dtype=np.int64)
+            else:
+                value = np.array([self.unknown_index], dtype=np.int64)
+            if role != "text_embedding" and rank == 2:
+                value = value.reshape(1, 1)
+            feed[name] = value
+        result = self.session.run([self.output], feed)[0]
+        vector: np.ndarray = np.asarray(result, dtype=np.float32).reshape(-1)
+        return vector
+
+
+def _infer_role(arg: Any) -> str | None:
+    name = arg.name.lower()
+    if arg.type in ("tensor(float)", "tensor(double)"):
+        return "text_embedding"
+    if arg.type in ("tensor(int64)", "tensor(int32)"):
+        return "content_type" if "type" in name else "item_id"
+    return None
+
+
 class TwoTowerIndex:
     """One loaded two-tower version: matrices, id maps and the searches over them.
 
@@ -82,6 +203,8 @@ class TwoTowerIndex:
         Pseudonyms, row-aligned with ``user_matrix`` (``users.json``).
     user_matrix : numpy.ndarray
         float32 ``(n_users, d)``.
+    item_tower : ItemTower, optional
+        Embeds items published after training (from their text).
 
     Attributes
     ----------
@@ -102,8 +225,10 @@ class TwoTowerIndex:
         item_matrix: np.ndarray,
         users: Sequence[str],
         user_matrix: np.ndarray,
+        item_tower: ItemTower | None = None,
     ) -> None:
         self.name = name
+        self.item_tower = item_tower
         self.version = version
         types = np.asarray(content_types, dtype=object)
         # Rows grouped by type (stable): a type filter is a view of contiguous memory.
@@ -324,6 +449,9 @@ def load_two_tower(
             f"{name} {version}: matrices {list(item_matrix.shape)} / {list(user_matrix.shape)} "
             f"do not match {n} items and {m} users"
         )
+    tower = None
+    if ITEM_TOWER_FILE in files:
+        tower = ItemTower.from_artifact(files[ITEM_TOWER_FILE], manifest or {}, types)
     return TwoTowerIndex(
         name,
         version,
@@ -333,6 +461,7 @@ def load_two_tower(
         item_matrix=item_matrix,
         users=pseudonyms,
         user_matrix=user_matrix,
+        item_tower=tower,
     )
 
 
@@ -344,7 +473,7 @@ def load_two_tower_artifact(loader: S3ArtifactLoader, ref: ProductionRef) -> Two
     >>> load_two_tower_artifact(S3ArtifactLoader(tables, s3), ref).version  # doctest: +SKIP
     '20261120T093000Z'
     """
-    manifest, files = loader.read_artifact(ref, only=SERVED_FILES)
+    manifest, files = loader.read_artifact(ref, only=(*SERVED_FILES, ITEM_TOWER_FILE))
     return load_two_tower(ref.name, ref.version, files, manifest)
 
 
