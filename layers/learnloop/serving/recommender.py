@@ -142,7 +142,9 @@ class ItemTower:
             if role not in cls.ROLES:
                 return None
             roles[arg.name] = role
-        if "text_embedding" not in roles.values():
+        # Exactly one text input, and ids/types as the only others: anything else (numeric
+        # item features, say) is a tower this server does not know how to feed.
+        if list(roles.values()).count("text_embedding") != 1:
             return None
         vocab = extra.get("content_types")
         if not (isinstance(vocab, list) and all(isinstance(v, str) for v in vocab)):
@@ -151,7 +153,8 @@ class ItemTower:
         return cls(session, roles, vocab, unknown_index=unknown if isinstance(unknown, int) else 0)
 
     def embed(self, text_embedding: np.ndarray, content_type: str) -> np.ndarray | None:
-        """The item embedding ``(d,)``, or None when ``content_type`` is not in the vocabulary.
+        """The item embedding ``(d,)``, or None when ``content_type`` is not in the vocabulary
+        or the tower cannot embed the input.
 
         Examples
         --------
@@ -172,15 +175,19 @@ class ItemTower:
             if role != "text_embedding" and rank == 2:
                 value = value.reshape(1, 1)
             feed[name] = value
-        result = self.session.run([self.output], feed)[0]
+        try:
+            result = self.session.run([self.output], feed)[0]
+        except Exception:  # onnxruntime raises its own untyped errors: treat as "cannot embed"
+            return None
         vector: np.ndarray = np.asarray(result, dtype=np.float32).reshape(-1)
-        return vector
+        return vector if np.all(np.isfinite(vector)) else None
 
 
 def _infer_role(arg: Any) -> str | None:
     name = arg.name.lower()
     if arg.type in ("tensor(float)", "tensor(double)"):
-        return "text_embedding"
+        width = (arg.shape or [None])[-1]
+        return "text_embedding" if not isinstance(width, int) or width == 384 else None
     if arg.type in ("tensor(int64)", "tensor(int32)"):
         return "content_type" if "type" in name else "item_id"
     return None
@@ -248,6 +255,7 @@ class TwoTowerIndex:
         self.user_norms = np.linalg.norm(self.user_matrix, axis=1)
         self.user_row: dict[str, int] = {user: row for row, user in enumerate(self.users)}
         self.dim = int(self.item_matrix.shape[1]) if self.item_matrix.ndim == 2 else 0
+        self._orders: dict[str | None, np.ndarray] = {}
 
     @property
     def n_items(self) -> int:
@@ -301,13 +309,16 @@ class TwoTowerIndex:
         content_type: str | None = None,
         exclude: Iterable[str] = (),
         random_state: int | np.random.Generator | None = None,
+        pool: int = 1000,
     ) -> list[tuple[int, float]]:
         """Popular items with exploration: Thompson sampling over item popularity.
 
         Each item's like rate among users is Beta(positives + 1, n_users - positives + 1);
         one draw per item ranks them. Popular items usually win, rarely-seen items now and
         then surface, so the fallback keeps learning about them. The score returned is the
-        draw.
+        draw. Over a large catalogue the draws cover a pool: the ``pool`` most popular items
+        (of the type) plus ``pool`` drawn uniformly from the rest, so a request costs
+        O(pool), not O(items); with at most ``2 * pool`` items every item is drawn.
 
         Parameters
         ----------
@@ -322,6 +333,8 @@ class TwoTowerIndex:
             Item keys never to return.
         random_state : int or numpy.random.Generator, optional
             Seeds the draws (the same seed, the same list).
+        pool : int, default 1000
+            Candidates taken from the top of the popularity order (and as many at random).
 
         Examples
         --------
@@ -334,14 +347,36 @@ class TwoTowerIndex:
         ['a#1', 'a#2']
         """
         rows = self._rows(content_type)
-        positives = self.popularity[rows]
+        start, n = rows.start or 0, rows.stop - (rows.start or 0)
+        excluded = list(exclude)
+        # Enough candidates that excluded items cannot crowd the head out.
+        pool = max(pool, 4 * (k + len(excluded)))
+        rng = np.random.default_rng(random_state)
+        if n <= 2 * pool:
+            candidates = np.arange(n)
+        else:
+            order = self._popularity_order(content_type)
+            tail = rng.choice(n - pool, size=pool, replace=False) + pool
+            candidates = np.concatenate([order[:pool], order[tail]])
+        positives = self.popularity[start + candidates]
         total = max(
             float(n_users if n_users is not None else len(self.users)),
             float(positives.max()) if len(positives) else 0.0,
         )
-        rng = np.random.default_rng(random_state)
         draws = rng.beta(positives + 1.0, total - positives + 1.0)
-        return self._best(draws, rows, k, exclude)
+        blocked = {self.item_row[key] - start for key in excluded if key in self.item_row}
+        if blocked:
+            draws[np.isin(candidates, list(blocked))] = -np.inf
+        return [(int(start + candidates[i]), float(draws[i])) for i in top_k(draws, k)]
+
+    def _popularity_order(self, content_type: str | None) -> np.ndarray:
+        # Rows of the type (relative to its slice), most popular first; computed once.
+        order = self._orders.get(content_type)
+        if order is None:
+            rows = self._rows(content_type)
+            order = np.argsort(-self.popularity[rows], kind="stable")
+            self._orders[content_type] = order
+        return order
 
     def similar_items(
         self, item_key: str, *, k: int, content_type: str | None = None

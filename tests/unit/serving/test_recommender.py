@@ -218,3 +218,28 @@ def test_version_cache_keeps_the_last_good_version_of_anything() -> None:
     clock[0] = 33
     with pytest.raises(NoProductionModelError):
         cache.get("two_tower")
+
+
+def test_popular_over_a_large_catalogue_draws_from_a_pool() -> None:
+    rng = np.random.default_rng(5)
+    n = 6000
+    types = [TYPES[i % 3] for i in range(n)]
+    popularity = (rng.pareto(1.5, n) * 10).astype(int).tolist()
+    index = TwoTowerIndex(
+        "two_tower", "v", item_keys=[f"{t}#{i}" for i, t in enumerate(types)],
+        content_types=types, popularity=popularity,
+        item_matrix=rng.normal(size=(n, 4)).astype(np.float32),
+        users=["u"], user_matrix=np.ones((1, 4), np.float32),
+    )  # fmt: skip
+    head = [index.item_keys[r] for r, _ in index.popular(k=50, n_users=5000, random_state=1)]
+    exclude = set(head[:20])
+    for seed in range(5):
+        found = index.popular(k=10, n_users=5000, content_type="coin", exclude=exclude,
+                              random_state=seed, pool=100)  # fmt: skip
+        assert found == index.popular(k=10, n_users=5000, content_type="coin", exclude=exclude,
+                                      random_state=seed, pool=100)  # fmt: skip
+        keys = [index.item_keys[r] for r, _ in found]
+        assert len(keys) == 10 and not exclude & set(keys)
+        assert {index.content_types[r] for r, _ in found} == {"coin"}
+        shown = np.mean([index.popularity[r] for r, _ in found])
+        assert shown > 5 * np.mean(popularity)  # popular items lead
