@@ -320,8 +320,11 @@ def _embed_from_text(
         encoder = text_encoders.get("text_encoder")
     except NoProductionModelError:
         return None
-    vector = index.item_tower.embed(encoder.encode([latest[1]])[0], content_type)
-    return None if vector is None else (vector, encoder)
+    text_vector = encoder.encode([latest[1]])[0]
+    vector = index.item_tower.embed(text_vector, content_type)
+    if vector is None or vector.shape != (index.dim,):
+        return None  # registration checks the width; a mismatch here must not become a 500
+    return vector, encoder
 
 
 def _reacted(tables: Tables, user_id: str) -> tuple[set[str], list[str]]:
