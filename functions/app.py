@@ -17,6 +17,7 @@ from learnloop.api import Api, Call, error_envelope_middleware
 from learnloop.auth import Scope
 from learnloop.models import admin as models_admin
 from learnloop.observability import logger, metrics
+from learnloop.serving import recommendations
 from learnloop.serving.predict import predict_engagement, predict_follow_through
 
 app = Chalice(app_name="learnloop")
@@ -113,6 +114,36 @@ def post_predict_engagement(call: Call) -> dict[str, Any]:
 @api.endpoint(scope=Scope.READ)
 def post_predict_follow_through(call: Call) -> dict[str, Any]:
     return predict_follow_through(call.services.model_cache, call.json())
+
+
+# --- serving: recommendations (two-tower) ------------------------------------------------------
+
+
+@app.route("/v1/recommendations", methods=["GET"])
+@api.endpoint(scope=Scope.READ)
+def get_recommendations(call: Call) -> dict[str, Any]:
+    return recommendations.recommend(call.tables, call.services.recommender_cache, call.query)
+
+
+@app.route("/v1/users/{user_id}/similar", methods=["GET"])
+@api.endpoint(scope=Scope.READ)
+def get_similar_users(call: Call, user_id: str) -> dict[str, Any]:
+    return recommendations.similar_users(
+        call.tables, call.services.recommender_cache, user_id, call.query
+    )
+
+
+@app.route("/v1/items/{content_type}/{external_id}/similar", methods=["GET"])
+@api.endpoint(scope=Scope.READ)
+def get_similar_items(call: Call, content_type: str, external_id: str) -> dict[str, Any]:
+    return recommendations.similar_items(
+        call.tables,
+        call.services.recommender_cache,
+        content_type,
+        external_id,
+        call.query,
+        text_encoders=call.services.text_encoder_cache,
+    )
 
 
 # --- admin: models ----------------------------------------------------------------------------

@@ -25,3 +25,33 @@ def test_importing_the_app_loads_no_heavy_module() -> None:
     loaded = {name.split(".")[0] for name in json.loads(result.stdout.splitlines()[-1])}
     assert "chalice" in loaded and "learnloop" in loaded  # the import really happened
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+# --- recommendations and text embedding: numpy + onnxruntime (+ tokenizers) only ---------------
+
+TRAINING_ONLY = ("sklearn", "torch", "sentence_transformers", "transformers", "skl2onnx")
+
+
+def test_the_recommendation_and_text_paths_load_no_training_library() -> None:
+    code = (
+        "import json, sys\n"
+        "import numpy as np\n"
+        "from learnloop.serving import recommendations\n"
+        "from learnloop.serving.recommender import TwoTowerIndex, load_two_tower_artifact\n"
+        "from learnloop.serving.runtime import S3ArtifactLoader, VersionCache\n"
+        "from learnloop.text.encoder import TextEncoder\n"
+        "from learnloop.models import kinds\n"
+        "index = TwoTowerIndex('two_tower', 'v', item_keys=['meme#a', 'news#b'],\n"
+        "    content_types=['meme', 'news'], popularity=[1, 2],\n"
+        "    item_matrix=np.eye(2, dtype=np.float32), users=['p'],\n"
+        "    user_matrix=np.ones((1, 2), np.float32))\n"
+        "assert index.recommend(index.user_vector('p'), k=1)\n"
+        "assert index.popular(k=1, random_state=0) and index.similar_items('meme#a', k=1)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = {name.split(".")[0] for name in json.loads(result.stdout.splitlines()[-1])}
+    assert "numpy" in loaded  # the code really ran
+    assert loaded.isdisjoint(TRAINING_ONLY), sorted(loaded & set(TRAINING_ONLY))

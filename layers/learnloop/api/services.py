@@ -13,7 +13,9 @@ from learnloop.store.tables import Tables
 
 if TYPE_CHECKING:
     from learnloop.serving.arms import ArmsCache
-    from learnloop.serving.runtime import ModelCache
+    from learnloop.serving.recommender import TwoTowerIndex
+    from learnloop.serving.runtime import ModelCache, VersionCache
+    from learnloop.text.encoder import TextEncoder
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,53 @@ class Services:
             )
 
         return self._built("model_cache", build)
+
+    # --- recommendations (two-tower) ---------------------------------------------------------
+
+    @property
+    def recommender_cache(self) -> VersionCache[TwoTowerIndex]:
+        """The container's production two-tower matrices, built on first use.
+
+        Examples
+        --------
+        >>> get_services().recommender_cache.get("two_tower").n_items  # doctest: +SKIP
+        1682
+        """
+
+        def build() -> VersionCache[TwoTowerIndex]:
+            from learnloop.serving.recommender import load_two_tower_artifact
+            from learnloop.serving.runtime import S3ArtifactLoader, VersionCache
+            from learnloop.store.clients import s3_client
+
+            loader = S3ArtifactLoader(self.tables, s3_client(self.settings))
+            return VersionCache(
+                loader.production,
+                lambda ref: load_two_tower_artifact(loader, ref),
+                check_seconds=self.settings.model_check_seconds,
+            )
+
+        return self._built("recommender_cache", build)
+
+    @property
+    def text_encoder_cache(self) -> VersionCache[TextEncoder]:
+        """The container's production text encoder (MiniLM as ONNX), built on first use."""
+
+        def build() -> VersionCache[TextEncoder]:
+            from learnloop.serving.runtime import S3ArtifactLoader, VersionCache
+            from learnloop.store.clients import s3_client
+            from learnloop.text.encoder import MODEL_FILE, TOKENIZER_FILE, TextEncoder
+
+            loader = S3ArtifactLoader(self.tables, s3_client(self.settings))
+
+            def load(ref: Any) -> TextEncoder:
+                manifest, files = loader.read_artifact(ref, only=(MODEL_FILE, TOKENIZER_FILE))
+                return TextEncoder.from_files(files, manifest)
+
+            return VersionCache(
+                loader.production, load, check_seconds=self.settings.model_check_seconds
+            )
+
+        return self._built("text_encoder_cache", build)
 
     @property
     def arms_cache(self) -> ArmsCache:

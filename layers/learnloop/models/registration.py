@@ -5,8 +5,11 @@ Created") triggers :func:`register_model`, which
 
 1. reads the manifest and checks its required fields;
 2. verifies the sha256 of every file it names;
-3. loads ``model.onnx`` with onnxruntime, checks its input against ``feature_names`` (count,
-   and the names the model's metadata carries), and runs a smoke prediction on a zero row;
+3. runs the checker of the artifact's kind (``extra.kind``, :mod:`learnloop.models.kinds`):
+   by default it loads ``model.onnx`` with onnxruntime, checks its input against
+   ``feature_names`` (count, and the names the model's metadata carries) and runs a smoke
+   prediction on a zero row; ``two_tower`` and ``text_encoder`` artifacts load every file and
+   run their towers / encoder on a smoke input;
 4. compares the key metric (:data:`KEY_METRICS`) with production's and promotes the version
    when the policy allows it (``"not_worse"``, ``"always"`` or ``"never"``).
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -29,7 +33,8 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from learnloop.exceptions import ConflictError, NotFoundError, StoreError, ValidationError
-from learnloop.models.artifacts import MANIFEST_FILE, MODEL_FILE, sha256_hex
+from learnloop.models.artifacts import MANIFEST_FILE, sha256_hex
+from learnloop.models.kinds import ArtifactRejectedError, ModelKind, kind_of
 from learnloop.models.registry import (
     CANDIDATE,
     PRODUCTION,
@@ -43,9 +48,11 @@ from learnloop.store.tables import Tables
 
 #: Model name → (key metric, higher is better). Other models may name theirs in the manifest:
 #: ``"key_metric": "mae"`` (higher is better) or ``{"name": "mae", "higher_is_better": false}``.
+#: Without either, the kind's metric (:class:`learnloop.models.kinds.ModelKind`) decides.
 KEY_METRICS: dict[str, tuple[str, bool]] = {
     "engagement": ("r2", True),
     "follow_through": ("auc", True),
+    "two_tower": ("ndcg@10", True),
 }
 POLICIES = ("not_worse", "always", "never")
 REQUIRED_FIELDS = ("name", "version", "created_at", "feature_names", "metrics", "files")
@@ -83,12 +90,8 @@ class RegistrationResult:
         return asdict(self)
 
 
-class _Rejected(Exception):
+class _Rejected(ArtifactRejectedError):
     """An integrity check failed (internal: becomes a ``rejected`` record)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def parse_manifest_key(key: str) -> tuple[str, str] | None:
@@ -116,6 +119,8 @@ def key_metric(name: str, manifest: Mapping[str, Any]) -> tuple[str, bool] | Non
     ('log_loss', False)
     >>> key_metric("churn", {}) is None
     True
+    >>> key_metric("minilm", {"extra": {"kind": "text_encoder"}})
+    ('cosine_min', True)
     """
     if name in KEY_METRICS:
         return KEY_METRICS[name]
@@ -124,7 +129,10 @@ def key_metric(name: str, manifest: Mapping[str, Any]) -> tuple[str, bool] | Non
         return declared, True
     if isinstance(declared, Mapping) and isinstance(declared.get("name"), str):
         return declared["name"], bool(declared.get("higher_is_better", True))
-    return None
+    try:
+        return kind_of(manifest).key_metric
+    except ArtifactRejectedError:
+        return None
 
 
 def register_model(
@@ -201,11 +209,11 @@ def register_model(
     status, reason, promote_reason = REJECTED, "", None
     try:
         manifest = _parse_manifest(body)
-        _check_fields(manifest, name, version)
+        kind = _check_fields(manifest, name, version)
         files = _verify_files(s3, bucket, prefix, manifest["files"])
-        _check_model(files[MODEL_FILE], manifest["feature_names"])
+        kind.check(files, manifest)
         status, reason, promote_reason = _decide(tables, name, manifest, policy)
-    except _Rejected as rejected:
+    except ArtifactRejectedError as rejected:
         status, reason = REJECTED, rejected.reason
     metrics = manifest.get("metrics") if isinstance(manifest.get("metrics"), dict) else None
     record = tables.models(
@@ -290,8 +298,10 @@ def _parse_manifest(body: bytes) -> dict[str, Any]:
     return manifest
 
 
-def _check_fields(manifest: Mapping[str, Any], name: str, version: str) -> None:
+def _check_fields(manifest: Mapping[str, Any], name: str, version: str) -> ModelKind:
+    """The artifact's kind, once the manifest has every field that kind needs."""
     missing = [f for f in REQUIRED_FIELDS if manifest.get(f) in (None, "")]
+    kind = kind_of(manifest)
     files = manifest.get("files")
     if isinstance(files, Mapping):
         missing += [
@@ -299,8 +309,7 @@ def _check_fields(manifest: Mapping[str, Any], name: str, version: str) -> None:
             for file, info in files.items()
             if not isinstance(info, Mapping) or not isinstance(info.get("sha256"), str)
         ]
-        if MODEL_FILE not in files:
-            missing.append(f"files.{MODEL_FILE}")
+        missing += [f"files.{file}" for file in kind.required_files if file not in files]
     elif "files" not in missing:
         missing.append("files")
     if missing:
@@ -311,10 +320,13 @@ def _check_fields(manifest: Mapping[str, Any], name: str, version: str) -> None:
             f"but was dropped at {name!r} {version!r}"
         )
     names = manifest["feature_names"]
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise _Rejected("manifest feature_names is not a list of strings")
+    if kind.needs_features and not names:
         raise _Rejected("manifest feature_names is not a non-empty list of strings")
     if not isinstance(manifest["metrics"], Mapping):
         raise _Rejected("manifest metrics is not an object")
+    return kind
 
 
 def _verify_files(
@@ -331,45 +343,6 @@ def _verify_files(
             raise _Rejected(f"sha256 mismatch: {file} does not match the manifest")
         contents[file] = body
     return contents
-
-
-def _check_model(model_bytes: bytes, feature_names: list[str]) -> None:
-    import numpy as np
-    import onnxruntime as ort
-
-    try:
-        session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise _Rejected(f"{MODEL_FILE} does not load: {_first_line(exc)}") from exc
-    inputs = session.get_inputs()
-    n = len(feature_names)
-    if len(inputs) != 1:
-        raise _Rejected(f"{MODEL_FILE} takes {len(inputs)} inputs; expected one feature matrix")
-    shape = list(inputs[0].shape or [])
-    width = shape[-1] if shape else None
-    if len(shape) != 2 or not isinstance(width, int) or width != n:
-        raise _Rejected(
-            f"{MODEL_FILE} input shape {shape} does not take the manifest's {n} features"
-        )
-    stored = session.get_modelmeta().custom_metadata_map.get("feature_names")
-    if stored is not None:
-        try:
-            names = json.loads(stored)
-        except json.JSONDecodeError:
-            names = None
-        if names != list(feature_names):
-            raise _Rejected(
-                f"{MODEL_FILE} was trained on features {names}, the manifest lists "
-                f"{list(feature_names)}"
-            )
-    try:
-        outputs = session.run(None, {inputs[0].name: np.zeros((1, n), dtype=np.float32)})
-    except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise _Rejected(f"smoke prediction failed: {_first_line(exc)}") from exc
-    for output in outputs:
-        values = np.asarray(output)
-        if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
-            raise _Rejected("smoke prediction on a zero row is not finite")
 
 
 def _decide(
@@ -412,9 +385,13 @@ def _promote(
     except ConflictError as exc:
         # Production moved while we compared; keep the version as a candidate, say why.
         note = f"not promoted: {exc.message}"
-        record = registry.tables.models.get(result.name, result.version, consistent_read=True)
-        if record.status == PRODUCTION:
-            return _with(result, PRODUCTION, record.reason, promoted=True)
+        # A concurrent delivery promoting this same version may still be committing (a
+        # TransactionConflict): give it a moment before calling this version a candidate.
+        for delay in (0.0, 0.05, 0.25):
+            time.sleep(delay)
+            record = registry.tables.models.get(result.name, result.version, consistent_read=True)
+            if record.status == PRODUCTION:
+                return _with(result, PRODUCTION, record.reason, promoted=True)
         record.update(actions=[registry.tables.models.reason.set(note[:_MAX_REASON])])
         return _with(result, CANDIDATE, note, promoted=False)
     return _with(result, PRODUCTION, reason, promoted=True)
@@ -480,11 +457,6 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) else None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
 
 
 __all__ = [

@@ -1,7 +1,7 @@
-"""Answers from what was learned: bandit selection (and, later, ONNX predictors).
+"""Answers from what was learned: bandit selection, ONNX predictors, recommendations.
 
-Serving code imports numpy (and onnxruntime) only: no scikit-learn, torch or
-sentence-transformers.
+Serving code imports numpy and onnxruntime (and tokenizers, for text) only: no scikit-learn,
+torch or sentence-transformers.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
-"""Production ONNX models, loaded once per container and swapped when the alias moves.
+"""Production models, loaded once per container and swapped when the alias moves.
 
-:class:`ModelCache` answers ``get(name)`` from memory. At most every ``check_seconds`` one
-request re-reads the model's production alias (one DynamoDB GetItem); when the alias names a
-new version, that request loads it and swaps it in with one reference assignment, so other
-requests keep predicting with the previous model meanwhile and never see a half-built one.
-When the new version fails to load (corrupt bytes, an S3 error) the last good model stays and
-the load is retried at the next check.
+:class:`VersionCache` holds the production version of each model, whatever a loaded version
+is (an ONNX session, the two-tower matrices, the text encoder); :class:`ModelCache` is the
+one for single-matrix ONNX predictors. A cache answers ``get(name)`` from memory. At most
+every ``check_seconds`` one request re-reads the model's production alias (one DynamoDB
+GetItem); when the alias names a new version, that request loads it and swaps it in with one
+reference assignment, so other requests keep answering with the previous version meanwhile
+and never see a half-built one. When the new version fails to load (corrupt bytes, an S3
+error) the last good version stays and the load is retried at the next check.
 
 This module imports numpy; onnxruntime is imported on the first load. Model bytes are only
 ever handed to onnxruntime: nothing is unpickled.
@@ -24,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -39,7 +41,10 @@ __all__ = [
     "ModelCache",
     "ModelLoader",
     "ProductionRef",
+    "S3ArtifactLoader",
     "S3ModelLoader",
+    "VersionCache",
+    "Versioned",
     "load_model",
 ]
 
@@ -235,14 +240,229 @@ class S3ModelLoader:
         return body
 
 
+class S3ArtifactLoader(S3ModelLoader):
+    """Reads a multi-file artifact (``manifest.json`` and every file it lists) of a
+    production version, verifying each file's sha256 against the manifest.
+
+    Examples
+    --------
+    >>> loader = S3ArtifactLoader(tables, s3)  # doctest: +SKIP
+    >>> manifest, files = loader.read_artifact(loader.production("two_tower"))  # doctest: +SKIP
+    >>> sorted(files)  # doctest: +SKIP
+    ['item_embeddings.npy', 'item_tower.onnx', 'items.json', 'user_embeddings.npy', ...]
+    """
+
+    def read_artifact(
+        self, ref: ProductionRef, only: tuple[str, ...] | None = None
+    ) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """``(manifest, {file: bytes})`` of ``ref``; ``only`` limits the files read.
+
+        Raises
+        ------
+        ModelLoadError
+            When the manifest or a file is missing, unreadable, too large, or its sha256
+            differs from the manifest's.
+        """
+        from learnloop.models.artifacts import sha256_hex
+
+        raw = self._get(ref.s3_prefix + "manifest.json")
+        try:
+            manifest = json.loads(raw)
+            listed = manifest["files"]
+            if not isinstance(listed, dict):
+                raise TypeError("files is not an object")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelLoadError(f"{ref.s3_prefix}manifest.json is unusable: {exc}") from exc
+        files: dict[str, bytes] = {}
+        for file in only if only is not None else tuple(listed):
+            info = listed.get(file)
+            if not isinstance(info, dict):
+                raise ModelLoadError(f"{ref.name} {ref.version}'s manifest lists no {file}")
+            body = self._get(ref.s3_prefix + file)
+            if sha256_hex(body) != info.get("sha256"):
+                raise ModelLoadError(f"{ref.s3_prefix}{file} does not match its manifest sha256")
+            files[file] = body
+        return manifest, files
+
+    def _get(self, key: str) -> bytes:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        bucket = self.tables.settings.bucket
+        try:
+            obj = self.s3.get_object(Bucket=bucket, Key=key)
+            size = int(obj.get("ContentLength") or 0)
+            if size > MAX_MODEL_BYTES:
+                raise ModelLoadError(f"s3://{bucket}/{key} is {size} bytes; too large to serve")
+            body: bytes = obj["Body"].read()
+        except (BotoCoreError, ClientError) as exc:
+            raise ModelLoadError(f"cannot read s3://{bucket}/{key}: {exc}") from exc
+        return body
+
+
+class Versioned(Protocol):
+    """What a cache holds: anything loaded from one model version."""
+
+    @property
+    def version(self) -> str: ...
+
+
+V = TypeVar("V", bound=Versioned)
+
+
 @dataclass(frozen=True)
-class _Entry:
-    model: LoadedModel
+class _Entry(Generic[V]):
+    value: V
     checked_at: float
 
 
-class ModelCache:
-    """Production models of one container, re-checked at most every ``check_seconds``.
+class VersionCache(Generic[V]):
+    """The production version of each model, loaded once per container and swapped when the
+    alias moves; generic over what a loaded version is.
+
+    ``get(name)`` answers from memory. At most every ``check_seconds`` one request re-reads
+    the alias (``production(name)``); when it names a new version that request loads it
+    (``load(ref)``) and swaps it in with one reference assignment while other requests keep
+    answering with the old one. A failed load, or a failed alias read, keeps the last good
+    version (retried at the next check); with nothing loaded yet it raises.
+
+    Parameters
+    ----------
+    production : callable
+        ``production(name) -> ProductionRef | None`` (one GetItem).
+    load : callable
+        ``load(ref) -> V``: reads and builds the version (an ONNX session, matrices, ...).
+    check_seconds : float, default 30.0
+        How stale a version may be before the next ``get`` re-reads its alias.
+    clock : callable, default time.monotonic
+        Seconds; tests inject a fake.
+
+    Examples
+    --------
+    >>> class Box:
+    ...     def __init__(self, version): self.version = version
+    >>> alias = {"m": "20261120T093000Z"}
+    >>> cache = VersionCache(lambda n: ProductionRef(n, alias[n], f"models/{n}/{alias[n]}/"),
+    ...                      lambda ref: Box(ref.version), check_seconds=0)
+    >>> cache.get("m").version
+    '20261120T093000Z'
+    >>> alias["m"] = "20261121T093000Z"
+    >>> cache.get("m").version
+    '20261121T093000Z'
+    """
+
+    def __init__(
+        self,
+        production: Callable[[str], ProductionRef | None],
+        load: Callable[[ProductionRef], V],
+        *,
+        check_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._production = production
+        self._load = load
+        self.check_seconds = check_seconds
+        self.clock = clock
+        self._entries: dict[str, _Entry[V]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def get(self, name: str) -> V:
+        """The production version of ``name``, loading or refreshing it when due.
+
+        Parameters
+        ----------
+        name : str
+            The model's name (``"engagement"``, ``"two_tower"``, ...).
+
+        Raises
+        ------
+        NoProductionModelError
+            When ``name`` has no production version (the API answers 409).
+        ModelLoadError
+            When the production version fails to load and no earlier one is held.
+        """
+        entry = self._entries.get(name)
+        if entry is not None:
+            if self.clock() - entry.checked_at < self.check_seconds:
+                return entry.value
+            lock = self._lock(name)
+            # One request refreshes; the others keep answering with the version they have.
+            if not lock.acquire(blocking=False):
+                return entry.value
+        else:
+            lock = self._lock(name)
+            lock.acquire()
+        try:
+            return self._refresh(name)
+        finally:
+            lock.release()
+
+    def peek(self, name: str) -> V | None:
+        """The version held for ``name`` without checking the alias or loading (or None)."""
+        entry = self._entries.get(name)
+        return entry.value if entry is not None else None
+
+    def clear(self) -> None:
+        """Forget every version (the next ``get`` loads afresh)."""
+        self._entries = {}
+
+    def _lock(self, name: str) -> threading.Lock:
+        lock = self._locks.get(name)
+        if lock is None:
+            with self._locks_guard:
+                lock = self._locks.setdefault(name, threading.Lock())
+        return lock
+
+    def _refresh(self, name: str) -> V:
+        # Runs under the name's lock. Another thread may have refreshed while this one waited.
+        entry = self._entries.get(name)
+        current = entry.value if entry is not None else None
+        now = self.clock()
+        if (
+            current is not None
+            and entry is not None
+            and now - entry.checked_at < self.check_seconds
+        ):
+            return current
+        try:
+            ref = self._production(name)
+        except Exception as exc:  # a DynamoDB hiccup must not take a serving model down
+            if current is None:
+                if isinstance(exc, LearnloopError):
+                    raise
+                raise ModelLoadError(
+                    f"cannot read the production alias of {name!r}: {exc}"
+                ) from exc
+            _warn("alias check failed; keeping the loaded model", name, current.version, exc)
+            self._entries[name] = _Entry(current, now)
+            return current
+        if ref is None:
+            self._entries.pop(name, None)
+            raise NoProductionModelError(
+                f"no production model for {name!r} yet; run learn or promote one",
+                details=[{"field": "model", "message": f"{name} has no production version"}],
+            )
+        if current is not None and current.version == ref.version:
+            self._entries[name] = _Entry(current, now)
+            return current
+        try:
+            value = self._load(ref)
+        except Exception as exc:
+            if current is None:
+                if isinstance(exc, LearnloopError):
+                    raise
+                raise ModelLoadError(f"model {name!r} version {ref.version!r}: {exc}") from exc
+            _warn("new version failed to load; keeping the last good model", name, ref.version, exc)
+            self._entries[name] = _Entry(current, now)
+            return current
+        self._entries[name] = _Entry(value, now)
+        return value
+
+
+class ModelCache(VersionCache[LoadedModel]):
+    """Production single-matrix ONNX models (ridge, logistic) of one container.
+
+    A :class:`VersionCache` whose versions are :class:`LoadedModel`, read through ``loader``.
 
     Parameters
     ----------
@@ -268,102 +488,12 @@ class ModelCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.loader = loader
-        self.check_seconds = check_seconds
-        self.clock = clock
-        self._entries: dict[str, _Entry] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
-
-    def get(self, name: str) -> LoadedModel:
-        """The production model of ``name``, loading or refreshing it when due.
-
-        Parameters
-        ----------
-        name : str
-            The model's name (``"engagement"``, ``"follow_through"``).
-
-        Returns
-        -------
-        LoadedModel
-
-        Raises
-        ------
-        NoProductionModelError
-            When ``name`` has no production version (the API answers 409).
-        ModelLoadError
-            When the production version fails to load and no earlier one is held.
-        """
-        entry = self._entries.get(name)
-        if entry is not None:
-            if self.clock() - entry.checked_at < self.check_seconds:
-                return entry.model
-            lock = self._lock(name)
-            # One request refreshes; the others keep answering with the model they have.
-            if not lock.acquire(blocking=False):
-                return entry.model
-        else:
-            lock = self._lock(name)
-            lock.acquire()
-        try:
-            return self._refresh(name)
-        finally:
-            lock.release()
-
-    def clear(self) -> None:
-        """Forget every model (the next ``get`` loads afresh)."""
-        self._entries = {}
-
-    def _lock(self, name: str) -> threading.Lock:
-        lock = self._locks.get(name)
-        if lock is None:
-            with self._locks_guard:
-                lock = self._locks.setdefault(name, threading.Lock())
-        return lock
-
-    def _refresh(self, name: str) -> LoadedModel:
-        # Runs under the name's lock. Another thread may have refreshed while this one waited.
-        entry = self._entries.get(name)
-        current = entry.model if entry is not None else None
-        now = self.clock()
-        if (
-            current is not None
-            and entry is not None
-            and now - entry.checked_at < self.check_seconds
-        ):
-            return current
-        try:
-            ref = self.loader.production(name)
-        except Exception as exc:  # a DynamoDB hiccup must not take a serving model down
-            if current is None:
-                if isinstance(exc, LearnloopError):
-                    raise
-                raise ModelLoadError(
-                    f"cannot read the production alias of {name!r}: {exc}"
-                ) from exc
-            _warn("alias check failed; keeping the loaded model", name, current.version, exc)
-            self._entries[name] = _Entry(current, now)
-            return current
-        if ref is None:
-            self._entries.pop(name, None)
-            raise NoProductionModelError(
-                f"no production model for {name!r} yet; run learn or promote one",
-                details=[{"field": "model", "message": f"{name} has no production version"}],
-            )
-        if current is not None and current.version == ref.version:
-            self._entries[name] = _Entry(current, now)
-            return current
-        try:
-            model = load_model(name, ref.version, self.loader.read(ref))
-        except Exception as exc:
-            if current is None:
-                if isinstance(exc, LearnloopError):
-                    raise
-                raise ModelLoadError(f"model {name!r} version {ref.version!r}: {exc}") from exc
-            _warn("new version failed to load; keeping the last good model", name, ref.version, exc)
-            self._entries[name] = _Entry(current, now)
-            return current
-        self._entries[name] = _Entry(model, now)
-        return model
+        super().__init__(
+            loader.production,
+            lambda ref: load_model(ref.name, ref.version, loader.read(ref)),
+            check_seconds=check_seconds,
+            clock=clock,
+        )
 
 
 def _warn(message: str, name: str, version: str, exc: BaseException) -> None:

@@ -1,0 +1,487 @@
+"""What registration checks, per kind of model artifact (``manifest["extra"]["kind"]``).
+
+Each kind names the files its artifact must carry, a checker that loads those files and runs
+a smoke input through them, and the metric that decides promotion when the model's name does
+not name one (:data:`learnloop.models.registration.KEY_METRICS`):
+
+``predictor`` (the default: no ``kind``)
+    ``model.onnx`` taking one float matrix of ``feature_names`` columns (ridge, logistic).
+``two_tower`` (contract C)
+    ``user_tower.onnx`` and ``item_tower.onnx`` whose inputs are those the manifest declares
+    under ``extra.towers``; ``item_embeddings.npy`` / ``user_embeddings.npy`` (float32, finite,
+    the same width, ``extra.embedding_dim`` when given) row-aligned with ``items.json`` /
+    ``users.json``. Key metric ``ndcg@10``.
+``text_encoder`` (contract C)
+    ``model.onnx`` + ``tokenizer.json``; it must load, encode two smoke sentences into
+    384 L2-normalised floats each. Key metric ``cosine_min`` (agreement with
+    sentence-transformers on the job's sentence set).
+
+A checker raises :class:`ArtifactRejectedError` with the reason; registration records the
+version as ``rejected`` with it. ``.npy`` files load with ``allow_pickle=False``.
+
+Examples
+--------
+>>> kind_of({"extra": {"kind": "two_tower"}}).required_files[:2]
+('user_tower.onnx', 'item_tower.onnx')
+>>> kind_of({}).name
+'predictor'
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from learnloop.exceptions import LearnloopError
+from learnloop.models.artifacts import MODEL_FILE
+
+__all__ = [
+    "DEFAULT_KIND",
+    "ITEMS_FILE",
+    "ITEM_EMBEDDINGS_FILE",
+    "ITEM_TOWER_FILE",
+    "KINDS",
+    "TOKENIZER_FILE",
+    "USERS_FILE",
+    "USER_EMBEDDINGS_FILE",
+    "USER_TOWER_FILE",
+    "ArtifactRejectedError",
+    "ModelKind",
+    "kind_of",
+    "load_npy",
+    "tower_specs",
+]
+
+DEFAULT_KIND = "predictor"
+USER_TOWER_FILE = "user_tower.onnx"
+ITEM_TOWER_FILE = "item_tower.onnx"
+ITEM_EMBEDDINGS_FILE = "item_embeddings.npy"
+USER_EMBEDDINGS_FILE = "user_embeddings.npy"
+ITEMS_FILE = "items.json"
+USERS_FILE = "users.json"
+TOKENIZER_FILE = "tokenizer.json"
+TEXT_EMBEDDING_DIM = 384
+_TOWERS = {"user": USER_TOWER_FILE, "item": ITEM_TOWER_FILE}
+_SMOKE_SENTENCES = ["Registration smoke test: does this encoder load?", ""]
+
+
+class ArtifactRejectedError(LearnloopError):
+    """A model artifact failed an integrity check; ``reason`` is recorded on its version."""
+
+    code = "artifact_rejected"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+Checker = Callable[[Mapping[str, bytes], Mapping[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """How to check one kind of artifact.
+
+    Attributes
+    ----------
+    name : str
+        The ``extra.kind`` value.
+    required_files : tuple of str
+        Files the manifest must list (and the bucket hold, sha256 verified).
+    check : callable
+        ``check(files, manifest)``: raises :class:`ArtifactRejectedError` when unsound.
+    key_metric : (str, bool) or None
+        The metric promotion compares and whether higher is better, unless the model's
+        name or the manifest names another.
+    needs_features : bool
+        Whether ``feature_names`` must be a non-empty list (single-matrix predictors).
+    """
+
+    name: str
+    required_files: tuple[str, ...]
+    check: Checker
+    key_metric: tuple[str, bool] | None = None
+    needs_features: bool = False
+
+
+def kind_of(manifest: Mapping[str, Any]) -> ModelKind:
+    """The :class:`ModelKind` a manifest declares (``extra.kind``; default ``predictor``).
+
+    Raises
+    ------
+    ArtifactRejectedError
+        When ``extra.kind`` names no known kind.
+
+    Examples
+    --------
+    >>> kind_of({"extra": {"kind": "text_encoder"}}).key_metric
+    ('cosine_min', True)
+    >>> kind_of({"extra": {"kind": "crystal_ball"}})
+    Traceback (most recent call last):
+    learnloop.models.kinds.ArtifactRejectedError: unknown model kind 'crystal_ball' ...
+    """
+    extra = manifest.get("extra")
+    kind = extra.get("kind") if isinstance(extra, Mapping) else None
+    if kind is None:
+        return KINDS[DEFAULT_KIND]
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise ArtifactRejectedError(
+            f"unknown model kind {kind!r} (extra.kind); known: {', '.join(sorted(KINDS))}"
+        )
+    return KINDS[kind]
+
+
+# --- predictor -----------------------------------------------------------------------------------
+
+
+def check_predictor(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> None:
+    """``model.onnx`` takes one ``[n, len(feature_names)]`` matrix and predicts finite values
+    on a zero row; the feature names in its metadata (when present) are the manifest's."""
+    import numpy as np
+
+    feature_names = list(manifest["feature_names"])
+    session = _session(files[MODEL_FILE], MODEL_FILE)
+    inputs = session.get_inputs()
+    n = len(feature_names)
+    if len(inputs) != 1:
+        raise ArtifactRejectedError(
+            f"{MODEL_FILE} takes {len(inputs)} inputs; expected one feature matrix"
+        )
+    shape = list(inputs[0].shape or [])
+    width = shape[-1] if shape else None
+    if len(shape) != 2 or not isinstance(width, int) or width != n:
+        raise ArtifactRejectedError(
+            f"{MODEL_FILE} input shape {shape} does not take the manifest's {n} features"
+        )
+    stored = session.get_modelmeta().custom_metadata_map.get("feature_names")
+    if stored is not None:
+        try:
+            names = json.loads(stored)
+        except json.JSONDecodeError:
+            names = None
+        if names != feature_names:
+            raise ArtifactRejectedError(
+                f"{MODEL_FILE} was trained on features {names}, the manifest lists {feature_names}"
+            )
+    outputs = _run(session, {inputs[0].name: np.zeros((1, n), dtype=np.float32)}, MODEL_FILE)
+    if not all(_finite(o) for o in outputs):
+        raise ArtifactRejectedError("smoke prediction on a zero row is not finite")
+
+
+# --- two-tower -----------------------------------------------------------------------------------
+
+
+def load_npy(data: bytes, file: str) -> Any:
+    """A ``.npy`` file's array, never unpickling (``allow_pickle=False``).
+
+    Raises
+    ------
+    ArtifactRejectedError
+        When the bytes are not a plain ``.npy`` array.
+
+    Examples
+    --------
+    >>> import io, numpy as np
+    >>> buffer = io.BytesIO(); np.save(buffer, np.eye(2, dtype=np.float32))
+    >>> load_npy(buffer.getvalue(), "m.npy").shape
+    (2, 2)
+    >>> load_npy(b"not numpy", "m.npy")
+    Traceback (most recent call last):
+    learnloop.models.kinds.ArtifactRejectedError: m.npy does not load: ...
+    """
+    import numpy as np
+
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:  # what numpy raises for bad or pickled data
+        raise ArtifactRejectedError(f"{file} does not load: {_first_line(exc)}") from exc
+
+
+def tower_specs(manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{"user": {"inputs": {name: shape}, "outputs": [name, ...]}, "item": ...}`` from
+    ``extra.towers``.
+
+    Contract C records each tower's input/output names and shapes under ``extra.towers``;
+    accepted forms, per tower (keyed ``user``/``item``, ``user_tower``/``item_tower`` or the
+    file name): ``{"inputs": [{"name", "shape", ...}, ...] | {name: {"shape"} | shape} |
+    [name, ...], "outputs": (same forms)}``. Unknown shapes are ``None``.
+
+    Raises
+    ------
+    ArtifactRejectedError
+        When a tower is missing or declares no inputs.
+
+    Examples
+    --------
+    >>> specs = tower_specs({"extra": {"towers": {
+    ...     "user": {"inputs": [{"name": "user_index", "shape": ["batch"]}],
+    ...              "outputs": [{"name": "user_embedding", "shape": ["batch", 8]}]},
+    ...     "item_tower.onnx": {"inputs": {"item_index": ["batch"]}, "outputs": ["e"]}}}})
+    >>> specs["user"]["inputs"], specs["item"]["outputs"]
+    ({'user_index': ['batch']}, ['e'])
+    """
+    extra = manifest.get("extra")
+    towers = extra.get("towers") if isinstance(extra, Mapping) else None
+    if not isinstance(towers, Mapping):
+        raise ArtifactRejectedError("manifest extra.towers is missing (tower inputs and outputs)")
+    specs: dict[str, dict[str, Any]] = {}
+    for tower, file in _TOWERS.items():
+        declared = next((towers[k] for k in (tower, f"{tower}_tower", file) if k in towers), None)
+        if not isinstance(declared, Mapping):
+            raise ArtifactRejectedError(f"manifest extra.towers declares no {tower} tower")
+        inputs = _named(declared.get("inputs"))
+        if not inputs:
+            raise ArtifactRejectedError(f"manifest extra.towers.{tower} declares no inputs")
+        specs[tower] = {"inputs": inputs, "outputs": list(_named(declared.get("outputs")))}
+    return specs
+
+
+def check_two_tower(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> None:
+    """Both towers load and embed a smoke input built from their declared inputs; the
+    embedding matrices load without pickle, are finite, share one width and match the id
+    maps' lengths."""
+    import numpy as np
+
+    items = _json_object(files[ITEMS_FILE], ITEMS_FILE)
+    users = _json_object(files[USERS_FILE], USERS_FILE)
+    item_keys = _strings(items.get("item_keys"), f"{ITEMS_FILE} item_keys")
+    content_types = _strings(items.get("content_types"), f"{ITEMS_FILE} content_types")
+    popularity = items.get("popularity")
+    user_ids = _strings(users.get("users"), f"{USERS_FILE} users")
+    if not item_keys:
+        raise ArtifactRejectedError(f"{ITEMS_FILE} lists no items")
+    if len(set(item_keys)) != len(item_keys):
+        raise ArtifactRejectedError(f"{ITEMS_FILE} lists an item key twice")
+    if len(set(user_ids)) != len(user_ids):
+        raise ArtifactRejectedError(f"{USERS_FILE} lists a user twice")
+    if len(content_types) != len(item_keys):
+        raise ArtifactRejectedError(
+            f"{ITEMS_FILE} has {len(item_keys)} item_keys but {len(content_types)} content_types"
+        )
+    if (
+        not isinstance(popularity, list)
+        or len(popularity) != len(item_keys)
+        or not all(isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in popularity)
+    ):
+        raise ArtifactRejectedError(
+            f"{ITEMS_FILE} popularity is not {len(item_keys)} non-negative integers"
+        )
+    item_matrix = _matrix(files[ITEM_EMBEDDINGS_FILE], ITEM_EMBEDDINGS_FILE)
+    user_matrix = _matrix(files[USER_EMBEDDINGS_FILE], USER_EMBEDDINGS_FILE)
+    for matrix, ids, file, ids_file in (
+        (item_matrix, item_keys, ITEM_EMBEDDINGS_FILE, ITEMS_FILE),
+        (user_matrix, user_ids, USER_EMBEDDINGS_FILE, USERS_FILE),
+    ):
+        if matrix.shape[0] != len(ids):
+            raise ArtifactRejectedError(
+                f"{file} has {matrix.shape[0]} rows but {ids_file} lists {len(ids)} ids"
+            )
+    dim = item_matrix.shape[1]
+    if user_matrix.shape[1] != dim:
+        raise ArtifactRejectedError(
+            f"{USER_EMBEDDINGS_FILE} is {user_matrix.shape[1]} wide, {ITEM_EMBEDDINGS_FILE} {dim}"
+        )
+    extra = manifest.get("extra") or {}
+    declared_dim = extra.get("embedding_dim") if isinstance(extra, Mapping) else None
+    if declared_dim is not None and declared_dim != dim:
+        raise ArtifactRejectedError(
+            f"extra.embedding_dim is {declared_dim} but the embeddings are {dim} wide"
+        )
+    for tower, spec in tower_specs(manifest).items():
+        file = _TOWERS[tower]
+        session = _session(files[file], file)
+        actual = {i.name: i for i in session.get_inputs()}
+        if set(actual) != set(spec["inputs"]):
+            raise ArtifactRejectedError(
+                f"{file} takes inputs {sorted(actual)}; the manifest declares "
+                f"{sorted(spec['inputs'])}"
+            )
+        for name, shape in spec["inputs"].items():
+            real = list(actual[name].shape or [])
+            if isinstance(shape, list) and (
+                len(shape) != len(real)
+                or any(
+                    isinstance(a, int) and isinstance(b, int) and a != b
+                    for a, b in zip(shape, real, strict=False)
+                )
+            ):
+                raise ArtifactRejectedError(
+                    f"{file} input {name} has shape {real}; the manifest declares {shape}"
+                )
+        outputs = [o.name for o in session.get_outputs()]
+        missing = [o for o in spec["outputs"] if o not in outputs]
+        if missing:
+            raise ArtifactRejectedError(f"{file} has no output {missing[0]!r} (it has {outputs})")
+        feed = {name: _smoke_input(arg) for name, arg in actual.items()}
+        output_name = spec["outputs"][0] if spec["outputs"] else outputs[0]
+        [embedding] = _run(session, feed, file, [output_name])
+        if embedding.ndim != 2 or embedding.shape[1] != dim:
+            raise ArtifactRejectedError(
+                f"{file} embeds the smoke input as shape {list(embedding.shape)}, "
+                f"not [batch, {dim}]"
+            )
+        if not np.all(np.isfinite(embedding)):
+            raise ArtifactRejectedError(f"{file} embeds the smoke input as non-finite values")
+
+
+# --- text encoder --------------------------------------------------------------------------------
+
+
+def check_text_encoder(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> None:
+    """The encoder loads with its tokenizer and embeds two smoke sentences as finite,
+    L2-normalised rows of 384 floats."""
+    import numpy as np
+
+    from learnloop.text.encoder import TextEncoder
+
+    try:
+        encoder = TextEncoder.from_files(files, manifest)
+    except LearnloopError as exc:
+        raise ArtifactRejectedError(exc.message) from exc
+    try:
+        vectors = encoder.encode(_SMOKE_SENTENCES)
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ArtifactRejectedError(f"smoke encoding failed: {_first_line(exc)}") from exc
+    if vectors.shape != (len(_SMOKE_SENTENCES), TEXT_EMBEDDING_DIM):
+        raise ArtifactRejectedError(
+            f"the encoder embeds into shape {list(vectors.shape)}, "
+            f"not [batch, {TEXT_EMBEDDING_DIM}]"
+        )
+    if not np.all(np.isfinite(vectors)):
+        raise ArtifactRejectedError("the encoder's smoke embeddings are not finite")
+    norms = np.linalg.norm(vectors, axis=1)
+    if not np.allclose(norms, 1.0, atol=1e-3):
+        raise ArtifactRejectedError(
+            f"the encoder's embeddings are not L2-normalised (norms {norms.round(4).tolist()})"
+        )
+
+
+KINDS: dict[str, ModelKind] = {
+    DEFAULT_KIND: ModelKind(DEFAULT_KIND, (MODEL_FILE,), check_predictor, needs_features=True),
+    "two_tower": ModelKind(
+        "two_tower",
+        (
+            USER_TOWER_FILE,
+            ITEM_TOWER_FILE,
+            ITEM_EMBEDDINGS_FILE,
+            ITEMS_FILE,
+            USER_EMBEDDINGS_FILE,
+            USERS_FILE,
+        ),
+        check_two_tower,
+        key_metric=("ndcg@10", True),
+    ),
+    "text_encoder": ModelKind(
+        "text_encoder",
+        (MODEL_FILE, TOKENIZER_FILE),
+        check_text_encoder,
+        key_metric=("cosine_min", True),
+    ),
+}
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _session(model_bytes: bytes, file: str) -> Any:
+    import onnxruntime as ort
+
+    try:
+        return ort.InferenceSession(bytes(model_bytes), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ArtifactRejectedError(f"{file} does not load: {_first_line(exc)}") from exc
+
+
+def _run(
+    session: Any, feed: Mapping[str, Any], file: str, outputs: list[str] | None = None
+) -> list[Any]:
+    import numpy as np
+
+    try:
+        return [np.asarray(o) for o in session.run(outputs, dict(feed))]
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ArtifactRejectedError(
+            f"smoke prediction of {file} failed: {_first_line(exc)}"
+        ) from exc
+
+
+def _finite(values: Any) -> bool:
+    import numpy as np
+
+    return values.dtype.kind != "f" or bool(np.all(np.isfinite(values)))
+
+
+_ONNX_DTYPES = {
+    "tensor(float)": "float32",
+    "tensor(double)": "float64",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
+    "tensor(bool)": "bool",
+}
+
+
+def _smoke_input(arg: Any) -> Any:
+    """Zeros of the input's type; symbolic dimensions (batch, history length) are 1.
+
+    Index 0 is a valid row of any embedding table, so an id input of zeros is in range."""
+    import numpy as np
+
+    dtype = _ONNX_DTYPES.get(arg.type)
+    if dtype is None:
+        raise ArtifactRejectedError(f"tower input {arg.name} has unsupported type {arg.type}")
+    shape = [d if isinstance(d, int) and d > 0 else 1 for d in (arg.shape or [])]
+    return np.zeros(shape, dtype=dtype)
+
+
+def _named(declared: Any) -> dict[str, Any]:
+    """Input/output declarations in any accepted form → ``{name: shape or None}``."""
+    result: dict[str, Any] = {}
+    if isinstance(declared, Mapping):
+        for name, spec in declared.items():
+            shape = spec.get("shape") if isinstance(spec, Mapping) else spec
+            result[str(name)] = shape if isinstance(shape, list) else None
+    elif isinstance(declared, list):
+        for spec in declared:
+            if isinstance(spec, str):
+                result[spec] = None
+            elif isinstance(spec, Mapping) and isinstance(spec.get("name"), str):
+                shape = spec.get("shape")
+                result[spec["name"]] = shape if isinstance(shape, list) else None
+    return result
+
+
+def _json_object(data: bytes, file: str) -> dict[str, Any]:
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactRejectedError(f"{file} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ArtifactRejectedError(f"{file} is not a JSON object")
+    return value
+
+
+def _strings(value: Any, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ArtifactRejectedError(f"{what} is not a list of non-empty strings")
+    return value
+
+
+def _matrix(data: bytes, file: str) -> Any:
+    import numpy as np
+
+    matrix = load_npy(data, file)
+    if matrix.dtype != np.float32 or matrix.ndim != 2:
+        raise ArtifactRejectedError(
+            f"{file} is {matrix.dtype} of shape {list(matrix.shape)}; expected 2-D float32"
+        )
+    if not np.all(np.isfinite(matrix)):
+        raise ArtifactRejectedError(f"{file} holds non-finite values")
+    return matrix
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
