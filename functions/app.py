@@ -92,9 +92,7 @@ def post_insight(call: Call) -> dict[str, Any]:
 @app.route("/v1/insights/{insight_id}/feedback", methods=["POST"])
 @api.endpoint(scope=Scope.INGEST)
 def post_insight_feedback(call: Call, insight_id: str) -> Response:
-    body = ingest.put_feedback(
-        call.tables, insight_id, call.json(), consent=call.services.consent
-    )
+    body = ingest.put_feedback(call.tables, insight_id, call.json(), consent=call.services.consent)
     return json_response(body, 202 if body.get("dropped") else 200)
 
 
@@ -161,7 +159,9 @@ def delete_user(call: Call, user_id: str) -> dict[str, Any]:
 @api.endpoint(scope=Scope.ADMIN)
 def get_admin_export(call: Call) -> Response:
     reply = admin_export.admin_export(call.tables, call.query)
-    return Response(reply.body, status_code=reply.status, headers={"Content-Type": reply.content_type})
+    return Response(
+        reply.body, status_code=reply.status, headers={"Content-Type": reply.content_type}
+    )
 
 
 # --- triggers ----------------------------------------------------------------------------------

@@ -125,7 +125,9 @@ def export_rows(tables: Tables, query: ExportQuery) -> list[dict[str, Any]]:
     settings = tables.settings
     days = days_between(query.from_, query.last)
     model = {"reactions": tables.reactions, "events": tables.events, "outcomes": tables.outcomes}
-    records = [as_record(r) for r in query_days(model[query.kind], days, shards=settings.day_shards)]
+    records = [
+        as_record(r) for r in query_days(model[query.kind], days, shards=settings.day_shards)
+    ]
     if query.kind == "outcomes":
         rows = [outcome_row(r) for r in records]
         return sorted(rows, key=lambda row: (row["collected_at"], row["decision_id"]))
@@ -148,7 +150,7 @@ def render(rows: Iterable[Mapping[str, Any]], *, kind: str, fmt: str) -> str:
     >>> print(render([{"decision_id": "d1", "likes": 2}], kind="outcomes", fmt="csv"), end="")
     decision_id,collected_at,impressions,likes,retweets,replies,bookmarks,followers_gained,viral_score,engagement_rate
     d1,,,2,,,,,,
-    """  # noqa: E501
+    """
     if fmt == "jsonl":
         return "".join(dumps_row(row) + "\n" for row in rows)
     buffer = io.StringIO()

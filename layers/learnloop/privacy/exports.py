@@ -70,7 +70,11 @@ def file_entry(data: bytes) -> dict[str, Any]:
     >>> file_entry(b'{"a":1}\\n{"a":2}\\n')["rows"]
     2
     """
-    return {"rows": data.count(b"\n"), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    return {
+        "rows": data.count(b"\n"),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+    }
 
 
 def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:

@@ -21,32 +21,65 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def seed(tables: Any) -> None:
-    for user, day, item in (("ann", 20, "m1"), ("ben", 21, "m2"), ("cy", 21, "m3"), ("ann", 19, "m4")):
+    for user, day, item in (
+        ("ann", 20, "m1"),
+        ("ben", 21, "m2"),
+        ("cy", 21, "m3"),
+        ("ann", 19, "m4"),
+    ):
         put_reaction(
             tables,
-            {"user_id": user, "content_type": "meme", "external_id": item, "reaction": "like",
-             "occurred_at": f"2026-11-{day}T10:00:00Z"},
+            {
+                "user_id": user,
+                "content_type": "meme",
+                "external_id": item,
+                "reaction": "like",
+                "occurred_at": f"2026-11-{day}T10:00:00Z",
+            },
             now=NOW,
         )
     ingest_events(
         tables,
-        {"events": [
-            {"event_id": "e1", "type": "trade_created", "user_id": "ann",
-             "occurred_at": "2026-11-20T09:00:00Z",
-             "properties": {"trade_id": "t1", "symbol": "BTC", "side": "buy", "quantity": 1.5,
-                            "price": 100, "note": "my secret plan"}},
-            {"event_id": "e2", "type": "alert_shown", "user_id": "cy",
-             "occurred_at": "2026-11-21T09:00:00Z", "properties": {"alert_id": "a1"}},
-        ]},
+        {
+            "events": [
+                {
+                    "event_id": "e1",
+                    "type": "trade_created",
+                    "user_id": "ann",
+                    "occurred_at": "2026-11-20T09:00:00Z",
+                    "properties": {
+                        "trade_id": "t1",
+                        "symbol": "BTC",
+                        "side": "buy",
+                        "quantity": 1.5,
+                        "price": 100,
+                        "note": "my secret plan",
+                    },
+                },
+                {
+                    "event_id": "e2",
+                    "type": "alert_shown",
+                    "user_id": "cy",
+                    "occurred_at": "2026-11-21T09:00:00Z",
+                    "properties": {"alert_id": "a1"},
+                },
+            ]
+        },
         now=NOW,
     )
     ingest_outcomes(
         tables,
-        {"outcomes": [
-            {"decision_id": "d1", "collected_at": "2026-11-20T12:00:00Z", "impressions": 100,
-             "likes": 3},
-            {"decision_id": "d2", "collected_at": "2026-11-21T12:00:00Z", "impressions": 50},
-        ]},
+        {
+            "outcomes": [
+                {
+                    "decision_id": "d1",
+                    "collected_at": "2026-11-20T12:00:00Z",
+                    "impressions": 100,
+                    "likes": 3,
+                },
+                {"decision_id": "d2", "collected_at": "2026-11-21T12:00:00Z", "impressions": 50},
+            ]
+        },
         now=NOW,
     )
     set_consent(tables, "cy", {"consent": "opted_out"}, now=NOW)
@@ -82,7 +115,11 @@ def test_events_and_outcomes_as_csv(client: Any, keys: dict, tables: Any) -> Non
     table = list(csv.DictReader(io.StringIO(body)))
     assert [r["event_id"] for r in table] == ["e1"]  # cy opted out
     assert json.loads(table[0]["properties"]) == {
-        "trade_id": "t1", "symbol": "BTC", "side": "buy", "quantity": 1.5, "price": 100
+        "trade_id": "t1",
+        "symbol": "BTC",
+        "side": "buy",
+        "quantity": 1.5,
+        "price": 100,
     }
     assert "secret plan" not in body
 
@@ -90,7 +127,8 @@ def test_events_and_outcomes_as_csv(client: Any, keys: dict, tables: Any) -> Non
     body = reply.body.decode() if isinstance(reply.body, bytes) else reply.body
     table = list(csv.DictReader(io.StringIO(body)))
     assert [(r["decision_id"], r["likes"], r["engagement_rate"]) for r in table] == [
-        ("d1", "3", "0.03"), ("d2", "0", "0")
+        ("d1", "3", "0.03"),
+        ("d2", "0", "0.0"),
     ]
 
 
@@ -111,7 +149,9 @@ def test_bad_queries_name_the_field(client: Any, keys: dict) -> None:
     assert get(client, keys["ingest"], "kind=events&from=2026-11-20").status_code == 403
 
 
-def test_large_exports_go_through_a_presigned_url(tables: Any, s3: Any, _dynamodb_client: Any) -> None:
+def test_large_exports_go_through_a_presigned_url(
+    tables: Any, s3: Any, _dynamodb_client: Any
+) -> None:
     seed(tables)
     small = tables.settings.with_overrides(admin_export_inline_bytes=10)
     inline = admin_export(tables, {"kind": "reactions", "from": "2026-11-19", "to": "2026-11-21"})

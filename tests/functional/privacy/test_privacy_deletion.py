@@ -32,44 +32,84 @@ def seed(tables: Any) -> None:
     ):
         put_reaction(
             tables,
-            {"user_id": user, "content_type": "coin", "external_id": item,
-             "reaction": "like", "occurred_at": at, "content": {"title": f"coin {item}"}},
+            {
+                "user_id": user,
+                "content_type": "coin",
+                "external_id": item,
+                "reaction": "like",
+                "occurred_at": at,
+                "content": {"title": f"coin {item}"},
+            },
             now=NOW,
         )
     ingest_events(
         tables,
-        {"events": [
-            {"event_id": f"z{n}", "type": "pattern_detected", "user_id": USER,
-             "occurred_at": f"2026-11-20T1{n}:00:00Z", "properties": {"pattern_type": "fomo"}}
-            for n in range(3)
-        ] + [
-            {"event_id": "y1", "type": "alert_shown", "user_id": OTHER,
-             "occurred_at": "2026-11-20T12:00:00Z", "properties": {"alert_id": "a1"}},
-        ]},
+        {
+            "events": [
+                {
+                    "event_id": f"z{n}",
+                    "type": "pattern_detected",
+                    "user_id": USER,
+                    "occurred_at": f"2026-11-20T1{n}:00:00Z",
+                    "properties": {"pattern_type": "fomo"},
+                }
+                for n in range(3)
+            ]
+            + [
+                {
+                    "event_id": "y1",
+                    "type": "alert_shown",
+                    "user_id": OTHER,
+                    "occurred_at": "2026-11-20T12:00:00Z",
+                    "properties": {"alert_id": "a1"},
+                },
+            ]
+        },
         now=NOW,
     )
     # USER's own insight, with OTHER's feedback on it; USER's feedback on OTHER's insight.
-    put_insight(tables, {"insight_id": "iz", "user_id": USER, "insight_type": "tip",
-                         "text": "zed over-trades", "created_at": "2026-11-20T08:00:00Z"},
-                now=NOW)
-    put_insight(tables, {"insight_id": "iy", "user_id": OTHER, "insight_type": "tip",
-                         "created_at": "2026-11-20T08:00:00Z"}, now=NOW)
+    put_insight(
+        tables,
+        {
+            "insight_id": "iz",
+            "user_id": USER,
+            "insight_type": "tip",
+            "text": "zed over-trades",
+            "created_at": "2026-11-20T08:00:00Z",
+        },
+        now=NOW,
+    )
+    put_insight(
+        tables,
+        {
+            "insight_id": "iy",
+            "user_id": OTHER,
+            "insight_type": "tip",
+            "created_at": "2026-11-20T08:00:00Z",
+        },
+        now=NOW,
+    )
     at = "2026-11-20T13:00:00Z"
     put_feedback(tables, "iz", {"user_id": OTHER, "helpful": True, "occurred_at": at}, now=NOW)
     put_feedback(tables, "iy", {"user_id": USER, "helpful": False, "occurred_at": at}, now=NOW)
     set_consent(tables, USER, {"consent": "opted_in"}, now=NOW)
     set_consent(tables, OTHER, {"consent": "opted_in"}, now=NOW)
-    tables.ledger(f"events#{USER}#2026-11-20", created_at="t", user_id=USER,
-                  value={"user": USER}).save()
+    tables.ledger(
+        f"events#{USER}#2026-11-20", created_at="t", user_id=USER, value={"user": USER}
+    ).save()
     tables.ledger("learn#d1", created_at="t").save()
 
 
 def publish_two_tower(tables: Any, s3: Any, version: str, users: list[str]) -> None:
     prefix = f"models/two_tower/{version}/"
-    s3.put_object(Bucket=tables.settings.bucket, Key=prefix + "users.json",
-                  Body=json.dumps({"users": users}).encode())
-    tables.models("two_tower", version, status="production", s3_prefix=prefix,
-                  created_at="t").save()
+    s3.put_object(
+        Bucket=tables.settings.bucket,
+        Key=prefix + "users.json",
+        Body=json.dumps({"users": users}).encode(),
+    )
+    tables.models(
+        "two_tower", version, status="production", s3_prefix=prefix, created_at="t"
+    ).save()
 
 
 def scan_everything(tables: Any, s3: Any) -> dict[str, str]:
@@ -107,8 +147,13 @@ def test_deletion_removes_the_user_everywhere_but_the_tombstone(
     assert reply.status_code == 200, reply.body
     receipt = json.loads(reply.body)
     assert receipt["already_deleted"] is False and receipt["pseudonym"] == pseudonym
-    assert receipt["tables"] == {"reactions": 2, "events": 3, "insights": 3, "ledger": 1,
-                                 "users": 1}
+    assert receipt["tables"] == {
+        "reactions": 2,
+        "events": 3,
+        "insights": 3,
+        "ledger": 1,
+        "users": 1,
+    }
     assert receipt["insights"] == {"owned": 1, "feedback_on_owned": 1, "feedback_given": 1}
     assert receipt["exports"] == {
         PREFIX: {"reactions.jsonl": 2, "events.jsonl": 3, "items.jsonl": 1}
@@ -146,9 +191,13 @@ def test_deletion_removes_the_user_everywhere_but_the_tombstone(
     assert export_day(tables, DAY, s3=s3, now=NOW).changed is False
 
     # Late deliveries for the deleted id are dropped; a second deletion is an empty receipt.
-    late = call(client, "PUT", "/v1/reactions", key=keys["ingest"],
-                body={"user_id": USER, "content_type": "coin", "external_id": "BTC",
-                      "reaction": "like"})
+    late = call(
+        client,
+        "PUT",
+        "/v1/reactions",
+        key=keys["ingest"],
+        body={"user_id": USER, "content_type": "coin", "external_id": "BTC", "reaction": "like"},
+    )
     assert late.status_code == 202
     again = json.loads(call(client, "DELETE", f"/v1/users/{USER}", key=keys["admin"]).body)
     assert again["already_deleted"] is True
@@ -162,16 +211,32 @@ def test_a_rollup_that_mentions_the_user_is_recomputed(
     seed(tables)
     ingest_events(  # a pattern label that happens to be the user id ends up in the rollup
         tables,
-        {"events": [{"event_id": "o1", "type": "pattern_detected", "user_id": OTHER,
-                     "occurred_at": "2026-11-20T15:00:00Z",
-                     "properties": {"pattern_type": USER}}]},
+        {
+            "events": [
+                {
+                    "event_id": "o1",
+                    "type": "pattern_detected",
+                    "user_id": OTHER,
+                    "occurred_at": "2026-11-20T15:00:00Z",
+                    "properties": {"pattern_type": USER},
+                }
+            ]
+        },
         now=NOW,
     )
     ingest_events(
         tables,
-        {"events": [{"event_id": "z9", "type": "pattern_detected", "user_id": USER,
-                     "occurred_at": "2026-11-20T15:00:00Z",
-                     "properties": {"pattern_type": USER}}]},
+        {
+            "events": [
+                {
+                    "event_id": "z9",
+                    "type": "pattern_detected",
+                    "user_id": USER,
+                    "occurred_at": "2026-11-20T15:00:00Z",
+                    "properties": {"pattern_type": USER},
+                }
+            ]
+        },
         now=NOW,
     )
     rollup_day(tables, DAY)

@@ -40,24 +40,56 @@ def seed(tables: Any) -> None:
         put_reaction(tables, body, now=NOW)
     put_reaction(  # another day: not in this export
         tables,
-        {"user_id": "bob", "content_type": "meme", "external_id": "m9", "reaction": "like",
-         "occurred_at": "2026-11-19T10:00:00Z"},
+        {
+            "user_id": "bob",
+            "content_type": "meme",
+            "external_id": "m9",
+            "reaction": "like",
+            "occurred_at": "2026-11-19T10:00:00Z",
+        },
         now=NOW,
     )
     events = [
-        {"event_id": "e1", "type": "chat_message_sent", "user_id": "alice",
-         "occurred_at": "2026-11-20T08:00:00Z",
-         "properties": {"message_length": 12, "mood": "a free-text note about alice"}},
-        {"event_id": "e2", "type": "insight_helpful", "user_id": "bob",
-         "occurred_at": "2026-11-20T08:30:00Z", "properties": {"insight_id": "i1"}},
-        {"event_id": "e3", "type": "acme.viewed", "user_id": "bob",
-         "occurred_at": "2026-11-20T09:30:00Z",
-         "properties": {"content_type": "meme", "external_id": "m1", "seconds": 4,
-                        "comment": "loved it"}},
-        {"event_id": "e4", "type": "alert_shown", "user_id": "carol",
-         "occurred_at": "2026-11-20T10:00:00Z", "properties": {"alert_id": "a1"}},
-        {"event_id": "e5", "type": "alert_shown", "user_id": "dave",
-         "occurred_at": "2026-11-20T11:00:00Z", "properties": {"alert_id": "a2"}},
+        {
+            "event_id": "e1",
+            "type": "chat_message_sent",
+            "user_id": "alice",
+            "occurred_at": "2026-11-20T08:00:00Z",
+            "properties": {"message_length": 12, "mood": "a free-text note about alice"},
+        },
+        {
+            "event_id": "e2",
+            "type": "insight_helpful",
+            "user_id": "bob",
+            "occurred_at": "2026-11-20T08:30:00Z",
+            "properties": {"insight_id": "i1"},
+        },
+        {
+            "event_id": "e3",
+            "type": "acme.viewed",
+            "user_id": "bob",
+            "occurred_at": "2026-11-20T09:30:00Z",
+            "properties": {
+                "content_type": "meme",
+                "external_id": "m1",
+                "seconds": 4,
+                "comment": "loved it",
+            },
+        },
+        {
+            "event_id": "e4",
+            "type": "alert_shown",
+            "user_id": "carol",
+            "occurred_at": "2026-11-20T10:00:00Z",
+            "properties": {"alert_id": "a1"},
+        },
+        {
+            "event_id": "e5",
+            "type": "alert_shown",
+            "user_id": "dave",
+            "occurred_at": "2026-11-20T11:00:00Z",
+            "properties": {"alert_id": "a2"},
+        },
     ]
     ingest_events(tables, {"events": events}, now=NOW)
     # carol opts out after her data was stored; dave was deleted while rows still existed.
@@ -88,8 +120,9 @@ def test_export_is_pseudonymized_excludes_opted_out_and_deleted_and_is_idempoten
     assert result["excluded_users"] == 2
 
     files = objects(s3, bucket)
-    assert sorted(files) == [PREFIX + n for n in
-                             ("events.jsonl", "items.jsonl", "manifest.json", "reactions.jsonl")]
+    assert sorted(files) == [
+        PREFIX + n for n in ("events.jsonl", "items.jsonl", "manifest.json", "reactions.jsonl")
+    ]
     everything = b"".join(files.values())
     for raw in (b"alice", b"bob", b"carol", b"dave", b"free-text", b"loved it"):
         assert raw not in everything, raw
@@ -98,10 +131,19 @@ def test_export_is_pseudonymized_excludes_opted_out_and_deleted_and_is_idempoten
 
     reactions = rows(files[PREFIX + "reactions.jsonl"])
     assert [(r["user"], r["item_key"], r["reaction"]) for r in reactions] == [
-        (alice, "meme#m1", "like"), (alice, "meme#m2", "dislike"), (bob, "meme#m1", "like")
+        (alice, "meme#m1", "like"),
+        (alice, "meme#m2", "dislike"),
+        (bob, "meme#m1", "like"),
     ]
-    assert set(reactions[0]) == {"user", "item_key", "content_type", "external_id", "reaction",
-                                 "created_at", "updated_at"}
+    assert set(reactions[0]) == {
+        "user",
+        "item_key",
+        "content_type",
+        "external_id",
+        "reaction",
+        "created_at",
+        "updated_at",
+    }
     events = {e["event_id"]: e for e in rows(files[PREFIX + "events.jsonl"])}
     assert sorted(events) == ["e1", "e2", "e3"]
     assert events["e1"]["properties"] == {"message_length": 12}
@@ -110,11 +152,22 @@ def test_export_is_pseudonymized_excludes_opted_out_and_deleted_and_is_idempoten
     assert events["e3"]["item_key"] == "meme#m1" and events["e3"]["user"] == bob
     items = rows(files[PREFIX + "items.jsonl"])
     assert items == [
-        {"item_key": "meme#m1", "content_type": "meme", "external_id": "m1",
-         "text": "new title", "metadata": {"lang": "en"},
-         "updated_at": "2026-11-20T10:00:00.000000Z"},
-        {"item_key": "meme#m2", "content_type": "meme", "external_id": "m2", "text": None,
-         "metadata": {}, "updated_at": "2026-11-20T09:00:00.000000Z"},
+        {
+            "item_key": "meme#m1",
+            "content_type": "meme",
+            "external_id": "m1",
+            "text": "new title",
+            "metadata": {"lang": "en"},
+            "updated_at": "2026-11-20T10:00:00.000000Z",
+        },
+        {
+            "item_key": "meme#m2",
+            "content_type": "meme",
+            "external_id": "m2",
+            "text": None,
+            "metadata": {},
+            "updated_at": "2026-11-20T09:00:00.000000Z",
+        },
     ]
 
     manifest = json.loads(files[PREFIX + "manifest.json"])
@@ -148,8 +201,13 @@ def test_late_data_changes_the_export_and_its_manifest(tables: Any, s3: Any) -> 
     first = export_day(tables, DAY, s3=s3, now=NOW)
     put_reaction(
         tables,
-        {"user_id": "erin", "content_type": "meme", "external_id": "m5", "reaction": "like",
-         "occurred_at": "2026-11-20T23:00:00Z"},
+        {
+            "user_id": "erin",
+            "content_type": "meme",
+            "external_id": "m5",
+            "reaction": "like",
+            "occurred_at": "2026-11-20T23:00:00Z",
+        },
         now=NOW,
     )
     second = export_day(tables, DAY, s3=s3, now=NOW)
