@@ -17,7 +17,6 @@ from learnloop.api import Api, Call, error_envelope_middleware, json_response
 from learnloop.auth import Scope
 from learnloop.models import admin as models_admin
 from learnloop.observability import logger, metrics
-from learnloop.privacy import admin_export, consent, deletion
 from learnloop.serving.predict import predict_engagement, predict_follow_through
 
 app = Chalice(app_name="learnloop")
@@ -146,18 +145,24 @@ def rollback_model(call: Call, name: str) -> dict[str, Any]:
 @app.route("/v1/users/{user_id}/consent", methods=["PUT"])
 @api.endpoint(scope=Scope.INGEST)
 def put_consent(call: Call, user_id: str) -> dict[str, Any]:
+    from learnloop.privacy import consent  # loaded on first use: ingest cold starts stay lean
+
     return consent.set_consent(call.tables, user_id, call.json(), cache=call.services.consent)
 
 
 @app.route("/v1/users/{user_id}", methods=["DELETE"])
 @api.endpoint(scope=Scope.ADMIN)
 def delete_user(call: Call, user_id: str) -> dict[str, Any]:
+    from learnloop.privacy import deletion
+
     return deletion.delete_user(call.tables, user_id)
 
 
 @app.route("/v1/admin/export", methods=["GET"])
 @api.endpoint(scope=Scope.ADMIN)
 def get_admin_export(call: Call) -> Response:
+    from learnloop.privacy import admin_export
+
     reply = admin_export.admin_export(call.tables, call.query)
     return Response(
         reply.body, status_code=reply.status, headers={"Content-Type": reply.content_type}
