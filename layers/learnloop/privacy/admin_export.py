@@ -186,7 +186,8 @@ def admin_export(
     """
     settings = tables.settings
     parsed = parse_export_query(query, max_days=settings.admin_export_max_days)
-    text = render(export_rows(tables, parsed), kind=parsed.kind, fmt=parsed.format)
+    rows = export_rows(tables, parsed)
+    text = render(rows, kind=parsed.kind, fmt=parsed.format)
     data = text.encode("utf-8")
     content_type = CONTENT_TYPES[parsed.format]
     if len(data) <= settings.admin_export_inline_bytes:
@@ -210,7 +211,7 @@ def admin_export(
         "bucket": settings.bucket,
         "key": key,
         "bytes": len(data),
-        "rows": text.count("\n") - (1 if parsed.format == "csv" else 0),
+        "rows": len(rows),
         "content_type": content_type,
         "expires_in": settings.admin_export_url_seconds,
     }

@@ -151,7 +151,8 @@ def build_day_files(
 def export_day(
     tables: Tables, day: date, *, s3: Any | None = None, now: datetime | None = None
 ) -> ExportResult:
-    """Write the training export of ``day``; re-running it rewrites nothing that is unchanged.
+    """Write the training export of ``day``; re-running it writes the same bytes and keeps the
+    stored manifest when the data files did not change.
 
     Parameters
     ----------
@@ -184,6 +185,10 @@ def export_day(
     entries = {name: file_entry(data) for name, data in files.items()}
     stored = read_manifest(s3, bucket, prefix)
     rows = {name: entry["rows"] for name, entry in entries.items()}
+    # The data files are always (re)written: identical bytes are harmless, and a file lost or
+    # damaged since the manifest was written is repaired.
+    for name, data in files.items():
+        _put(s3, bucket, prefix + name, data, JSONL_CONTENT_TYPE)
     if stored is not None and stored[0].get("files") == entries:
         logger.info("export unchanged", extra={"date": day.isoformat()})
         return ExportResult(
@@ -194,8 +199,6 @@ def export_day(
             manifest_key=prefix + MANIFEST_FILE,
             manifest_sha256=hashlib.sha256(stored[1]).hexdigest(),
         )
-    for name, data in files.items():
-        _put(s3, bucket, prefix + name, data, JSONL_CONTENT_TYPE)
     manifest = {
         "date": day.isoformat(),
         "created_at": iso(now or utcnow()),

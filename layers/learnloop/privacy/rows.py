@@ -183,7 +183,12 @@ def item_rows(reactions: Iterable[Record]) -> list[dict[str, Any]]:
     rows = []
     for key in sorted(latest):
         record = latest[key]
-        snapshot = dict(_plain(record.get("content") or {}))
+        user_id = record.get("user_id")
+        snapshot = {
+            name: value
+            for name, value in _plain(record.get("content") or {}).items()
+            if user_id is None or value != user_id
+        }
         text = None
         for name in TEXT_FIELDS:
             if isinstance(snapshot.get(name), str):

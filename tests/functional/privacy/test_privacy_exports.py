@@ -36,7 +36,7 @@ def seed(tables: Any) -> None:
             "occurred_at": f"2026-11-20T{hour:02d}:00:00Z",
         }
         if title:
-            body["content"] = {"title": title, "lang": "en"}
+            body["content"] = {"title": title, "lang": "en", "shared_by": user}
         put_reaction(tables, body, now=NOW)
     put_reaction(  # another day: not in this export
         tables,
@@ -185,6 +185,11 @@ def test_export_is_pseudonymized_excludes_opted_out_and_deleted_and_is_idempoten
     again = export_day(tables, DAY, s3=s3, now=datetime(2026, 11, 22, tzinfo=UTC))
     assert again.changed is False and again.manifest_sha256 == result["manifest_sha256"]
     assert objects(s3, bucket) == files
+
+    # A data file lost since is written again; the manifest stays.
+    s3.delete_object(Bucket=bucket, Key=PREFIX + "items.jsonl")
+    repaired = export_day(tables, DAY, s3=s3, now=datetime(2026, 11, 22, tzinfo=UTC))
+    assert repaired.changed is False and objects(s3, bucket) == files
 
     # Rebuilt from nothing, the data files come out byte for byte the same.
     for key in files:
