@@ -84,8 +84,9 @@ def post_outcomes(call: Call) -> dict[str, Any]:
 
 @app.route("/v1/insights", methods=["POST"])
 @api.endpoint(scope=Scope.INGEST)
-def post_insight(call: Call) -> dict[str, Any]:
-    return ingest.put_insight(call.tables, call.json())
+def post_insight(call: Call) -> Response:
+    body = ingest.put_insight(call.tables, call.json(), consent=call.services.consent)
+    return json_response(body, 202 if body.get("dropped") else 200)
 
 
 @app.route("/v1/insights/{insight_id}/feedback", methods=["POST"])

@@ -16,10 +16,24 @@ if TYPE_CHECKING:
     from learnloop.privacy.consent import ConsentCache
 
 
-def put_insight(tables: Tables, body: Any, *, now: datetime | None = None) -> dict[str, Any]:
-    """Store (or re-store) an insight; its first ``created_at`` is kept."""
+def put_insight(
+    tables: Tables,
+    body: Any,
+    *,
+    now: datetime | None = None,
+    consent: ConsentCache | None = None,
+) -> dict[str, Any]:
+    """Store (or re-store) an insight; its first ``created_at`` is kept.
+
+    An insight about a user who opted out or was deleted is not stored: the reply is
+    ``{"dropped": True, ...}`` (the API answers 202).
+    """
     now = now or utcnow()
     insight = validate(InsightIn, body, context={"now": now})
+    from learnloop.privacy.consent import dropped_users  # privacy imports ingest's schemas
+
+    if dropped_users(tables, [insight.user_id], cache=consent):
+        return {"dropped": True, "insight_id": insight.insight_id, "user_id": insight.user_id}
     model = tables.insights
     created = iso(insight.created_at or now)
     record = model(insight.insight_id, INSIGHT_RECORD)

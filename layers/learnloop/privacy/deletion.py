@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any
 
@@ -37,6 +38,7 @@ from learnloop.privacy.consent import UserKeyIn
 from learnloop.privacy.exports import remove_user_from_exports
 from learnloop.privacy.pseudonym import pseudonymize
 from learnloop.privacy.tombstones import get_tombstone, tombstone_key, write_tombstone
+from learnloop.store.batch import BATCH_WRITE_LIMIT
 from learnloop.store.keys import iso, utcnow
 from learnloop.store.models import INSIGHT_RECORD, BaseModel
 from learnloop.store.tables import Tables
@@ -166,10 +168,21 @@ def _days_of(reactions: Iterable[Any], events: Iterable[Any]) -> list[date]:
     return sorted(days)
 
 
-def _delete_all(model: type[BaseModel], items: list[Any]) -> int:
-    with model.batch_write() as batch:
-        for item in items:
-            batch.delete(item)
+def _delete_all(model: type[BaseModel], items: list[Any], *, workers: int = 4) -> int:
+    """Delete ``items`` in 25-item BatchWriteItem requests, a few at a time."""
+    chunks = [items[i : i + BATCH_WRITE_LIMIT] for i in range(0, len(items), BATCH_WRITE_LIMIT)]
+
+    def delete(chunk: list[Any]) -> None:
+        with model.batch_write() as batch:
+            for item in chunk:
+                batch.delete(item)
+
+    if len(chunks) > 1:
+        with ThreadPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+            list(pool.map(delete, chunks))
+    else:
+        for chunk in chunks:
+            delete(chunk)
     return len(items)
 
 
@@ -189,9 +202,7 @@ def _delete_insights(tables: Tables, user_id: str) -> dict[str, int]:
             for row in insights.query(insight_id, attributes_to_get=["insight_id", "record"])
         )
     feedback -= rows
-    with insights.batch_write() as batch:
-        for hash_key, range_key in sorted(rows | feedback):
-            batch.delete(insights(hash_key, range_key))
+    _delete_all(insights, [insights(h, r) for h, r in sorted(rows | feedback)])
     return {
         "owned": len(owned),
         "feedback_on_owned": len(rows) - len(owned),

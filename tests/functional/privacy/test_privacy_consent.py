@@ -75,6 +75,15 @@ def test_opted_out_user_is_accepted_and_dropped_then_stored_again_after_opt_in(
     )
     assert feedback.status_code == 202 and json.loads(feedback.body)["dropped"] is True
     assert [r.record for r in tables.insights.query("i1")] == ["insight"]
+    insight = call(
+        client,
+        "POST",
+        "/v1/insights",
+        key=keys["ingest"],
+        body={"insight_id": "i2", "user_id": "u1", "insight_type": "tip", "text": "about u1"},
+    )
+    assert insight.status_code == 202 and json.loads(insight.body)["dropped"] is True
+    assert list(tables.insights.query("i2")) == []
 
     assert pseudonymize("u1", tables.settings.pseudonym_secret) in excluded_pseudonyms(tables)
 
