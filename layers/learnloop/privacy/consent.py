@@ -1,10 +1,11 @@
 """Consent: opting out of (and back into) collection, and the cheap check ingest makes.
 
 A user who opted out, or whose data was deleted, has their new reactions, events, insights and
-insight feedback accepted (202) and dropped: nothing is stored. Their state lives in the users table:
-the user's own item (``consent``, ``pseudonym``, ``excluded = "opted_out"``) or a tombstone (see
-:mod:`learnloop.privacy.tombstones`). The check is one BatchGetItem for every user of a request
-not seen in the last ``consent_cache_seconds`` (per container), and imports nothing heavy.
+insight feedback accepted (202) and dropped: nothing is stored. Their state lives in the users
+table: the user's own item (``consent``, ``pseudonym``, ``excluded = "opted_out"``) or a
+tombstone (see :mod:`learnloop.privacy.tombstones`). The check is one BatchGetItem for every user
+of a request not seen in the last ``consent_cache_seconds`` (per container), and imports nothing
+heavy.
 
 Examples
 --------

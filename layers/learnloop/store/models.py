@@ -195,7 +195,7 @@ class InsightsByDay(GlobalSecondaryIndex["Insight"]):
 
 
 class InsightsByUser(GlobalSecondaryIndex["Insight"]):
-    """Privacy: the insights a user owns and the feedback they gave, for deletion (sparse)."""
+    """Privacy: the insights a user owns and the feedback they gave, for deletion."""
 
     class Meta:
         index_name = "by_user"
@@ -253,7 +253,7 @@ class User(BaseModel):
     """Consent state of one user, or a deletion tombstone.
 
     A user's item is keyed by their id; a tombstone by ``tombstone#{pseudonym}`` and holds no
-    raw id (see :mod:`learnloop.privacy.consent`).
+    raw id (see :mod:`learnloop.privacy.consent` and :mod:`learnloop.privacy.tombstones`).
     """
 
     entity = "users"
