@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
-from chalice import Chalice, ConvertToMiddleware, Cron, Rate
+from chalice import Chalice, ConvertToMiddleware, Cron, Rate, Response
 from chalice.app import CloudWatchEvent
 
 from learnloop import ingest, jobs
-from learnloop.api import Api, Call, error_envelope_middleware
+from learnloop.api import Api, Call, error_envelope_middleware, json_response
 from learnloop.auth import Scope
 from learnloop.models import admin as models_admin
 from learnloop.observability import logger, metrics
@@ -49,8 +49,9 @@ def health(call: Call) -> dict[str, Any]:
 
 @app.route("/v1/reactions", methods=["PUT"])
 @api.endpoint(scope=Scope.INGEST)
-def put_reaction(call: Call) -> dict[str, Any]:
-    return ingest.put_reaction(call.tables, call.json())
+def put_reaction(call: Call) -> Response:
+    body = ingest.put_reaction(call.tables, call.json(), consent=call.services.consent)
+    return json_response(body, 202 if body.get("dropped") else 200)
 
 
 @app.route("/v1/reactions/{user_id}/{content_type}/{external_id}", methods=["DELETE"])
@@ -65,8 +66,9 @@ def delete_reaction(
 
 @app.route("/v1/events", methods=["POST"])
 @api.endpoint(scope=Scope.INGEST)
-def post_events(call: Call) -> dict[str, int]:
-    return ingest.ingest_events(call.tables, call.json()).to_body()
+def post_events(call: Call) -> Response:
+    result = ingest.ingest_events(call.tables, call.json(), consent=call.services.consent)
+    return json_response(result.to_body(), result.status)
 
 
 @app.route("/v1/content/{decision_id}", methods=["PUT"])
@@ -83,14 +85,16 @@ def post_outcomes(call: Call) -> dict[str, Any]:
 
 @app.route("/v1/insights", methods=["POST"])
 @api.endpoint(scope=Scope.INGEST)
-def post_insight(call: Call) -> dict[str, Any]:
-    return ingest.put_insight(call.tables, call.json())
+def post_insight(call: Call) -> Response:
+    body = ingest.put_insight(call.tables, call.json(), consent=call.services.consent)
+    return json_response(body, 202 if body.get("dropped") else 200)
 
 
 @app.route("/v1/insights/{insight_id}/feedback", methods=["POST"])
 @api.endpoint(scope=Scope.INGEST)
-def post_insight_feedback(call: Call, insight_id: str) -> dict[str, Any]:
-    return ingest.put_feedback(call.tables, insight_id, call.json())
+def post_insight_feedback(call: Call, insight_id: str) -> Response:
+    body = ingest.put_feedback(call.tables, insight_id, call.json(), consent=call.services.consent)
+    return json_response(body, 202 if body.get("dropped") else 200)
 
 
 # --- serving -----------------------------------------------------------------------------------
@@ -167,6 +171,36 @@ def rollback_model(call: Call, name: str) -> dict[str, Any]:
     return models_admin.rollback(call.tables, name, call.json_or_none(), actor=call.actor)
 
 
+# --- privacy: consent, deletion, admin export -------------------------------------------------
+
+
+@app.route("/v1/users/{user_id}/consent", methods=["PUT"])
+@api.endpoint(scope=Scope.INGEST)
+def put_consent(call: Call, user_id: str) -> dict[str, Any]:
+    from learnloop.privacy import consent  # loaded on first use: ingest cold starts stay lean
+
+    return consent.set_consent(call.tables, user_id, call.json(), cache=call.services.consent)
+
+
+@app.route("/v1/users/{user_id}", methods=["DELETE"])
+@api.endpoint(scope=Scope.ADMIN)
+def delete_user(call: Call, user_id: str) -> dict[str, Any]:
+    from learnloop.privacy import deletion
+
+    return deletion.delete_user(call.tables, user_id)
+
+
+@app.route("/v1/admin/export", methods=["GET"])
+@api.endpoint(scope=Scope.ADMIN)
+def get_admin_export(call: Call) -> Response:
+    from learnloop.privacy import admin_export
+
+    reply = admin_export.admin_export(call.tables, call.query)
+    return Response(
+        reply.body, status_code=reply.status, headers={"Content-Type": reply.content_type}
+    )
+
+
 # --- triggers ----------------------------------------------------------------------------------
 
 
@@ -181,6 +215,11 @@ def on_model_dropped(event: CloudWatchEvent) -> list[dict[str, Any]]:
 @app.schedule(Cron(15, 0, "*", "*", "?", "*"), name="rollup_daily")
 def rollup_daily(event: CloudWatchEvent) -> dict[str, Any]:
     return jobs.run_scheduled("rollup_daily", event.time)
+
+
+@app.schedule(Cron(45, 0, "*", "*", "?", "*"), name="export_training_data")
+def export_training_data(event: CloudWatchEvent) -> dict[str, Any]:
+    return jobs.run_scheduled("export_training_data", event.time)
 
 
 @app.schedule(Rate(4, unit=Rate.HOURS), name="learn")

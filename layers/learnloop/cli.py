@@ -342,10 +342,15 @@ def job() -> None:
 
 @job.command("run")
 @click.argument("name")
-@click.option("--date", "day", default=None, help="rollup_daily: the day to roll up (YYYY-MM-DD).")
+@click.option(
+    "--date",
+    "day",
+    default=None,
+    help="rollup_daily / export_training_data: the day to roll up or export (YYYY-MM-DD).",
+)
 @click.option("--now", default=None, help="The run's logical time (ISO 8601; default: now).")
 def job_run(name: str, day: str | None, now: str | None) -> None:
-    """Run the job NAME (rollup_daily, learn) once and print its result as JSON."""
+    """Run the job NAME (rollup_daily, learn, export_training_data) once; print the result."""
     import json
     from datetime import date, datetime
 

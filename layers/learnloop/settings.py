@@ -86,6 +86,15 @@ class Settings:
     training_window_days: int = 60
     #: Per-day decay of the bandits' past statistics, in (0, 1]; 1 never forgets.
     bandit_discount: float = 1.0
+    # --- privacy ---
+    #: Seconds an ingest container trusts a user's consent / tombstone lookup (opt-out delay).
+    consent_cache_seconds: float = 10.0
+    #: ``GET /v1/admin/export``: answers up to this many bytes inline, larger via presigned URL.
+    admin_export_inline_bytes: int = 1_000_000
+    #: ``GET /v1/admin/export``: the longest date range, in days.
+    admin_export_max_days: int = 92
+    #: ``GET /v1/admin/export``: how long a presigned URL stays valid.
+    admin_export_url_seconds: int = 3600
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -128,6 +137,10 @@ class Settings:
             learn_safety_margin_seconds=_float(env, "LEARNLOOP_LEARN_SAFETY_MARGIN_SECONDS", 60.0),
             bandit_discount=_float(env, "LEARNLOOP_BANDIT_DISCOUNT", 1.0),
             training_window_days=_int(env, "LEARNLOOP_TRAINING_WINDOW_DAYS", 60),
+            consent_cache_seconds=_float(env, "LEARNLOOP_CONSENT_CACHE_SECONDS", 10.0),
+            admin_export_inline_bytes=_int(env, "LEARNLOOP_ADMIN_EXPORT_INLINE_BYTES", 1_000_000),
+            admin_export_max_days=_int(env, "LEARNLOOP_ADMIN_EXPORT_MAX_DAYS", 92),
+            admin_export_url_seconds=_int(env, "LEARNLOOP_ADMIN_EXPORT_URL_SECONDS", 3600),
             extra={k: v for k, v in env.items() if k.startswith("LEARNLOOP_")},
         )
 

@@ -12,6 +12,7 @@ from learnloop.settings import Settings, get_settings
 from learnloop.store.tables import Tables
 
 if TYPE_CHECKING:
+    from learnloop.privacy.consent import ConsentCache
     from learnloop.serving.arms import ArmsCache
     from learnloop.serving.recommender import TwoTowerIndex
     from learnloop.serving.runtime import ModelCache, VersionCache
@@ -109,6 +110,17 @@ class Services:
             return ArmsCache(self.tables, ttl_seconds=self.settings.arms_cache_seconds)
 
         return self._built("arms_cache", build)
+
+    @property
+    def consent(self) -> ConsentCache:
+        """The container's cache of who opted out or was deleted (ingest drops their data)."""
+
+        def build() -> ConsentCache:
+            from learnloop.privacy.consent import ConsentCache
+
+            return ConsentCache(self.tables, ttl_seconds=self.settings.consent_cache_seconds)
+
+        return self._built("consent", build)
 
     def _built(self, name: str, build: Callable[[], Any]) -> Any:
         value = self._lazy.get(name)

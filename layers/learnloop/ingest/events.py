@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 
@@ -18,6 +18,9 @@ from learnloop.store.batch import write_in_parallel
 from learnloop.store.keys import day_shard, iso, utcnow
 from learnloop.store.models import Event
 from learnloop.store.tables import Tables
+
+if TYPE_CHECKING:
+    from learnloop.privacy.consent import ConsentCache
 
 _BATCH_GET_LIMIT = 100
 
@@ -32,6 +35,11 @@ class IngestResult:
 
     def to_body(self) -> dict[str, int]:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "dropped": self.dropped}
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of the reply: 202 when every event was dropped (opt-out), else 200."""
+        return 202 if self.dropped and not (self.accepted or self.duplicates) else 200
 
 
 def derive_event_id(event: EventIn) -> str:
@@ -122,11 +130,18 @@ def parse_event_batch(body: Any, *, max_events: int, now: datetime) -> list[Even
     return events
 
 
-def ingest_events(tables: Tables, body: Any, *, now: datetime | None = None) -> IngestResult:
+def ingest_events(
+    tables: Tables,
+    body: Any,
+    *,
+    now: datetime | None = None,
+    consent: ConsentCache | None = None,
+) -> IngestResult:
     """Validate and store a batch of events; events already stored count as duplicates.
 
     Storage is idempotent by key (``{occurred_at}#{event_id}``), so a retried batch never
-    doubles anything; the duplicate count is exact unless two identical batches race.
+    doubles anything; the duplicate count is exact unless two identical batches race. Events
+    of users who opted out or were deleted are counted as ``dropped`` and not stored.
 
     Examples
     --------
@@ -138,6 +153,12 @@ def ingest_events(tables: Tables, body: Any, *, now: datetime | None = None) -> 
     now = now or utcnow()
     settings = tables.settings
     events = parse_event_batch(body, max_events=settings.max_batch_events, now=now)
+    from learnloop.privacy.consent import dropped_users  # privacy imports ingest's schemas
+
+    dropped_ids = dropped_users(tables, {event.user_id for event in events}, cache=consent)
+    kept = [event for event in events if event.user_id not in dropped_ids]
+    dropped = len(events) - len(kept)
+    events = kept
     records: dict[tuple[str, str], Event] = {}
     for event in events:
         record = _to_record(tables, event, received_at=now)
@@ -146,9 +167,13 @@ def ingest_events(tables: Tables, body: Any, *, now: datetime | None = None) -> 
     stored = _existing_keys(tables, list(records))
     new = [record for key, record in records.items() if key not in stored]
     write_in_parallel(tables.events, new)
-    result = IngestResult(accepted=len(new), duplicates=in_batch_duplicates + len(stored))
+    result = IngestResult(
+        accepted=len(new), duplicates=in_batch_duplicates + len(stored), dropped=dropped
+    )
     metrics.add_metric(name="EventsAccepted", unit="Count", value=result.accepted)
     metrics.add_metric(name="EventsDuplicate", unit="Count", value=result.duplicates)
+    if dropped:
+        metrics.add_metric(name="EventsDropped", unit="Count", value=dropped)
     return result
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from learnloop.exceptions import NotFoundError
 from learnloop.ingest.schemas import FeedbackIn, InsightIn, InsightKeyIn
@@ -12,11 +12,28 @@ from learnloop.store.keys import day_shard, iso, utcnow
 from learnloop.store.models import INSIGHT_RECORD, feedback_record
 from learnloop.store.tables import Tables
 
+if TYPE_CHECKING:
+    from learnloop.privacy.consent import ConsentCache
 
-def put_insight(tables: Tables, body: Any, *, now: datetime | None = None) -> dict[str, Any]:
-    """Store (or re-store) an insight; its first ``created_at`` is kept."""
+
+def put_insight(
+    tables: Tables,
+    body: Any,
+    *,
+    now: datetime | None = None,
+    consent: ConsentCache | None = None,
+) -> dict[str, Any]:
+    """Store (or re-store) an insight; its first ``created_at`` is kept.
+
+    An insight about a user who opted out or was deleted is not stored: the reply is
+    ``{"dropped": True, ...}`` (the API answers 202).
+    """
     now = now or utcnow()
     insight = validate(InsightIn, body, context={"now": now})
+    from learnloop.privacy.consent import dropped_users  # privacy imports ingest's schemas
+
+    if dropped_users(tables, [insight.user_id], cache=consent):
+        return {"dropped": True, "insight_id": insight.insight_id, "user_id": insight.user_id}
     model = tables.insights
     created = iso(insight.created_at or now)
     record = model(insight.insight_id, INSIGHT_RECORD)
@@ -48,9 +65,17 @@ def put_insight(tables: Tables, body: Any, *, now: datetime | None = None) -> di
 
 
 def put_feedback(
-    tables: Tables, insight_id: str, body: Any, *, now: datetime | None = None
+    tables: Tables,
+    insight_id: str,
+    body: Any,
+    *,
+    now: datetime | None = None,
+    consent: ConsentCache | None = None,
 ) -> dict[str, Any]:
     """Record one user's verdict on an insight; a user's later verdict replaces the earlier.
+
+    The verdict of a user who opted out or was deleted is not stored: the reply is
+    ``{"dropped": True, ...}`` (the API answers 202).
 
     Raises
     ------
@@ -66,6 +91,10 @@ def put_feedback(
             f"insight {key.insight_id!r} does not exist",
             details=[{"field": "insight_id", "message": "no such insight"}],
         )
+    from learnloop.privacy.consent import dropped_users  # privacy imports ingest's schemas
+
+    if dropped_users(tables, [feedback.user_id], cache=consent):
+        return {"dropped": True, "insight_id": key.insight_id, "user_id": feedback.user_id}
     at = feedback.occurred_at or now
     record = model(
         key.insight_id,

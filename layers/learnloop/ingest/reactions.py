@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DeleteError, UpdateError
 
 from learnloop.exceptions import StoreError
 from learnloop.ingest.schemas import ReactionIn, ReactionKeyIn
 from learnloop.ingest.validation import validate
+from learnloop.observability import metrics
 from learnloop.store.keys import day_shard, iso, item_key, utcnow
 from learnloop.store.models import Reaction
 from learnloop.store.tables import Tables
+
+if TYPE_CHECKING:
+    from learnloop.privacy.consent import ConsentCache
 
 
 def reaction_view(record: Reaction) -> dict[str, Any]:
@@ -28,12 +32,19 @@ def reaction_view(record: Reaction) -> dict[str, Any]:
     }
 
 
-def put_reaction(tables: Tables, body: Any, *, now: datetime | None = None) -> dict[str, Any]:
+def put_reaction(
+    tables: Tables,
+    body: Any,
+    *,
+    now: datetime | None = None,
+    consent: ConsentCache | None = None,
+) -> dict[str, Any]:
     """Upsert a reaction and return what is stored.
 
     ``created_at`` keeps the first write's time; ``updated_at`` moves to this reaction's time.
     A delivery older than what is stored (a retry arriving late) changes nothing, so the newest
-    reaction wins whatever order deliveries come in.
+    reaction wins whatever order deliveries come in. A reaction of a user who opted out or was
+    deleted is not stored: the reply is ``{"dropped": True, ...}`` (the API answers 202).
 
     Examples
     --------
@@ -46,6 +57,16 @@ def put_reaction(tables: Tables, body: Any, *, now: datetime | None = None) -> d
     reaction = validate(
         ReactionIn, body, context={"content_types": settings.content_types, "now": now}
     )
+    from learnloop.privacy.consent import dropped_users  # privacy imports ingest's schemas
+
+    if dropped_users(tables, [reaction.user_id], cache=consent):
+        metrics.add_metric(name="ReactionsDropped", unit="Count", value=1)
+        return {
+            "dropped": True,
+            "user_id": reaction.user_id,
+            "content_type": reaction.content_type,
+            "external_id": reaction.external_id,
+        }
     reacted_at = iso(reaction.occurred_at or now)
     model = tables.reactions
     record = model(reaction.user_id, item_key(reaction.content_type, reaction.external_id))

@@ -24,10 +24,17 @@ def _learn(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
     return learn(tables, now, **options).to_dict()
 
 
+def _export(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
+    from learnloop.privacy.exports import export_training_data
+
+    return export_training_data(tables, now, day=options.get("day")).to_dict()
+
+
 #: Job name → runner; the same names as the scheduled functions in functions/app.py.
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "rollup_daily": _rollup,
     "learn": _learn,
+    "export_training_data": _export,
 }
 
 

@@ -194,6 +194,17 @@ class InsightsByDay(GlobalSecondaryIndex["Insight"]):
     updated_at = UnicodeAttribute(range_key=True)
 
 
+class InsightsByUser(GlobalSecondaryIndex["Insight"]):
+    """Privacy: the insights a user owns and the feedback they gave, for deletion."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = KeysOnlyProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    insight_id = UnicodeAttribute(range_key=True)
+
+
 class Insight(BaseModel):
     """An AI insight (``record == "insight"``) or one user's feedback on it
     (``record == "feedback#{user_id}"``): one partition holds an insight and its feedback."""
@@ -212,6 +223,7 @@ class Insight(BaseModel):
     day_shard = UnicodeAttribute()
 
     by_day = InsightsByDay()
+    by_user = InsightsByUser()
 
 
 INSIGHT_RECORD = "insight"
@@ -225,14 +237,37 @@ def feedback_record(user_id: str) -> str:
 # --- users and keys ----------------------------------------------------------------------------
 
 
+class UsersByExclusion(GlobalSecondaryIndex["User"]):
+    """Privacy (sparse): every excluded pseudonym, ``excluded`` = ``opted_out`` | ``deleted``;
+    what exports and training leave out, read with two Queries, never a Scan."""
+
+    class Meta:
+        index_name = "by_exclusion"
+        projection = KeysOnlyProjection()
+
+    excluded = UnicodeAttribute(hash_key=True)
+    pseudonym = UnicodeAttribute(range_key=True)
+
+
 class User(BaseModel):
-    """Consent state of one user (and, later, deletion tombstones)."""
+    """Consent state of one user, or a deletion tombstone.
+
+    A user's item is keyed by their id; a tombstone by ``tombstone#{pseudonym}`` and holds no
+    raw id (see :mod:`learnloop.privacy.consent` and :mod:`learnloop.privacy.tombstones`).
+    """
 
     entity = "users"
 
     user_id = UnicodeAttribute(hash_key=True)
     consent = UnicodeAttribute(default="opted_in")
     updated_at = UnicodeAttribute()
+    pseudonym = UnicodeAttribute(null=True)
+    excluded = UnicodeAttribute(null=True)
+    deleted_at = UnicodeAttribute(null=True)
+    #: Tombstones: what the deletion removed, counts only.
+    receipt = JSONAttribute(null=True)
+
+    by_exclusion = UsersByExclusion()
 
 
 class ApiKeysByName(GlobalSecondaryIndex["ApiKey"]):
@@ -294,6 +329,16 @@ class LedgerPending(GlobalSecondaryIndex["LedgerEntry"]):
     chunk = UnicodeAttribute(range_key=True)
 
 
+class LedgerByUser(GlobalSecondaryIndex["LedgerEntry"]):
+    """Privacy (sparse): entries that name a user carry ``user_id``; deletion Queries them."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = KeysOnlyProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+
+
 class LedgerEntry(BaseModel):
     """``{job}#{key}``: proof that a job already processed something, or a job's watermark."""
 
@@ -305,8 +350,11 @@ class LedgerEntry(BaseModel):
     chunk = UnicodeAttribute(null=True)
     pending_job = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    #: Set on every entry whose key or value names a user, so deletion finds it (by_user).
+    user_id = UnicodeAttribute(null=True)
 
     by_pending = LedgerPending()
+    by_user = LedgerByUser()
 
 
 class DailyStats(BaseModel):

@@ -1,0 +1,240 @@
+"""Deleting a user: every table, every stored export, a tombstone, and a receipt.
+
+:func:`delete_user` first writes the tombstone (so ingest drops whatever still arrives and
+exports leave the pseudonym out), then removes the user's rows, each found by key or index,
+never by a Scan:
+
+==========  =========================================================================
+reactions   Query on the hash key ``user_id``
+events      Query on the hash key ``user_id``
+insights    the sparse ``by_user`` index: insights the user owns (the whole partition,
+            with everyone's feedback on them, goes) and the user's feedback on others'
+ledger      the sparse ``by_user`` index: entries that name a user carry ``user_id``
+users       GetItem/DeleteItem of the user's consent item
+==========  =========================================================================
+
+then rewrites every ``exports/{date}/`` file that names the pseudonym, checks the
+``daily_stats`` items of the user's days (they hold counts only; a day whose item mentions
+the id or pseudonym is recomputed), and lists the ``two_tower`` versions whose ``users.json``
+still holds the pseudonym (they keep it until the next training run replaces them).
+
+Deleting again is harmless: it answers 200 with ``already_deleted: true`` and removes
+whatever arrived meanwhile (usually nothing, so the counts are 0).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from learnloop.ingest.validation import validate
+from learnloop.observability import logger
+from learnloop.privacy.consent import UserKeyIn
+from learnloop.privacy.exports import remove_user_from_exports
+from learnloop.privacy.pseudonym import pseudonymize
+from learnloop.privacy.tombstones import get_tombstone, tombstone_key, write_tombstone
+from learnloop.store.batch import BATCH_WRITE_LIMIT
+from learnloop.store.keys import iso, utcnow
+from learnloop.store.models import INSIGHT_RECORD, BaseModel
+from learnloop.store.tables import Tables
+
+#: Models whose ``users.json`` lists the pseudonyms they hold an embedding for (contract C).
+EMBEDDING_MODELS: tuple[str, ...] = ("two_tower",)
+
+
+def delete_user(
+    tables: Tables, user_id: str, *, s3: Any | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Remove ``user_id`` from every table and stored export; return the receipt.
+
+    Parameters
+    ----------
+    tables : Tables
+        The stage's tables.
+    user_id : str
+        The app's user id.
+    s3 : boto3 S3 client, optional
+        Default: built from the settings.
+    now : datetime, optional
+        The deletion time (the tombstone's ``deleted_at`` on a first deletion).
+
+    Returns
+    -------
+    dict
+        ``user_id``, ``pseudonym``, ``deleted_at``, ``already_deleted``, ``tables`` (rows
+        removed per table), ``insights`` (the rows removed from insights: the user's own
+        insights, others' feedback on them, the user's feedback), ``exports`` (rows removed
+        per ``exports/{date}/`` prefix and file), ``daily_stats`` (days checked, days
+        recomputed), ``models`` (versions that still hold the user's embedding) and
+        ``tombstone`` (its key).
+
+    Raises
+    ------
+    ValidationError
+        When ``user_id`` is not a valid id (422).
+
+    Examples
+    --------
+    >>> delete_user(tables, "u1")["tables"]  # doctest: +SKIP
+    {'reactions': 2, 'events': 3, 'insights': 2, 'ledger': 1, 'users': 1}
+    """
+    from learnloop.store.clients import s3_client
+
+    now = now or utcnow()
+    key = validate(UserKeyIn, {"user_id": user_id})
+    user_id = key.user_id
+    s3 = s3 or s3_client(tables.settings)
+    pseudonym = pseudonymize(user_id, tables.settings.pseudonym_secret)
+    previous = get_tombstone(tables, pseudonym)
+    tombstone = write_tombstone(tables, pseudonym, now=now)
+
+    reactions = list(tables.reactions.query(user_id))
+    events = list(tables.events.query(user_id))
+    days = _days_of(reactions, events)
+    counts = {
+        "reactions": _delete_all(tables.reactions, reactions),
+        "events": _delete_all(tables.events, events),
+    }
+    insights = _delete_insights(tables, user_id)
+    counts["insights"] = sum(insights.values())
+    ledger = [tables.ledger(item.key) for item in tables.ledger.by_user.query(user_id)]
+    counts["ledger"] = _delete_all(tables.ledger, ledger)
+    counts["users"] = _delete_consent_item(tables, user_id)
+    logger.info("deleted a user's rows", extra={"pseudonym": pseudonym, "counts": counts})
+
+    exports = remove_user_from_exports(s3, tables.settings.bucket, pseudonym)
+    daily_stats = _check_daily_stats(tables, days, (user_id, pseudonym))
+    models = models_holding(tables, s3, pseudonym)
+    summary = {
+        "tables": counts,
+        "insights": insights,
+        "exports": exports,
+        "daily_stats": daily_stats,
+        "models": models,
+    }
+    write_tombstone(tables, pseudonym, now=now, receipt={"at": iso(now), **summary})
+    return {
+        "user_id": user_id,
+        "pseudonym": pseudonym,
+        "deleted_at": tombstone.deleted_at,
+        "already_deleted": previous is not None,
+        **summary,
+        "tombstone": tombstone_key(pseudonym),
+    }
+
+
+def models_holding(tables: Tables, s3: Any, pseudonym: str) -> dict[str, list[dict[str, str]]]:
+    """The versions of every embedding model whose ``users.json`` lists ``pseudonym``.
+
+    Returns
+    -------
+    dict
+        ``{model name: [{"version", "status"}, ...]}``, oldest first (names without any
+        such version are left out).
+    """
+    holding: dict[str, list[dict[str, str]]] = {}
+    models = tables.models
+    for name in EMBEDDING_MODELS:
+        for record in models.query(name, range_key_condition=models.version < "@"):
+            if not record.s3_prefix:
+                continue
+            try:
+                body = s3.get_object(
+                    Bucket=tables.settings.bucket, Key=f"{record.s3_prefix}users.json"
+                )["Body"].read()
+                users = json.loads(body).get("users", [])
+            except (ClientError, ValueError, AttributeError):
+                continue  # a version without a readable users.json holds no known embedding
+            if pseudonym in users:
+                holding.setdefault(name, []).append(
+                    {"version": record.version, "status": record.status}
+                )
+    return holding
+
+
+def _days_of(reactions: Iterable[Any], events: Iterable[Any]) -> list[date]:
+    days: set[date] = set()
+    for reaction in reactions:
+        first = date.fromisoformat(reaction.created_at[:10])
+        last = date.fromisoformat(reaction.updated_at[:10])
+        # A reaction changed on any day between its first and latest write.
+        days.update(date.fromordinal(d) for d in range(first.toordinal(), last.toordinal() + 1))
+    days.update(date.fromisoformat(event.occurred_at[:10]) for event in events)
+    return sorted(days)
+
+
+def _delete_all(model: type[BaseModel], items: list[Any], *, workers: int = 4) -> int:
+    """Delete ``items`` in 25-item BatchWriteItem requests, a few at a time."""
+    chunks = [items[i : i + BATCH_WRITE_LIMIT] for i in range(0, len(items), BATCH_WRITE_LIMIT)]
+
+    def delete(chunk: list[Any]) -> None:
+        with model.batch_write() as batch:
+            for item in chunk:
+                batch.delete(item)
+
+    if len(chunks) > 1:
+        with ThreadPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+            list(pool.map(delete, chunks))
+    else:
+        for chunk in chunks:
+            delete(chunk)
+    return len(items)
+
+
+def _delete_insights(tables: Tables, user_id: str) -> dict[str, int]:
+    insights = tables.insights
+    owned: set[str] = set()
+    feedback: set[tuple[str, str]] = set()
+    for item in insights.by_user.query(user_id):
+        if item.record == INSIGHT_RECORD:
+            owned.add(item.insight_id)
+        else:
+            feedback.add((item.insight_id, item.record))
+    rows: set[tuple[str, str]] = set()
+    for insight_id in owned:
+        rows.update(
+            (row.insight_id, row.record)
+            for row in insights.query(insight_id, attributes_to_get=["insight_id", "record"])
+        )
+    feedback -= rows
+    _delete_all(insights, [insights(h, r) for h, r in sorted(rows | feedback)])
+    return {
+        "owned": len(owned),
+        "feedback_on_owned": len(rows) - len(owned),
+        "feedback_given": len(feedback),
+    }
+
+
+def _delete_consent_item(tables: Tables, user_id: str) -> int:
+    users = tables.users
+    try:
+        record = users.get(user_id, consistent_read=True)
+    except users.DoesNotExist:
+        return 0
+    record.delete()
+    return 1
+
+
+def _check_daily_stats(
+    tables: Tables, days: list[date], needles: tuple[str, ...]
+) -> dict[str, Any]:
+    """Daily stats hold counts only; recompute any day whose item mentions the user anyway."""
+    from learnloop.jobs.reading import batch_get
+    from learnloop.jobs.rollup import rollup_day
+
+    found = batch_get(tables.daily_stats, [d.isoformat() for d in days])
+    recomputed = []
+    for item in found:
+        text = json.dumps(item.stats, default=str)
+        if any(needle in text for needle in needles):
+            rollup_day(tables, date.fromisoformat(item.date))
+            recomputed.append(item.date)
+    return {"checked": len(found), "recomputed": sorted(recomputed)}
+
+
+__all__ = ["EMBEDDING_MODELS", "delete_user", "models_holding"]

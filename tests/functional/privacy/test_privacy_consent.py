@@ -1,0 +1,142 @@
+"""PUT /v1/users/{user_id}/consent and what ingest does for opted-out and deleted users."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from support.api import call, error_of, fields_of
+
+from learnloop.privacy.consent import ConsentCache, excluded_pseudonyms, set_consent
+from learnloop.privacy.pseudonym import pseudonymize
+from learnloop.privacy.tombstones import write_tombstone
+from learnloop.store.keys import utcnow
+
+
+def reaction(user: str = "u1", item: str = "m1") -> dict[str, Any]:
+    return {"user_id": user, "content_type": "meme", "external_id": item, "reaction": "like"}
+
+
+def event(user: str, n: int) -> dict[str, Any]:
+    return {
+        "event_id": f"{user}-e{n}",
+        "type": "alert_shown",
+        "user_id": user,
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "properties": {"alert_id": f"a{n}"},
+    }
+
+
+def consent(client: Any, key: str, user: str, value: str) -> Any:
+    return call(client, "PUT", f"/v1/users/{user}/consent", key=key, body={"consent": value})
+
+
+def stored_events(tables: Any, user: str) -> list[str]:
+    return sorted(e.event_id for e in tables.events.query(user))
+
+
+def test_opted_out_user_is_accepted_and_dropped_then_stored_again_after_opt_in(
+    client: Any, keys: dict, tables: Any
+) -> None:
+    reply = consent(client, keys["ingest"], "u1", "opted_out")
+    assert reply.status_code == 200
+    assert json.loads(reply.body)["consent"] == "opted_out"
+
+    put = call(client, "PUT", "/v1/reactions", key=keys["ingest"], body=reaction())
+    assert put.status_code == 202
+    assert json.loads(put.body)["dropped"] is True
+    assert list(tables.reactions.query("u1")) == []
+
+    batch = {"events": [event("u1", 1), event("u1", 2)]}
+    posted = call(client, "POST", "/v1/events", key=keys["ingest"], body=batch)
+    assert posted.status_code == 202
+    assert json.loads(posted.body) == {"accepted": 0, "duplicates": 0, "dropped": 2}
+    assert stored_events(tables, "u1") == []
+
+    mixed = {"events": [event("u1", 3), event("u2", 1)]}
+    posted = call(client, "POST", "/v1/events", key=keys["ingest"], body=mixed)
+    assert posted.status_code == 200  # something was stored
+    assert json.loads(posted.body) == {"accepted": 1, "duplicates": 0, "dropped": 1}
+    assert stored_events(tables, "u1") == [] and stored_events(tables, "u2") == ["u2-e1"]
+
+    call(
+        client,
+        "POST",
+        "/v1/insights",
+        key=keys["ingest"],
+        body={"insight_id": "i1", "user_id": "u2", "insight_type": "tip"},
+    )
+    feedback = call(
+        client,
+        "POST",
+        "/v1/insights/i1/feedback",
+        key=keys["ingest"],
+        body={"user_id": "u1", "helpful": True},
+    )
+    assert feedback.status_code == 202 and json.loads(feedback.body)["dropped"] is True
+    assert [r.record for r in tables.insights.query("i1")] == ["insight"]
+    insight = call(
+        client,
+        "POST",
+        "/v1/insights",
+        key=keys["ingest"],
+        body={"insight_id": "i2", "user_id": "u1", "insight_type": "tip", "text": "about u1"},
+    )
+    assert insight.status_code == 202 and json.loads(insight.body)["dropped"] is True
+    assert list(tables.insights.query("i2")) == []
+
+    assert pseudonymize("u1", tables.settings.pseudonym_secret) in excluded_pseudonyms(tables)
+
+    assert consent(client, keys["ingest"], "u1", "opted_in").status_code == 200
+    assert excluded_pseudonyms(tables) == set()
+    put = call(client, "PUT", "/v1/reactions", key=keys["ingest"], body=reaction())
+    assert put.status_code == 200 and "dropped" not in json.loads(put.body)
+    assert [r.item_key for r in tables.reactions.query("u1")] == ["meme#m1"]
+    posted = call(client, "POST", "/v1/events", key=keys["ingest"], body=batch)
+    assert json.loads(posted.body) == {"accepted": 2, "duplicates": 0, "dropped": 0}
+
+
+def test_setting_the_same_consent_twice_changes_nothing(tables: Any) -> None:
+    first = set_consent(tables, "u1", {"consent": "opted_out"})
+    again = set_consent(tables, "u1", {"consent": "opted_out"})
+    assert again == first
+    item = tables.users.get("u1")
+    assert item.pseudonym == pseudonymize("u1", tables.settings.pseudonym_secret)
+    assert item.excluded == "opted_out"
+
+
+def test_consent_scope_and_validation(client: Any, keys: dict) -> None:
+    assert consent(client, keys["read"], "u1", "opted_out").status_code == 403
+    assert consent(client, keys["admin"], "u1", "opted_out").status_code == 200
+    bad = consent(client, keys["ingest"], "u1", "maybe")
+    assert bad.status_code == 422 and fields_of(bad) == {"consent"}
+    bad_id = consent(client, keys["ingest"], "bad%20id", "opted_out")
+    assert bad_id.status_code == 422 and fields_of(bad_id) == {"user_id"}
+    empty = call(client, "PUT", "/v1/users/u1/consent", key=keys["ingest"], raw=b"{}")
+    assert empty.status_code == 422 and fields_of(empty) == {"consent"}
+
+
+def test_a_deleted_user_is_dropped_and_cannot_opt_back_in(
+    client: Any, keys: dict, tables: Any
+) -> None:
+    write_tombstone(tables, pseudonymize("u9", tables.settings.pseudonym_secret), now=utcnow())
+    put = call(client, "PUT", "/v1/reactions", key=keys["ingest"], body=reaction("u9"))
+    assert put.status_code == 202
+    assert list(tables.reactions.query("u9")) == []
+    reply = consent(client, keys["ingest"], "u9", "opted_in")
+    assert reply.status_code == 409 and error_of(reply)["code"] == "user_deleted"
+
+
+def test_cache_trusts_a_lookup_for_its_ttl(tables: Any) -> None:
+    clock = [100.0]
+    other_container = ConsentCache(tables, ttl_seconds=10, clock=lambda: clock[0])
+    assert other_container.dropped(["u1", "u2"]) == set()
+    set_consent(tables, "u1", {"consent": "opted_out"})  # through another container
+    assert other_container.dropped(["u1"]) == set()  # still trusted
+    clock[0] += 10.5
+    assert other_container.dropped(["u1", "u2"]) == {"u1"}
+    # The container that changed the consent forgets it at once.
+    this_container = ConsentCache(tables, ttl_seconds=10, clock=lambda: clock[0])
+    assert this_container.dropped(["u1"]) == {"u1"}
+    set_consent(tables, "u1", {"consent": "opted_in"}, cache=this_container)
+    assert this_container.dropped(["u1"]) == set()
