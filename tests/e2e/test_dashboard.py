@@ -57,7 +57,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
     stage = f"dash{uuid.uuid4().hex[:6]}"
     settings = Settings(
-        stage=stage, table_prefix=f"{stage}-", bucket=f"{stage}-bucket", min_training_rows=20
+        stage=stage, table_prefix=f"{stage}-", bucket=f"{stage}-bucket"
     )
     state = tmp_path_factory.mktemp("dashboard")
     with Runner(port=0, state_dir=state, settings=settings, snapshot_seconds=0) as runner:
@@ -86,7 +86,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             }
             send(runner, "PUT", "/v1/reactions", reaction, ingest)
         outcomes = []
-        for i in range(36):
+        for i in range(60):
             posted = datetime.combine(DAYS[i % 3], datetime.min.time(), UTC) + timedelta(
                 hours=[9, 13, 18][i % 3]
             )
@@ -173,7 +173,7 @@ def test_the_dashboard_logs_in_and_charts_the_seeded_data(
 
     content = page.locator("svg[data-chart=content-arms]")
     assert content.get_attribute("data-points") == str(len(HOOKS))
-    assert content.get_attribute("data-total") == "36"
+    assert content.get_attribute("data-total") == "60"
     assert {c.get_attribute("data-arm") for c in content.locator("circle.arm").all()} == set(HOOKS)
     timing = page.locator("svg[data-chart=timing-arms]")
     assert {b.get_attribute("data-arm") for b in timing.locator("rect.bar").all()} == {

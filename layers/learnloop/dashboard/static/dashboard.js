@@ -67,6 +67,11 @@ function niceMax(value) {
   return Math.ceil(value / step) * step;
 }
 
+// For counts: a maximum whose four gridlines fall on whole numbers.
+function countMax(value) {
+  return Math.max(4, Math.ceil(niceMax(value) / 4) * 4);
+}
+
 // A frame with a y axis from 0 to max; returns the svg and a y(value) mapping.
 function frame(width, height, max, { left = 36, bottom = 22, top = 8, format = String } = {}) {
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img" });
@@ -90,7 +95,7 @@ function drawEvents(container, stats) {
   const total = types.reduce((s, t) => s + stats.totals.events_by_type[t], 0);
   if (!days.length || !total) return empty(container, "No rolled-up events in this range yet.");
   const perDay = days.map((d) => types.reduce((s, t) => s + (d.stats.events_by_type[t] || 0), 0));
-  const f = frame(720, 240, niceMax(Math.max(...perDay)));
+  const f = frame(720, 240, countMax(Math.max(...perDay)));
   const band = (f.width - f.left) / days.length;
   const bar = Math.min(48, band * 0.7);
   const chart = f.root;
@@ -126,7 +131,8 @@ function drawReactions(container, stats) {
   const values = ["like", "dislike"];
   const total = types.reduce((s, t) => s + values.reduce((a, v) => a + (byType[t][v] || 0), 0), 0);
   if (!total) return empty(container, "No rolled-up reactions in this range yet.");
-  const f = frame(360, 220, niceMax(Math.max(...types.flatMap((t) => values.map((v) => byType[t][v] || 0)))));
+  const f = frame(360, 220,
+    countMax(Math.max(...types.flatMap((t) => values.map((v) => byType[t][v] || 0)))));
   const band = (f.width - f.left) / types.length;
   const bar = Math.min(28, (band * 0.8) / values.length);
   const chart = f.root;
@@ -162,7 +168,7 @@ function drawContentArms(container, scope) {
   const left = 110;
   const height = arms.length * rowHeight + 24;
   const max = niceMax(Math.max(...arms.map((a) => a.ci_high)));
-  const x = (v) => left + (v / max) * (width - left - 10);
+  const x = (v) => left + (v / max) * (width - left - 24);
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img" });
   Object.assign(chart.dataset, { chart: "content-arms", series: 1, points: arms.length,
     total: arms.reduce((s, a) => s + a.pulls, 0) });
