@@ -73,8 +73,8 @@ class Decision:
         return max(1, math.ceil(self.retry_after)) if not self.allowed else 0
 
 
-def decide(limit: Limit, tat: int | None, now: int) -> Decision:
-    """Whether a request at ``now`` (µs) passes a bucket whose stored ``tat`` is given.
+def decide(limit: Limit, tat: int | None, now: int, *, cost: int = 1) -> Decision:
+    """Whether ``cost`` tokens can be taken at ``now`` (µs) from a bucket with stored ``tat``.
 
     Parameters
     ----------
@@ -84,6 +84,9 @@ def decide(limit: Limit, tat: int | None, now: int) -> Decision:
         The stored theoretical arrival time, or ``None`` for a bucket never used (full).
     now
         The current time in microseconds since the epoch.
+    cost
+        Tokens to take at once (a container leasing several; see
+        :mod:`learnloop.ratelimit.dynamodb`).
 
     Returns
     -------
@@ -94,9 +97,11 @@ def decide(limit: Limit, tat: int | None, now: int) -> Decision:
     --------
     >>> decide(Limit(rate=1.0, burst=1), 5_000_000, 4_000_000).retry_after
     1.0
+    >>> decide(Limit(rate=1.0, burst=5), None, 0, cost=3).remaining
+    2
     """
     start = now if tat is None else max(tat, now)
-    new_tat = start + limit.interval
+    new_tat = start + cost * limit.interval
     ahead = new_tat - now
     if ahead > limit.tolerance:
         return Decision(

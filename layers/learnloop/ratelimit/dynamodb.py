@@ -1,15 +1,21 @@
-"""Token buckets in the ``rate_limits`` table: one conditional UpdateItem per request.
+"""Token buckets in the ``rate_limits`` table: at most one conditional UpdateItem per request.
 
 Each container remembers the last ``tat`` it saw per bucket. That is a lower bound of the
 stored one (``tat`` only moves forward), so:
 
 * a request the remembered ``tat`` already refuses is refused with no write at all;
-* otherwise one UpdateItem moves the stored ``tat``: ``SET tat = :now + T`` when the bucket
-  was full (condition: ``tat <= :now`` or no item), or ``SET tat = tat + T`` when it was not
-  (condition: ``:now < tat <= :now + (burst - 1) T``). The second form is an atomic increment,
+* otherwise one UpdateItem takes ``n`` tokens: ``SET tat = :now + nT`` when the bucket was
+  full (condition: ``tat <= :now`` or no item), or ``SET tat = tat + nT`` when it was not
+  (condition: ``:now < tat <= :now + (burst - n) T``). The second form is an atomic increment,
   so containers sharing a key under load never overwrite each other's requests;
 * when the guess of form was wrong (another container moved the bucket), the failed write
   returns the stored item and the request is decided again on it: a second write at most.
+
+``n`` is 1 (exact) unless the bucket is more than half full: then a container *leases*
+:func:`lease_size` tokens in one write (a tenth of a second of the rate, at most a tenth of the
+burst) and spends them on its next requests for up to :data:`LEASE_SECONDS`, so a busy key
+costs one write per several requests. Leased tokens are paid for when taken, so the bucket is
+never overdrawn; near the limit every request is decided against the table one by one.
 
 A store failure lets the request through (fail open, logged): a rate limiter that turns a
 DynamoDB hiccup into an outage of the whole API protects nothing.
@@ -32,6 +38,21 @@ from learnloop.store.tables import Tables
 _EXPIRY_MARGIN_SECONDS = 3600
 #: Bound on the container's memory of buckets under a flood of keys.
 _MAX_REMEMBERED = 10_000
+#: How long a container may spend tokens it leased.
+LEASE_SECONDS = 1.0
+
+
+def lease_size(limit: Limit) -> int:
+    """Tokens one write leases while the bucket is more than half full.
+
+    Examples
+    --------
+    >>> lease_size(Limit(rate=200, burst=2000)), lease_size(Limit(rate=20, burst=200))
+    (20, 2)
+    >>> lease_size(Limit(rate=1, burst=3))
+    1
+    """
+    return max(1, min(limit.burst // 10, int(limit.rate * LEASE_SECONDS / 10)))
 
 
 def limits_from_settings(settings: Settings) -> dict[str, Limit]:
@@ -82,6 +103,8 @@ class DynamoDBRateLimiter:
         self.limits = dict(limits)
         self._clock = clock
         self._seen: dict[str, int] = {}
+        #: bucket → (leased tokens left, lease expiry in µs)
+        self._leases: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
 
     def acquire(self, key_id: str, scope: str) -> Decision | None:
@@ -108,10 +131,15 @@ class DynamoDBRateLimiter:
         if limit is None:
             return None
         bucket = f"{key_id}#{scope}"
+        now = int(self._clock() * MICROS)
         with self._lock:
             known = self._seen.get(bucket)
+            left, expires = self._leases.get(bucket, (0, 0))
+            if left > 0 and now < expires:
+                self._leases[bucket] = (left - 1, expires)
+                return Decision(allowed=True, tat=known or now, remaining=left - 1, retry_after=0.0)
         try:
-            decision = self._take(bucket, limit, known)
+            decision = self._take(bucket, limit, known, now)
         except RateLimitedError:
             raise
         except Exception:  # the store failed: let the request through, say so
@@ -119,10 +147,13 @@ class DynamoDBRateLimiter:
             return None
         return decision
 
-    def _take(self, bucket: str, limit: Limit, known: int | None) -> Decision:
-        now = int(self._clock() * MICROS)
+    def _take(self, bucket: str, limit: Limit, known: int | None, now: int) -> Decision:
+        lease = lease_size(limit)
         for _ in range(3):
-            decision = decide(limit, known, now)
+            cost = 1
+            if lease > 1 and decide(limit, known, now, cost=lease).remaining >= limit.burst // 2:
+                cost = lease
+            decision = decide(limit, known, now, cost=cost)
             if not decision.allowed:
                 self._remember(bucket, decision.tat)
                 raise RateLimitedError(
@@ -131,18 +162,21 @@ class DynamoDBRateLimiter:
                     retry_after=decision.retry_after_header,
                     details=[{"field": "Authorization", "message": "rate limit exceeded"}],
                 )
-            written, stored = self._write(bucket, limit, known, now, decision)
+            written, stored = self._write(bucket, limit, known, now, decision, cost)
             if written:
                 self._remember(bucket, decision.tat if stored is None else stored)
+                if cost > 1:
+                    with self._lock:
+                        self._leases[bucket] = (cost - 1, now + int(LEASE_SECONDS * MICROS))
                 return decision
             known = stored
         # Three writers raced us in a row: the bucket is busy, not empty; let this one pass.
         return decide(limit, None, now)
 
     def _write(
-        self, bucket: str, limit: Limit, known: int | None, now: int, decision: Decision
+        self, bucket: str, limit: Limit, known: int | None, now: int, decision: Decision, cost: int
     ) -> tuple[bool, int | None]:
-        """One conditional UpdateItem; ``(written, stored tat)``."""
+        """One conditional UpdateItem taking ``cost`` tokens; ``(written, stored tat)``."""
         expires = (now + limit.tolerance) // MICROS + _EXPIRY_MARGIN_SECONDS
         values: dict[str, Any] = {":now": {"N": str(now)}, ":exp": {"N": str(expires)}}
         if known is None or known <= now:
@@ -152,8 +186,8 @@ class DynamoDBRateLimiter:
         else:
             update = "SET tat = tat + :t, expires_at = :exp"
             condition = "tat > :now AND tat <= :max"
-            values[":t"] = {"N": str(limit.interval)}
-            values[":max"] = {"N": str(now + limit.tolerance - limit.interval)}
+            values[":t"] = {"N": str(cost * limit.interval)}
+            values[":max"] = {"N": str(now + limit.tolerance - cost * limit.interval)}
         client = _client(self.tables)
         try:
             reply = client.update_item(
@@ -180,6 +214,7 @@ class DynamoDBRateLimiter:
         with self._lock:
             if len(self._seen) > _MAX_REMEMBERED:
                 self._seen.clear()
+                self._leases.clear()
             self._seen[bucket] = tat
 
 
