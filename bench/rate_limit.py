@@ -5,9 +5,12 @@ and sends the same requests with the container's limiter on and off, alternating
 request so background noise on a shared machine hits both alike:
 
 * ``PUT /v1/reactions`` (one UpdateItem of its own): p50 / p90 latency, on vs off;
-* ``POST /v1/events`` with 100 events per batch: events/s, on vs off (the ingest bench's path).
+* ``POST /v1/events`` with 100 events per batch: events/s, on vs off (the ingest bench's path);
+* one bucket write on its own (a key's first request, or any request of a quiet key: no lease
+  to spend), p50 against a GetItem on the same table as the baseline.
 
-With the limiter on, each request adds one conditional UpdateItem on ``rate_limits``.
+A busy key spends leased tokens and writes once per several requests; a quiet key pays one
+conditional UpdateItem per request.
 
 Usage::
 
@@ -110,6 +113,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             limiter.limits = {}
             events_off += batch("off", b)
         limiter.limits = dict(limits_on)
+        client = limiter.tables.rate_limits._get_connection().connection.client
+        table = limiter.tables.rate_limits.Meta.table_name
+        writes: list[float] = []
+        reads: list[float] = []
+        for i in range(args.requests):
+            started = time.perf_counter()
+            limiter.acquire(f"bench-{run}-{i}", "ingest")  # a new bucket: always one write
+            writes.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            client.get_item(TableName=table, Key={"bucket": {"S": f"bench-{run}-{i}#ingest"}})
+            reads.append(time.perf_counter() - started)
 
     n_events = args.batches * 100
     figures = {
@@ -122,6 +136,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "events_per_s_on": round(n_events / events_on, 1),
         "events_per_s_off": round(n_events / events_off, 1),
         "events_ratio_off_over_on": round(events_on / events_off, 3),
+        "bucket_write_p50_ms": round(statistics.median(writes) * 1000, 3),
+        "get_item_p50_ms": round(statistics.median(reads) * 1000, 3),
     }
     rows = [
         ("PUT /v1/reactions p50, limiter on", f"{figures['reaction_p50_ms_on']:.2f} ms"),
@@ -134,6 +150,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ("POST /v1/events, limiter on", f"{figures['events_per_s_on']:,.0f} events/s"),
         ("POST /v1/events, limiter off", f"{figures['events_per_s_off']:,.0f} events/s"),
         ("events/s ratio off / on", f"{figures['events_ratio_off_over_on']:.3f}x"),
+        ("one bucket write (quiet key), p50", f"{figures['bucket_write_p50_ms']:.2f} ms"),
+        ("GetItem on the same table, p50", f"{figures['get_item_p50_ms']:.2f} ms"),
     ]
     width = max(len(name) for name, _ in rows)
     print(f"{'measure':<{width}}  value")

@@ -56,9 +56,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     if not CHROMIUM.exists():
         pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
     stage = f"dash{uuid.uuid4().hex[:6]}"
-    settings = Settings(
-        stage=stage, table_prefix=f"{stage}-", bucket=f"{stage}-bucket"
-    )
+    settings = Settings(stage=stage, table_prefix=f"{stage}-", bucket=f"{stage}-bucket")
     state = tmp_path_factory.mktemp("dashboard")
     with Runner(port=0, state_dir=state, settings=settings, snapshot_seconds=0) as runner:
         ingest = runner.keys["ingest"]

@@ -238,6 +238,13 @@ ROUTES: tuple[RouteSpec, ...] = (
         media_type="text/plain",
     ),
     # --- other streams' routes: the lead adds their RouteSpec lines here at merge ----------
+    # For example:
+    # RouteSpec(
+    #     "GET", "/v1/recommendations", Scope.READ, "Items for a user", "serving",
+    #     query=(QueryParam("user_id", IDENTIFIER_SCHEMA, required=True),
+    #            QueryParam("n", {"type": "integer", "minimum": 1, "maximum": 100})),
+    #     errors=(404, 409),
+    # ),
 )
 
 
