@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -114,7 +115,10 @@ def test_generated_cases_never_get_a_server_error(stack: Runner, tmp_path: Path)
     from hypothesis.errors import Unsatisfiable
     from schemathesis import GenerationMode
 
-    document = build_document()
+    # The document the stack serves, as a client would fetch it.
+    with urllib.request.urlopen(f"{stack.api_url}/v1/openapi.json", timeout=30) as reply:
+        document = json.loads(reply.read())
+    assert document == build_document()
     schema = schemathesis.openapi.from_dict(document)
     keys = stack.keys
     tally = Tally(str(stack.api_url))
