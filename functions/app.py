@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
-from chalice import Chalice, ConvertToMiddleware, Cron, Rate, Response
-from chalice.app import CloudWatchEvent
+from chalice import Chalice, ConvertToMiddleware, Cron, Rate
+from chalice.app import CloudWatchEvent, Response
 
-from learnloop import ingest, jobs
+from learnloop import admin, dashboard, ingest, jobs
 from learnloop.api import Api, Call, error_envelope_middleware, json_response
+from learnloop.api.openapi import openapi_document
 from learnloop.auth import Scope
 from learnloop.models import admin as models_admin
 from learnloop.observability import logger, metrics
@@ -199,6 +200,45 @@ def get_admin_export(call: Call) -> Response:
     return Response(
         reply.body, status_code=reply.status, headers={"Content-Type": reply.content_type}
     )
+
+
+# --- api surface: OpenAPI, admin stats, dashboard ----------------------------------------------
+
+
+@app.route("/v1/openapi.json", methods=["GET"])
+@api.endpoint(scope=None)
+def get_openapi(call: Call) -> dict[str, Any]:
+    return openapi_document()
+
+
+@app.route("/v1/admin/stats", methods=["GET"])
+@api.endpoint(scope=Scope.ADMIN)
+def admin_stats(call: Call) -> dict[str, Any]:
+    return admin.daily_stats(call.tables, call.query)
+
+
+@app.route("/v1/admin/bandits", methods=["GET"])
+@api.endpoint(scope=Scope.ADMIN)
+def admin_bandits(call: Call) -> dict[str, Any]:
+    return admin.bandit_posteriors(call.tables, arms=call.services.arms_cache)
+
+
+@app.route("/v1/admin/alerts", methods=["GET"])
+@api.endpoint(scope=Scope.ADMIN)
+def admin_alerts(call: Call) -> dict[str, Any]:
+    return admin.latest_alerts(call.tables)
+
+
+@app.route("/admin", methods=["GET"])
+@api.endpoint(scope=None)
+def admin_page(call: Call) -> Response:
+    return dashboard.serve_page()
+
+
+@app.route("/admin/assets/{name}", methods=["GET"])
+@api.endpoint(scope=None)
+def admin_asset(call: Call, name: str) -> Response:
+    return dashboard.serve_asset(name)
 
 
 # --- triggers ----------------------------------------------------------------------------------

@@ -86,8 +86,20 @@ class ValidationError(ClientError):
 
 
 class RateLimitedError(ClientError):
+    """Too many requests for this key; ``retry_after`` (seconds) becomes ``Retry-After``."""
+
     status = 429
     code = "rate_limited"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: int = 1,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
 
 
 class StoreError(LearnloopError):

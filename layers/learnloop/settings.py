@@ -50,6 +50,27 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _rate(env: Mapping[str, str], scope: str) -> float:
+    name = f"LEARNLOOP_RATE_LIMIT_{scope.upper()}_PER_SECOND"
+    return _float(env, name, RATE_LIMIT_DEFAULTS[scope][0])
+
+
+def _burst(env: Mapping[str, str], scope: str) -> int:
+    name = f"LEARNLOOP_RATE_LIMIT_{scope.upper()}_BURST"
+    value = _int(env, name, RATE_LIMIT_DEFAULTS[scope][1])
+    if value < 1:
+        raise ConfigurationError(f"{name} must be at least 1")
+    return value
+
+
+#: Scope → (requests per second, burst) unless the environment says otherwise.
+RATE_LIMIT_DEFAULTS: dict[str, tuple[float, int]] = {
+    "ingest": (200.0, 2000),
+    "read": (200.0, 2000),
+    "admin": (20.0, 200),
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything that differs between local, LocalStack and AWS.
@@ -95,6 +116,15 @@ class Settings:
     admin_export_max_days: int = 92
     #: ``GET /v1/admin/export``: how long a presigned URL stays valid.
     admin_export_url_seconds: int = 3600
+    # --- rate limits (api-surface): a token bucket per API key and route scope ---
+    #: Sustained requests per second one key may make to routes of a scope; <= 0: no limit.
+    rate_limit_ingest_per_second: float = 200.0
+    #: Requests a key may make at once after being idle (the bucket's capacity).
+    rate_limit_ingest_burst: int = 2000
+    rate_limit_read_per_second: float = 200.0
+    rate_limit_read_burst: int = 2000
+    rate_limit_admin_per_second: float = 20.0
+    rate_limit_admin_burst: int = 200
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -141,12 +171,31 @@ class Settings:
             admin_export_inline_bytes=_int(env, "LEARNLOOP_ADMIN_EXPORT_INLINE_BYTES", 1_000_000),
             admin_export_max_days=_int(env, "LEARNLOOP_ADMIN_EXPORT_MAX_DAYS", 92),
             admin_export_url_seconds=_int(env, "LEARNLOOP_ADMIN_EXPORT_URL_SECONDS", 3600),
+            rate_limit_ingest_per_second=_rate(env, "ingest"),
+            rate_limit_ingest_burst=_burst(env, "ingest"),
+            rate_limit_read_per_second=_rate(env, "read"),
+            rate_limit_read_burst=_burst(env, "read"),
+            rate_limit_admin_per_second=_rate(env, "admin"),
+            rate_limit_admin_burst=_burst(env, "admin"),
             extra={k: v for k, v in env.items() if k.startswith("LEARNLOOP_")},
         )
 
     def table_name(self, entity: str) -> str:
         """The physical DynamoDB table name of ``entity`` (e.g. ``"reactions"``)."""
         return f"{self.table_prefix}{entity}"
+
+    def rate_limit(self, scope: str) -> tuple[float, int]:
+        """``(requests per second, burst)`` of routes needing ``scope``; a rate <= 0: no limit.
+
+        Examples
+        --------
+        >>> Settings().rate_limit("admin")
+        (20.0, 200)
+        """
+        return (
+            float(getattr(self, f"rate_limit_{scope}_per_second")),
+            int(getattr(self, f"rate_limit_{scope}_burst")),
+        )
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with some fields changed (tests, the local runner)."""

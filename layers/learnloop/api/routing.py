@@ -158,6 +158,8 @@ class Api:
             principal = services.authenticator.authorize(
                 request.headers.get("authorization"), scope
             )
+            # One token per request from this key's bucket for the scope (429 when empty).
+            services.rate_limiter.acquire(principal.key_hash, scope.value)
         size = len(request.raw_body or b"")
         if size > services.settings.max_body_bytes:
             raise PayloadTooLargeError(

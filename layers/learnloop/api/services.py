@@ -13,6 +13,7 @@ from learnloop.store.tables import Tables
 
 if TYPE_CHECKING:
     from learnloop.privacy.consent import ConsentCache
+    from learnloop.ratelimit import DynamoDBRateLimiter
     from learnloop.serving.arms import ArmsCache
     from learnloop.serving.recommender import TwoTowerIndex
     from learnloop.serving.runtime import ModelCache, VersionCache
@@ -121,6 +122,17 @@ class Services:
             return ConsentCache(self.tables, ttl_seconds=self.settings.consent_cache_seconds)
 
         return self._built("consent", build)
+
+    @property
+    def rate_limiter(self) -> DynamoDBRateLimiter:
+        """Per-key token buckets in the ``rate_limits`` table (limits from the settings)."""
+
+        def build() -> DynamoDBRateLimiter:
+            from learnloop.ratelimit import DynamoDBRateLimiter, limits_from_settings
+
+            return DynamoDBRateLimiter(self.tables, limits_from_settings(self.settings))
+
+        return self._built("rate_limiter", build)
 
     def _built(self, name: str, build: Callable[[], Any]) -> Any:
         value = self._lazy.get(name)

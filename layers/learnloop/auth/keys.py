@@ -55,6 +55,8 @@ class Principal:
     name: str
     prefix: str
     scopes: frozenset[Scope]
+    #: The stored hash of the key: a stable, non-secret id (rate-limit buckets use it).
+    key_hash: str = ""
 
     def can(self, needed: Scope) -> bool:
         return any(scope.grants(needed) for scope in self.scopes)
@@ -195,4 +197,6 @@ class Authenticator:
         if record.revoked_at:
             return None
         scopes = frozenset(Scope(s) for s in record.scopes if s in _SCOPE_VALUES)
-        return Principal(name=record.name, prefix=record.prefix, scopes=scopes)
+        return Principal(
+            name=record.name, prefix=record.prefix, scopes=scopes, key_hash=record.key_hash
+        )

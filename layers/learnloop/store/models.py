@@ -399,6 +399,25 @@ class ModelRecord(BaseModel):
     manifest_sha256 = UnicodeAttribute(null=True)
 
 
+# --- rate limits (api-surface) -----------------------------------------------------------------
+
+
+class RateLimitBucket(BaseModel):
+    """One API key's token bucket for the routes of one scope (``bucket``: ``{key_hash}#{scope}``).
+
+    Stored as GCRA's *theoretical arrival time* ``tat`` (µs since the epoch): a bucket is
+    full when ``tat <= now`` and empty when ``tat - now`` reaches the burst. One number moved by
+    one conditional UpdateItem per request; see :mod:`learnloop.ratelimit`.
+    """
+
+    entity = "rate_limits"
+
+    bucket = UnicodeAttribute(hash_key=True)
+    tat = NumberAttribute()
+    #: Idle buckets are full again after ``burst / rate`` seconds; TTL removes them later.
+    expires_at = TTLAttribute(null=True)
+
+
 #: Every model, in the order tables are created. Infra templates derive from this list too.
 MODELS: tuple[type[BaseModel], ...] = (
     Reaction,
@@ -412,4 +431,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     LedgerEntry,
     DailyStats,
     ModelRecord,
+    RateLimitBucket,
 )

@@ -27,6 +27,7 @@ from learnloop.store.models import (
     LedgerEntry,
     ModelRecord,
     Outcome,
+    RateLimitBucket,
     Reaction,
     User,
 )
@@ -137,3 +138,9 @@ class Tables:
     @property
     def models(self) -> type[ModelRecord]:
         return self._bound["models"]  # type: ignore[return-value]
+
+    # --- api-surface ---
+
+    @property
+    def rate_limits(self) -> type[RateLimitBucket]:
+        return self._bound["rate_limits"]  # type: ignore[return-value]

@@ -1,0 +1,34 @@
+"""``GET /v1/admin/alerts``: the latest drift check's alerts, or that none ran yet.
+
+A drift-check job records its latest result as the ledger item ``drift_check#latest`` with
+``value = {"checked_at": iso, "alerts": [{"model", "feature", "metric", "value",
+"threshold", "message"}, ...]}``; this reads it with one GetItem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from learnloop.store.tables import Tables
+
+DRIFT_LEDGER_KEY = "drift_check#latest"
+
+
+def latest_alerts(tables: Tables) -> dict[str, Any]:
+    """``{"checked_at": iso | None, "alerts": [...]}``; ``checked_at`` is None before any check.
+
+    Examples
+    --------
+    >>> latest_alerts(tables)  # doctest: +SKIP
+    {'checked_at': None, 'alerts': []}
+    """
+    try:
+        entry = tables.ledger.get(DRIFT_LEDGER_KEY)
+    except tables.ledger.DoesNotExist:
+        return {"checked_at": None, "alerts": []}
+    value = entry.value if isinstance(entry.value, dict) else {}
+    alerts = value.get("alerts")
+    return {
+        "checked_at": value.get("checked_at") or entry.created_at,
+        "alerts": alerts if isinstance(alerts, list) else [],
+    }

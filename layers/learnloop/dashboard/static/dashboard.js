@@ -1,0 +1,337 @@
+// learnloop admin dashboard: plain JS, no dependencies. Charts are inline SVG drawn here; each
+// chart's <svg> carries data-* attributes (series, points, total) so tests can check what it drew.
+"use strict";
+
+const KEY_STORAGE = "learnloop.adminKey";
+const PALETTE = ["#3b6fd8", "#e07b39", "#1e8e5a", "#9b59b6", "#c0392b", "#16a2b8", "#b8860b",
+  "#7f8c8d"];
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+const $ = (id) => document.getElementById(id);
+
+class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = error.code;
+  }
+}
+
+async function api(path) {
+  const key = sessionStorage.getItem(KEY_STORAGE);
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${key}` } });
+  let body = null;
+  try { body = await response.json(); } catch (_) { body = null; }
+  if (!response.ok) throw new ApiError(response.status, body);
+  return body;
+}
+
+// --- small DOM and SVG helpers -----------------------------------------------------------------
+
+function el(tag, attrs = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function svg(tag, attrs = {}) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  return node;
+}
+
+function title(node, text) {
+  const t = svg("title");
+  t.textContent = text;
+  node.append(t);
+  return node;
+}
+
+function empty(container, message) {
+  container.replaceChildren(el("p", { class: "empty", text: message }));
+}
+
+function legend(names) {
+  return el("div", { class: "legend" },
+    names.map((name, i) => el("span", { class: `c${i % PALETTE.length}`, text: name })));
+}
+
+function niceMax(value) {
+  if (value <= 0) return 1;
+  const step = 10 ** Math.floor(Math.log10(value));
+  return Math.ceil(value / step) * step;
+}
+
+// For counts: a maximum whose four gridlines fall on whole numbers.
+function countMax(value) {
+  return Math.max(4, Math.ceil(niceMax(value) / 4) * 4);
+}
+
+// A frame with a y axis from 0 to max; returns the svg and a y(value) mapping.
+function frame(width, height, max, { left = 36, bottom = 22, top = 8, format = String } = {}) {
+  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img" });
+  const plot = height - top - bottom;
+  const y = (v) => top + plot - (v / max) * plot;
+  for (let i = 0; i <= 4; i += 1) {
+    const v = (max * i) / 4;
+    root.append(svg("line", { x1: left, x2: width, y1: y(v), y2: y(v), stroke: "#eef0f4" }));
+    const label = svg("text", { x: left - 4, y: y(v) + 4, "text-anchor": "end" });
+    label.textContent = format(v);
+    root.append(label);
+  }
+  return { root, y, left, top, bottom, plot, width, height };
+}
+
+// --- charts ------------------------------------------------------------------------------------
+
+function drawEvents(container, stats) {
+  const days = stats.days.filter((d) => d.stats && d.stats.events_by_type);
+  const types = Object.keys(stats.totals.events_by_type);
+  const total = types.reduce((s, t) => s + stats.totals.events_by_type[t], 0);
+  if (!days.length || !total) return empty(container, "No rolled-up events in this range yet.");
+  const perDay = days.map((d) => types.reduce((s, t) => s + (d.stats.events_by_type[t] || 0), 0));
+  const f = frame(720, 240, countMax(Math.max(...perDay)));
+  const band = (f.width - f.left) / days.length;
+  const bar = Math.min(48, band * 0.7);
+  const chart = f.root;
+  Object.assign(chart.dataset, {
+    chart: "events-per-day", series: types.length, points: days.length, total,
+  });
+  days.forEach((day, i) => {
+    let base = 0;
+    const x = f.left + i * band + (band - bar) / 2;
+    types.forEach((type, j) => {
+      const value = day.stats.events_by_type[type] || 0;
+      if (!value) return;
+      const rect = svg("rect", {
+        x, width: bar, y: f.y(base + value), height: f.y(base) - f.y(base + value),
+        fill: PALETTE[j % PALETTE.length], "data-date": day.date, "data-type": type,
+        "data-value": value, class: "bar",
+      });
+      chart.append(title(rect, `${day.date} · ${type}: ${value}`));
+      base += value;
+    });
+    if (days.length <= 16 || i % Math.ceil(days.length / 16) === 0) {
+      const label = svg("text", { x: x + bar / 2, y: f.height - 6, "text-anchor": "middle" });
+      label.textContent = day.date.slice(5);
+      chart.append(label);
+    }
+  });
+  container.replaceChildren(chart, legend(types));
+}
+
+function drawReactions(container, stats) {
+  const byType = stats.totals.reactions_by_content_type;
+  const types = Object.keys(byType);
+  const values = ["like", "dislike"];
+  const total = types.reduce((s, t) => s + values.reduce((a, v) => a + (byType[t][v] || 0), 0), 0);
+  if (!total) return empty(container, "No rolled-up reactions in this range yet.");
+  const f = frame(360, 220,
+    countMax(Math.max(...types.flatMap((t) => values.map((v) => byType[t][v] || 0)))));
+  const band = (f.width - f.left) / types.length;
+  const bar = Math.min(28, (band * 0.8) / values.length);
+  const chart = f.root;
+  Object.assign(chart.dataset, { chart: "reactions-by-content-type", series: values.length,
+    points: types.length, total });
+  types.forEach((type, i) => {
+    const start = f.left + i * band + (band - bar * values.length) / 2;
+    values.forEach((value, j) => {
+      const n = byType[type][value] || 0;
+      const rect = svg("rect", {
+        x: start + j * bar, width: bar - 2, y: f.y(n), height: f.y(0) - f.y(n),
+        fill: j === 0 ? PALETTE[2] : PALETTE[4], "data-type": type, "data-reaction": value,
+        "data-value": n, class: "bar",
+      });
+      chart.append(title(rect, `${type} · ${value}: ${n}`));
+    });
+    const label = svg("text", { x: f.left + i * band + band / 2, y: f.height - 6,
+      "text-anchor": "middle" });
+    label.textContent = type;
+    chart.append(label);
+  });
+  const key = el("div", { class: "legend" }, [
+    el("span", { class: "c2", text: "like" }), el("span", { class: "c4", text: "dislike" }),
+  ]);
+  container.replaceChildren(chart, key);
+}
+
+function drawContentArms(container, scope) {
+  const arms = scope.arms;
+  if (!arms.length) return empty(container, "No content arms yet: `learn` has not counted outcomes.");
+  const rowHeight = 26;
+  const width = 360;
+  const left = 110;
+  const height = arms.length * rowHeight + 24;
+  const max = niceMax(Math.max(...arms.map((a) => a.ci_high)));
+  const x = (v) => left + (v / max) * (width - left - 24);
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img" });
+  Object.assign(chart.dataset, { chart: "content-arms", series: 1, points: arms.length,
+    total: arms.reduce((s, a) => s + a.pulls, 0) });
+  arms.forEach((arm, i) => {
+    const cy = i * rowHeight + rowHeight / 2;
+    const name = svg("text", { x: left - 6, y: cy + 4, "text-anchor": "end" });
+    name.textContent = arm.arm;
+    chart.append(name);
+    chart.append(svg("line", { x1: x(arm.ci_low), x2: x(arm.ci_high), y1: cy, y2: cy,
+      stroke: PALETTE[0], "stroke-width": 2 }));
+    const dot = svg("circle", { cx: x(arm.mean), cy, r: 5, fill: PALETTE[0], class: "arm",
+      "data-arm": arm.arm, "data-mean": arm.mean, "data-alpha": arm.alpha, "data-beta": arm.beta });
+    chart.append(title(dot, `${arm.arm}: Beta(${arm.alpha}, ${arm.beta}), mean ${arm.mean.toFixed(3)}, `
+      + `95% [${arm.ci_low.toFixed(3)}, ${arm.ci_high.toFixed(3)}]`));
+  });
+  for (let i = 0; i <= 4; i += 1) {
+    const label = svg("text", { x: x((max * i) / 4), y: height - 4, "text-anchor": "middle" });
+    label.textContent = ((max * i) / 4).toFixed(2);
+    chart.append(label);
+  }
+  container.replaceChildren(chart, el("p", { class: "muted",
+    text: "Dot: posterior mean success rate; line: 95% interval." }));
+}
+
+function drawTimingArms(container, scope) {
+  const arms = scope.arms.filter((a) => a.mean_reward !== null);
+  if (!arms.length) return empty(container, "No posting-hour arms yet.");
+  const f = frame(360, 220, Math.max(...arms.map((a) => a.mean_reward)) * 1.15 || 1,
+    { format: (v) => v.toFixed(3), left: 42 });
+  const band = (f.width - f.left) / 24;
+  const chart = f.root;
+  Object.assign(chart.dataset, { chart: "timing-arms", series: 1, points: arms.length,
+    total: arms.reduce((s, a) => s + a.pulls, 0) });
+  for (const arm of arms) {
+    const hour = Number(arm.arm);
+    const rect = svg("rect", { x: f.left + hour * band + 1, width: band - 2, y: f.y(arm.mean_reward),
+      height: f.y(0) - f.y(arm.mean_reward), fill: PALETTE[1], class: "bar", "data-arm": arm.arm,
+      "data-value": arm.mean_reward, "data-pulls": arm.pulls });
+    chart.append(title(rect, `${arm.arm}:00 UTC · mean ${arm.mean_reward} over ${arm.pulls} posts`));
+  }
+  for (let h = 0; h < 24; h += 3) {
+    const label = svg("text", { x: f.left + h * band + band / 2, y: f.height - 6,
+      "text-anchor": "middle" });
+    label.textContent = `${h}h`;
+    chart.append(label);
+  }
+  container.replaceChildren(chart, el("p", { class: "muted", text: "Mean engagement rate per UTC hour." }));
+}
+
+function metricText(metrics) {
+  if (!metrics) return "";
+  return Object.entries(metrics)
+    .filter(([, v]) => typeof v === "number")
+    .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`)
+    .join(" · ");
+}
+
+function drawModels(container, body) {
+  const names = Object.keys(body.models || {});
+  container.dataset.models = String(names.length);
+  if (!names.length) return empty(container, "No models registered yet.");
+  const blocks = names.map((name) => {
+    const info = body.models[name];
+    const versions = info.versions || [];
+    const rows = versions.map((v) => el("tr", { "data-version": v.version }, [
+      el("td", { text: v.version }),
+      el("td", {}, [el("span", { class: `badge ${v.status || ""}`, text: v.status || "" })]),
+      el("td", { text: metricText(v.metrics) }),
+    ]));
+    const history = (info.history || []).map((h) => el("li", {
+      text: `${h.at || ""} ${h.action || ""} ${h.from || "none"} → ${h.to || ""}`
+        + `${h.actor ? ` by ${h.actor}` : ""}${h.reason ? `: ${h.reason}` : ""}`,
+    }));
+    return el("div", { class: "model", "data-model": name, "data-versions": versions.length }, [
+      el("h3", { text: `${name} — production: ${info.production || "none"}` }),
+      el("table", {}, [
+        el("thead", {}, [el("tr", {}, ["version", "status", "metrics"].map((t) => el("th", { text: t })))]),
+        el("tbody", {}, rows),
+      ]),
+      el("p", { class: "muted", text: "Production history" }),
+      history.length ? el("ul", { class: "history" }, history) : el("p", { class: "empty", text: "none" }),
+    ]);
+  });
+  container.replaceChildren(...blocks);
+}
+
+function drawAlerts(container, body) {
+  container.dataset.alerts = String(body.alerts.length);
+  if (!body.checked_at) return empty(container, "No drift checks yet.");
+  if (!body.alerts.length) {
+    return empty(container, `No drift at the last check (${body.checked_at}).`);
+  }
+  container.replaceChildren(el("p", { class: "muted", text: `Last check: ${body.checked_at}` }),
+    el("ul", { class: "alerts" }, body.alerts.map((a) => el("li", { class: "error",
+      text: a.message || `${a.model || ""} ${a.feature || ""} ${a.metric || ""} = ${a.value}` }))));
+}
+
+// --- page flow ---------------------------------------------------------------------------------
+
+function showLogin(message) {
+  $("dashboard").hidden = true;
+  $("sign-out").hidden = true;
+  $("login").hidden = false;
+  const error = $("login-error");
+  error.hidden = !message;
+  error.textContent = message || "";
+}
+
+function rangeQuery() {
+  const params = new URLSearchParams();
+  if ($("range-from").value) params.set("from", $("range-from").value);
+  if ($("range-to").value) params.set("to", $("range-to").value);
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+async function load() {
+  $("status").textContent = "Loading…";
+  document.body.dataset.state = "loading";
+  try {
+    const [stats, bandits, models, alerts] = await Promise.all([
+      api(`/v1/admin/stats${rangeQuery()}`), api("/v1/admin/bandits"), api("/v1/models"),
+      api("/v1/admin/alerts"),
+    ]);
+    $("login").hidden = true;
+    $("dashboard").hidden = false;
+    $("sign-out").hidden = false;
+    $("range-from").value = stats.from;
+    $("range-to").value = stats.to;
+    drawEvents($("events-chart"), stats);
+    drawReactions($("reactions-chart"), stats);
+    drawContentArms($("content-arms-chart"), bandits.scopes.content);
+    drawTimingArms($("timing-arms-chart"), bandits.scopes.timing);
+    drawModels($("models"), models);
+    drawAlerts($("alerts"), alerts);
+    $("status").textContent = `${stats.totals.days_with_stats} of ${stats.days.length} days rolled up`;
+    document.body.dataset.state = "ready";
+  } catch (error) {
+    document.body.dataset.state = "error";
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+      sessionStorage.removeItem(KEY_STORAGE);
+      showLogin(error.status === 403 ? "That key has no admin scope." : "Unknown or revoked key.");
+    } else {
+      $("status").textContent = `Could not load: ${error.message}`;
+    }
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(KEY_STORAGE, $("admin-key").value.trim());
+    $("admin-key").value = "";
+    load();
+  });
+  $("range").addEventListener("submit", (event) => {
+    event.preventDefault();
+    load();
+  });
+  $("sign-out").addEventListener("click", () => {
+    sessionStorage.removeItem(KEY_STORAGE);
+    showLogin("");
+  });
+  if (sessionStorage.getItem(KEY_STORAGE)) load();
+  else showLogin("");
+});

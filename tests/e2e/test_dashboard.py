@@ -1,0 +1,207 @@
+"""The admin dashboard in headless Chromium against a running local stack with seeded data.
+
+Debian's chromium is driven through the ``playwright`` package (never ``playwright install``);
+``.ci/run`` installs chromium when it is missing. Locally the test skips only without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from learnloop.jobs import run_job
+from learnloop.local import Runner
+from learnloop.settings import Settings
+from learnloop.store import Tables
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+NOW = datetime.now(UTC).replace(microsecond=0)
+DAYS = [(NOW - timedelta(days=d)).date() for d in (3, 2, 1)]
+EVENT_TYPES = ["alert_shown", "alert_dismissed", "myapp.opened"]
+HOOKS = ["hook:story", "hook:question", "hook:list"]
+
+
+def send(runner: Runner, method: str, path: str, body: Any, key: str) -> Any:
+    request = urllib.request.Request(
+        f"{runner.api_url}{path}", data=json.dumps(body).encode(), method=method
+    )
+    request.add_header("Content-Type", "application/json")
+    request.add_header("Authorization", f"Bearer {key}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A running stack with events, reactions, content and outcomes, rolled up and learned."""
+    if not CHROMIUM.exists():
+        reason = "needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; .ci/run installs it")  # CI must run this test
+        pytest.skip(reason)
+    stage = f"dash{uuid.uuid4().hex[:6]}"
+    settings = Settings(stage=stage, table_prefix=f"{stage}-", bucket=f"{stage}-bucket")
+    state = tmp_path_factory.mktemp("dashboard")
+    with Runner(port=0, state_dir=state, settings=settings, snapshot_seconds=0) as runner:
+        ingest = runner.keys["ingest"]
+        counts = {day.isoformat(): 0 for day in DAYS}
+        for d, day in enumerate(DAYS):
+            events = [
+                {
+                    "event_id": f"{day}-{i}",
+                    "type": EVENT_TYPES[i % (d + 1)],
+                    "user_id": f"u{i % 5}",
+                    "occurred_at": f"{day.isoformat()}T{8 + i % 10:02d}:00:00Z",
+                    "properties": {"alert_id": f"a{i}"} if i % (d + 1) < 2 else {},
+                }
+                for i in range(6 * (d + 1))
+            ]
+            counts[day.isoformat()] = len(events)
+            send(runner, "POST", "/v1/events", {"events": events}, ingest)
+        for i in range(12):
+            reaction = {
+                "user_id": f"u{i % 4}",
+                "content_type": ["meme", "news", "coin"][i % 3],
+                "external_id": f"item{i % 5}",
+                "reaction": "like" if i % 4 else "dislike",
+                "occurred_at": f"{DAYS[-1].isoformat()}T12:00:00Z",
+            }
+            send(runner, "PUT", "/v1/reactions", reaction, ingest)
+        outcomes = []
+        for i in range(60):
+            posted = datetime.combine(DAYS[i % 3], datetime.min.time(), UTC) + timedelta(
+                hours=[9, 13, 18][i % 3]
+            )
+            quality = (i % 10) / 10
+            send(
+                runner,
+                "PUT",
+                f"/v1/content/d-{i}",
+                {
+                    "posted_at": posted.isoformat(),
+                    "bandit_arm": HOOKS[i % 3],
+                    "content_type": "news",
+                    "quality_score": quality,
+                    "novelty_score": 0.5,
+                    "expertise_level": 0.5,
+                    "length": "short",
+                },
+                ingest,
+            )
+            outcomes.append(
+                {
+                    "decision_id": f"d-{i}",
+                    "collected_at": (posted + timedelta(hours=6)).isoformat(),
+                    "impressions": 1000,
+                    "likes": 10 + round(60 * quality) + 15 * (i % 3 == 0),
+                    "followers_gained": i % 2,
+                    "viral_score": 10.0 + i,
+                }
+            )
+        send(runner, "POST", "/v1/outcomes", {"outcomes": outcomes}, ingest)
+        tables = Tables(runner.settings)
+        for day in DAYS:
+            run_job("rollup_daily", tables, NOW, day=day)
+        learned = runner.run_schedule("learn")
+        runner.deliver_bucket_events()  # register what learn dropped, now
+        yield {
+            "runner": runner,
+            "events": counts,
+            "reactions": 12,
+            "learned": learned,
+            "state": state,
+        }
+
+
+@pytest.fixture(scope="module")
+def browser(seeded: dict[str, Any]) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def test_the_dashboard_logs_in_and_charts_the_seeded_data(
+    seeded: dict[str, Any], browser: Any, tmp_path: Path
+) -> None:
+    runner: Runner = seeded["runner"]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{runner.api_url}/admin")
+    assert page.is_visible("#login") and not page.is_visible("#dashboard")
+
+    page.fill("#admin-key", runner.keys["admin"])
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("body[data-state=ready]", timeout=20_000)
+    assert page.evaluate("sessionStorage.getItem('learnloop.adminKey')") == runner.keys["admin"]
+
+    events = page.locator("svg[data-chart=events-per-day]")
+    assert events.get_attribute("data-total") == str(sum(seeded["events"].values()))
+    assert events.get_attribute("data-points") == "3"
+    assert events.get_attribute("data-series") == str(len(EVENT_TYPES))
+    per_day: dict[str, int] = {}
+    for bar in events.locator("rect.bar").all():
+        date = bar.get_attribute("data-date")
+        per_day[date] = per_day.get(date, 0) + int(bar.get_attribute("data-value"))
+    assert per_day == seeded["events"]
+
+    reactions = page.locator("svg[data-chart=reactions-by-content-type]")
+    assert reactions.get_attribute("data-total") == str(seeded["reactions"])
+    assert reactions.get_attribute("data-points") == "3"
+
+    content = page.locator("svg[data-chart=content-arms]")
+    assert content.get_attribute("data-points") == str(len(HOOKS))
+    assert content.get_attribute("data-total") == "60"
+    assert {c.get_attribute("data-arm") for c in content.locator("circle.arm").all()} == set(HOOKS)
+    timing = page.locator("svg[data-chart=timing-arms]")
+    assert {b.get_attribute("data-arm") for b in timing.locator("rect.bar").all()} == {
+        "9",
+        "13",
+        "18",
+    }
+
+    models = page.locator("#models")
+    assert int(models.get_attribute("data-models")) >= 1, seeded["learned"]
+    assert page.locator(".model .badge.production").count() >= 1
+    assert page.locator("ul.history li").count() >= 1
+    assert "No drift checks yet." in page.inner_text("#alerts")
+
+    page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+    assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+    assert problems == [], problems
+
+
+def test_a_key_without_admin_scope_is_turned_away(seeded: dict[str, Any], browser: Any) -> None:
+    runner: Runner = seeded["runner"]
+    page = browser.new_page()
+    page.goto(f"{runner.api_url}/admin")
+    page.fill("#admin-key", runner.keys["read"])
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#login-error:not([hidden])", timeout=10_000)
+    assert "no admin scope" in page.inner_text("#login-error")
+    assert page.evaluate("sessionStorage.getItem('learnloop.adminKey')") is None
+    assert not page.is_visible("#dashboard")
