@@ -127,14 +127,20 @@ def post_predict_follow_through(call: Call) -> dict[str, Any]:
 @app.route("/v1/recommendations", methods=["GET"])
 @api.endpoint(scope=Scope.READ)
 def get_recommendations(call: Call) -> dict[str, Any]:
-    return recommendations.recommend(call.tables, call.services.recommender_cache, call.query)
+    return recommendations.recommend(
+        call.tables, call.services.recommender_cache, call.query, consent=call.services.consent
+    )
 
 
 @app.route("/v1/users/{user_id}/similar", methods=["GET"])
 @api.endpoint(scope=Scope.READ)
 def get_similar_users(call: Call, user_id: str) -> dict[str, Any]:
     return recommendations.similar_users(
-        call.tables, call.services.recommender_cache, user_id, call.query
+        call.tables,
+        call.services.recommender_cache,
+        user_id,
+        call.query,
+        consent=call.services.consent,
     )
 
 

@@ -307,3 +307,21 @@ def test_the_cache_swaps_to_a_new_version_and_keeps_the_last_good_one(
     s3.put_object(Bucket=bucket, Key=prefix + "users.json", Body=b'{"users": []}')
     with pytest.raises(ModelLoadError, match="sha256"):
         load_two_tower_artifact(loader, loader.production("two_tower"))  # type: ignore[arg-type]
+
+
+def test_opted_out_and_deleted_users_are_not_personalised_from_the_model(
+    client: Any, keys: dict[str, str], model: tuple[TwoTowerData, str]
+) -> None:
+    # The model still holds u1's and u2's embeddings (until it is retrained); serving must not
+    # use them once u1 opted out and u2 was deleted.
+    consent = call(
+        client, "PUT", "/v1/users/u1/consent", key=keys["ingest"], body={"consent": "opted_out"}
+    )
+    assert consent.status_code == 200
+    assert call(client, "DELETE", "/v1/users/u2", key=keys["admin"]).status_code == 200
+    for user in ("u1", "u2"):
+        response = get(client, keys["read"], "/v1/recommendations", user_id=user, k=5, seed=1)
+        assert json.loads(response.body)["strategy"] == "popular"
+        assert get(client, keys["read"], f"/v1/users/{user}/similar").status_code == 404
+    known = get(client, keys["read"], "/v1/recommendations", user_id="u3", k=5)
+    assert json.loads(known.body)["strategy"] == "two_tower"

@@ -35,10 +35,13 @@ from learnloop.exceptions import NotFoundError
 from learnloop.ingest.schemas import Identifier, Strict
 from learnloop.ingest.validation import validate
 from learnloop.privacy import pseudonymize
+from learnloop.privacy.consent import ConsentCache, dropped_users
 from learnloop.store.keys import item_key
 from learnloop.store.tables import Tables
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from learnloop.serving.recommender import TwoTowerIndex
     from learnloop.serving.runtime import VersionCache
     from learnloop.text.encoder import TextEncoder
@@ -104,9 +107,17 @@ class _ItemPath(_KnownContentType):
 
 
 def recommend(
-    tables: Tables, cache: VersionCache[TwoTowerIndex], query: Mapping[str, str] | None
+    tables: Tables,
+    cache: VersionCache[TwoTowerIndex],
+    query: Mapping[str, str] | None,
+    *,
+    consent: ConsentCache | None = None,
 ) -> dict[str, Any]:
     """The ``k`` items to show ``user_id``, never one they already reacted to.
+
+    A user who opted out or was deleted is never personalised from what the model learned of
+    them (a deleted user's embedding stays in the model until it is retrained): they get the
+    ``popular`` list.
 
     Parameters
     ----------
@@ -117,6 +128,8 @@ def recommend(
         The container's production two-tower model (``services.recommender_cache``).
     query : mapping of str to str
         ``user_id`` (required), ``content_type``, ``k`` (1-100, default 10), ``seed``.
+    consent : ConsentCache, optional
+        The container's consent cache (``services.consent``); without one, consent is read.
 
     Returns
     -------
@@ -144,12 +157,13 @@ def recommend(
     )
     index = cache.get(TWO_TOWER_MODEL)
     reacted, liked = _reacted(tables, request.user_id)
-    pseudonym = pseudonymize(request.user_id, settings.pseudonym_secret)
-    vector = index.user_vector(pseudonym)
+    vector: np.ndarray | None = None
     strategy = TWO_TOWER_MODEL
-    if vector is None:
-        vector = index.history_vector(liked)
-        strategy = "history"
+    if not dropped_users(tables, [request.user_id], cache=consent):
+        vector = index.user_vector(pseudonymize(request.user_id, settings.pseudonym_secret))
+        if vector is None:
+            vector = index.history_vector(liked)
+            strategy = "history"
     if vector is not None:
         found = index.recommend(
             vector, k=request.k, content_type=request.content_type, exclude=reacted
@@ -177,6 +191,8 @@ def similar_users(
     cache: VersionCache[TwoTowerIndex],
     user_id: str,
     query: Mapping[str, str] | None,
+    *,
+    consent: ConsentCache | None = None,
 ) -> dict[str, Any]:
     """The ``k`` users whose embeddings are most cosine-similar to ``user_id``'s.
 
@@ -188,7 +204,7 @@ def similar_users(
     ValidationError
         A bad path or query parameter (422).
     NotFoundError
-        The model was not trained on this user (404).
+        The model was not trained on this user, or the user opted out or was deleted (404).
     NoProductionModelError
         No two-tower model in production yet (409).
 
@@ -201,7 +217,11 @@ def similar_users(
     path = validate(_UserPath, {"user_id": user_id})
     request = validate(SimilarUsersIn, dict(query or {}))
     index = cache.get(TWO_TOWER_MODEL)
-    found = index.similar_users(pseudonymize(path.user_id, settings.pseudonym_secret), k=request.k)
+    found = None
+    if not dropped_users(tables, [path.user_id], cache=consent):
+        found = index.similar_users(
+            pseudonymize(path.user_id, settings.pseudonym_secret), k=request.k
+        )
     if found is None:
         raise NotFoundError(
             f"model {index.name} {index.version} was not trained on user {path.user_id!r}",
