@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from learnloop.deploy.exceptions import PackagingError
 from learnloop.deploy.inventory import Inventory, build_inventory
 from learnloop.deploy.layers import (
     Artifact,
@@ -27,6 +28,7 @@ from learnloop.deploy.layers import (
     run_pip,
 )
 from learnloop.deploy.runtimes import Runtime
+from learnloop.deploy.smoke import can_smoke_test, smoke_test
 from learnloop.deploy.template import (
     Artifacts,
     Template,
@@ -94,6 +96,7 @@ def build(
     project_dir: Path | None = None,
     skip_layers: bool = False,
     retain_data: bool | None = None,
+    smoke: bool | None = None,
     app_module: ModuleType | None = None,
     pip: Pip = run_pip,
     echo: Callable[[str], None] = print,
@@ -113,6 +116,9 @@ def build(
     skip_layers
         Write empty layer zips instead of running pip (templates only; the budget check
         then cannot run).
+    smoke
+        Import-check the layers as Lambda stacks them: ``None`` when this interpreter can,
+        ``True`` always (an error when it cannot), ``False`` never.
     retain_data
         Keep tables, bucket and secret when the stack is deleted (default: stage ``prod``).
     pip
@@ -130,14 +136,19 @@ def build(
     code = build_function_zip(project_dir, out_dir)
     if skip_layers:
         echo("layers skipped (--skip-layers): the zips are empty placeholders")
-        layers = {
-            spec.name: _empty_layer(spec.name, out_dir) for spec in specs
-        }
+        layers = {spec.name: _empty_layer(spec.name, out_dir) for spec in specs}
     else:
         layers = build_layers(specs, runtime, project_dir, out_dir, pip=pip, echo=echo)
     sizes = function_sizes(inventory.functions, code, layers)
     if not skip_layers:
         check_budget(sizes)
+        if smoke is not False and can_smoke_test(runtime):
+            smoke_test([s.layers for s in sizes], code, layers, specs, echo=echo)
+        elif smoke:
+            raise PackagingError(
+                f"cannot smoke-test {runtime.name} {runtime.architecture} layers with this "
+                "interpreter (another Python or machine)"
+            )
     prefix = s3_prefix(settings.stage)
     options = TemplateOptions(
         stage=settings.stage,

@@ -102,7 +102,7 @@ class Inventory:
         raise KeyError(name)
 
 
-def route_scope(view_function: Any) -> str | None | object:
+def route_scope(view_function: Any) -> str | object | None:
     """The scope an ``api.endpoint`` route needs (``None`` when open), or a marker when the
     route was not declared through ``api.endpoint``."""
     scope = getattr(view_function, "learnloop_scope", _NO_SCOPE)
@@ -180,9 +180,10 @@ def table_specs(settings: Settings) -> tuple[TableSpec, ...]:
             TableSpec(
                 entity=model.entity,
                 name=settings.table_name(model.entity),
-                key_schema=_key_first(schema["key_schema"]),
+                key_schema=_key_first(schema["key_schema"]),  # type: ignore[arg-type]
                 attribute_definitions=sorted(
-                    schema["attribute_definitions"], key=lambda a: a["AttributeName"]
+                    schema["attribute_definitions"],  # type: ignore[arg-type]
+                    key=lambda a: a["AttributeName"],
                 ),
                 global_indexes=[
                     {
@@ -255,9 +256,7 @@ def build_inventory(
     project_dir
         The repository (default: the one this package lives in).
     """
-    module = app_module or load_app(
-        (project_dir / "functions" / "app.py") if project_dir else None
-    )
+    module = app_module or load_app((project_dir / "functions" / "app.py") if project_dir else None)
     return Inventory(
         app_name=module.app.app_name,
         functions=function_specs(module.app),

@@ -12,13 +12,13 @@ sentence-transformers are in no layer.
 
 Examples
 --------
->>> size = sum(len(b) for b in (b"ab", b"cde"))
 >>> format_mb(262_144_000)
 '250.0 MB'
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 import subprocess
@@ -42,9 +42,11 @@ RUNTIME_PROVIDED = frozenset(
 #: Chalice is a build tool; the function zip carries its two runtime files, as Chalice's own
 #: packager does.
 BUILD_ONLY = frozenset({"chalice"})
-#: Directories no import needs: test suites and onnx's 60 MB of backend test data.
+#: Directories no import needs: test suites and onnx's 60 MB of backend test data...
 PRUNED_DIRS = ("tests", "__pycache__")
 PRUNED_PATHS = ("onnx/backend/test/data",)
+#: ...except these: ``numpy.testing`` (which scikit-learn imports) imports from numpy's tests.
+KEPT_PATHS = ("numpy/_core/tests",)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 Pip = Callable[[Sequence[str]], None]
@@ -166,17 +168,16 @@ def remove_distribution(target: Path, info: Path) -> None:
     shutil.rmtree(info, ignore_errors=True)
     for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
         if folder != target and target in folder.parents and folder.is_dir():
-            try:
+            with contextlib.suppress(OSError):  # not empty: another distribution's files
                 folder.rmdir()
-            except OSError:
-                pass  # not empty: another distribution's files
 
 
 def prune(target: Path) -> None:
     """Remove test suites, bytecode caches, scripts and onnx's test data."""
+    kept = {target / relative for relative in KEPT_PATHS}
     for name in PRUNED_DIRS:
         for folder in sorted(target.rglob(name), key=lambda p: len(p.parts), reverse=True):
-            if folder.is_dir():
+            if folder.is_dir() and folder not in kept:
                 shutil.rmtree(folder, ignore_errors=True)
     for relative in PRUNED_PATHS:
         shutil.rmtree(target / relative, ignore_errors=True)
@@ -252,6 +253,11 @@ def build_layers(
     """
     artifacts: dict[str, Artifact] = {}
     base_versions: dict[str, str] = {}
+    constraints: list[str] = []
+    if runtime.constraints:
+        pins = out_dir / "constraints.txt"
+        pins.write_text("\n".join(runtime.constraints) + "\n")
+        constraints = ["--constraint", str(pins)]
     for index, spec in enumerate(specs, start=1):
         echo(f"[{index}/{len(specs)}] layer {spec.name}: pip install {' '.join(spec.requirements)}")
         target = out_dir / "staging" / spec.name / "python"
@@ -267,6 +273,7 @@ def build_layers(
                     "--target",
                     str(target),
                     *runtime.pip_options(),
+                    *constraints,
                     *spec.requirements,
                 ]
             )
@@ -334,10 +341,11 @@ def check_budget(sizes: Sequence[FunctionSize]) -> None:
 
     Examples
     --------
-    >>> check_budget([FunctionSize("learn", ("ingest", "learn"), 300 * 1024 * 1024)])
-    Traceback (most recent call last):
-    ...
-    learnloop.deploy.exceptions.BudgetExceededError: over Lambda's 250.0 MB unzipped: learn (ingest + learn) 300.0 MB
+    >>> try:
+    ...     check_budget([FunctionSize("learn", ("ingest", "learn"), 300 * 1024 * 1024)])
+    ... except BudgetExceededError as exc:
+    ...     print(exc.message)
+    over Lambda's 250.0 MB unzipped: learn (ingest + learn) 300.0 MB
     """
     over = [size for size in sizes if not size.within_budget]
     if over:

@@ -27,6 +27,10 @@ RUNTIMES: dict[str, tuple[int, int]] = {
     "python3.12": (2, 34),
     "python3.13": (2, 34),
 }
+#: Pins a runtime needs beyond pyproject's ranges. On glibc 2.26 the newest onnxruntime wheel
+#: is 1.16.3, built against NumPy 1.x: with numpy 2 it fails to import ("_ARRAY_API not
+#: found"), although its metadata allows any numpy. Found by the layers' smoke test.
+CONSTRAINTS: dict[str, tuple[str, ...]] = {"python3.11": ("numpy<2",)}
 #: Lambda's architecture names → the machine name in wheel tags.
 ARCHITECTURES: dict[str, str] = {"x86_64": "x86_64", "arm64": "aarch64"}
 DEFAULT_RUNTIME = "python3.11"
@@ -55,8 +59,16 @@ class Runtime:
     def platform_tags(self) -> list[str]:
         """Every manylinux tag this runtime loads, newest first (pip's ``--platform``)."""
         major, newest = self.glibc
-        tags = [f"manylinux_{major}_{minor}_{self.machine}" for minor in range(newest, _OLDEST_GLIBC_MINOR - 1, -1)]
+        tags = [
+            f"manylinux_{major}_{minor}_{self.machine}"
+            for minor in range(newest, _OLDEST_GLIBC_MINOR - 1, -1)
+        ]
         return [*tags, f"manylinux2014_{self.machine}"]
+
+    @property
+    def constraints(self) -> tuple[str, ...]:
+        """Version pins every layer of this runtime is installed under."""
+        return CONSTRAINTS.get(self.name, ())
 
     def pip_options(self) -> list[str]:
         """pip arguments that pick wheels for this runtime, whatever Python runs pip."""
@@ -84,5 +96,12 @@ def get_runtime(name: str = DEFAULT_RUNTIME, architecture: str = DEFAULT_ARCHITE
     return Runtime(name=name, architecture=architecture, glibc=RUNTIMES[name])
 
 
-__all__ = ["ARCHITECTURES", "DEFAULT_ARCHITECTURE", "DEFAULT_RUNTIME", "RUNTIMES", "Runtime",
-           "get_runtime"]
+__all__ = [
+    "ARCHITECTURES",
+    "CONSTRAINTS",
+    "DEFAULT_ARCHITECTURE",
+    "DEFAULT_RUNTIME",
+    "RUNTIMES",
+    "Runtime",
+    "get_runtime",
+]

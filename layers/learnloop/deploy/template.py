@@ -403,7 +403,7 @@ def swagger(inventory: Inventory) -> dict[str, Any]:
         for route in spec.routes
     }
 
-    class ScopedSwaggerGenerator(CFNSwaggerGenerator):  # type: ignore[misc]
+    class ScopedSwaggerGenerator(CFNSwaggerGenerator):
         def _generate_route_method(self, view: Any) -> dict[str, Any]:
             current: dict[str, Any] = super()._generate_route_method(view)
             method = view.method
@@ -774,6 +774,7 @@ def build_template(
         "BucketName": {"Value": {"Ref": BUCKET_ID}},
         "TablePrefix": {"Value": settings.table_prefix},
         "Stage": {"Value": settings.stage},
+        "RetainsData": {"Value": "true" if options.retain_data else "false"},
     }
     if API_ID in resources:
         stage_name = resources["ApiStage"]["Properties"]["StageName"]
@@ -810,8 +811,16 @@ def build_template(
                 "Description": "Tag of the training images pushed to the job repositories",
             }
         }
-        template = {k: template[k] for k in ("AWSTemplateFormatVersion", "Description",
-                                             "Parameters", "Resources", "Outputs")}
+        template = {
+            k: template[k]
+            for k in (
+                "AWSTemplateFormatVersion",
+                "Description",
+                "Parameters",
+                "Resources",
+                "Outputs",
+            )
+        }
     return template
 
 
@@ -821,8 +830,8 @@ __all__ = [
     "Artifacts",
     "Template",
     "TemplateOptions",
-    "build_template",
     "bucket_name",
+    "build_template",
     "function_name",
     "logical_id",
     "read_chalice_config",
