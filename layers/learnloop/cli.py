@@ -432,7 +432,7 @@ def _build(
     show_default=True,
 )
 @click.option("--skip-layers", is_flag=True, help="Template and function zip only (no pip).")
-@click.option("--artifacts-bucket", default="ARTIFACTS_BUCKET", show_default=True)
+@click.option("--artifacts-bucket", default="learnloop-artifacts", show_default=True)
 def package(
     stage: str | None,
     runtime: str,
@@ -488,7 +488,7 @@ def deploy(
             runtime,
             architecture,
             out_dir,
-            artifacts_bucket or "ARTIFACTS_BUCKET",
+            artifacts_bucket or "learnloop-artifacts",
             skip_layers,
         )
         click.echo(f"dry run: nothing was sent to AWS; see {out_dir}")

@@ -185,8 +185,10 @@ def deploy(
         "Tags": [{"Key": "learnloop:stage", "Value": stage}],
         **_template_argument(s3, result, artifacts_bucket),
     }
+    parameters = [{"ParameterKey": "ArtifactsBucket", "ParameterValue": artifacts_bucket}]
     if "ImageTag" in result.template.get("Parameters", {}) and image_tag:
-        arguments["Parameters"] = [{"ParameterKey": "ImageTag", "ParameterValue": image_tag}]
+        parameters.append({"ParameterKey": "ImageTag", "ParameterValue": image_tag})
+    arguments["Parameters"] = parameters
     exists = stack_exists(cfn, name)
     try:
         if exists:
