@@ -255,7 +255,8 @@ def build_layers(
     base_versions: dict[str, str] = {}
     constraints: list[str] = []
     if runtime.constraints:
-        pins = out_dir / "constraints.txt"
+        pins = out_dir / "staging" / "constraints.txt"
+        pins.parent.mkdir(parents=True, exist_ok=True)
         pins.write_text("\n".join(runtime.constraints) + "\n")
         constraints = ["--constraint", str(pins)]
     for index, spec in enumerate(specs, start=1):

@@ -80,15 +80,12 @@ class TemplateOptions:
         Keep tables, bucket and secret when the stack is deleted (default for ``prod``).
     chalice_config
         The parsed ``.chalice/config.json`` (default: read from ``functions/``).
-    learn_image_uri
-        Ship the ``learn`` function as this container image instead of zip + layers.
     """
 
     stage: str
     runtime: Runtime
     retain_data: bool = False
     chalice_config: Mapping[str, Any] = field(default_factory=dict)
-    learn_image_uri: str | None = None
     log_retention_days: int = 30
     export_retention_days: int = 90
 
@@ -297,22 +294,15 @@ def function_resources(
         "Architectures": [options.runtime.architecture],
         "Environment": {"Variables": _environment(settings, options, spec)},
     }
-    if spec.name == "learn" and options.learn_image_uri:
-        properties["PackageType"] = "Image"
-        properties["Code"] = {"ImageUri": options.learn_image_uri}
-        properties["ImageConfig"] = {"Command": [spec.handler]}
-    else:
-        properties["Runtime"] = options.runtime.name
-        properties["Handler"] = spec.handler
-        properties["Code"] = {
-            "S3Bucket": {"Ref": ARTIFACTS_PARAMETER},
-            "S3Key": artifacts.function_key,
-        }
-        properties["Layers"] = [
-            {"Ref": logical_id(layer, "Layer")}
-            for layer in LAYER_ORDER
-            if layer in spec.profile.layers
-        ]
+    properties["Runtime"] = options.runtime.name
+    properties["Handler"] = spec.handler
+    properties["Code"] = {
+        "S3Bucket": {"Ref": ARTIFACTS_PARAMETER},
+        "S3Key": artifacts.function_key,
+    }
+    properties["Layers"] = [
+        {"Ref": logical_id(layer, "Layer")} for layer in LAYER_ORDER if layer in spec.profile.layers
+    ]
     resources: dict[str, Any] = {
         log_id: {
             "Type": "AWS::Logs::LogGroup",
