@@ -180,6 +180,7 @@ def build(
                 "sha256": a.sha256,
                 "unzipped_bytes": a.unzipped_bytes,
                 "zipped_bytes": a.zipped_bytes,
+                "distributions": a.distributions,
             }
             for a in [code, *layers.values()]
         },
