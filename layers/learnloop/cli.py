@@ -385,10 +385,11 @@ def _stage_settings(stage: str | None) -> Settings:
     import os
 
     env = dict(os.environ)
-    if stage:
+    if stage and os.environ.get("LEARNLOOP_STAGE") != stage:
+        # Names set for another stage must not leak into this one: derive them from --stage.
         env["LEARNLOOP_STAGE"] = stage
-        if "LEARNLOOP_TABLE_PREFIX" not in os.environ or os.environ.get("LEARNLOOP_STAGE") != stage:
-            env.pop("LEARNLOOP_TABLE_PREFIX", None)
+        env.pop("LEARNLOOP_TABLE_PREFIX", None)
+        env.pop("LEARNLOOP_BUCKET", None)
     return Settings.from_env(env)
 
 

@@ -108,7 +108,8 @@ def test_every_table_of_the_models_is_in_the_template(dry_run: dict[str, Any]) -
         )
         indexes = {i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])}
         assert indexes == {
-            index.Meta.index_name for index in model._indexes.values()  # type: ignore[attr-defined]
+            index.Meta.index_name
+            for index in model._indexes.values()  # type: ignore[attr-defined]
         }
         ttl = model._ttl_attribute()
         if ttl is not None:
@@ -179,9 +180,7 @@ def test_every_training_job_has_an_image_task_and_schedule(dry_run: dict[str, An
     jobs = training_job_specs()
     template = dry_run["template"]
     tasks = resources_of(template, "AWS::ECS::TaskDefinition")
-    modules = {
-        t["Properties"]["ContainerDefinitions"][0]["Command"][-1]: t for t in tasks.values()
-    }
+    modules = {t["Properties"]["ContainerDefinitions"][0]["Command"][-1]: t for t in tasks.values()}
     assert jobs, "no training job found (learnloop.training.JOBS or training_jobs/*/Dockerfile)"
     for job in jobs:
         task = modules[job.module]["Properties"]

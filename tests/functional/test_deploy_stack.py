@@ -69,14 +69,13 @@ def test_deploy_uploads_creates_updates_and_destroy_empties_and_deletes(
         s3=s3,
         artifacts_bucket=f"{settings.stage}-artifacts",
         region="us-east-1",
+        poll_seconds=0.2,
         echo=lines.append,
     )
     assert outputs["BucketName"] == settings.bucket
     assert outputs["TablePrefix"] == settings.table_prefix
     uploaded = s3.list_objects_v2(Bucket=f"{settings.stage}-artifacts")["Contents"]
-    assert {o["Key"].rsplit("/", 1)[-1] for o in uploaded} == {
-        a.s3_name for a in result.artifacts
-    }
+    assert {o["Key"].rsplit("/", 1)[-1] for o in uploaded} == {a.s3_name for a in result.artifacts}
     ddb = _client("dynamodb", settings.endpoint_url)
     names = ddb.list_tables()["TableNames"]
     assert f"{settings.table_prefix}reactions" in names
@@ -88,17 +87,18 @@ def test_deploy_uploads_creates_updates_and_destroy_empties_and_deletes(
         s3=s3,
         artifacts_bucket=f"{settings.stage}-artifacts",
         region="us-east-1",
+        poll_seconds=0.2,
         echo=again.append,
     )
     assert not any(line.startswith("uploaded") for line in again)
     assert any(line.startswith("unchanged") for line in again)
     s3.put_object(Bucket=settings.bucket, Key="exports/2026-11-20/manifest.json", Body=b"{}")
     gone: list[str] = []
-    stack.destroy(settings.stage, cfn=cfn, s3=s3, echo=gone.append)
+    stack.destroy(settings.stage, cfn=cfn, s3=s3, poll_seconds=0.2, echo=gone.append)
     assert any("emptied bucket" in line for line in gone)
     assert not stack.stack_exists(cfn, stack.stack_name(settings.stage))
     with pytest.raises(StackError, match="does not exist"):
-        stack.destroy(settings.stage, cfn=cfn, s3=s3, echo=gone.append)
+        stack.destroy(settings.stage, cfn=cfn, s3=s3, poll_seconds=0.2, echo=gone.append)
 
 
 def test_stack_outputs_of_a_missing_stack_say_what_to_do(aws_endpoint: str) -> None:
@@ -246,3 +246,28 @@ def test_localstack_compose_mounts_the_hook_that_runs_bootstrap() -> None:
     text = hook.read_text()
     assert "-m learnloop.deploy.localstack" in text
     assert all(p.startswith("127.0.0.1:") for p in service["ports"])
+
+
+def test_destroy_asks_first_and_does_nothing_when_told_no(settings: Any) -> None:
+    from click.testing import CliRunner
+
+    from learnloop.cli import main
+
+    cfn = _client("cloudformation", settings.endpoint_url)
+    result = CliRunner().invoke(
+        main,
+        ["destroy", "--stage", settings.stage],
+        input="n\n",
+        env={"AWS_ENDPOINT_URL": settings.endpoint_url},
+    )
+    assert result.exit_code == 1 and "Aborted" in result.output
+    assert f"Delete stack learnloop-{settings.stage}" in result.output
+    # Told yes, a stage without a stack fails with a clear message, not a traceback.
+    result = CliRunner().invoke(
+        main,
+        ["destroy", "--stage", settings.stage, "--yes"],
+        env={"AWS_ENDPOINT_URL": settings.endpoint_url},
+    )
+    assert result.exit_code == 1
+    assert f"stack learnloop-{settings.stage} does not exist" in result.output
+    assert not stack.stack_exists(cfn, f"learnloop-{settings.stage}")

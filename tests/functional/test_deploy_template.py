@@ -12,6 +12,8 @@ from support.deploy import resources_of
 from learnloop.deploy.build import build
 from learnloop.deploy.runtimes import get_runtime
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
@@ -82,9 +84,7 @@ def test_tables_match_what_bootstrap_creates(
         ttl = _dynamodb_client.describe_time_to_live(TableName=model.Meta.table_name)
         description = ttl["TimeToLiveDescription"]
         if description.get("TimeToLiveStatus") == "ENABLED":
-            assert props["TimeToLiveSpecification"]["AttributeName"] == description[
-                "AttributeName"
-            ]
+            assert props["TimeToLiveSpecification"]["AttributeName"] == description["AttributeName"]
         else:
             assert "TimeToLiveSpecification" not in props
 
@@ -157,6 +157,28 @@ def test_retained_stage_keeps_its_data(tmp_path: Path) -> None:
     function = template["Resources"]["LearnFunction"]["Properties"]
     assert (function["Runtime"], function["Architectures"]) == ("python3.12", ["arm64"])
     # Unset LEARNLOOP_BUCKET: a name unique to the account and region.
-    assert "${AWS::AccountId}" in template["Resources"]["Bucket"]["Properties"]["BucketName"][
-        "Fn::Sub"
-    ]
+    assert (
+        "${AWS::AccountId}"
+        in template["Resources"]["Bucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    )
+
+
+def test_memory_timeout_and_environment_come_from_the_chalice_config(
+    template: dict[str, Any],
+) -> None:
+    import json as _json
+
+    from chalice.config import Config
+
+    config = _json.loads((ROOT / "functions" / ".chalice" / "config.json").read_text())
+    for name in _functions(template):
+        props = template["Resources"][f"{name}Function"]["Properties"]
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+        expected = Config(chalice_stage="iam", function_name=snake, config_from_disk=config)
+        assert props["MemorySize"] == expected.lambda_memory_size, name
+        assert props["Timeout"] == expected.lambda_timeout, name
+        variables = props["Environment"]["Variables"]
+        assert variables["POWERTOOLS_SERVICE_NAME"] == "learnloop"
+        assert variables["LEARNLOOP_STAGE"] == "iam"
+        assert variables["LEARNLOOP_TABLE_PREFIX"] == "iam-"
+    assert template["Resources"]["LearnFunction"]["Properties"]["Timeout"] == 900

@@ -104,6 +104,11 @@ def _template_argument(s3: Any, result: BuildResult, bucket: str) -> dict[str, s
     return {"TemplateURL": url}
 
 
+def _waiting(poll_seconds: float) -> dict[str, float]:
+    # Up to an hour, however often CloudFormation is asked.
+    return {"Delay": poll_seconds, "MaxAttempts": max(1, int(3600 / max(poll_seconds, 0.1)))}
+
+
 def stack_exists(cfn: Any, name: str) -> bool:
     """Whether a stack called ``name`` exists (and is not deleted)."""
     try:
@@ -152,6 +157,7 @@ def deploy(
     name: str | None = None,
     image_tag: str | None = None,
     wait: bool = True,
+    poll_seconds: float = 5.0,
     echo: Callable[[str], None] = print,
 ) -> dict[str, str]:
     """Upload the build and create or update its stack; returns the stack's outputs.
@@ -168,6 +174,8 @@ def deploy(
         The stack (default ``learnloop-{stage}``).
     image_tag
         The training images' tag (the template's ``ImageTag`` parameter).
+    poll_seconds
+        How often to ask CloudFormation while waiting.
 
     Raises
     ------
@@ -205,7 +213,7 @@ def deploy(
     if wait:
         waiter = cfn.get_waiter("stack_update_complete" if exists else "stack_create_complete")
         try:
-            waiter.wait(StackName=name, WaiterConfig={"Delay": 5, "MaxAttempts": 360})
+            waiter.wait(StackName=name, WaiterConfig=_waiting(poll_seconds))
         except WaiterError as exc:
             reasons = "; ".join(_failure_reasons(cfn, name)) or str(exc)
             raise StackError(f"stack {name} failed: {reasons}") from exc
@@ -243,6 +251,7 @@ def destroy(
     s3: Any,
     name: str | None = None,
     wait: bool = True,
+    poll_seconds: float = 5.0,
     echo: Callable[[str], None] = print,
 ) -> None:
     """Delete the stage's stack, emptying its bucket first so that it can go too.
@@ -270,7 +279,7 @@ def destroy(
     if wait:
         try:
             cfn.get_waiter("stack_delete_complete").wait(
-                StackName=name, WaiterConfig={"Delay": 5, "MaxAttempts": 360}
+                StackName=name, WaiterConfig=_waiting(poll_seconds)
             )
         except WaiterError as exc:
             reasons = "; ".join(_failure_reasons(cfn, name)) or str(exc)

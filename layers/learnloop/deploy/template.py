@@ -97,12 +97,20 @@ def read_chalice_config(project_dir: Path) -> dict[str, Any]:
 
 
 def _function_config(options: TemplateOptions, name: str) -> Any:
+    from chalice import constants
     from chalice.config import Config
 
-    return Config.create(
+    # Chalice's own precedence: the stage's per-function entry, the stage, the top-level
+    # per-function entry (``lambda_functions``), the top level, then Chalice's defaults.
+    return Config(
         chalice_stage=options.stage,
         function_name=name,
         config_from_disk=dict(options.chalice_config),
+        default_params={
+            "lambda_memory_size": constants.DEFAULT_LAMBDA_MEMORY_SIZE,
+            "lambda_timeout": constants.DEFAULT_LAMBDA_TIMEOUT,
+            "api_gateway_stage": constants.DEFAULT_APIGATEWAY_STAGE_NAME,
+        },
     )
 
 
@@ -430,7 +438,6 @@ def api_resources(inventory: Inventory, options: TemplateOptions) -> dict[str, A
             "Properties": {
                 "Body": body,
                 "EndpointConfiguration": {"Types": ["REGIONAL"]},
-                "BinaryMediaTypes": body.get("x-amazon-apigateway-binary-media-types", []),
             },
         },
         deployment_id: {
