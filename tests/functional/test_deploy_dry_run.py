@@ -195,3 +195,17 @@ def test_every_training_job_has_an_image_task_and_schedule(dry_run: dict[str, An
         k for k in tasks
     }
     assert len(resources_of(template, "AWS::ECR::Repository")) == len(jobs)
+
+
+def test_template_has_no_empty_values(dry_run: dict[str, Any]) -> None:
+    # A null MemorySize or Timeout passes cfn-lint but is not what the config says.
+    def nulls(node: Any, path: str) -> list[str]:
+        if node is None:
+            return [path]
+        if isinstance(node, dict):
+            return [p for k, v in node.items() for p in nulls(v, f"{path}.{k}")]
+        if isinstance(node, list):
+            return [p for i, v in enumerate(node) for p in nulls(v, f"{path}[{i}]")]
+        return []
+
+    assert nulls(dry_run["template"], "$") == []

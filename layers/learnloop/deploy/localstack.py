@@ -95,9 +95,15 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     """``python -m learnloop.deploy.localstack``: the init hook's entry point."""
     import os
 
+    from botocore.exceptions import BotoCoreError, ClientError
+    from pynamodb.exceptions import PynamoDBException
+
+    from learnloop.exceptions import LearnloopError
+
     try:
         init_localstack(os.environ if env is None else env)
-    except Exception as exc:  # the hook's log is all a LocalStack user sees
+    except (LearnloopError, BotoCoreError, ClientError, PynamoDBException) as exc:
+        # One line in LocalStack's log says what went wrong; a traceback would bury it.
         print(f"learnloop: LocalStack init failed: {exc}", file=sys.stderr)
         return 1
     return 0
