@@ -73,6 +73,8 @@ def test_deploy_uploads_creates_updates_and_destroy_empties_and_deletes(
         echo=lines.append,
     )
     assert outputs["BucketName"] == settings.bucket
+    # A line per stack event while CloudFormation works (moto reports only the stack's own).
+    assert f"  learnloop-{settings.stage}: CREATE_COMPLETE" in lines
     assert outputs["TablePrefix"] == settings.table_prefix
     uploaded = s3.list_objects_v2(Bucket=f"{settings.stage}-artifacts")["Contents"]
     assert {o["Key"].rsplit("/", 1)[-1] for o in uploaded} == {a.s3_name for a in result.artifacts}

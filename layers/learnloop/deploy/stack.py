@@ -8,10 +8,11 @@ an unchanged layer is not uploaded again), then creates or updates the stack and
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import ClientError
 
 from learnloop.deploy.build import BuildResult, s3_prefix
 from learnloop.deploy.exceptions import StackError
@@ -104,9 +105,52 @@ def _template_argument(s3: Any, result: BuildResult, bucket: str) -> dict[str, s
     return {"TemplateURL": url}
 
 
-def _waiting(poll_seconds: float) -> dict[str, float]:
-    # Up to an hour, however often CloudFormation is asked.
-    return {"Delay": poll_seconds, "MaxAttempts": max(1, int(3600 / max(poll_seconds, 0.1)))}
+def wait_for_stack(
+    cfn: Any,
+    name: str,
+    *,
+    since: float,
+    poll_seconds: float = 5.0,
+    timeout_seconds: float = 3600.0,
+    echo: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Wait until the stack leaves its ``*_IN_PROGRESS`` state, printing a line per resource
+    event; returns the final status (``DELETE_COMPLETE`` when it is gone).
+
+    Raises
+    ------
+    StackError
+        When it ends failed or rolled back (with the failed resources' reasons), or is still in
+        progress after ``timeout_seconds``.
+    """
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            events = cfn.describe_stack_events(StackName=name)["StackEvents"]
+            status = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+        except ClientError as exc:
+            if "does not exist" in str(exc):
+                return "DELETE_COMPLETE"
+            raise
+        for event in reversed(events):
+            stamp = event.get("Timestamp")
+            if event["EventId"] in seen or (stamp is not None and stamp.timestamp() < since):
+                continue
+            seen.add(event["EventId"])
+            reason = (
+                f" ({event['ResourceStatusReason']})" if event.get("ResourceStatusReason") else ""
+            )
+            echo(f"  {event['LogicalResourceId']}: {event['ResourceStatus']}{reason}")
+        if not status.endswith("_IN_PROGRESS"):
+            if status.endswith("FAILED") or "ROLLBACK" in status:
+                reasons = "; ".join(_failure_reasons(cfn, name)) or status
+                raise StackError(f"stack {name} ended {status}: {reasons}")
+            return str(status)
+        if time.monotonic() >= deadline:
+            raise StackError(f"stack {name} still {status} after {timeout_seconds:.0f} s")
+        sleep(poll_seconds)
 
 
 def stack_exists(cfn: Any, name: str) -> bool:
@@ -198,6 +242,7 @@ def deploy(
         parameters.append({"ParameterKey": "ImageTag", "ParameterValue": image_tag})
     arguments["Parameters"] = parameters
     exists = stack_exists(cfn, name)
+    started = time.time() - 1
     try:
         if exists:
             echo(f"updating stack {name}")
@@ -211,12 +256,7 @@ def deploy(
             return stack_outputs(cfn, name)
         raise StackError(f"CloudFormation refused the stack {name}: {exc}") from exc
     if wait:
-        waiter = cfn.get_waiter("stack_update_complete" if exists else "stack_create_complete")
-        try:
-            waiter.wait(StackName=name, WaiterConfig=_waiting(poll_seconds))
-        except WaiterError as exc:
-            reasons = "; ".join(_failure_reasons(cfn, name)) or str(exc)
-            raise StackError(f"stack {name} failed: {reasons}") from exc
+        wait_for_stack(cfn, name, since=started, poll_seconds=poll_seconds, echo=echo)
     outputs = stack_outputs(cfn, name)
     echo(f"stack {name} ready")
     return outputs
@@ -274,16 +314,13 @@ def destroy(
     elif outputs.get("BucketName"):
         count = empty_bucket(s3, outputs["BucketName"])
         echo(f"emptied bucket {outputs['BucketName']} ({count} object versions)")
+    started = time.time() - 1
     cfn.delete_stack(StackName=name)
     echo(f"deleting stack {name}")
     if wait:
-        try:
-            cfn.get_waiter("stack_delete_complete").wait(
-                StackName=name, WaiterConfig=_waiting(poll_seconds)
-            )
-        except WaiterError as exc:
-            reasons = "; ".join(_failure_reasons(cfn, name)) or str(exc)
-            raise StackError(f"deleting stack {name} failed: {reasons}") from exc
+        status = wait_for_stack(cfn, name, since=started, poll_seconds=poll_seconds, echo=echo)
+        if status != "DELETE_COMPLETE":
+            raise StackError(f"deleting stack {name} ended {status}")
     echo(f"stack {name} deleted")
 
 
@@ -297,4 +334,5 @@ __all__ = [
     "stack_name",
     "stack_outputs",
     "upload_artifacts",
+    "wait_for_stack",
 ]
