@@ -517,6 +517,15 @@ def deploy(
         raise click.ClickException(exc.message) from exc
     for key, value in sorted(outputs.items()):
         click.echo(f"{key}: {value}")
+    from learnloop.deploy.template import logical_id
+
+    for job in result.inventory.training_jobs:
+        repository = outputs.get(logical_id(job.name, "Repository"))
+        if repository:
+            click.echo(
+                f"training image {job.name}: docker build -f training_jobs/{job.name}/Dockerfile "
+                f"-t {repository}:latest . && docker push {repository}:latest"
+            )
 
 
 @main.command()
