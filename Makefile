@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 ARGS ?=
 
-.PHONY: run up test lint typecheck bench clean install install-dev
+.PHONY: run up test lint typecheck bench clean install install-dev package templates
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,18 @@ typecheck: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/ingest.py
+
+## package: build the Lambda layers and function zip for RUNTIME (default python3.11) and the
+## template into dist/deploy, print each size, fail over Lambda's 250 MB
+RUNTIME ?= python3.11
+ARCH ?= x86_64
+STAGE ?= dev
+package: install-dev
+	$(BIN)/learnloop package --stage $(STAGE) --runtime $(RUNTIME) --architecture $(ARCH) $(ARGS)
+
+## templates: the stage's CloudFormation template only (no pip), into dist/deploy
+templates: install-dev
+	$(BIN)/learnloop deploy --stage $(STAGE) --dry-run --skip-layers $(ARGS)
 
 clean:
 	rm -rf $(VENV) .learnloop learnloop-report .pytest_cache .ruff_cache .mypy_cache

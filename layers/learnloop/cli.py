@@ -366,5 +366,242 @@ def job_run(name: str, day: str | None, now: str | None) -> None:
     click.echo(json.dumps(result, indent=2, default=str))
 
 
+# --- deploy: package, deploy, destroy, train (learnloop.deploy) ---------------------------------
+
+_runtime_option = click.option(
+    "--runtime",
+    type=click.Choice(["python3.11", "python3.12", "python3.13"]),
+    default="python3.11",
+    show_default=True,
+    help="Lambda runtime the layers are built for (3.11: glibc 2.26 wheels only).",
+)
+_arch_option = click.option(
+    "--architecture",
+    type=click.Choice(["x86_64", "arm64"]),
+    default="x86_64",
+    show_default=True,
+)
+_stage_option = click.option(
+    "--stage", default=None, help="Stage to deploy (default: LEARNLOOP_STAGE or dev)."
+)
+
+
+def _stage_settings(stage: str | None) -> Settings:
+    import os
+
+    env = dict(os.environ)
+    if stage and os.environ.get("LEARNLOOP_STAGE") != stage:
+        # Names set for another stage must not leak into this one: derive them from --stage.
+        env["LEARNLOOP_STAGE"] = stage
+        env.pop("LEARNLOOP_TABLE_PREFIX", None)
+        env.pop("LEARNLOOP_BUCKET", None)
+    return Settings.from_env(env)
+
+
+def _build(
+    settings: Settings,
+    runtime: str,
+    architecture: str,
+    out_dir: Path,
+    artifacts_bucket: str,
+    skip_layers: bool,
+) -> Any:
+    from learnloop.deploy.build import build
+    from learnloop.deploy.runtimes import get_runtime
+    from learnloop.exceptions import LearnloopError
+
+    try:
+        result = build(
+            settings,
+            get_runtime(runtime, architecture),
+            out_dir,
+            artifacts_bucket=artifacts_bucket,
+            skip_layers=skip_layers,
+            echo=click.echo,
+        )
+    except LearnloopError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(result.size_table())
+    click.echo(f"template: {result.template_path}")
+    return result
+
+
+@main.command()
+@_stage_option
+@_runtime_option
+@_arch_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist/deploy"),
+    show_default=True,
+)
+@click.option("--skip-layers", is_flag=True, help="Template and function zip only (no pip).")
+@click.option("--artifacts-bucket", default="learnloop-artifacts", show_default=True)
+def package(
+    stage: str | None,
+    runtime: str,
+    architecture: str,
+    out_dir: Path,
+    skip_layers: bool,
+    artifacts_bucket: str,
+) -> None:
+    """Build the Lambda layers and function zip for a runtime, and the template; print sizes.
+
+    Fails when a function and its layers would unzip to more than Lambda's 250 MB.
+    """
+    _build(_stage_settings(stage), runtime, architecture, out_dir, artifacts_bucket, skip_layers)
+
+
+@main.command()
+@_stage_option
+@_runtime_option
+@_arch_option
+@click.option("--dry-run", is_flag=True, help="Write templates and zips to --out; call no AWS.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist/deploy"),
+    show_default=True,
+)
+@click.option("--skip-layers", is_flag=True, help="Do not build layers (with --dry-run only).")
+@click.option(
+    "--artifacts-bucket", default=None, help="Default: learnloop-artifacts-ACCOUNT-REGION."
+)
+@click.option("--image-tag", default=None, help="Tag of the training images (default: latest).")
+def deploy(
+    stage: str | None,
+    runtime: str,
+    architecture: str,
+    dry_run: bool,
+    out_dir: Path,
+    skip_layers: bool,
+    artifacts_bucket: str | None,
+    image_tag: str | None,
+) -> None:
+    """Package, upload and create or update the stage's CloudFormation stack."""
+    import boto3
+
+    from learnloop.deploy import stack
+    from learnloop.exceptions import LearnloopError
+
+    settings = _stage_settings(stage)
+    if dry_run:
+        _build(
+            settings,
+            runtime,
+            architecture,
+            out_dir,
+            artifacts_bucket or "learnloop-artifacts",
+            skip_layers,
+        )
+        click.echo(f"dry run: nothing was sent to AWS; see {out_dir}")
+        return
+    if skip_layers:
+        raise click.BadParameter("a real deployment needs its layers", param_hint="--skip-layers")
+    session = boto3.session.Session(region_name=settings.region)
+    endpoint = settings.endpoint_url
+    s3 = session.client("s3", endpoint_url=endpoint)
+    try:
+        bucket = artifacts_bucket or stack.default_artifacts_bucket(
+            session.client("sts", endpoint_url=endpoint), settings.region
+        )
+        result = _build(settings, runtime, architecture, out_dir, bucket, False)
+        outputs = stack.deploy(
+            result,
+            cfn=session.client("cloudformation", endpoint_url=endpoint),
+            s3=s3,
+            artifacts_bucket=bucket,
+            region=settings.region,
+            image_tag=image_tag,
+            echo=click.echo,
+        )
+    except LearnloopError as exc:
+        raise click.ClickException(exc.message) from exc
+    for key, value in sorted(outputs.items()):
+        click.echo(f"{key}: {value}")
+    from learnloop.deploy.template import logical_id
+
+    for job in result.inventory.training_jobs:
+        repository = outputs.get(logical_id(job.name, "Repository"))
+        if repository:
+            click.echo(
+                f"training image {job.name}: docker build -f training_jobs/{job.name}/Dockerfile "
+                f"-t {repository}:latest . && docker push {repository}:latest"
+            )
+
+
+@main.command()
+@_stage_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def destroy(stage: str | None, yes: bool) -> None:
+    """Delete the stage's stack (its data too, unless the stage retains data, as prod does)."""
+    import boto3
+
+    from learnloop.deploy import stack
+    from learnloop.exceptions import LearnloopError
+
+    settings = _stage_settings(stage)
+    name = stack.stack_name(settings.stage)
+    if not yes:
+        click.confirm(
+            f"Delete stack {name} and, unless it retains data, its tables and bucket?",
+            abort=True,
+        )
+    session = boto3.session.Session(region_name=settings.region)
+    try:
+        stack.destroy(
+            settings.stage,
+            cfn=session.client("cloudformation", endpoint_url=settings.endpoint_url),
+            s3=session.client("s3", endpoint_url=settings.endpoint_url),
+            echo=click.echo,
+        )
+    except LearnloopError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@main.command()
+@click.argument("name")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option(
+    "--target",
+    type=click.Choice(["local", "ecs"]),
+    default="local",
+    show_default=True,
+    help="local: a subprocess against the configured endpoint; ecs: a Fargate task.",
+)
+@_stage_option
+@click.option("--wait/--no-wait", default=True, show_default=True, help="ecs: wait for the end.")
+def train(name: str, args: tuple[str, ...], target: str, stage: str | None, wait: bool) -> None:
+    """Run the training job NAME (ARGS go to its entry module)."""
+    from learnloop.deploy import training
+    from learnloop.deploy.inventory import training_job_specs
+    from learnloop.exceptions import LearnloopError
+
+    try:
+        job = training.find_job(training_job_specs(), name)
+        if target == "local":
+            code = training.run_local(job, args=args)
+        else:
+            import boto3
+
+            from learnloop.deploy.stack import stack_name, stack_outputs
+
+            settings = _stage_settings(stage)
+            session = boto3.session.Session(region_name=settings.region)
+            cfn = session.client("cloudformation", endpoint_url=settings.endpoint_url)
+            ecs = session.client("ecs", endpoint_url=settings.endpoint_url)
+            outputs = stack_outputs(cfn, stack_name(settings.stage))
+            task = training.run_ecs_task(ecs, outputs, job, args=args)
+            click.echo(f"started {task.task_arn}")
+            code = training.wait_for_task(ecs, task, echo=click.echo) if wait else 0
+    except LearnloopError as exc:
+        raise click.ClickException(exc.message) from exc
+    if code:
+        raise click.ClickException(f"{name} exited with {code}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

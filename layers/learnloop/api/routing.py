@@ -145,6 +145,8 @@ class Api:
                     return result
                 return json_response(result, status)
 
+            # Deployment groups routes into Lambda functions by the scope they need.
+            handler.learnloop_scope = scope  # type: ignore[attr-defined]
             return handler
 
         return decorate

@@ -1,0 +1,184 @@
+"""The generated template against the code it comes from: tables exactly as bootstrap creates
+them on moto, and least-privilege IAM spot checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.deploy import resources_of
+
+from learnloop.deploy.build import build
+from learnloop.deploy.runtimes import get_runtime
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from learnloop.settings import Settings
+
+    settings = Settings(stage="iam", table_prefix="iam-", bucket="iam-bucket")
+    out = tmp_path_factory.mktemp("template")
+    return build(
+        settings,
+        get_runtime(),
+        out,
+        artifacts_bucket="artifacts",
+        skip_layers=True,
+        echo=lambda m: None,
+    ).template
+
+
+def _policy(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    role = template["Resources"][f"{function}Role"]["Properties"]
+    return role["Policies"][0]["PolicyDocument"]["Statement"]
+
+
+def _actions(statements: list[dict[str, Any]]) -> set[str]:
+    return {a for s in statements for a in s["Action"]}
+
+
+def _s3_grants(statements: list[dict[str, Any]], action: str) -> list[str]:
+    return [
+        r["Fn::Sub"].split("}/", 1)[1]
+        for s in statements
+        if action in s["Action"]
+        for r in s["Resource"]
+    ]
+
+
+def _functions(template: dict[str, Any]) -> list[str]:
+    return [k.removesuffix("Function") for k in resources_of(template, "AWS::Lambda::Function")]
+
+
+def test_tables_match_what_bootstrap_creates(
+    template: dict[str, Any], tables: Any, _dynamodb_client: Any
+) -> None:
+    deployed = {
+        t["Properties"]["TableName"].removeprefix("iam-"): t["Properties"]
+        for t in resources_of(template, "AWS::DynamoDB::Table").values()
+    }
+    for model in tables.all():
+        entity = model.entity
+        live = _dynamodb_client.describe_table(TableName=model.Meta.table_name)["Table"]
+        props = deployed[entity]
+
+        def keys(schema: list[dict[str, str]]) -> list[tuple[str, str]]:
+            return sorted((k["AttributeName"], k["KeyType"]) for k in schema)
+
+        assert keys(props["KeySchema"]) == keys(live["KeySchema"]), entity
+        assert sorted(map(str, props["AttributeDefinitions"])) == sorted(
+            map(str, live["AttributeDefinitions"])
+        ), entity
+        live_indexes = {
+            i["IndexName"]: (keys(i["KeySchema"]), i["Projection"]["ProjectionType"])
+            for i in live.get("GlobalSecondaryIndexes", [])
+        }
+        indexes = {
+            i["IndexName"]: (keys(i["KeySchema"]), i["Projection"]["ProjectionType"])
+            for i in props.get("GlobalSecondaryIndexes", [])
+        }
+        assert indexes == live_indexes, entity
+        ttl = _dynamodb_client.describe_time_to_live(TableName=model.Meta.table_name)
+        description = ttl["TimeToLiveDescription"]
+        if description.get("TimeToLiveStatus") == "ENABLED":
+            assert props["TimeToLiveSpecification"]["AttributeName"] == description["AttributeName"]
+        else:
+            assert "TimeToLiveSpecification" not in props
+
+
+def test_ingest_function_has_no_s3_access_and_no_numpy(template: dict[str, Any]) -> None:
+    statements = _policy(template, "ApiIngest")
+    assert not any(a.startswith("s3:") for a in _actions(statements))
+    layers = template["Resources"]["ApiIngestFunction"]["Properties"]["Layers"]
+    assert layers == [{"Ref": "IngestLayer"}]
+
+
+def test_only_learn_writes_models_and_nothing_deletes(template: dict[str, Any]) -> None:
+    writers = {
+        name
+        for name in _functions(template)
+        if any(p.startswith("models/") for p in _s3_grants(_policy(template, name), "s3:PutObject"))
+    }
+    assert writers == {"Learn"}
+    for name in _functions(template):
+        assert "s3:DeleteObject" not in _actions(_policy(template, name))
+
+
+def test_request_paths_never_scan_and_no_wildcards(template: dict[str, Any]) -> None:
+    for name in _functions(template):
+        statements = _policy(template, name)
+        actions = _actions(statements)
+        assert not any(a.endswith(":*") or a == "*" for a in actions), name
+        assert "dynamodb:DeleteTable" not in actions and "dynamodb:CreateTable" not in actions
+        for statement in statements:
+            assert statement["Resource"] != "*", name
+        if name.startswith("Api"):
+            assert "dynamodb:Scan" not in actions, name
+
+
+def test_dynamodb_grants_cover_only_the_stage_tables(template: dict[str, Any]) -> None:
+    tables = set(resources_of(template, "AWS::DynamoDB::Table"))
+    for name in _functions(template):
+        for statement in _policy(template, name):
+            if any(a.startswith("dynamodb:") for a in statement["Action"]):
+                named = {
+                    r["Fn::GetAtt"][0] if "Fn::GetAtt" in r else r["Fn::Sub"][2:].split(".")[0]
+                    for r in statement["Resource"]
+                }
+                assert named == tables
+
+
+def test_training_tasks_read_exports_and_write_only_models(template: dict[str, Any]) -> None:
+    role = template["Resources"]["TrainingTaskRole"]["Properties"]
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert _s3_grants(statements, "s3:PutObject") == ["models/*"]
+    assert set(_s3_grants(statements, "s3:GetObject")) == {"exports/*", "models/*"}
+    assert not any(a.startswith("dynamodb:") for a in _actions(statements))
+
+
+def test_retained_stage_keeps_its_data(tmp_path: Path) -> None:
+    from learnloop.settings import Settings
+
+    template = build(
+        Settings(stage="prod", table_prefix="learnloop-prod-"),
+        get_runtime("python3.12", "arm64"),
+        tmp_path,
+        artifacts_bucket="artifacts",
+        skip_layers=True,
+        echo=lambda m: None,
+    ).template
+    for table in resources_of(template, "AWS::DynamoDB::Table").values():
+        assert table["DeletionPolicy"] == "Retain"
+        assert table["Properties"]["DeletionProtectionEnabled"] is True
+    assert template["Resources"]["Bucket"]["DeletionPolicy"] == "Retain"
+    function = template["Resources"]["LearnFunction"]["Properties"]
+    assert (function["Runtime"], function["Architectures"]) == ("python3.12", ["arm64"])
+    # Unset LEARNLOOP_BUCKET: a name unique to the account and region.
+    assert (
+        "${AWS::AccountId}"
+        in template["Resources"]["Bucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    )
+
+
+def test_memory_timeout_and_environment_come_from_the_chalice_config(
+    template: dict[str, Any],
+) -> None:
+    import json as _json
+
+    from chalice.config import Config
+
+    config = _json.loads((ROOT / "functions" / ".chalice" / "config.json").read_text())
+    for name in _functions(template):
+        props = template["Resources"][f"{name}Function"]["Properties"]
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+        expected = Config(chalice_stage="iam", function_name=snake, config_from_disk=config)
+        assert props["MemorySize"] == expected.lambda_memory_size, name
+        assert props["Timeout"] == expected.lambda_timeout, name
+        variables = props["Environment"]["Variables"]
+        assert variables["POWERTOOLS_SERVICE_NAME"] == "learnloop"
+        assert variables["LEARNLOOP_STAGE"] == "iam"
+        assert variables["LEARNLOOP_TABLE_PREFIX"] == "iam-"
+    assert template["Resources"]["LearnFunction"]["Properties"]["Timeout"] == 900

@@ -1,0 +1,127 @@
+"""Layer requirements, pruning, de-duplication across layers and the 250 MB budget."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from learnloop.deploy.exceptions import BudgetExceededError, PackagingError
+from learnloop.deploy.layers import (
+    LAMBDA_BUDGET_BYTES,
+    FunctionSize,
+    LayerSpec,
+    build_layers,
+    check_budget,
+    layer_specs,
+)
+from learnloop.deploy.runtimes import get_runtime
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _names(spec: LayerSpec) -> set[str]:
+    from learnloop.deploy.layers import _requirement_name
+
+    return {_requirement_name(r) for r in spec.requirements}
+
+
+def test_layers_come_from_pyproject_and_keep_heavy_libraries_apart() -> None:
+    specs = {spec.name: spec for spec in layer_specs(ROOT)}
+    assert list(specs) == ["ingest", "inference", "learn"]
+    assert {"pynamodb", "pydantic"} <= _names(specs["ingest"])
+    assert _names(specs["ingest"]).isdisjoint({"numpy", "onnxruntime", "chalice"})
+    assert {"numpy", "onnxruntime", "tokenizers"} <= _names(specs["inference"])
+    assert {"scikit-learn", "skl2onnx"} <= _names(specs["learn"])
+    every = set().union(*(_names(s) for s in specs.values()))
+    assert every.isdisjoint({"torch", "sentence-transformers", "learnloop"})
+    assert specs["ingest"].include_library
+
+
+def test_runtime_platform_tags_follow_its_glibc() -> None:
+    old, new = get_runtime("python3.11"), get_runtime("python3.12", "arm64")
+    assert old.platform_tags()[0] == "manylinux_2_26_x86_64"
+    assert "manylinux_2_28_x86_64" not in old.platform_tags()
+    assert new.platform_tags()[0] == "manylinux_2_34_aarch64"
+    options = old.pip_options()
+    assert options[options.index("--python-version") + 1] == "3.11"
+    assert "--only-binary=:all:" in options
+    assert old.constraints == ("numpy<2",)
+
+
+def _fake_pip(packages: dict[str, dict[str, str]]) -> tuple[list[list[str]], object]:
+    """A pip that 'installs' small distributions (files + dist-info RECORD) by requirement."""
+    calls: list[list[str]] = []
+
+    def pip(args: Sequence[str]) -> None:
+        calls.append(list(args))
+        target = Path(args[args.index("--target") + 1])
+        for requirement, dists in packages.items():
+            if requirement not in args:
+                continue
+            for dist, version in dists.items():
+                module = dist.replace("-", "_")
+                (target / module).mkdir(parents=True, exist_ok=True)
+                (target / module / "__init__.py").write_text("x = 1\n")
+                (target / module / "tests").mkdir(exist_ok=True)
+                (target / module / "tests" / "test_it.py").write_text("assert True\n")
+                info = target / f"{module}-{version}.dist-info"
+                info.mkdir(exist_ok=True)
+                (info / "RECORD").write_text(
+                    f"{module}/__init__.py,,\n{module}/tests/test_it.py,,\n"
+                    f"{info.name}/RECORD,,\n../../bin/{module},,\n"
+                )
+
+    return calls, pip
+
+
+def test_upper_layers_drop_what_the_base_has_and_the_runtime_provides(tmp_path: Path) -> None:
+    import zipfile
+
+    (tmp_path / "layers" / "learnloop").mkdir(parents=True)
+    (tmp_path / "layers" / "learnloop" / "__init__.py").write_text("")
+    calls, pip = _fake_pip(
+        {
+            "base": {"pydantic": "2.0", "boto3": "1.40", "typing-extensions": "4.0"},
+            "heavy": {"numpy": "1.26.4", "typing-extensions": "4.0"},
+        }
+    )
+    specs = [
+        LayerSpec("ingest", ("base",), include_library=True),
+        LayerSpec("inference", ("heavy",)),
+    ]
+    built = build_layers(
+        specs, get_runtime(), tmp_path, tmp_path / "out", pip=pip, echo=lambda m: None
+    )
+    assert set(built["ingest"].distributions) == {"pydantic", "typing-extensions"}
+    assert set(built["inference"].distributions) == {"numpy"}
+    with zipfile.ZipFile(built["inference"].path) as archive:
+        names = archive.namelist()
+    assert "python/numpy/__init__.py" in names
+    assert not any("typing_extensions" in n or "/tests/" in n for n in names)
+    with zipfile.ZipFile(built["ingest"].path) as archive:
+        names = archive.namelist()
+    assert "python/learnloop/__init__.py" in names and not any("boto3" in n for n in names)
+    # Every pip call targets the Lambda runtime under its pins, not this machine.
+    assert all("--platform" in call and "--constraint" in call for call in calls)
+
+
+def test_layers_disagreeing_on_a_version_fail_clearly(tmp_path: Path) -> None:
+    (tmp_path / "layers" / "learnloop").mkdir(parents=True)
+    _, pip = _fake_pip(
+        {"base": {"typing-extensions": "4.0"}, "heavy": {"typing-extensions": "4.9"}}
+    )
+    specs = [LayerSpec("ingest", ("base",)), LayerSpec("inference", ("heavy",))]
+    with pytest.raises(
+        PackagingError, match=r"typing-extensions 4\.9 but the ingest layer has 4\.0"
+    ):
+        build_layers(specs, get_runtime(), tmp_path, tmp_path / "out", pip=pip, echo=print)
+
+
+def test_budget_names_every_function_over_250_mb() -> None:
+    fits = FunctionSize("api_ingest", ("ingest",), LAMBDA_BUDGET_BYTES)
+    over = FunctionSize("learn", ("ingest", "learn"), LAMBDA_BUDGET_BYTES + 1)
+    check_budget([fits])
+    with pytest.raises(BudgetExceededError, match=r"learn \(ingest \+ learn\) 250\.0 MB"):
+        check_budget([fits, over])
