@@ -4,8 +4,7 @@
   ``api_read``, ``api_admin``), its ``@app.schedule`` and its ``@app.on_cw_event`` handlers;
 * tables: :data:`learnloop.store.models.MODELS`, with the keys, indexes and TTL that
   :func:`learnloop.store.bootstrap` creates, taken from the same PynamoDB schema;
-* training jobs: :data:`learnloop.training.JOBS` (or, before that package exists, the
-  ``training_jobs/*/Dockerfile`` folders).
+* training jobs: :data:`learnloop.training.JOBS`.
 
 Examples
 --------
@@ -18,7 +17,6 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,27 +205,11 @@ def table_specs(settings: Settings) -> tuple[TableSpec, ...]:
     return tuple(specs)
 
 
-def training_job_specs(project_dir: Path | None = None) -> tuple[TrainingJobSpec, ...]:
-    """The container training jobs: :data:`learnloop.training.JOBS` when the package exists,
-    else one per ``training_jobs/{name}/Dockerfile`` (module ``learnloop.training.{name}``)."""
-    try:
-        training = importlib.import_module("learnloop.training")
-        jobs: Mapping[str, Any] = training.JOBS
-    except (ImportError, AttributeError):
-        root = project_dir or _repo_root()
-        folders = sorted(p.parent.name for p in (root / "training_jobs").glob("*/Dockerfile"))
-        jobs = {name: f"learnloop.training.{name}" for name in folders}
-    return tuple(
-        TrainingJobSpec(name=name, module=_module_path(name, target))
-        for name, target in sorted(jobs.items())
-    )
+def training_job_specs() -> tuple[TrainingJobSpec, ...]:
+    """The container training jobs of :data:`learnloop.training.JOBS`, by name."""
+    from learnloop.training import JOBS
 
-
-def _module_path(name: str, target: Any) -> str:
-    if isinstance(target, str):
-        return target
-    module = getattr(target, "__name__", None) or getattr(target, "module", None)
-    return str(module) if module else f"learnloop.training.{name}"
+    return tuple(TrainingJobSpec(name=name, module=module) for name, module in sorted(JOBS.items()))
 
 
 def _repo_root() -> Path:
@@ -261,7 +243,7 @@ def build_inventory(
         app_name=module.app.app_name,
         functions=function_specs(module.app),
         tables=table_specs(settings),
-        training_jobs=training_job_specs(project_dir),
+        training_jobs=training_job_specs(),
         app=module.app,
     )
 

@@ -12,7 +12,7 @@ import pytest
 from learnloop.deploy.inventory import training_job_specs
 
 ROOT = Path(__file__).resolve().parents[3]
-JOBS = training_job_specs(ROOT)
+JOBS = training_job_specs()
 
 
 def _torch_pin() -> str:
