@@ -139,3 +139,17 @@ def test_feedback_on_unknown_insight_is_404(client: Any, keys: dict) -> None:
     )
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
+
+
+def test_scores_too_small_for_dynamodb_are_stored_as_zero(
+    client: Any, keys: dict, tables: Any
+) -> None:
+    # DynamoDB refuses numbers of magnitude below 1e-130; schemathesis found this 500.
+    outcome = {"decision_id": "d-tiny", "impressions": 10, "viral_score": 5e-324}
+    response = call(client, "POST", "/v1/outcomes", key=keys["ingest"], body=outcome)
+    assert response.status_code == 200
+    assert [o.viral_score for o in tables.outcomes.query("d-tiny")] == [0]
+    content = {"posted_at": "2026-11-21T09:00:00Z", "quality_score": 1e-200}
+    response = call(client, "PUT", "/v1/content/d-tiny", key=keys["ingest"], body=content)
+    assert response.status_code == 200
+    assert tables.content.get("d-tiny").quality_score == 0

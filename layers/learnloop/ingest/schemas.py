@@ -30,7 +30,23 @@ Identifier = Annotated[
     StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@+\-]*$"),
 ]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Unit = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+#: DynamoDB numbers stop at a magnitude of 1e-130 (it refuses smaller ones); a score that
+#: small is zero for every purpose here, so it is stored as zero rather than failing the write.
+_TINIEST_STORED = 1e-100
+
+
+def _storable(value: float) -> float:
+    """``value``, or ``0.0`` when DynamoDB could not store its magnitude.
+
+    Examples
+    --------
+    >>> _storable(5e-324), _storable(0.25)
+    (0.0, 0.25)
+    """
+    return 0.0 if abs(value) < _TINIEST_STORED else value
+
+
+Unit = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False), AfterValidator(_storable)]
 Count = Annotated[int, Field(ge=0, le=10**12)]
 
 MAX_SNAPSHOT_BYTES = 32 * 1024
@@ -160,7 +176,9 @@ class OutcomeIn(Strict):
     replies: Count = 0
     bookmarks: Count = 0
     followers_gained: Annotated[int, Field(ge=-(10**9), le=10**9)] = 0
-    viral_score: Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False)] = 0.0
+    viral_score: Annotated[
+        float, Field(ge=0.0, le=100.0, allow_inf_nan=False), AfterValidator(_storable)
+    ] = 0.0
 
     _collected_at_bound = field_validator("collected_at")(_not_in_future)
 
