@@ -361,5 +361,55 @@ def job_run(name: str, day: str | None, now: str | None) -> None:
     click.echo(json.dumps(result, indent=2, default=str))
 
 
+# --- training jobs (two-tower stream) -------------------------------------------------------
+#: Where ``learnloop train`` can run a job; the deploy stream adds "ecs".
+TRAIN_TARGETS = ("local",)
+
+
+@main.command(
+    "train",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.argument("name")
+@click.argument("job_args", nargs=-1, type=click.UNPROCESSED)
+@click.option(
+    "--target",
+    default="local",
+    show_default=True,
+    help="Where the job runs: 'local' (a subprocess against the configured endpoint).",
+)
+@_state_dir_option
+def train(name: str, job_args: tuple[str, ...], target: str, state_dir: Path) -> None:
+    """Run the training job NAME (two_tower, text_encoder) and exit with its code.
+
+    Arguments after NAME go to the job (e.g. `learnloop train two_tower --embedding-dim 128`).
+    The job gets this environment, with STATE_DIR/local.env's values as defaults, so it reaches
+    a running `learnloop up`.
+    """
+    import os
+    import subprocess
+    import sys
+
+    from learnloop.local.env_file import read_env_file
+    from learnloop.training import JOBS
+
+    if name not in JOBS:
+        raise click.BadParameter(
+            f"unknown job {name!r}; choose from {', '.join(sorted(JOBS))}", param_hint="NAME"
+        )
+    if target not in TRAIN_TARGETS:
+        raise click.BadParameter(
+            f"target {target!r} is not available; targets: {', '.join(TRAIN_TARGETS)}",
+            param_hint="--target",
+        )
+    env = {**read_env_file(state_dir / "local.env"), **os.environ}
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    # The child inherits stdout and stderr: its progress bar and lines stream as they come.
+    code = subprocess.call([sys.executable, "-m", JOBS[name], *job_args], env=env)
+    if code:
+        click.echo(f"training job {name} exited with {code}", err=True)
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

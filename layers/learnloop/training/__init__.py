@@ -1,0 +1,22 @@
+"""Container training jobs (contract D): each is a package with a ``main(argv) -> int`` entry
+point, run as ``python -m learnloop.training.{name}``.
+
+Importing this package is cheap: torch and sentence-transformers load only inside a job.
+
+Examples
+--------
+>>> JOBS["two_tower"]
+'learnloop.training.two_tower'
+>>> sorted(JOBS)
+['text_encoder', 'two_tower']
+"""
+
+from __future__ import annotations
+
+#: Job name → the module ``python -m`` runs.
+JOBS: dict[str, str] = {
+    "two_tower": "learnloop.training.two_tower",
+    "text_encoder": "learnloop.training.text_encoder",
+}
+
+__all__ = ["JOBS"]
