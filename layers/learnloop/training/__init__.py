@@ -13,6 +13,13 @@ Examples
 
 from __future__ import annotations
 
+import os
+
+# torch's OpenMP threads spin while they wait; on a shared 2-core machine (CI, a laptop running
+# the local stack) spinning threads starve each other and a small fit runs ~50x slower. Set
+# before torch loads (it reads the variable once), never over a value the caller chose.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 #: Job name → the module ``python -m`` runs.
 JOBS: dict[str, str] = {
     "two_tower": "learnloop.training.two_tower",

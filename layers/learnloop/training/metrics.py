@@ -42,7 +42,8 @@ def _hits(top_items: np.ndarray, relevant: Sequence[Collection[int]], k: int) ->
     hits = np.zeros(top.shape, dtype=bool)
     for row, items in enumerate(relevant):
         if items:
-            hits[row] = np.isin(top[row], np.fromiter(items, dtype=top.dtype, count=len(items)))
+            members = items if isinstance(items, set | frozenset) else set(items)
+            hits[row] = [item in members for item in top[row].tolist()]
     return hits
 
 
@@ -123,8 +124,8 @@ def map_at_k(top_items: np.ndarray, relevant: Sequence[Collection[int]], k: int)
     Examples
     --------
     >>> import numpy as np
-    >>> map_at_k(np.array([[1, 9, 2]]), [{1, 2, 3, 4}], 3)  # (1/1 + 2/3) / 4
-    0.4166666666666667
+    >>> round(map_at_k(np.array([[1, 9, 2]]), [{1, 2, 3, 4}], 3), 6)  # (1/1 + 2/3) / 4
+    0.416667
     """
     keep, n_relevant = _users(relevant)
     if not keep.any():

@@ -46,6 +46,10 @@ class TwoTowerNet(nn.Module):
         Embedding size.
     normalize : bool
         L2-normalise both towers' outputs.
+    use_user_id : bool
+        Add the user's id embedding (else the user is their history only).
+    hidden : int
+        Width of a tanh layer between the history mean and the user embedding (0: linear).
     """
 
     def __init__(
@@ -59,6 +63,8 @@ class TwoTowerNet(nn.Module):
         text: torch.Tensor | None,
         dim: int,
         normalize: bool = False,
+        use_user_id: bool = True,
+        hidden: int = 0,
     ) -> None:
         super().__init__()
         n_slots = int(item_slots.max().item()) + 1 if len(item_slots) else 1
@@ -66,7 +72,12 @@ class TwoTowerNet(nn.Module):
         self.normalize = normalize
         self.user_id = nn.Embedding(n_users + 1, dim)
         self.history_item = nn.Embedding(n_slots, dim)
-        self.history_proj = nn.Linear(dim, dim)
+        self.use_user_id = use_user_id
+        self.history_proj: nn.Module = (
+            nn.Sequential(nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, dim))
+            if hidden
+            else nn.Linear(dim, dim)
+        )
         self.item_id = nn.Embedding(n_slots, dim)
         self.content_type = nn.Embedding(n_content_types + 1, dim)
         self.text_proj = nn.Linear(text.shape[1], dim, bias=False) if text is not None else None
@@ -82,9 +93,32 @@ class TwoTowerNet(nn.Module):
         counts = history.sum(dim=1, keepdim=True).clamp(min=1.0)
         return (history @ table) / counts
 
-    def user_vectors(self, users: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
-        """User embeddings from user indices (0: unknown) and history weights over the catalog."""
-        out = self.user_id(users) + self.history_proj(self.history_vectors(history))
+    def history_vectors_sparse(
+        self, rows: torch.Tensor, segments: torch.Tensor, n: int
+    ) -> torch.Tensor:
+        """The same mean as :meth:`history_vectors` for ``n`` users whose history items are
+        catalog ``rows`` belonging to user ``segments`` (training's cheaper path)."""
+        table = self.history_item(self.item_slots[rows])
+        total = torch.zeros(n, table.shape[1], dtype=table.dtype).index_add(0, segments, table)
+        counts = torch.bincount(segments, minlength=n).clamp(min=1).to(table.dtype)
+        return total / counts[:, None]
+
+    def user_vectors(
+        self,
+        users: torch.Tensor,
+        history: torch.Tensor | None = None,
+        *,
+        mean: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """User embeddings from user indices (0: unknown) and history weights over the catalog
+        (or the already computed history ``mean``)."""
+        if mean is None:
+            if history is None:
+                raise ValueError("user_vectors needs a history or its mean")
+            mean = self.history_vectors(history)
+        out = self.history_proj(mean)
+        if self.use_user_id:
+            out = out + self.user_id(users)
         return F.normalize(out, dim=-1) if self.normalize else out
 
     def item_vectors_from(

@@ -33,6 +33,10 @@ from learnloop.exceptions import NotFittedError, ValidationError
 from learnloop.training.exceptions import NotEnoughInteractionsError
 from learnloop.training.metrics import ndcg_at_k, ranking_metrics, top_k_excluding
 
+#: ``in_batch``: sampled softmax over the batch's items with logQ correction; ``full``: softmax
+#: over the catalog; ``multinomial``: per-user softmax over the catalog, all the user's positives
+#: as targets (the multinomial likelihood of Mult-DAE, Liang et al. 2018).
+LOSSES = ("in_batch", "full", "multinomial")
 #: Called after every epoch with ``(epoch, mean training loss, validation NDCG@k or None)``.
 EpochCallback = Callable[[int, float, float | None], None]
 
@@ -75,6 +79,10 @@ class TwoTowerRecommender:
     id_dropout : float
         Share of user and item ids replaced by the unknown slot at each step, so cold users
         and items (history, content type and text only) are embedded sensibly.
+    use_user_id : bool
+        Give the user tower the user's id embedding besides their history.
+    hidden : int
+        Width of a tanh layer in the user tower (0: the history mean is mapped linearly).
     eval_k : int
         The k of the validation NDCG that early stopping watches.
     n_threads : int
@@ -122,6 +130,8 @@ class TwoTowerRecommender:
         weight_decay: float = 1e-4,
         history_dropout: float = 0.5,
         id_dropout: float = 0.1,
+        use_user_id: bool = True,
+        hidden: int = 0,
         eval_k: int = 10,
         n_threads: int = 2,
         random_state: int | None = None,
@@ -137,6 +147,8 @@ class TwoTowerRecommender:
         self.weight_decay = weight_decay
         self.history_dropout = history_dropout
         self.id_dropout = id_dropout
+        self.use_user_id = use_user_id
+        self.hidden = hidden
         self.eval_k = eval_k
         self.n_threads = n_threads
         self.random_state = random_state
@@ -147,8 +159,8 @@ class TwoTowerRecommender:
 
     def _check_params(self) -> None:
         details = []
-        if self.loss not in ("in_batch", "full"):
-            details.append({"field": "loss", "message": "expected 'in_batch' or 'full'"})
+        if self.loss not in LOSSES:
+            details.append({"field": "loss", "message": f"expected one of {', '.join(LOSSES)}"})
         for name in ("embedding_dim", "epochs", "batch_size", "eval_k", "n_threads"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 details.append({"field": name, "message": "must be a positive integer"})
@@ -299,6 +311,8 @@ class TwoTowerRecommender:
             text=text,
             dim=self.embedding_dim,
             normalize=self.normalize,
+            use_user_id=self.use_user_id,
+            hidden=self.hidden,
         )
         optimizer = torch.optim.AdamW(
             net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
@@ -306,6 +320,10 @@ class TwoTowerRecommender:
         matrix = torch.zeros(n_users, n_items)
         matrix[torch.from_numpy(rows_u), torch.from_numpy(rows_i)] = 1.0
         t_users, t_items = torch.from_numpy(rows_u), torch.from_numpy(rows_i)
+        # Each user's training items as CSR, for the sparse history mean of a batch.
+        by_user = np.argsort(rows_u, kind="stable")
+        indices = torch.from_numpy(rows_i[by_user])
+        indptr = torch.from_numpy(np.r_[0, np.cumsum(np.bincount(rows_u, minlength=n_users))])
         log_q = torch.log(torch.from_numpy(self.popularity_ / self.popularity_.sum()).float())
         t_slots = torch.from_numpy(slots)
         n_pairs = len(rows_u)
@@ -314,41 +332,46 @@ class TwoTowerRecommender:
         best_state, best_score, best_epoch, waited = None, -math.inf, 0, 0
         for epoch in range(1, self.epochs + 1):
             net.train()
-            order = torch.randperm(n_pairs)
             total = 0.0
-            for start in range(0, n_pairs, self.batch_size):
-                batch = order[start : start + self.batch_size]
-                users, items = t_users[batch], t_items[batch]
-                history = matrix[users]
-                history[torch.arange(len(batch)), items] = 0.0
-                if self.history_dropout > 0:
-                    history = history * (torch.rand_like(history) >= self.history_dropout)
-                user_index = users + 1
+            for step in self._batches(n_pairs, n_users):
                 if self.id_dropout > 0:
-                    user_index = torch.where(
-                        torch.rand(len(batch)) < self.id_dropout, 0, user_index
-                    )
-                    item_slots = torch.where(
-                        torch.rand(n_items) < self.id_dropout, 0, t_slots
-                    )
+                    item_slots = torch.where(torch.rand(n_items) < self.id_dropout, 0, t_slots)
                 else:
                     item_slots = t_slots
-                u_vec = net.user_vectors(user_index, history)
                 v_all = net.item_vectors(item_slots)
-                if self.loss == "full":
-                    logits = u_vec @ v_all.T / self.temperature
-                    loss = F.cross_entropy(logits, items)
+                if self.loss == "multinomial":
+                    # Hide a random share of each user's items and predict the hidden ones
+                    # from the rest (as evaluation asks for items not in the history).
+                    users = step
+                    full = matrix[users]
+                    shown = torch.rand_like(full) >= max(self.history_dropout, 0.05)
+                    target = full * ~shown
+                    mean = net.history_vectors(full * shown)
                 else:
+                    users, items = t_users[step], t_items[step]
+                    mean = self._history_mean(net, indptr, indices, users, items)
+                user_index = users + 1
+                if self.id_dropout > 0:
+                    user_index = torch.where(torch.rand(len(step)) < self.id_dropout, 0, user_index)
+                u_vec = net.user_vectors(user_index, mean=mean)
+                if self.loss == "multinomial":
+                    log_p = F.log_softmax(u_vec @ v_all.T / self.temperature, dim=1)
+                    loss = -((log_p * target).sum(1) / target.sum(1).clamp(min=1.0)).mean()
+                elif self.loss == "full":
+                    loss = F.cross_entropy(u_vec @ v_all.T / self.temperature, items)
+                else:
+                    # In-batch negatives are drawn by popularity: subtracting log q removes
+                    # that bias (logQ correction); repeats of the target are not negatives.
                     logits = u_vec @ v_all[items].T / self.temperature - log_q[items][None, :]
                     same = items[:, None] == items[None, :]
                     same.fill_diagonal_(False)
                     logits = logits.masked_fill(same, -1e9)
-                    loss = F.cross_entropy(logits, torch.arange(len(batch)))
+                    loss = F.cross_entropy(logits, torch.arange(len(step)))
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-                total += float(loss.item()) * len(batch)
-            self.loss_curve_.append(total / n_pairs)
+                total += float(loss.item()) * len(step)
+            self.loss_curve_.append(total / (n_users if self.loss == 'multinomial' else n_pairs))
             self.net_ = net
             score = None
             if len(eval_users):
@@ -380,6 +403,36 @@ class TwoTowerRecommender:
         self.best_epoch_ = best_epoch
         self.net_ = net
         self._embed()
+
+    def _history_mean(
+        self,
+        net: Any,
+        indptr: Any,
+        indices: Any,
+        users: Any,
+        items: Any,
+    ) -> Any:
+        """Each batch user's mean history embedding without the target item and with a random
+        ``history_dropout`` share of the rest hidden (a sparse gather, not a dense row)."""
+        import torch
+
+        starts, lengths = indptr[users], indptr[users + 1] - indptr[users]
+        segments = torch.repeat_interleave(torch.arange(len(users)), lengths)
+        offsets = torch.cumsum(lengths, 0) - lengths
+        position = torch.arange(int(lengths.sum())) - offsets[segments]
+        rows = indices[starts[segments] + position]
+        keep = rows != items[segments]
+        if self.history_dropout > 0:
+            keep &= torch.rand(len(rows)) >= self.history_dropout
+        return net.history_vectors_sparse(rows[keep], segments[keep], len(users))
+
+    def _batches(self, n_pairs: int, n_users: int) -> Iterable[Any]:
+        import torch
+
+        n = n_users if self.loss == "multinomial" else n_pairs
+        order = torch.randperm(n)
+        for start in range(0, n, self.batch_size):
+            yield order[start : start + self.batch_size]
 
     def _embed(self) -> None:
         import torch
@@ -508,6 +561,8 @@ _PARAMS = (
     "weight_decay",
     "history_dropout",
     "id_dropout",
+    "use_user_id",
+    "hidden",
     "eval_k",
     "n_threads",
     "random_state",
