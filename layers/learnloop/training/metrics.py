@@ -212,7 +212,7 @@ __all__ = [
     "map_at_k",
     "ndcg_at_k",
     "precision_at_k",
-    "recall_at_k",
     "ranking_metrics",
+    "recall_at_k",
     "top_k_excluding",
 ]

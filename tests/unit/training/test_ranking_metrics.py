@@ -37,8 +37,9 @@ def test_metrics_match_the_reference_on_random_rankings() -> None:
     top = np.stack([rng.permutation(n_items)[:k] for _ in range(n_users)])
     relevant = [set(rng.choice(n_items, size=rng.integers(1, 15), replace=False).tolist())
                 for _ in range(n_users)]  # fmt: skip
+    per_user = [reference(list(t), r, k) for t, r in zip(top, relevant, strict=True)]
     expected = {
-        name: float(np.mean([reference(list(t), r, k)[name] for t, r in zip(top, relevant)]))
+        name: float(np.mean([figures[name] for figures in per_user]))
         for name in ("precision", "recall", "ndcg", "map")
     }
     assert precision_at_k(top, relevant, k) == pytest.approx(expected["precision"])

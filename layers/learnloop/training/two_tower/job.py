@@ -29,6 +29,7 @@ from learnloop.exceptions import LearnloopError
 from learnloop.models.artifacts import build_manifest, new_version, write_artifact
 from learnloop.training.two_tower.data import chronological_split, read_exports
 from learnloop.training.two_tower.recommender import (
+    LOSSES,
     EpochCallback,
     TwoTowerRecommender,
     catalog_from,
@@ -134,7 +135,9 @@ def train_two_tower(
     scores = model.evaluate(pairs_of(test), ks=METRIC_KS)
     test_users = int(scores.pop("users", 0))
     metrics = {
-        key: value for key, value in scores.items() if not key.startswith(("precision", "popularity_precision"))
+        key: value
+        for key, value in scores.items()
+        if not key.startswith(("precision", "popularity_precision"))
     }
     metrics.update({k: v for k, v in scores.items() if "precision" in k})
     metrics["validation_ndcg@10"] = max(model.validation_curve_, default=0.0)
@@ -160,7 +163,9 @@ def train_two_tower(
         "exports": [ref.to_dict() for ref in data.exports],
         "towers": towers.spec,
         "text_encoder": text_encoder_name,
-        "text_dim": 0 if published.text_embeddings_ is None else published.text_embeddings_.shape[1],
+        "text_dim": 0
+        if published.text_embeddings_ is None
+        else published.text_embeddings_.shape[1],
         "key_metric": KEY_METRIC,
         "higher_is_better": True,
         "hyperparameters": model.get_params(),
@@ -178,7 +183,11 @@ def train_two_tower(
         MODEL_NAME,
         version,
         files,
-        [spec["name"] for tower in ("user_tower", "item_tower") for spec in towers.spec[tower]["inputs"]],
+        [
+            spec["name"]
+            for tower in ("user_tower", "item_tower")
+            for spec in towers.spec[tower]["inputs"]
+        ],
         metrics,
         data.window,
         len(data.interactions),
@@ -210,18 +219,36 @@ def _matrices(model: TwoTowerRecommender) -> dict[str, bytes]:
     }
 
 
+_TUNABLE = (
+    "embedding_dim",
+    "loss",
+    "epochs",
+    "patience",
+    "batch_size",
+    "learning_rate",
+    "weight_decay",
+    "history_dropout",
+    "user_id",
+    "random_state",
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m learnloop.training.two_tower",
         description="Train the two-tower recommender on the exports in the stage's bucket.",
     )
     parser.add_argument("--embedding-dim", type=int, choices=EMBEDDING_DIMS, default=64)
-    parser.add_argument("--epochs", type=int, default=60, help="most epochs (early stopping)")
-    parser.add_argument("--patience", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--learning-rate", type=float, default=3e-3)
-    parser.add_argument("--weight-decay", type=float, default=1e-4)
-    parser.add_argument("--loss", choices=("in_batch", "full"), default="in_batch")
+    parser.add_argument("--loss", choices=LOSSES, default=None, help="default: multinomial")
+    parser.add_argument("--epochs", type=int, default=None, help="most epochs (early stopping)")
+    parser.add_argument("--patience", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--learning-rate", type=float, default=None)
+    parser.add_argument("--weight-decay", type=float, default=None)
+    parser.add_argument("--history-dropout", type=float, default=None)
+    parser.add_argument(
+        "--user-id", action="store_true", default=None, help="add a user id embedding"
+    )
     parser.add_argument("--random-state", type=int, default=42)
     parser.add_argument("--text-encoder", choices=sorted(TEXT_EMBEDDERS), default="minilm")
     parser.add_argument("--dates", default=None, help="comma-separated export dates")
@@ -278,16 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 exclude = {line.strip() for line in handle if line.strip()}
         settings = Settings.from_env()
         factory = TEXT_EMBEDDERS[args.text_encoder]
-        params = {
-            "embedding_dim": args.embedding_dim,
-            "epochs": args.epochs,
-            "patience": args.patience,
-            "batch_size": args.batch_size,
-            "learning_rate": args.learning_rate,
-            "weight_decay": args.weight_decay,
-            "loss": args.loss,
-            "random_state": args.random_state,
-        }
+        chosen = {name: getattr(args, name) for name in _TUNABLE}
+        params = {name: value for name, value in chosen.items() if value is not None}
+        if "user_id" in params:
+            params["use_user_id"] = params.pop("user_id")
 
         def echo(line: str) -> None:
             if not args.quiet:

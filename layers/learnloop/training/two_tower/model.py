@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F  # noqa: N812
+from torch.nn import functional as F
 
 
 class TwoTowerNet(nn.Module):
@@ -83,6 +83,10 @@ class TwoTowerNet(nn.Module):
         self.text_proj = nn.Linear(text.shape[1], dim, bias=False) if text is not None else None
         for table in (self.user_id, self.history_item, self.item_id, self.content_type):
             nn.init.normal_(table.weight, std=0.1)
+        if not use_user_id:
+            # Kept (zero, frozen) so the exported user tower has the same inputs either way.
+            nn.init.zeros_(self.user_id.weight)
+            self.user_id.weight.requires_grad_(False)
         self.register_buffer("item_slots", item_slots.long())
         self.register_buffer("item_content_types", content_types.long())
         self.register_buffer("item_text", text if text is not None else torch.zeros(n_items, 0))
@@ -116,9 +120,7 @@ class TwoTowerNet(nn.Module):
             if history is None:
                 raise ValueError("user_vectors needs a history or its mean")
             mean = self.history_vectors(history)
-        out = self.history_proj(mean)
-        if self.use_user_id:
-            out = out + self.user_id(users)
+        out = self.history_proj(mean) + self.user_id(users)
         return F.normalize(out, dim=-1) if self.normalize else out
 
     def item_vectors_from(

@@ -66,7 +66,10 @@ def export_towers(model: Any) -> ExportedTowers:
     n_items, dim = len(model.item_ids_), model.embedding_dim
     text_dim = 0 if model.text_embeddings_ is None else int(model.text_embeddings_.shape[1])
     user_inputs = (torch.zeros(2, dtype=torch.long), torch.zeros(2, n_items))
-    item_inputs: tuple[Any, ...] = (torch.zeros(2, dtype=torch.long), torch.zeros(2, dtype=torch.long))
+    item_inputs: tuple[Any, ...] = (
+        torch.zeros(2, dtype=torch.long),
+        torch.zeros(2, dtype=torch.long),
+    )
     item_names = ["item_index", "content_type"]
     if text_dim:
         item_inputs = (*item_inputs, torch.zeros(2, text_dim))
