@@ -52,6 +52,10 @@ class TwoTowerNet(nn.Module):
         Width of a tanh layer between the history mean and the user embedding (0: linear).
     """
 
+    item_slots: torch.Tensor
+    item_content_types: torch.Tensor
+    item_text: torch.Tensor
+
     def __init__(
         self,
         *,
@@ -134,7 +138,7 @@ class TwoTowerNet(nn.Module):
 
     def item_vectors(self, slots: torch.Tensor | None = None) -> torch.Tensor:
         """Every catalog item's embedding (``slots`` overrides the id slots, e.g. dropped)."""
-        text = self.item_text if self.text_proj is not None else None
+        text: torch.Tensor | None = self.item_text if self.text_proj is not None else None
         return self.item_vectors_from(
             self.item_slots if slots is None else slots, self.item_content_types, text
         )
@@ -156,6 +160,8 @@ class ItemTower(nn.Module):
     """The exported item tower: ``item_index`` (row in items.json, -1 for a new item),
     ``content_type`` (index in the manifest's vocabulary, -1 unknown) and, when the model uses
     text, ``text_embedding`` → ``item_embedding``."""
+
+    row_slots: torch.Tensor
 
     def __init__(self, net: TwoTowerNet) -> None:
         super().__init__()

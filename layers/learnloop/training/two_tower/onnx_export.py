@@ -117,7 +117,7 @@ def _export(module: Any, args: tuple[Any, ...], inputs: list[str], output: str) 
         torch.onnx.export(
             module,
             args,
-            buffer,
+            buffer,  # type: ignore[arg-type]  # file-like objects are accepted
             input_names=inputs,
             output_names=[output],
             dynamic_axes=axes,

@@ -33,13 +33,16 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from learnloop.exceptions import NotFittedError, ValidationError
 from learnloop.training.exceptions import NotEnoughInteractionsError
 from learnloop.training.metrics import ndcg_at_k, ranking_metrics, top_k_excluding
+
+if TYPE_CHECKING:
+    from learnloop.training.two_tower.model import TwoTowerNet
 
 #: ``in_batch``: sampled softmax over the batch's items with logQ correction; ``full``: softmax
 #: over the catalog; ``multinomial``: per-user softmax over the catalog, all the user's positives
@@ -236,7 +239,7 @@ class TwoTowerRecommender:
         rows_u = np.array([self._user_row[u] for u, _ in unique], dtype=np.int64)
         rows_i = np.array([self._item_row[i] for _, i in unique], dtype=np.int64)
         n_users, n_items = len(users), len(self.item_ids_)
-        self.history_ = [set() for _ in range(n_users)]
+        self.history_: list[set[int]] = [set() for _ in range(n_users)]
         for u, i in zip(rows_u, rows_i, strict=True):
             self.history_[u].add(int(i))
         self.popularity_ = np.bincount(rows_i, minlength=n_items).astype(np.int64)
@@ -385,7 +388,7 @@ class TwoTowerRecommender:
                 optimizer.step()
                 total += float(loss.item()) * len(step)
             self.loss_curve_.append(total / (n_users if self.loss == "multinomial" else n_pairs))
-            self.net_ = net
+            self.net_: TwoTowerNet = net
             score = None
             if len(eval_users):
                 self._embed()
@@ -414,7 +417,6 @@ class TwoTowerRecommender:
         if best_state is not None:
             net.load_state_dict(best_state)
         self.best_epoch_ = best_epoch
-        self.net_ = net
         self._embed()
 
     def _history_mean(
