@@ -215,11 +215,12 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
 #: ``text``: feed the MiniLM title/genre embedding to the item tower. Every setting stops early
 #: on the validation split; the refit uses the epoch count it chose.
 TWO_TOWER_GRID: list[dict[str, Any]] = [
-    {"loss": "multinomial", "embedding_dim": 64, "text": True},
-    {"loss": "multinomial", "embedding_dim": 64, "text": False},
-    {"loss": "multinomial", "embedding_dim": 128, "text": True},
-    {"loss": "in_batch", "embedding_dim": 64, "batch_size": 1024, "history_dropout": 0.5,
-     "patience": 5, "text": True},
+    {"loss": "in_batch", "embedding_dim": 64, "text": True},
+    {"loss": "in_batch", "embedding_dim": 64, "text": False},
+    {"loss": "multinomial", "embedding_dim": 64, "batch_size": 32, "history_dropout": 0.7,
+     "epochs": 200, "patience": 15, "text": True},
+    {"loss": "multinomial", "embedding_dim": 128, "batch_size": 32, "history_dropout": 0.7,
+     "epochs": 200, "patience": 15, "text": True},
 ]  # fmt: skip
 
 

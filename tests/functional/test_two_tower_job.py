@@ -17,7 +17,7 @@ from support.planted import export_days, planted, put_exports
 
 from learnloop.training.two_tower import main
 
-FAST = ["--epochs", "6", "--patience", "6", "--batch-size", "8", "--quiet"]
+FAST = ["--epochs", "6", "--patience", "6", "--batch-size", "32", "--quiet"]
 FILES = {
     "user_tower.onnx",
     "item_tower.onnx",
@@ -156,7 +156,7 @@ def test_learnloop_train_runs_the_job_as_a_subprocess_with_minilm(
     env = {k: v for k, v in os.environ.items() if k != "LEARNLOOP_BUCKET"}
     result = subprocess.run(
         [sys.executable, "-m", "learnloop.cli", "train", "--state-dir", str(state), "two_tower",
-         "--epochs", "3", "--batch-size", "8", "--embedding-dim", "128"],
+         "--epochs", "3", "--batch-size", "32", "--embedding-dim", "128"],
         env=env, capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -239,7 +239,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Train the two-tower recommender on the exports in the stage's bucket.",
     )
     parser.add_argument("--embedding-dim", type=int, choices=EMBEDDING_DIMS, default=64)
-    parser.add_argument("--loss", choices=LOSSES, default=None, help="default: multinomial")
+    parser.add_argument("--loss", choices=LOSSES, default=None, help="default: in_batch")
     parser.add_argument("--epochs", type=int, default=None, help="most epochs (early stopping)")
     parser.add_argument("--patience", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
