@@ -199,9 +199,9 @@ class TwoTowerFit:
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "popularity": {},
     "bpr": {
-        "factors": [64, 200],
-        "learning_rate": [0.01, 0.05, 0.1],
-        "regularization": [0.001, 0.01],
+        "factors": [64, 128],
+        "learning_rate": [0.01, 0.05],
+        "regularization": [0.01, 0.1],
         "iterations": [200],
     },
     "als": {

@@ -101,16 +101,6 @@ class TwoTowerNet(nn.Module):
         counts = history.sum(dim=1, keepdim=True).clamp(min=1.0)
         return (history @ table) / counts
 
-    def history_vectors_sparse(
-        self, rows: torch.Tensor, segments: torch.Tensor, n: int
-    ) -> torch.Tensor:
-        """The same mean as :meth:`history_vectors` for ``n`` users whose history items are
-        catalog ``rows`` belonging to user ``segments`` (training's cheaper path)."""
-        table = self.history_item(self.item_slots[rows])
-        total = torch.zeros(n, table.shape[1], dtype=table.dtype).index_add(0, segments, table)
-        counts = torch.bincount(segments, minlength=n).clamp(min=1).to(table.dtype)
-        return total / counts[:, None]
-
     def user_vectors(
         self,
         users: torch.Tensor,
