@@ -142,7 +142,7 @@ class TwoTowerRecommender:
         temperature: float = 1.0,
         normalize: bool = False,
         epochs: int = 100,
-        patience: int = 5,
+        patience: int = 10,
         batch_size: int = 1024,
         learning_rate: float = 3e-3,
         weight_decay: float = 0.1,
