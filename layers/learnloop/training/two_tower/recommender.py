@@ -14,7 +14,7 @@ dot product. Three softmax losses (``loss``):
   items as targets: evaluation asks for items *not* in the history);
 * ``"full"``: like ``"in_batch"`` but scored against the whole catalog.
 
-On MovieLens 100K ``in_batch`` scored best on validation, ``multinomial`` ~3 % lower at a
+On MovieLens 100K ``in_batch`` scored best on validation, ``multinomial`` ~5 % lower at a
 fifth of the time per epoch (see bench/movielens.py).
 
 Early stopping keeps the epoch with the best validation NDCG@k.
