@@ -562,7 +562,10 @@ def destroy(stage: str | None, yes: bool) -> None:
         raise click.ClickException(exc.message) from exc
 
 
-@main.command()
+@main.command(
+    "train",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
 @click.argument("name")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.option(
@@ -574,16 +577,29 @@ def destroy(stage: str | None, yes: bool) -> None:
 )
 @_stage_option
 @click.option("--wait/--no-wait", default=True, show_default=True, help="ecs: wait for the end.")
-def train(name: str, args: tuple[str, ...], target: str, stage: str | None, wait: bool) -> None:
-    """Run the training job NAME (ARGS go to its entry module)."""
+@_state_dir_option
+def train(
+    name: str, args: tuple[str, ...], target: str, stage: str | None, wait: bool, state_dir: Path
+) -> None:
+    """Run the training job NAME (two_tower, text_encoder) and exit with its code.
+
+    Arguments after NAME go to the job (`learnloop train two_tower --embedding-dim 128`).
+    Locally the job gets this environment with STATE_DIR/local.env's values as defaults, so it
+    reaches a running `learnloop up`; on ECS it runs as the stack's Fargate task.
+    """
+    import os
+
     from learnloop.deploy import training
     from learnloop.deploy.inventory import training_job_specs
     from learnloop.exceptions import LearnloopError
+    from learnloop.local.env_file import read_env_file
 
     try:
         job = training.find_job(training_job_specs(), name)
         if target == "local":
-            code = training.run_local(job, args=args)
+            env = {**read_env_file(state_dir / "local.env"), **os.environ}
+            env.setdefault("PYTHONUNBUFFERED", "1")
+            code = training.run_local(job, args=args, env=env)
         else:
             import boto3
 
@@ -600,7 +616,8 @@ def train(name: str, args: tuple[str, ...], target: str, stage: str | None, wait
     except LearnloopError as exc:
         raise click.ClickException(exc.message) from exc
     if code:
-        raise click.ClickException(f"{name} exited with {code}")
+        click.echo(f"training job {name} exited with {code}", err=True)
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,10 +1,24 @@
-"""Container training jobs (torch lives only here): ``python -m learnloop.training.{name}``.
+"""Container training jobs (contract D): each is a package with a ``main(argv) -> int`` entry
+point, run as ``python -m learnloop.training.{name}``.
 
-Each job module has a ``main(argv) -> int`` and publishes a model artifact (contract C) under
-``models/{name}/{version}/``, manifest last, so registration picks it up.
+Importing this package is cheap: torch and sentence-transformers load only inside a job.
+
+Examples
+--------
+>>> JOBS["two_tower"]
+'learnloop.training.two_tower'
+>>> sorted(JOBS)
+['text_encoder', 'two_tower']
 """
 
 from __future__ import annotations
+
+import os
+
+# torch's OpenMP threads spin while they wait; on a shared 2-core machine (CI, a laptop running
+# the local stack) spinning threads starve each other and a small fit runs ~50x slower. Set
+# before torch loads (it reads the variable once), never over a value the caller chose.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 #: Job name → the module ``python -m`` runs.
 JOBS: dict[str, str] = {
