@@ -596,6 +596,9 @@ def train(
 
     try:
         job = training.find_job(training_job_specs(), name)
+    except LearnloopError as exc:
+        raise click.BadParameter(exc.message, param_hint="NAME") from exc
+    try:
         if target == "local":
             env = {**read_env_file(state_dir / "local.env"), **os.environ}
             env.setdefault("PYTHONUNBUFFERED", "1")

@@ -175,5 +175,5 @@ def test_learnloop_train_refuses_unknown_jobs_and_targets() -> None:
 
     unknown = CliRunner().invoke(cli, ["train", "nope"])
     assert unknown.exit_code == 2 and "two_tower" in unknown.output
-    target = CliRunner().invoke(cli, ["train", "--target", "ecs", "two_tower"])
-    assert target.exit_code == 2 and "'ecs' is not available" in target.output
+    target = CliRunner().invoke(cli, ["train", "--target", "k8s", "two_tower"])
+    assert target.exit_code == 2 and "'k8s' is not one of 'local', 'ecs'" in target.output
