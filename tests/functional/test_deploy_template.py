@@ -136,7 +136,11 @@ def test_training_tasks_read_exports_and_write_only_models(template: dict[str, A
     statements = role["Policies"][0]["PolicyDocument"]["Statement"]
     assert _s3_grants(statements, "s3:PutObject") == ["models/*"]
     assert set(_s3_grants(statements, "s3:GetObject")) == {"exports/*", "models/*"}
-    assert not any(a.startswith("dynamodb:") for a in _actions(statements))
+    # Of DynamoDB only the users table's exclusion index (who opted out or was deleted).
+    dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in s["Action"])]
+    assert [(s["Action"], s["Resource"]) for s in dynamodb] == [
+        (["dynamodb:Query"], {"Fn::Sub": "${UsersTable.Arn}/index/by_exclusion"})
+    ]
 
 
 def test_retained_stage_keeps_its_data(tmp_path: Path) -> None:

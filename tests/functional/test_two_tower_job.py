@@ -140,6 +140,7 @@ def test_main_without_exports_fails_with_a_reason(
 ) -> None:
     settings = tables.settings
     monkeypatch.setenv("AWS_ENDPOINT_URL", settings.endpoint_url)
+    monkeypatch.setenv("LEARNLOOP_TABLE_PREFIX", settings.table_prefix)
     monkeypatch.setenv("LEARNLOOP_BUCKET", settings.bucket)
     assert main([*FAST, "--text-encoder", "none"]) == 1
     assert "no complete exports" in capsys.readouterr().err

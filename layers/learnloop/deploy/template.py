@@ -30,6 +30,7 @@ from learnloop.deploy.inventory import FunctionSpec, Inventory, TableSpec, Train
 from learnloop.deploy.profiles import LAYER_ORDER
 from learnloop.deploy.runtimes import Runtime
 from learnloop.settings import Settings
+from learnloop.store.models import User
 
 Template = dict[str, Any]
 
@@ -42,6 +43,8 @@ ARTIFACTS_PARAMETER = "ArtifactsBucket"
 #: What a training task may read and write in the bucket (contract B and C).
 TRAINING_S3_READ = ("exports/", "models/")
 TRAINING_S3_WRITE = ("models/",)
+#: The one index training jobs read: who opted out or was deleted.
+USERS_EXCLUSION_INDEX = User.by_exclusion.Meta.index_name
 #: Fargate sizes and schedule per training job; unnamed jobs get ``"*"``.
 TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
     "*": {"cpu": "2048", "memory": "8192", "schedule": "cron(30 3 * * ? *)"},
@@ -55,6 +58,11 @@ def logical_id(name: str, suffix: str = "") -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.replace("-", "_").split("_")) + (
         suffix
     )
+
+
+_USERS_EXCLUSION_INDEX_ARN = (
+    f"${{{logical_id('users', 'Table')}.Arn}}/index/{USERS_EXCLUSION_INDEX}"
+)
 
 
 @dataclass(frozen=True)
@@ -587,9 +595,18 @@ def training_resources(
                         "PolicyName": "read-exports-write-models",
                         "PolicyDocument": {
                             "Version": "2012-10-17",
-                            "Statement": iam.s3_statements(
-                                BUCKET_ID, read=TRAINING_S3_READ, write=TRAINING_S3_WRITE
-                            ),
+                            "Statement": [
+                                *iam.s3_statements(
+                                    BUCKET_ID, read=TRAINING_S3_READ, write=TRAINING_S3_WRITE
+                                ),
+                                # Who opted out or was deleted: one Query of the users
+                                # table's exclusion index, nothing else of DynamoDB.
+                                {
+                                    "Effect": "Allow",
+                                    "Action": ["dynamodb:Query"],
+                                    "Resource": {"Fn::Sub": _USERS_EXCLUSION_INDEX_ARN},
+                                },
+                            ],
                         },
                     }
                 ],

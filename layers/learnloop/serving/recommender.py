@@ -146,10 +146,11 @@ class ItemTower:
         # item features, say) is a tower this server does not know how to feed.
         if list(roles.values()).count("text_embedding") != 1:
             return None
-        vocab = extra.get("content_types")
+        # The training job records its vocabulary and unknown-id slot with the towers.
+        vocab = extra.get("content_types", towers.get("content_types"))
         if not (isinstance(vocab, list) and all(isinstance(v, str) for v in vocab)):
             vocab = sorted(set(content_types))
-        unknown = extra.get("unknown_item_index", 0)
+        unknown = extra.get("unknown_item_index", towers.get("unknown_index", 0))
         return cls(session, roles, vocab, unknown_index=unknown if isinstance(unknown, int) else 0)
 
     def embed(self, text_embedding: np.ndarray, content_type: str) -> np.ndarray | None:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import numpy as np
+from pynamodb.exceptions import PynamoDBException
 
 from learnloop.exceptions import LearnloopError
 from learnloop.models.artifacts import build_manifest, new_version, write_artifact
@@ -253,7 +254,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--text-encoder", choices=sorted(TEXT_EMBEDDERS), default="minilm")
     parser.add_argument("--dates", default=None, help="comma-separated export dates")
     parser.add_argument(
-        "--exclude-file", default=None, help="a file of pseudonyms to drop, one per line"
+        "--exclude-file", default=None, help="more pseudonyms to drop, one per line"
+    )
+    parser.add_argument(
+        "--no-exclusion-lookup",
+        action="store_true",
+        help="do not read the opted-out and deleted users from the users table",
     )
     parser.add_argument("--no-refit", action="store_true", help="publish the 70%% model")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
@@ -304,6 +310,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             with open(args.exclude_file, encoding="utf-8") as handle:
                 exclude = {line.strip() for line in handle if line.strip()}
         settings = Settings.from_env()
+        if not args.no_exclusion_lookup:
+            # Exports leave out who had opted out when they were written; a user who opted
+            # out (or was deleted) since is read here, so training never sees them either.
+            from learnloop.privacy import excluded_pseudonyms
+            from learnloop.store.tables import Tables
+
+            exclude |= excluded_pseudonyms(Tables(settings))
         factory = TEXT_EMBEDDERS[args.text_encoder]
         chosen = {name: getattr(args, name) for name in _TUNABLE}
         params = {name: value for name, value in chosen.items() if value is not None}
@@ -326,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress=_progress(sys.stderr, args.quiet),
             echo=echo,
         )
-    except (LearnloopError, OSError) as exc:
+    except (LearnloopError, OSError, PynamoDBException) as exc:
         print(f"two_tower: {exc}", file=sys.stderr, flush=True)
         return 1
     print(json.dumps(result.to_dict(), sort_keys=True), flush=True)
