@@ -116,7 +116,7 @@ class Settings:
     admin_export_max_days: int = 92
     #: ``GET /v1/admin/export``: how long a presigned URL stays valid.
     admin_export_url_seconds: int = 3600
-    # --- rate limits (api-surface): a token bucket per API key and route scope ---
+    # --- rate limits: a token bucket per API key and route scope ---
     #: Sustained requests per second one key may make to routes of a scope; <= 0: no limit.
     rate_limit_ingest_per_second: float = 200.0
     #: Requests a key may make at once after being idle (the bucket's capacity).

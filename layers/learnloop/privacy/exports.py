@@ -1,6 +1,6 @@
 """``export_training_data``: one day of reactions, events and items, pseudonymized, to S3.
 
-The layout is the lead's contract B::
+The layout is contract B (docs/contracts.md)::
 
     s3://{bucket}/exports/{yyyy-mm-dd}/reactions.jsonl
     s3://{bucket}/exports/{yyyy-mm-dd}/events.jsonl

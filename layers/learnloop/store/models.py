@@ -399,7 +399,7 @@ class ModelRecord(BaseModel):
     manifest_sha256 = UnicodeAttribute(null=True)
 
 
-# --- rate limits (api-surface) -----------------------------------------------------------------
+# --- rate limits -----------------------------------------------------------------------------
 
 
 class RateLimitBucket(BaseModel):

@@ -139,7 +139,7 @@ class Tables:
     def models(self) -> type[ModelRecord]:
         return self._bound["models"]  # type: ignore[return-value]
 
-    # --- api-surface ---
+    # --- rate limits ---
 
     @property
     def rate_limits(self) -> type[RateLimitBucket]:

@@ -1,4 +1,4 @@
-"""Text embedders for item text: MiniLM (contract F) in the job, a hashing one for tests.
+"""Text embedders for item text: MiniLM (contract E) in the job, a hashing one for tests.
 
 An embedder is any callable ``texts -> (len(texts), dim) float32``; the job takes one as a
 parameter so tests can pass a small deterministic embedder instead of loading MiniLM.
