@@ -34,7 +34,13 @@ from learnloop.ingest.validation import invalid, validate
 from learnloop.jobs.reading import as_record, days_between, query_days
 from learnloop.privacy.consent import excluded_pseudonyms
 from learnloop.privacy.pseudonym import pseudonymize
-from learnloop.privacy.rows import dumps_row, event_row, outcome_row, reaction_row
+from learnloop.privacy.rows import (
+    OUTCOME_COLUMNS,
+    dumps_row,
+    event_row,
+    outcome_row,
+    reaction_row,
+)
 from learnloop.store.keys import utcnow
 from learnloop.store.tables import Tables
 
@@ -52,18 +58,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "updated_at",
     ),
     "events": ("user", "event_id", "type", "occurred_at", "item_key", "properties"),
-    "outcomes": (
-        "decision_id",
-        "collected_at",
-        "impressions",
-        "likes",
-        "retweets",
-        "replies",
-        "bookmarks",
-        "followers_gained",
-        "viral_score",
-        "engagement_rate",
-    ),
+    "outcomes": OUTCOME_COLUMNS,
 }
 
 

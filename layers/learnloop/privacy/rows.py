@@ -136,21 +136,24 @@ def event_row(record: Record, pseudonym: str, *, content_types: Sequence[str]) -
     return row
 
 
+#: The columns of an exported outcome, in order.
+OUTCOME_COLUMNS = (
+    "decision_id",
+    "collected_at",
+    "impressions",
+    "likes",
+    "retweets",
+    "replies",
+    "bookmarks",
+    "followers_gained",
+    "viral_score",
+    "engagement_rate",
+)
+
+
 def outcome_row(record: Record) -> dict[str, Any]:
     """The export row of one stored outcome (no user in it; admin export only)."""
-    names = (
-        "decision_id",
-        "collected_at",
-        "impressions",
-        "likes",
-        "retweets",
-        "replies",
-        "bookmarks",
-        "followers_gained",
-        "viral_score",
-        "engagement_rate",
-    )
-    return {name: _plain(record.get(name)) for name in names}
+    return {name: _plain(record.get(name)) for name in OUTCOME_COLUMNS}
 
 
 def item_rows(reactions: Iterable[Record]) -> list[dict[str, Any]]:

@@ -226,9 +226,12 @@ class S3ModelLoader:
         ModelLoadError
             When the object is missing, too large or unreadable.
         """
+        return self._get(ref.s3_prefix + MODEL_FILE)
+
+    def _get(self, key: str) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        bucket, key = self.tables.settings.bucket, ref.s3_prefix + MODEL_FILE
+        bucket = self.tables.settings.bucket
         try:
             obj = self.s3.get_object(Bucket=bucket, Key=key)
             size = int(obj.get("ContentLength") or 0)
@@ -283,20 +286,6 @@ class S3ArtifactLoader(S3ModelLoader):
                 raise ModelLoadError(f"{ref.s3_prefix}{file} does not match its manifest sha256")
             files[file] = body
         return manifest, files
-
-    def _get(self, key: str) -> bytes:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        bucket = self.tables.settings.bucket
-        try:
-            obj = self.s3.get_object(Bucket=bucket, Key=key)
-            size = int(obj.get("ContentLength") or 0)
-            if size > MAX_MODEL_BYTES:
-                raise ModelLoadError(f"s3://{bucket}/{key} is {size} bytes; too large to serve")
-            body: bytes = obj["Body"].read()
-        except (BotoCoreError, ClientError) as exc:
-            raise ModelLoadError(f"cannot read s3://{bucket}/{key}: {exc}") from exc
-        return body
 
 
 class Versioned(Protocol):
