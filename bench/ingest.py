@@ -31,6 +31,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from _report import print_report
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "functions" / "app.py"
 OCCURRED = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -187,13 +189,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         (f"import functions/app.py (median of {args.imports})", f"{app_import * 1000:.0f} ms"),
         (f"import boto3 (median of {args.imports})", f"{boto3_import * 1000:.0f} ms"),
     ]
-    width = max(len(name) for name, _ in rows)
-    print(f"{'measure':<{width}}  value")
-    print(f"{'-' * width}  {'-' * 18}")
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-    if args.json:
-        print(json.dumps(figures))
+    print_report(rows, figures, as_json=args.json)
     return figures
 
 

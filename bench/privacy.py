@@ -31,6 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from _report import print_report
+
 DAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
 
@@ -261,13 +263,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ("  reading every export file once", f"{scan_s:.2f} s"),
         ("  ratio", f"{delete_s / scan_s:.2f}x"),
     ]
-    width = max(len(name) for name, _ in rows)
-    print(f"{'measure':<{width}}  value")
-    print(f"{'-' * width}  {'-' * 16}")
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-    if args.json:
-        print(json.dumps(figures))
+    print_report(rows, figures, as_json=args.json)
     return figures
 
 

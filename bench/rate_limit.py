@@ -22,7 +22,6 @@ With ``--json`` the last line is one JSON object of the figures.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -30,6 +29,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from _report import print_report
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "functions" / "app.py"
@@ -153,13 +154,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ("one bucket write (quiet key), p50", f"{figures['bucket_write_p50_ms']:.2f} ms"),
         ("GetItem on the same table, p50", f"{figures['get_item_p50_ms']:.2f} ms"),
     ]
-    width = max(len(name) for name, _ in rows)
-    print(f"{'measure':<{width}}  value")
-    print(f"{'-' * width}  {'-' * 18}")
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-    if args.json:
-        print(json.dumps(figures))
+    print_report(rows, figures, as_json=args.json)
     return figures
 
 
