@@ -233,6 +233,8 @@ def bench_learn_job(args: argparse.Namespace) -> dict[str, Any]:
                 bucket=f"{stage}-bucket",
                 endpoint_url=f"http://{host}:{port}",
                 learn_safety_margin_seconds=0,
+                # moto builds each 1 MB page of a 100k-item table for tens of seconds.
+                read_timeout_seconds=1800,
             )
             tables = Tables(settings)
             bootstrap(settings, tables=tables)

@@ -96,6 +96,9 @@ class Settings:
     auth_cache_seconds: float = 30.0
     #: Seconds a serving container trusts its production model before re-reading the alias.
     model_check_seconds: float = 30.0
+    #: Seconds the SDK waits for one DynamoDB response. An emulator builds a full page of a big
+    #: table slowly (moto: about 1 ms an item), so local runs over large tables raise it.
+    read_timeout_seconds: float = 30.0
     #: Seconds a serving container reuses the bandit arms it read.
     arms_cache_seconds: float = 5.0
     success_threshold: float = 0.03
@@ -147,6 +150,9 @@ class Settings:
         day_shards = _int(env, "LEARNLOOP_DAY_SHARDS", 4)
         if day_shards < 1:
             raise ConfigurationError("LEARNLOOP_DAY_SHARDS must be at least 1")
+        read_timeout = _float(env, "LEARNLOOP_READ_TIMEOUT_SECONDS", 30.0)
+        if read_timeout <= 0:
+            raise ConfigurationError("LEARNLOOP_READ_TIMEOUT_SECONDS must be positive")
         return cls(
             stage=stage,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
@@ -162,6 +168,7 @@ class Settings:
             auth_cache_seconds=_float(env, "LEARNLOOP_AUTH_CACHE_SECONDS", 30.0),
             model_check_seconds=_float(env, "LEARNLOOP_MODEL_CHECK_SECONDS", 30.0),
             arms_cache_seconds=_float(env, "LEARNLOOP_ARMS_CACHE_SECONDS", 5.0),
+            read_timeout_seconds=read_timeout,
             success_threshold=_float(env, "LEARNLOOP_SUCCESS_THRESHOLD", 0.03),
             min_training_rows=_int(env, "LEARNLOOP_MIN_TRAINING_ROWS", 50),
             learn_safety_margin_seconds=_float(env, "LEARNLOOP_LEARN_SAFETY_MARGIN_SECONDS", 60.0),

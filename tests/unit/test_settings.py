@@ -44,3 +44,14 @@ def test_settings_are_frozen() -> None:
 def test_bad_numbers_are_configuration_errors(value: str) -> None:
     with pytest.raises(ConfigurationError, match="LEARNLOOP_DAY_SHARDS"):
         Settings.from_env({"LEARNLOOP_DAY_SHARDS": value})
+
+
+def test_the_dynamodb_read_timeout_comes_from_the_environment() -> None:
+    from learnloop.store.tables import Tables
+
+    settings = Settings.from_env({"LEARNLOOP_READ_TIMEOUT_SECONDS": "600"})
+    assert settings.read_timeout_seconds == 600.0
+    client = Tables(settings).ledger._get_connection().connection._client
+    assert client.meta.config.read_timeout == 600.0
+    with pytest.raises(ConfigurationError, match="LEARNLOOP_READ_TIMEOUT_SECONDS"):
+        Settings.from_env({"LEARNLOOP_READ_TIMEOUT_SECONDS": "0"})

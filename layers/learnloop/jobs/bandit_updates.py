@@ -50,13 +50,16 @@ CONTENT_GRACE = timedelta(days=1)
 LEDGER_TTL = timedelta(days=400)
 JOB = "learn"
 #: Decisions claimed and applied together; their id is recorded on every arm they touch.
-CHUNK_SIZE = 200
+CHUNK_SIZE = 1000
 #: Chunk ids an arm remembers (a chunk is re-applied at most this many chunks later).
 APPLIED_CHUNKS_KEPT = 256
 #: A claimed-but-unapplied chunk is recovered only once it is older than any live run can be.
 RECOVERY_GRACE = timedelta(minutes=15)
 _MAX_ATTEMPTS = 16
 _WORKERS = 8
+#: What counting reads of each outcome and each content item; nothing else is fetched.
+_OUTCOME_FIELDS = ("decision_id", "collected_at", "received_at", "engagement_rate")
+_CONTENT_FIELDS = ("decision_id", "bandit_arm", "posted_at")
 
 
 def ledger_key(decision_id: str) -> str:
@@ -233,6 +236,7 @@ def _new_outcomes(
         shards=tables.settings.day_shards,
         index="by_received",
         range_key_condition=condition,
+        attributes=_OUTCOME_FIELDS,
     ):
         newest = max(newest or outcome.received_at, outcome.received_at)
         kept = latest.get(outcome.decision_id)
@@ -242,7 +246,8 @@ def _new_outcomes(
 
 
 def _contents(tables: Tables, decision_ids: Sequence[str]) -> dict[str, Content]:
-    return {item.decision_id: item for item in batch_get(tables.content, decision_ids)}
+    found = batch_get(tables.content, decision_ids, attributes_to_get=list(_CONTENT_FIELDS))
+    return {item.decision_id: item for item in found}
 
 
 def _arm_keys(observation: Observation) -> list[tuple[str, str]]:

@@ -18,6 +18,19 @@ from learnloop.jobs.reading import batch_get, days_between, query_days
 from learnloop.store.keys import as_utc, iso
 from learnloop.store.tables import Tables
 
+#: What the predictors read of each outcome and content item (see the ``_*_data`` functions).
+_OUTCOME_FIELDS = ("decision_id", "collected_at", "engagement_rate", "followers_gained", "viral_score")
+_CONTENT_FIELDS = (
+    "decision_id",
+    "quality_score",
+    "content_type",
+    "posted_at",
+    "length",
+    "text",
+    "novelty_score",
+    "expertise_level",
+)
+
 
 @dataclass(frozen=True)
 class JoinedRow:
@@ -37,7 +50,10 @@ def joined_rows(
     window = window or timedelta(days=tables.settings.training_window_days)
     days = days_between((as_utc(now) - window).date(), as_utc(now).date())
     latest: dict[str, dict[str, Any]] = {}
-    for outcome in query_days(tables.outcomes, days, shards=tables.settings.day_shards):
+    outcomes = query_days(
+        tables.outcomes, days, shards=tables.settings.day_shards, attributes=_OUTCOME_FIELDS
+    )
+    for outcome in outcomes:
         if outcome.collected_at > iso(now):
             continue
         kept = latest.get(outcome.decision_id)
@@ -45,7 +61,9 @@ def joined_rows(
             latest[outcome.decision_id] = dict(outcome.attribute_values)
     contents = {
         item.decision_id: dict(item.attribute_values)
-        for item in batch_get(tables.content, sorted(latest))
+        for item in batch_get(
+            tables.content, sorted(latest), attributes_to_get=list(_CONTENT_FIELDS)
+        )
     }
     return [
         JoinedRow(content=contents[d], outcome=latest[d]) for d in sorted(latest) if d in contents

@@ -34,17 +34,25 @@ def query_days(
     shards: int,
     index: str = "by_day",
     range_key_condition: Any = None,
+    attributes: Sequence[str] | None = None,
     workers: int = 8,
 ) -> list[M]:
     """Every item of ``model`` in the partitions of ``days``; partitions are read in parallel.
 
     Queries are latency-bound, so a few threads cut a month's read from seconds to a fraction.
+    ``attributes`` names the only attributes to fetch: less to send, and on moto, whose cost
+    is serialising each attribute, several times faster.
     """
     gsi = getattr(model, index)
     partitions = [p for day in days for p in day_partitions(day, shards=shards)]
+    wanted = list(attributes) if attributes is not None else None
 
     def read(partition: str) -> list[M]:
-        return list(gsi.query(partition, range_key_condition=range_key_condition))
+        return list(
+            gsi.query(
+                partition, range_key_condition=range_key_condition, attributes_to_get=wanted
+            )
+        )
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return [item for items in pool.map(read, partitions) for item in items]

@@ -62,7 +62,7 @@ def _pynamodb_client(settings: Settings) -> Any:
     config = Config(
         parameter_validation=False,
         connect_timeout=15,
-        read_timeout=30,
+        read_timeout=settings.read_timeout_seconds,
         max_pool_connections=25,
         retries={"total_max_attempts": 4, "mode": "standard"},
     )
