@@ -19,7 +19,13 @@ from learnloop.store.keys import as_utc, iso
 from learnloop.store.tables import Tables
 
 #: What the predictors read of each outcome and content item (see the ``_*_data`` functions).
-_OUTCOME_FIELDS = ("decision_id", "collected_at", "engagement_rate", "followers_gained", "viral_score")
+_OUTCOME_FIELDS = (
+    "decision_id",
+    "collected_at",
+    "engagement_rate",
+    "followers_gained",
+    "viral_score",
+)
 _CONTENT_FIELDS = (
     "decision_id",
     "quality_score",

@@ -49,9 +49,7 @@ def query_days(
 
     def read(partition: str) -> list[M]:
         return list(
-            gsi.query(
-                partition, range_key_condition=range_key_condition, attributes_to_get=wanted
-            )
+            gsi.query(partition, range_key_condition=range_key_condition, attributes_to_get=wanted)
         )
 
     with ThreadPoolExecutor(max_workers=workers) as pool:

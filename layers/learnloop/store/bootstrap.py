@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,12 +23,17 @@ class BootstrapReport:
     created_tables: list[str] = field(default_factory=list)
     existing_tables: list[str] = field(default_factory=list)
     bucket_created: bool = False
+    #: ``table/index`` of each index added to a table that existed without it.
+    created_indexes: list[str] = field(default_factory=list)
 
 
 def bootstrap(
     settings: Settings, *, tables: Tables | None = None, s3: Any | None = None
 ) -> BootstrapReport:
     """Create the stage's tables (on-demand, GSIs, TTL) and bucket when missing.
+
+    A table that exists but lacks an index a newer learnloop declares (a stage created by an
+    older release) gets the index added, so upgrading never needs a hand-run UpdateTable.
 
     Parameters
     ----------
@@ -55,6 +61,10 @@ def bootstrap(
     for model, was_created in zip(tables.all(), created, strict=True):
         names = report.created_tables if was_created else report.existing_tables
         names.append(model.Meta.table_name)
+    existing = [m for m, was_created in zip(tables.all(), created, strict=True) if not was_created]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for added in pool.map(_ensure_indexes, existing):
+            report.created_indexes.extend(added)
     report.bucket_created = _ensure_bucket(s3 or s3_client(settings), settings)
     return report
 
@@ -71,6 +81,49 @@ def _ensure_table(model: type[BaseModel]) -> bool:
             raise
         return False
     return True
+
+
+def _ensure_indexes(model: type[BaseModel], *, poll_seconds: float = 2.0) -> list[str]:
+    """Add the model's global secondary indexes that its existing table lacks."""
+    client = model._get_connection().connection.client
+    table_name = model.Meta.table_name
+    described = client.describe_table(TableName=table_name)["Table"]
+    present = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
+    schema = model._get_schema()
+    added: list[str] = []
+    for index in schema["global_secondary_indexes"]:
+        name = index["index_name"]
+        if name in present:
+            continue
+        # DynamoDB builds one new index at a time per table, so each waits for the last.
+        client.update_table(
+            TableName=table_name,
+            AttributeDefinitions=index["attribute_definitions"],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": name,
+                        "KeySchema": index["key_schema"],
+                        "Projection": index["projection"],
+                    }
+                }
+            ],
+        )
+        _wait_for_index(client, table_name, name, poll_seconds)
+        added.append(f"{table_name}/{name}")
+    return added
+
+
+def _wait_for_index(client: Any, table_name: str, index_name: str, poll_seconds: float) -> None:
+    while True:
+        described = client.describe_table(TableName=table_name)["Table"]
+        statuses = {
+            index["IndexName"]: index.get("IndexStatus", "ACTIVE")
+            for index in described.get("GlobalSecondaryIndexes", [])
+        }
+        if statuses.get(index_name) == "ACTIVE":
+            return
+        time.sleep(poll_seconds)
 
 
 def _ensure_bucket(s3: Any, settings: Settings) -> bool:
