@@ -325,3 +325,26 @@ def test_opted_out_and_deleted_users_are_not_personalised_from_the_model(
         assert get(client, keys["read"], f"/v1/users/{user}/similar").status_code == 404
     known = get(client, keys["read"], "/v1/recommendations", user_id="u3", k=5)
     assert json.loads(known.body)["strategy"] == "two_tower"
+
+
+def test_similar_users_never_lists_users_who_left_after_training(
+    client: Any, keys: dict[str, str], model: tuple[TwoTowerData, str], tables: Any
+) -> None:
+    data, _ = model
+    U = data.user_matrix
+    cosine = U @ U[0] / (np.linalg.norm(U, axis=1) * np.linalg.norm(U[0]))
+    ranked = [data.users[i] for i in np.argsort(-cosine)[1:]]
+
+    def similar_to_u0() -> list[str]:
+        response = get(client, keys["read"], "/v1/users/u0/similar", k=3)
+        return [u["user"] for u in json.loads(response.body)["users"]]
+
+    assert similar_to_u0() == ranked[:3]
+    # The two nearest neighbours leave after training: one opts out, one is deleted.
+    user_of = {pseudonymize(u, tables.settings.pseudonym_secret): u for u in USERS}
+    opted_out, deleted = user_of[ranked[0]], user_of[ranked[1]]
+    body = {"consent": "opted_out"}
+    response = call(client, "PUT", f"/v1/users/{opted_out}/consent", key=keys["ingest"], body=body)
+    assert response.status_code == 200
+    assert call(client, "DELETE", f"/v1/users/{deleted}", key=keys["admin"]).status_code == 200
+    assert similar_to_u0() == ranked[2:]  # the two others the model holds

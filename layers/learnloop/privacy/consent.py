@@ -115,6 +115,7 @@ class ConsentCache:
         self.ttl_seconds = ttl_seconds
         self.clock = clock
         self._known: dict[str, tuple[float, bool]] = {}
+        self._excluded: tuple[float, frozenset[str]] | None = None
         self._lock = threading.Lock()
 
     def dropped(self, user_ids: Iterable[str]) -> set[str]:
@@ -143,10 +144,24 @@ class ConsentCache:
                     self._known[user_id] = (expires, user_id in found)
         return result
 
+    def excluded_pseudonyms(self) -> frozenset[str]:
+        """:func:`excluded_pseudonyms`, re-read once the last read is ``ttl_seconds`` old."""
+        now = self.clock()
+        with self._lock:
+            cached = self._excluded
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        found = frozenset(excluded_pseudonyms(self.tables))
+        if self.ttl_seconds > 0:
+            with self._lock:
+                self._excluded = (now + self.ttl_seconds, found)
+        return found
+
     def forget(self, user_id: str) -> None:
         """Drop what is cached about ``user_id`` (after this container changed it)."""
         with self._lock:
             self._known.pop(user_id, None)
+            self._excluded = None
 
 
 def dropped_users(

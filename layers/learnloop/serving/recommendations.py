@@ -35,7 +35,7 @@ from learnloop.exceptions import NotFoundError
 from learnloop.ingest.schemas import Identifier, Strict
 from learnloop.ingest.validation import validate
 from learnloop.privacy import pseudonymize
-from learnloop.privacy.consent import ConsentCache, dropped_users
+from learnloop.privacy.consent import ConsentCache, dropped_users, excluded_pseudonyms
 from learnloop.store.keys import item_key
 from learnloop.store.tables import Tables
 
@@ -197,7 +197,8 @@ def similar_users(
     """The ``k`` users whose embeddings are most cosine-similar to ``user_id``'s.
 
     Users are named by pseudonym (the model holds nothing else; the app computes its users'
-    pseudonyms with the same secret to map them back).
+    pseudonyms with the same secret to map them back). Users who opted out or were deleted
+    after the model was trained are never listed.
 
     Raises
     ------
@@ -219,8 +220,9 @@ def similar_users(
     index = cache.get(TWO_TOWER_MODEL)
     found = None
     if not dropped_users(tables, [path.user_id], cache=consent):
+        excluded = consent.excluded_pseudonyms() if consent else excluded_pseudonyms(tables)
         found = index.similar_users(
-            pseudonymize(path.user_id, settings.pseudonym_secret), k=request.k
+            pseudonymize(path.user_id, settings.pseudonym_secret), k=request.k, exclude=excluded
         )
     if found is None:
         raise NotFoundError(

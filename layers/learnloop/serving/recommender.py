@@ -405,15 +405,22 @@ class TwoTowerIndex:
         scores = (self.item_matrix[rows] @ query) / _safe(self.item_norms[rows] * _norm(query))
         return self._best(scores, rows, k, exclude)
 
-    def similar_users(self, pseudonym: str, *, k: int) -> list[tuple[int, float]] | None:
-        """The ``k`` users most cosine-similar to ``pseudonym`` (themselves left out), or None
-        when the model was not trained on them: ``[(user row, cosine), ...]``."""
+    def similar_users(
+        self, pseudonym: str, *, k: int, exclude: Iterable[str] = ()
+    ) -> list[tuple[int, float]] | None:
+        """The ``k`` users most cosine-similar to ``pseudonym`` (themselves and the pseudonyms
+        in ``exclude`` left out), or None when the model was not trained on them:
+        ``[(user row, cosine), ...]``."""
         row = self.user_row.get(pseudonym)
         if row is None:
             return None
         query = self.user_matrix[row]
         scores = (self.user_matrix @ query) / _safe(self.user_norms * _norm(query))
         scores[row] = -np.inf
+        for other in exclude:
+            excluded = self.user_row.get(other)
+            if excluded is not None:
+                scores[excluded] = -np.inf
         return [(int(r), float(scores[r])) for r in top_k(scores, k)]
 
     # --- internals -------------------------------------------------------------------------

@@ -140,3 +140,17 @@ def test_cache_trusts_a_lookup_for_its_ttl(tables: Any) -> None:
     assert this_container.dropped(["u1"]) == {"u1"}
     set_consent(tables, "u1", {"consent": "opted_in"}, cache=this_container)
     assert this_container.dropped(["u1"]) == set()
+
+
+def test_cache_trusts_the_excluded_pseudonyms_for_its_ttl(tables: Any) -> None:
+    clock = [100.0]
+    other_container = ConsentCache(tables, ttl_seconds=10, clock=lambda: clock[0])
+    assert other_container.excluded_pseudonyms() == frozenset()
+    set_consent(tables, "u1", {"consent": "opted_out"})  # through another container
+    assert other_container.excluded_pseudonyms() == frozenset()  # still trusted
+    clock[0] += 10.5
+    u1 = pseudonymize("u1", tables.settings.pseudonym_secret)
+    assert other_container.excluded_pseudonyms() == {u1}
+    # The container that changed a consent re-reads at once.
+    set_consent(tables, "u1", {"consent": "opted_in"}, cache=other_container)
+    assert other_container.excluded_pseudonyms() == frozenset()
