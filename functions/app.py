@@ -12,7 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from chalice import Chalice, ConvertToMiddleware, Cron, Rate
 from chalice.app import CloudWatchEvent, Response
 
-from learnloop import admin, dashboard, ingest, jobs
+from learnloop import admin, dashboard, experiments, ingest, jobs
 from learnloop.api import Api, Call, error_envelope_middleware, json_response
 from learnloop.api.openapi import openapi_document
 from learnloop.auth import Scope
@@ -155,6 +155,41 @@ def get_similar_items(call: Call, content_type: str, external_id: str) -> dict[s
         call.query,
         text_encoders=call.services.text_encoder_cache,
     )
+
+
+@app.route("/v1/experiments/{experiment_id}/assignment", methods=["GET"])
+@api.endpoint(scope=Scope.READ)
+def get_experiment_assignment(call: Call, experiment_id: str) -> dict[str, Any]:
+    return experiments.assign(
+        call.tables, experiment_id, call.query, consent=call.services.consent
+    )
+
+
+# --- admin: experiments -----------------------------------------------------------------------
+
+
+@app.route("/v1/admin/experiments", methods=["GET"])
+@api.endpoint(scope=Scope.ADMIN)
+def list_experiments(call: Call) -> dict[str, Any]:
+    return experiments.list_experiments(call.tables)
+
+
+@app.route("/v1/admin/experiments/{experiment_id}", methods=["PUT"])
+@api.endpoint(scope=Scope.ADMIN)
+def put_experiment(call: Call, experiment_id: str) -> dict[str, Any]:
+    return experiments.put_experiment(call.tables, experiment_id, call.json())
+
+
+@app.route("/v1/admin/experiments/{experiment_id}", methods=["GET"])
+@api.endpoint(scope=Scope.ADMIN)
+def get_experiment(call: Call, experiment_id: str) -> dict[str, Any]:
+    return experiments.experiment_with_results(call.tables, experiment_id)
+
+
+@app.route("/v1/admin/experiments/{experiment_id}/stop", methods=["POST"])
+@api.endpoint(scope=Scope.ADMIN)
+def stop_experiment(call: Call, experiment_id: str) -> dict[str, Any]:
+    return experiments.stop_experiment(call.tables, experiment_id)
 
 
 # --- admin: models ----------------------------------------------------------------------------

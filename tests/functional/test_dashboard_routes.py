@@ -35,5 +35,11 @@ def test_the_script_calls_only_admin_routes_with_a_bearer_key_from_session_stora
     assert "sessionStorage" in script and "localStorage" not in script
     assert "Authorization: `Bearer ${key}`" in script
     assert not re.search(r"https?://", script.replace("http://www.w3.org/2000/svg", ""))
-    for path in ("/v1/admin/stats", "/v1/admin/bandits", "/v1/admin/alerts", "/v1/models"):
+    for path in (
+        "/v1/admin/stats",
+        "/v1/admin/bandits",
+        "/v1/admin/alerts",
+        "/v1/models",
+        "/v1/admin/experiments",
+    ):
         assert path in script

@@ -96,6 +96,13 @@ class ModelUpdated(Properties):
     version: ShortText
 
 
+class ExperimentExposure(Properties):
+    """A user saw variant ``variant`` of an A/B experiment (see :mod:`learnloop.experiments`)."""
+
+    experiment_id: Identifier
+    variant: Identifier
+
+
 #: Event type → the model its properties must satisfy (a registry, not an if-chain).
 EVENT_TYPES: dict[str, type[Properties]] = {
     "trade_created": TradeCreated,
@@ -113,6 +120,7 @@ EVENT_TYPES: dict[str, type[Properties]] = {
     "alert_heeded": AlertEvent,
     "prediction_made": PredictionMade,
     "model_updated": ModelUpdated,
+    "experiment_exposure": ExperimentExposure,
 }
 
 

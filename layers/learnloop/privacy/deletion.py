@@ -13,6 +13,9 @@ ledger      the sparse ``by_user`` index: entries that name a user carry ``user_
 users       GetItem/DeleteItem of the user's consent item
 ==========  =========================================================================
 
+(``experiments`` holds no per-user rows: assignment is a hash and results are computed from
+the events, so removing the user's events removes them from every experiment's results.)
+
 then rewrites every ``exports/{date}/`` file that names the pseudonym, checks the
 ``daily_stats`` items of the user's days (they hold counts only; a day whose item mentions
 the id or pseudonym is recomputed), and lists the ``two_tower`` versions whose ``users.json``

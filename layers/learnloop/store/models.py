@@ -399,6 +399,47 @@ class ModelRecord(BaseModel):
     manifest_sha256 = UnicodeAttribute(null=True)
 
 
+# --- experiments -----------------------------------------------------------------------------
+
+
+class ExperimentsByStatus(GlobalSecondaryIndex["Experiment"]):
+    """Every experiment of one status: listing is three Queries (draft, running, stopped)."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    experiment_id = UnicodeAttribute(range_key=True)
+
+
+class Experiment(BaseModel):
+    """An A/B experiment: its variants and weights, status and goal (no per-user data).
+
+    Assignment is a pure hash of (experiment_id, user_id), so nothing is stored per user;
+    results are computed from the events table. Writes are conditional on ``version``.
+    """
+
+    entity = "experiments"
+
+    experiment_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    #: ``[{"name": str, "weight": float}]``, control first, weights normalised to sum to 1.
+    variants = JSONAttribute()
+    #: ``draft`` | ``running`` | ``stopped``.
+    status = UnicodeAttribute()
+    #: The analytics event type that counts as a conversion.
+    goal_event_type = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    started_at = UnicodeAttribute(null=True)
+    stopped_at = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
+
+    by_status = ExperimentsByStatus()
+
+
 # --- rate limits -----------------------------------------------------------------------------
 
 
@@ -432,4 +473,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     DailyStats,
     ModelRecord,
     RateLimitBucket,
+    Experiment,
 )

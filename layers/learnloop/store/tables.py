@@ -23,6 +23,7 @@ from learnloop.store.models import (
     Content,
     DailyStats,
     Event,
+    Experiment,
     Insight,
     LedgerEntry,
     ModelRecord,
@@ -144,3 +145,9 @@ class Tables:
     @property
     def rate_limits(self) -> type[RateLimitBucket]:
         return self._bound["rate_limits"]  # type: ignore[return-value]
+
+    # --- experiments ---
+
+    @property
+    def experiments(self) -> type[Experiment]:
+        return self._bound["experiments"]  # type: ignore[return-value]

@@ -195,6 +195,42 @@ ROUTES: tuple[RouteSpec, ...] = (
         body=("learnloop.serving.predict:PredictFollowThroughIn",),
         errors=(409,),
     ),
+    RouteSpec(
+        "GET",
+        "/v1/experiments/{experiment_id}/assignment",
+        Scope.READ,
+        "A user's variant (deterministic; the control when not running or opted out)",
+        "experiments",
+        query=(QueryParam("user_id", IDENTIFIER_SCHEMA, "the app's user id", required=True),),
+        errors=(404,),
+    ),
+    # --- admin: experiments -------------------------------------------------------------------
+    RouteSpec("GET", "/v1/admin/experiments", Scope.ADMIN, "Every experiment", "experiments"),
+    RouteSpec(
+        "PUT",
+        "/v1/admin/experiments/{experiment_id}",
+        Scope.ADMIN,
+        "Create or update an experiment (variants locked once started)",
+        "experiments",
+        body=("learnloop.experiments.schemas:ExperimentIn",),
+        errors=(409,),
+    ),
+    RouteSpec(
+        "GET",
+        "/v1/admin/experiments/{experiment_id}",
+        Scope.ADMIN,
+        "An experiment with its results per variant",
+        "experiments",
+        errors=(404,),
+    ),
+    RouteSpec(
+        "POST",
+        "/v1/admin/experiments/{experiment_id}/stop",
+        Scope.ADMIN,
+        "Stop an experiment (idempotent)",
+        "experiments",
+        errors=(404, 409),
+    ),
     # --- admin --------------------------------------------------------------------------------
     RouteSpec(
         "GET",

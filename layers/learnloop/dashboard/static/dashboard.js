@@ -255,6 +255,58 @@ function drawModels(container, body) {
   container.replaceChildren(...blocks);
 }
 
+// Results read the events of each experiment's window, so they load on demand, one at a time.
+function percent(value) {
+  return value === null || value === undefined ? "–" : `${(100 * value).toFixed(1)}%`;
+}
+
+function drawResults(container, body) {
+  const results = body.results;
+  if (!results.window) return empty(container, "Not started yet: no results.");
+  const rows = results.variants.map((v) => el("tr", { "data-variant": v.variant }, [
+    el("td", { text: v.variant }),
+    el("td", { text: `${v.users_converted} / ${v.users_exposed}` }),
+    el("td", { text: `${percent(v.conversion_rate)} (${percent(v.ci_low)}–${percent(v.ci_high)})` }),
+    el("td", { text: v.difference === null ? "control" : `${v.difference > 0 ? "+" : ""}${percent(v.difference)}` }),
+    el("td", { text: v.p_value === null ? "–" : v.p_value.toPrecision(2) }),
+    el("td", { text: percent(v.prob_best) }),
+  ]));
+  container.replaceChildren(el("table", { class: "results" }, [
+    el("thead", {}, [el("tr", {}, ["variant", "converted", "rate (95% CI)", "vs control", "p",
+      "P(best)"].map((t) => el("th", { text: t })))]),
+    el("tbody", {}, rows),
+  ]), el("p", { class: "muted", text: `Goal: ${results.goal_event_type} · ${results.window.from} → ${results.window.to}` }));
+}
+
+function drawExperiments(container, body) {
+  const experiments = body.experiments || [];
+  container.dataset.experiments = String(experiments.length);
+  if (!experiments.length) return empty(container, "No experiments yet.");
+  const blocks = experiments.map((e) => {
+    const results = el("div", { class: "experiment-results" });
+    const button = el("button", { type: "button", text: "Show results" });
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        drawResults(results, await api(`/v1/admin/experiments/${encodeURIComponent(e.experiment_id)}`));
+      } catch (error) {
+        results.replaceChildren(el("p", { class: "error", text: `Could not load: ${error.message}` }));
+      } finally {
+        button.disabled = false;
+      }
+    });
+    const split = e.variants.map((v) => `${v.name} ${percent(v.weight)}`).join(" · ");
+    return el("div", { class: "experiment", "data-experiment": e.experiment_id }, [
+      el("h3", {}, [el("span", { text: `${e.name} (${e.experiment_id}) ` }),
+        el("span", { class: `badge ${e.status}`, text: e.status })]),
+      el("p", { class: "muted", text: `${split} · goal ${e.goal_event_type}` }),
+      button,
+      results,
+    ]);
+  });
+  container.replaceChildren(...blocks);
+}
+
 function drawAlerts(container, body) {
   container.dataset.alerts = String(body.alerts.length);
   if (!body.checked_at) return empty(container, "No drift checks yet.");
@@ -289,9 +341,9 @@ async function load() {
   $("status").textContent = "Loading…";
   document.body.dataset.state = "loading";
   try {
-    const [stats, bandits, models, alerts] = await Promise.all([
+    const [stats, bandits, models, alerts, experiments] = await Promise.all([
       api(`/v1/admin/stats${rangeQuery()}`), api("/v1/admin/bandits"), api("/v1/models"),
-      api("/v1/admin/alerts"),
+      api("/v1/admin/alerts"), api("/v1/admin/experiments"),
     ]);
     $("login").hidden = true;
     $("dashboard").hidden = false;
@@ -304,6 +356,7 @@ async function load() {
     drawTimingArms($("timing-arms-chart"), bandits.scopes.timing);
     drawModels($("models"), models);
     drawAlerts($("alerts"), alerts);
+    drawExperiments($("experiments"), experiments);
     $("status").textContent = `${stats.totals.days_with_stats} of ${stats.days.length} days rolled up`;
     document.body.dataset.state = "ready";
   } catch (error) {
