@@ -306,3 +306,8 @@ def export_training_data(event: CloudWatchEvent) -> dict[str, Any]:
 @app.schedule(Rate(4, unit=Rate.HOURS), name="learn")
 def learn(event: CloudWatchEvent) -> dict[str, Any]:
     return jobs.run_scheduled("learn", event.time)
+
+
+@app.schedule(Cron(30, 1, "*", "*", "?", "*"), name="drift_check")
+def drift_check(event: CloudWatchEvent) -> dict[str, Any]:
+    return jobs.run_scheduled("drift_check", event.time)

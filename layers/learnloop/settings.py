@@ -110,6 +110,19 @@ class Settings:
     training_window_days: int = 60
     #: Per-day decay of the bandits' past statistics, in (0, 1]; 1 never forgets.
     bandit_discount: float = 1.0
+    # --- drift_check: the recent window against each production predictor's training window ---
+    #: The recent window: outcomes collected in the last this many days.
+    drift_window_days: int = 7
+    #: Fewer recent rows than this: the model is skipped, and the result says why.
+    drift_min_rows: int = 50
+    #: Quantile bins of a numeric feature's reference distribution (Population Stability Index).
+    drift_bins: int = 10
+    #: A feature whose PSI exceeds this alerts (0.1-0.2: moderate shift, > 0.2: significant).
+    drift_psi_threshold: float = 0.2
+    #: Engagement alerts when its recent R² is more than this below the validation R².
+    drift_r2_tolerance: float = 0.1
+    #: Follow-through alerts when its recent AUC is more than this below the validation AUC.
+    drift_auc_tolerance: float = 0.05
     # --- privacy ---
     #: Seconds an ingest container trusts a user's consent / tombstone lookup (opt-out delay).
     consent_cache_seconds: float = 10.0
@@ -153,6 +166,12 @@ class Settings:
         read_timeout = _float(env, "LEARNLOOP_READ_TIMEOUT_SECONDS", 30.0)
         if read_timeout <= 0:
             raise ConfigurationError("LEARNLOOP_READ_TIMEOUT_SECONDS must be positive")
+        drift_window_days = _int(env, "LEARNLOOP_DRIFT_WINDOW_DAYS", 7)
+        if drift_window_days < 1:
+            raise ConfigurationError("LEARNLOOP_DRIFT_WINDOW_DAYS must be at least 1")
+        drift_bins = _int(env, "LEARNLOOP_DRIFT_BINS", 10)
+        if drift_bins < 2:
+            raise ConfigurationError("LEARNLOOP_DRIFT_BINS must be at least 2")
         return cls(
             stage=stage,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
@@ -174,6 +193,12 @@ class Settings:
             learn_safety_margin_seconds=_float(env, "LEARNLOOP_LEARN_SAFETY_MARGIN_SECONDS", 60.0),
             bandit_discount=_float(env, "LEARNLOOP_BANDIT_DISCOUNT", 1.0),
             training_window_days=_int(env, "LEARNLOOP_TRAINING_WINDOW_DAYS", 60),
+            drift_window_days=drift_window_days,
+            drift_min_rows=_int(env, "LEARNLOOP_DRIFT_MIN_ROWS", 50),
+            drift_bins=drift_bins,
+            drift_psi_threshold=_float(env, "LEARNLOOP_DRIFT_PSI_THRESHOLD", 0.2),
+            drift_r2_tolerance=_float(env, "LEARNLOOP_DRIFT_R2_TOLERANCE", 0.1),
+            drift_auc_tolerance=_float(env, "LEARNLOOP_DRIFT_AUC_TOLERANCE", 0.05),
             consent_cache_seconds=_float(env, "LEARNLOOP_CONSENT_CACHE_SECONDS", 10.0),
             admin_export_inline_bytes=_int(env, "LEARNLOOP_ADMIN_EXPORT_INLINE_BYTES", 1_000_000),
             admin_export_max_days=_int(env, "LEARNLOOP_ADMIN_EXPORT_MAX_DAYS", 92),

@@ -59,10 +59,23 @@ def test_job_run_rolls_up_a_given_date(env: Any, tables: Any) -> None:
     assert tables.daily_stats.get("2026-11-20").stats["users_active"] == 1
 
 
+def test_job_run_drift_check_records_the_check(env: Any, tables: Any) -> None:
+    result = CliRunner().invoke(
+        main, ["job", "run", "drift_check", "--now", "2026-11-20T01:30:00Z"]
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["job"] == "drift_check" and body["alerts"] == []
+    assert body["models"]["engagement"] == {"skipped": "engagement has no production version"}
+    stored = tables.ledger.get("drift_check#latest").value
+    assert stored["checked_at"] == body["checked_at"] == "2026-11-20T01:30:00.000000Z"
+
+
 def test_job_run_refuses_an_unknown_job(env: Any) -> None:
     result = CliRunner().invoke(main, ["job", "run", "nope"])
     assert result.exit_code == 2
     assert "learn" in result.output and "rollup_daily" in result.output
+    assert "drift_check" in result.output
 
 
 def test_models_promote_and_rollback_from_the_cli(env: Any, tables: Any, s3: Any) -> None:

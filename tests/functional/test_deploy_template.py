@@ -186,3 +186,24 @@ def test_memory_timeout_and_environment_come_from_the_chalice_config(
         assert variables["LEARNLOOP_STAGE"] == "iam"
         assert variables["LEARNLOOP_TABLE_PREFIX"] == "iam-"
     assert template["Resources"]["LearnFunction"]["Properties"]["Timeout"] == 900
+
+
+def test_drift_check_reads_models_scores_with_onnx_and_writes_only_dynamodb(
+    template: dict[str, Any],
+) -> None:
+    statements = _policy(template, "DriftCheck")
+    actions = _actions(statements)
+    # Day partitions are Queries; the only writes are its ledger items.
+    assert "dynamodb:Scan" not in actions
+    assert {"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem"} <= actions
+    assert _s3_grants(statements, "s3:GetObject") == ["models/*"]
+    assert not {"s3:PutObject", "s3:DeleteObject"} & actions
+    function = template["Resources"]["DriftCheckFunction"]["Properties"]
+    # onnxruntime (inference), not scikit-learn (learn).
+    assert function["Layers"] == [{"Ref": "IngestLayer"}, {"Ref": "InferenceLayer"}]
+    rules = [
+        r["Properties"]
+        for r in resources_of(template, "AWS::Events::Rule").values()
+        if r["Properties"]["Targets"][0]["Arn"].get("Fn::GetAtt", [None])[0] == "DriftCheckFunction"
+    ]
+    assert [r["ScheduleExpression"] for r in rules] == ["cron(30 1 * * ? *)"]

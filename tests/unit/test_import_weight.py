@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,28 @@ def test_the_recommendation_and_text_paths_load_no_training_library() -> None:
     loaded = {name.split(".")[0] for name in json.loads(result.stdout.splitlines()[-1])}
     assert "numpy" in loaded  # the code really ran
     assert loaded.isdisjoint(TRAINING_ONLY), sorted(loaded & set(TRAINING_ONLY))
+
+
+def test_the_drift_check_loads_no_training_library() -> None:
+    # drift_check deploys with the ingest and inference layers: no scikit-learn, no scipy.
+    code = (
+        "import json, sys\n"
+        "import learnloop.jobs.drift\n"
+        "import learnloop.serving.runtime\n"
+        "from learnloop.learning.drift import psi, roc_auc\n"
+        "assert psi([0.0, 1.0], [0.0, 1.0], bins=2) == 0.0 and roc_auc([0, 1], [0.1, 0.9]) == 1.0\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    # This checkout's layers first: the venv's editable install may point at another one.
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "layers")}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env=env,
+    )
+    loaded = {name.split(".")[0] for name in json.loads(result.stdout.splitlines()[-1])}
+    assert "numpy" in loaded
+    assert loaded.isdisjoint((*TRAINING_ONLY, "scipy")), sorted(loaded & {*TRAINING_ONLY, "scipy"})

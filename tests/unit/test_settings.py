@@ -55,3 +55,30 @@ def test_the_dynamodb_read_timeout_comes_from_the_environment() -> None:
     assert client.meta.config.read_timeout == 600.0
     with pytest.raises(ConfigurationError, match="LEARNLOOP_READ_TIMEOUT_SECONDS"):
         Settings.from_env({"LEARNLOOP_READ_TIMEOUT_SECONDS": "0"})
+
+
+def test_drift_settings_come_from_the_environment() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.drift_window_days, defaults.drift_min_rows, defaults.drift_bins) == (7, 50, 10)
+    assert (defaults.drift_psi_threshold, defaults.drift_r2_tolerance) == (0.2, 0.1)
+    assert defaults.drift_auc_tolerance == 0.05
+    settings = Settings.from_env(
+        {
+            "LEARNLOOP_DRIFT_WINDOW_DAYS": "14",
+            "LEARNLOOP_DRIFT_MIN_ROWS": "200",
+            "LEARNLOOP_DRIFT_BINS": "5",
+            "LEARNLOOP_DRIFT_PSI_THRESHOLD": "0.25",
+            "LEARNLOOP_DRIFT_R2_TOLERANCE": "0.05",
+            "LEARNLOOP_DRIFT_AUC_TOLERANCE": "0.02",
+        }
+    )
+    assert (settings.drift_window_days, settings.drift_min_rows, settings.drift_bins) == (
+        14,
+        200,
+        5,
+    )
+    assert settings.drift_psi_threshold == 0.25
+    assert (settings.drift_r2_tolerance, settings.drift_auc_tolerance) == (0.05, 0.02)
+    for name in ("LEARNLOOP_DRIFT_WINDOW_DAYS", "LEARNLOOP_DRIFT_BINS"):
+        with pytest.raises(ConfigurationError):
+            Settings.from_env({name: "1" if name.endswith("BINS") else "0"})

@@ -1,8 +1,11 @@
 """``GET /v1/admin/alerts``: the latest drift check's alerts, or that none ran yet.
 
-A drift-check job records its latest result as the ledger item ``drift_check#latest`` with
-``value = {"checked_at": iso, "alerts": [{"model", "feature", "metric", "value",
-"threshold", "message"}, ...]}``; this reads it with one GetItem.
+The ``drift_check`` job (:mod:`learnloop.jobs.drift`) records its latest result as the ledger
+item ``drift_check#latest`` (and the same value under ``drift_check#{YYYY-MM-DD}``, the
+history) with ``value = {"checked_at": iso, "window": {...}, "models": {...}, "alerts":
+[{"model", "feature", "metric", "value", "threshold", "message"}, ...]}``; this reads it with
+one GetItem and answers ``checked_at`` and ``alerts`` (``feature`` is None for a performance
+alert).
 """
 
 from __future__ import annotations

@@ -66,6 +66,11 @@ PROFILES: dict[str, Profile] = {
     ),
     # Registration reads the dropped files, smoke-tests the ONNX and writes only DynamoDB.
     "on_model_dropped": Profile(s3_read=("models/",), needs_secret=False),
+    # Drift: reads day partitions (Query, never Scan) and the production ONNX + manifest from
+    # models/, scores with onnxruntime (inference layer), writes only its ledger items.
+    "drift_check": Profile(
+        layers=("ingest", "inference"), s3_read=("models/",), needs_secret=False
+    ),
     # Contract B: pseudonymized JSON Lines under exports/ (no numpy).
     "export_training_data": Profile(
         layers=("ingest",), dynamodb_scan=True, s3_read=("exports/",), s3_write=("exports/",)

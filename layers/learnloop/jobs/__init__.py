@@ -30,11 +30,18 @@ def _export(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
     return export_training_data(tables, now, day=options.get("day")).to_dict()
 
 
+def _drift(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
+    from learnloop.jobs.drift import drift_check
+
+    return drift_check(tables, now, s3=options.get("s3")).to_dict()
+
+
 #: Job name → runner; the same names as the scheduled functions in functions/app.py.
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "rollup_daily": _rollup,
     "learn": _learn,
     "export_training_data": _export,
+    "drift_check": _drift,
 }
 
 

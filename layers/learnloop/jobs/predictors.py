@@ -18,7 +18,7 @@ from learnloop.jobs.reading import batch_get, days_between, query_days
 from learnloop.store.keys import as_utc, iso
 from learnloop.store.tables import Tables
 
-#: What the predictors read of each outcome and content item (see the ``_*_data`` functions).
+#: What the predictors read of each outcome and content item (see the ``*_data`` functions).
 _OUTCOME_FIELDS = (
     "decision_id",
     "collected_at",
@@ -76,7 +76,11 @@ def joined_rows(
     ]
 
 
-def _engagement_data(rows: list[JoinedRow]) -> tuple[list[dict[str, Any]], list[float], list[str]]:
+def engagement_data(rows: list[JoinedRow]) -> tuple[list[dict[str, Any]], list[float], list[str]]:
+    """The engagement model's ``(feature rows, engagement rates, posted_at)`` of ``rows``.
+
+    Rows without a ``quality_score`` are left out. Training and the drift check both use it.
+    """
     usable = [r for r in rows if r.content.get("quality_score") is not None]
     return (
         [
@@ -94,9 +98,13 @@ def _engagement_data(rows: list[JoinedRow]) -> tuple[list[dict[str, Any]], list[
     )
 
 
-def _follow_through_data(
+def follow_through_data(
     rows: list[JoinedRow],
 ) -> tuple[list[dict[str, Any]], list[float], list[str]]:
+    """The follow-through model's ``(feature rows, followers gained > 0, posted_at)``.
+
+    Rows without a ``novelty_score`` or ``expertise_level`` are left out.
+    """
     usable = [
         r
         for r in rows
@@ -137,8 +145,8 @@ def train_and_publish(
 
     rows = joined_rows(tables, now) if rows is None else rows
     trainers: dict[str, tuple[Callable[..., Any], Callable[[list[JoinedRow]], Any]]] = {
-        ENGAGEMENT_MODEL: (train_engagement_model, _engagement_data),
-        FOLLOW_THROUGH_MODEL: (train_follow_through_model, _follow_through_data),
+        ENGAGEMENT_MODEL: (train_engagement_model, engagement_data),
+        FOLLOW_THROUGH_MODEL: (train_follow_through_model, follow_through_data),
     }
     results: dict[str, dict[str, Any]] = {}
     for name, (train, extract) in trainers.items():

@@ -12,6 +12,7 @@ MODULES = [
     "learnloop.learning.bandits.base",
     "learnloop.learning.bandits.thompson",
     "learnloop.learning.bandits.ucb",
+    "learnloop.learning.drift",
     "learnloop.learning.regression",
     "learnloop.learning.regression.features",
     "learnloop.learning.regression.predictors",

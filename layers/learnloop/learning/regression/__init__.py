@@ -15,6 +15,7 @@ import importlib
 from typing import Any
 
 from learnloop.learning.regression.features import (
+    CATEGORICAL_FEATURES,
     ENGAGEMENT_CONTENT_TYPES,
     ENGAGEMENT_FEATURES,
     FOLLOW_THROUGH_FEATURES,
@@ -33,6 +34,7 @@ _TRAINERS = (
 )
 
 __all__ = [
+    "CATEGORICAL_FEATURES",
     "ENGAGEMENT_CONTENT_TYPES",
     "ENGAGEMENT_FEATURES",
     "ENGAGEMENT_MODEL",

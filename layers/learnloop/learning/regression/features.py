@@ -79,6 +79,18 @@ FOLLOW_THROUGH_FEATURES: tuple[str, ...] = (
     "viral_score_scaled",
 )
 
+#: The dummy-coded categories of :data:`ENGAGEMENT_FEATURES`: category → (baseline level, its
+#: indicator columns in order). A row's level is the column that is 1, or the baseline when
+#: none is; drift checks compare these levels rather than each indicator on its own.
+CATEGORICAL_FEATURES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "content_type": (
+        OTHER_CONTENT_TYPE,
+        tuple(f"content_type_{t}" for t in ENGAGEMENT_CONTENT_TYPES),
+    ),
+    "length": (LENGTHS[0], tuple(f"length_{b}" for b in LENGTHS[1:])),
+    "slot": (TIME_SLOTS[0], tuple(f"slot_{s}" for s in TIME_SLOTS[1:])),
+}
+
 _SHORT_BELOW = 100
 _MEDIUM_BELOW = 280
 _MAX_DETAILS = 20

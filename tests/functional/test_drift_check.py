@@ -1,0 +1,234 @@
+"""The drift_check job against moto's server: feature drift (PSI), performance drift, too little
+data, idempotent re-runs and the admin alerts route.
+
+Each test trains and registers real production models (``train_and_publish`` then
+``register_model``) on a training window, posts a recent window, and runs the job.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from support.api import call
+
+from learnloop.admin import DRIFT_LEDGER_KEY
+from learnloop.ingest import ingest_outcomes, put_content
+from learnloop.jobs import run_job
+from learnloop.jobs.drift import drift_check
+from learnloop.jobs.predictors import train_and_publish
+from learnloop.models.registration import register_model
+
+TRAINED_AT = datetime(2026, 11, 10, 23, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
+TYPES = ("educational", "factual", "entertaining", "promotional", "meme")
+
+
+def engagement(quality: float, rng: np.random.Generator) -> float:
+    return 0.01 + 0.05 * quality + float(rng.normal(0.0, 0.002))
+
+
+def follows(novelty: float, rng: np.random.Generator) -> int:
+    return int(novelty + float(rng.normal(0.0, 0.05)) > 0.5)
+
+
+def post_window(
+    tables: Any,
+    prefix: str,
+    n: int,
+    *,
+    end: datetime,
+    days: int,
+    seed: int,
+    quality: tuple[float, float] = (0.0, 1.0),
+    rate: Any = engagement,
+    follow: Any = follows,
+) -> None:
+    """``n`` decisions posted over the ``days`` before ``end``, each with one outcome 3 h later."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        posted = end - timedelta(hours=3, minutes=int(rng.integers(0, (days * 24 - 4) * 60)))
+        q = float(rng.uniform(*quality))
+        novelty = float(rng.uniform())
+        content = {
+            "posted_at": posted.isoformat(),
+            "bandit_arm": "a",
+            "content_type": TYPES[int(rng.integers(0, len(TYPES)))],
+            "quality_score": q,
+            "novelty_score": novelty,
+            "expertise_level": float(rng.uniform()),
+            "length": ("short", "medium", "long")[int(rng.integers(0, 3))],
+        }
+        impressions = 10_000
+        outcome = {
+            "decision_id": f"{prefix}-{i}",
+            "collected_at": (posted + timedelta(hours=3)).isoformat(),
+            "impressions": impressions,
+            "likes": max(0, round(rate(q, rng) * impressions)),
+            "followers_gained": follow(novelty, rng),
+            "viral_score": float(rng.uniform(0, 100)),
+        }
+        rows.append((f"{prefix}-{i}", content, outcome))
+
+    def write(row: tuple[str, dict[str, Any], dict[str, Any]]) -> None:
+        put_content(tables, row[0], row[1], now=end)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(write, rows))
+    for start in range(0, n, 100):
+        ingest_outcomes(tables, {"outcomes": [r[2] for r in rows[start : start + 100]]}, now=end)
+
+
+def produce_models(tables: Any, s3: Any, n: int = 300) -> dict[str, dict[str, Any]]:
+    """A training window of ``n`` decisions, both predictors trained and put in production."""
+    post_window(tables, "train", n, end=TRAINED_AT, days=20, seed=1)
+    published = train_and_publish(tables, s3, TRAINED_AT)
+    for info in published.values():
+        registered = register_model(
+            tables, s3, bucket=tables.settings.bucket, key=info["manifest_key"], now=TRAINED_AT
+        )
+        assert registered.status == "production", registered
+    return published
+
+
+@pytest.fixture
+def production(tables: Any, s3: Any) -> dict[str, dict[str, Any]]:
+    return produce_models(tables, s3)
+
+
+def by_metric(alerts: list[dict[str, Any]]) -> set[tuple[str, str | None, str]]:
+    return {(a["model"], a["feature"], a["metric"]) for a in alerts}
+
+
+def test_unshifted_recent_window_raises_no_alert(
+    tables: Any, s3: Any, production: dict[str, Any]
+) -> None:
+    post_window(tables, "recent", 300, end=NOW, days=7, seed=2)
+    result = drift_check(tables, NOW, s3=s3)
+    assert result.alerts == [], result.alerts
+    engagement_report = result.models["engagement"]
+    assert engagement_report["version"] == production["engagement"]["version"]
+    assert engagement_report["recent_rows"] == 300
+    assert engagement_report["reference_rows"] == 300
+    assert engagement_report["bins"] == 10
+    assert engagement_report["overlap_rows"] == 0
+    assert set(engagement_report["features"]) == {
+        "quality_score",
+        "content_type",
+        "length",
+        "hour_sin",
+        "hour_cos",
+        "slot",
+    }
+    assert all(f["psi"] < 0.2 for f in engagement_report["features"].values())
+    assert engagement_report["features"]["content_type"]["kind"] == "categorical"
+    assert engagement_report["features"]["quality_score"]["kind"] == "quantile"
+    performance = engagement_report["performance"]
+    assert performance["metric"] == "r2" and performance["recent"] > 0.8
+    follow = result.models["follow_through"]["performance"]
+    assert follow["metric"] == "auc" and follow["recent"] > 0.9
+
+
+def test_shifted_feature_raises_a_psi_alert_for_that_feature(
+    tables: Any, s3: Any, production: dict[str, Any]
+) -> None:
+    post_window(tables, "recent", 150, end=NOW, days=7, seed=3, quality=(0.7, 1.0))
+    result = drift_check(tables, NOW, s3=s3)
+    psi_alerts = [a for a in result.alerts if a["metric"] == "psi"]
+    assert [(a["model"], a["feature"]) for a in psi_alerts] == [("engagement", "quality_score")]
+    [alert] = psi_alerts
+    assert set(alert) == {"model", "feature", "metric", "value", "threshold", "message"}
+    assert alert["value"] > 0.2 and alert["threshold"] == 0.2
+    assert "quality_score" in alert["message"] and "PSI" in alert["message"]
+    # Inputs of the other model did not move.
+    assert all(f["psi"] < 0.2 for f in result.models["follow_through"]["features"].values())
+
+
+def test_recent_outcomes_from_another_relation_raise_performance_alerts(
+    tables: Any, s3: Any, production: dict[str, Any]
+) -> None:
+    def inverted_rate(quality: float, rng: np.random.Generator) -> float:
+        return 0.06 - 0.05 * quality + float(rng.normal(0.0, 0.002))
+
+    def inverted_follows(novelty: float, rng: np.random.Generator) -> int:
+        return 1 - follows(novelty, rng)
+
+    post_window(
+        tables,
+        "recent",
+        100,
+        end=NOW,
+        days=7,
+        seed=4,
+        rate=inverted_rate,
+        follow=inverted_follows,
+    )
+    result = drift_check(tables, NOW, s3=s3)
+    assert by_metric(result.alerts) == {("engagement", None, "r2"), ("follow_through", None, "auc")}
+    r2_alert = next(a for a in result.alerts if a["metric"] == "r2")
+    validation = production["engagement"]["metrics"]["r2"]
+    assert r2_alert["threshold"] == pytest.approx(validation - 0.1, abs=1e-6)
+    assert r2_alert["value"] < r2_alert["threshold"]
+    assert result.models["follow_through"]["performance"]["recent"] < 0.2
+
+
+def test_too_little_recent_data_skips_each_model_and_says_why(
+    tables: Any, s3: Any, production: dict[str, Any]
+) -> None:
+    post_window(tables, "recent", 12, end=NOW, days=7, seed=5, quality=(0.9, 1.0))
+    result = drift_check(tables, NOW, s3=s3)
+    assert result.alerts == []
+    for name in ("engagement", "follow_through"):
+        report = result.models[name]
+        assert report["recent_rows"] == 12
+        assert "12 rows in the last 7 days" in report["skipped"] and "50" in report["skipped"]
+    # The check still ran and is recorded (the panel shows when).
+    assert tables.ledger.get(DRIFT_LEDGER_KEY).value["checked_at"] == result.checked_at
+
+
+def test_no_production_model_is_skipped(tables: Any, s3: Any) -> None:
+    result = drift_check(tables, NOW, s3=s3)
+    assert result.models == {
+        "engagement": {"skipped": "engagement has no production version"},
+        "follow_through": {"skipped": "follow_through has no production version"},
+    }
+
+
+def test_rerun_writes_the_identical_items_and_a_backfill_keeps_latest(
+    tables: Any, s3: Any, production: dict[str, Any]
+) -> None:
+    post_window(tables, "recent", 100, end=NOW, days=7, seed=3, quality=(0.7, 1.0))
+    first = drift_check(tables, NOW, s3=s3)
+    stored = {
+        key: (item.created_at, item.value)
+        for key in (DRIFT_LEDGER_KEY, "drift_check#2026-11-20")
+        for item in [tables.ledger.get(key)]
+    }
+    again = drift_check(tables, NOW, s3=s3)
+    assert again.to_dict() == first.to_dict()
+    assert first.recorded == ["drift_check#2026-11-20", DRIFT_LEDGER_KEY]
+    for key, (created_at, value) in stored.items():
+        item = tables.ledger.get(key)
+        assert (item.created_at, item.value) == (created_at, value)
+    assert stored[DRIFT_LEDGER_KEY][1] == first.ledger_value()
+    # A check for an earlier day keeps its own dated item and leaves latest alone.
+    earlier = drift_check(tables, NOW - timedelta(days=1), s3=s3)
+    assert earlier.recorded == ["drift_check#2026-11-19"]
+    assert tables.ledger.get(DRIFT_LEDGER_KEY).value == first.ledger_value()
+
+
+def test_admin_alerts_route_returns_what_the_job_found(
+    client: Any, keys: dict[str, str], tables: Any, s3: Any, production: dict[str, Any]
+) -> None:
+    post_window(tables, "recent", 100, end=NOW, days=7, seed=3, quality=(0.7, 1.0))
+    result = run_job("drift_check", tables, NOW, s3=s3)
+    response = call(client, "GET", "/v1/admin/alerts", key=keys["admin"])
+    assert response.status_code == 200
+    body = json.loads(response.body)
+    assert body == {"checked_at": result["checked_at"], "alerts": result["alerts"]}
+    assert ("engagement", "quality_score", "psi") in by_metric(body["alerts"])
