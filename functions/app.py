@@ -160,9 +160,26 @@ def get_similar_items(call: Call, content_type: str, external_id: str) -> dict[s
 @app.route("/v1/experiments/{experiment_id}/assignment", methods=["GET"])
 @api.endpoint(scope=Scope.READ)
 def get_experiment_assignment(call: Call, experiment_id: str) -> dict[str, Any]:
-    return experiments.assign(
-        call.tables, experiment_id, call.query, consent=call.services.consent
-    )
+    return experiments.assign(call.tables, experiment_id, call.query, consent=call.services.consent)
+
+
+# --- serving: sentiment -------------------------------------------------------------------------
+
+
+@app.route("/v1/sentiment", methods=["POST"])
+@api.endpoint(scope=Scope.READ)
+def post_sentiment(call: Call) -> dict[str, Any]:
+    from learnloop.serving.sentiment import classify
+
+    return classify(call.services.sentiment_cache, call.json())
+
+
+@app.route("/v1/sentiment/market", methods=["GET"])
+@api.endpoint(scope=Scope.READ)
+def get_market_sentiment(call: Call) -> dict[str, Any]:
+    from learnloop.serving.market_sentiment import market_sentiment
+
+    return market_sentiment(call.tables, call.query)
 
 
 # --- admin: experiments -----------------------------------------------------------------------

@@ -207,3 +207,25 @@ def test_drift_check_reads_models_scores_with_onnx_and_writes_only_dynamodb(
         if r["Properties"]["Targets"][0]["Arn"].get("Fn::GetAtt", [None])[0] == "DriftCheckFunction"
     ]
     assert [r["ScheduleExpression"] for r in rules] == ["cron(30 1 * * ? *)"]
+
+
+def test_the_read_function_reads_sentiment_models_and_writes_nothing(
+    template: dict[str, Any],
+) -> None:
+    # POST /v1/sentiment loads models/sentiment/{v}/ and the text_encoder version it names.
+    statements = _policy(template, "ApiRead")
+    reads = _s3_grants(statements, "s3:GetObject")
+    assert reads == ["models/*"]
+    assert all(
+        f"models/{name}/".startswith(reads[0][:-1]) for name in ("sentiment", "text_encoder")
+    )
+    assert not {"s3:PutObject", "s3:DeleteObject"} & _actions(statements)
+
+
+def test_the_sentiment_job_is_a_small_weekly_fargate_task(template: dict[str, Any]) -> None:
+    task = template["Resources"]["SentimentTaskDefinition"]["Properties"]
+    assert (task["Cpu"], task["Memory"]) == ("1024", "4096")
+    command = task["ContainerDefinitions"][0].get("Command")
+    assert command in (None, ["python", "-m", "learnloop.training.sentiment"])
+    schedule = template["Resources"]["SentimentSchedule"]["Properties"]
+    assert schedule["ScheduleExpression"] == "cron(0 5 ? * SUN *)"

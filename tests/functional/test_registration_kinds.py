@@ -235,3 +235,40 @@ def test_an_unsound_text_encoder_is_rejected(
     assert result.status == "rejected"
     assert expected in (result.reason or ""), result.reason
     assert production_record(tables, "text_encoder") is None
+
+
+# --- sentiment ---------------------------------------------------------------------------------
+
+
+def _sentiment_drop(tables: Any, s3: Any, *, minute: int, macro_f1: float, edit: Any = None) -> str:
+    from datetime import timedelta
+
+    from support.sentiment import labelled_texts, tiny_encoder
+
+    from learnloop.training.sentiment.job import build_artifact, train_sentiment
+
+    texts, labels = labelled_texts(12)
+    training = train_sentiment(texts, labels, tiny_encoder(), Cs=(1.0,), cv=3)
+    training.metrics["macro_f1"] = macro_f1
+    version = new_version(T0 + timedelta(minutes=minute))
+    files, manifest = build_artifact(
+        training, {"name": "text_encoder", "version": new_version(T0)}, version=version
+    )
+    if edit is not None:
+        edit(manifest)
+    return write_artifact(s3, tables.settings.bucket, "sentiment", version, files, manifest)[-1]
+
+
+def test_sentiment_heads_are_promoted_on_macro_f1_and_checked(tables: Any, s3: Any) -> None:
+    first = register(tables, s3, _sentiment_drop(tables, s3, minute=0, macro_f1=0.8))
+    assert (first.status, first.promoted) == ("production", True), first.reason
+    worse = register(tables, s3, _sentiment_drop(tables, s3, minute=1, macro_f1=0.7))
+    assert worse.status == "candidate"
+    assert "macro_f1" in (worse.reason or "")
+
+    def two_labels(manifest: dict[str, Any]) -> None:
+        manifest["extra"]["labels"] = ["negative", "positive"]
+
+    bad = register(tables, s3, _sentiment_drop(tables, s3, minute=2, macro_f1=0.9, edit=two_labels))
+    assert bad.status == "rejected" and "extra.labels" in (bad.reason or "")
+    assert production_record(tables, "sentiment").target == first.version  # type: ignore[union-attr]

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from learnloop.serving.arms import ArmsCache
     from learnloop.serving.recommender import TwoTowerIndex
     from learnloop.serving.runtime import ModelCache, VersionCache
+    from learnloop.serving.sentiment import SentimentModel
     from learnloop.text.encoder import TextEncoder
 
 
@@ -100,6 +101,37 @@ class Services:
             )
 
         return self._built("text_encoder_cache", build)
+
+    @property
+    def sentiment_cache(self) -> VersionCache[SentimentModel]:
+        """The container's production sentiment head with its pinned text encoder version,
+        built on first use (the encoder is shared with :attr:`text_encoder_cache` when that
+        holds the same version).
+
+        Examples
+        --------
+        >>> get_services().sentiment_cache.get("sentiment").labels  # doctest: +SKIP
+        ('negative', 'neutral', 'positive')
+        """
+
+        def build() -> VersionCache[SentimentModel]:
+            from learnloop.serving.runtime import S3ArtifactLoader, VersionCache
+            from learnloop.serving.sentiment import load_sentiment_artifact
+            from learnloop.store.clients import s3_client
+
+            loader = S3ArtifactLoader(self.tables, s3_client(self.settings))
+
+            def shared(name: str, version: str) -> TextEncoder | None:
+                held = self.text_encoder_cache.peek(name)
+                return held if held is not None and held.version == version else None
+
+            return VersionCache(
+                loader.production,
+                lambda ref: load_sentiment_artifact(loader, ref, shared_encoder=shared),
+                check_seconds=self.settings.model_check_seconds,
+            )
+
+        return self._built("sentiment_cache", build)
 
     @property
     def arms_cache(self) -> ArmsCache:

@@ -50,6 +50,9 @@ TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
     "*": {"cpu": "2048", "memory": "8192", "schedule": "cron(30 3 * * ? *)"},
     # Re-exporting the pretrained encoder is only needed when the library changes: weekly.
     "text_encoder": {"cpu": "2048", "memory": "8192", "schedule": "cron(0 4 ? * SUN *)"},
+    # A linear head over MiniLM embeddings (onnxruntime, no torch at run time): retrained
+    # weekly, an hour after the encoder export, on exports/labelled/sentiment.jsonl.
+    "sentiment": {"cpu": "1024", "memory": "4096", "schedule": "cron(0 5 ? * SUN *)"},
 }
 
 

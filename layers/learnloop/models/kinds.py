@@ -15,6 +15,11 @@ not name one (:data:`learnloop.models.registration.KEY_METRICS`):
     ``model.onnx`` + ``tokenizer.json``; it must load, encode two smoke sentences into
     384 L2-normalised floats each. Key metric ``cosine_min`` (agreement with
     sentence-transformers on the job's sentence set).
+``sentiment`` (contract C)
+    ``model.onnx``: a classifier head taking ``extra.embedding_dim`` floats (a sentence
+    embedding of the encoder ``extra.text_encoder`` names) and giving ``probabilities`` over
+    ``extra.labels`` (negative, neutral, positive); a smoke row must give finite
+    probabilities summing to 1. Key metric ``macro_f1`` (held-out).
 
 A checker raises :class:`ArtifactRejectedError` with the reason; registration records the
 version as ``rejected`` with it. ``.npy`` files load with ``allow_pickle=False``.
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +50,7 @@ __all__ = [
     "ITEM_EMBEDDINGS_FILE",
     "ITEM_TOWER_FILE",
     "KINDS",
+    "SENTIMENT_LABELS",
     "TOKENIZER_FILE",
     "USERS_FILE",
     "USER_EMBEDDINGS_FILE",
@@ -359,6 +366,66 @@ def check_text_encoder(files: Mapping[str, bytes], manifest: Mapping[str, Any]) 
         )
 
 
+# --- sentiment -----------------------------------------------------------------------------------
+
+#: The labels a sentiment head must predict (``POST /v1/sentiment`` answers with all three).
+SENTIMENT_LABELS = frozenset({"negative", "neutral", "positive"})
+_VERSION_RE = re.compile(r"^\d{8}T\d{6}Z$")
+
+
+def check_sentiment(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> None:
+    """The head names its labels and the encoder version it was trained on, takes one
+    ``[n, embedding_dim]`` float matrix and gives finite probabilities over the labels that
+    sum to 1 on a smoke row (a unit vector, as the encoder's embeddings are)."""
+    import numpy as np
+
+    extra = manifest.get("extra")
+    extra = extra if isinstance(extra, Mapping) else {}
+    labels = extra.get("labels")
+    if (
+        not isinstance(labels, list)
+        or len(set(map(str, labels))) != len(labels)
+        or set(labels) != SENTIMENT_LABELS
+    ):
+        raise ArtifactRejectedError(
+            f"extra.labels is {labels!r}; expected each of {sorted(SENTIMENT_LABELS)} once"
+        )
+    encoder = extra.get("text_encoder")
+    if (
+        not isinstance(encoder, Mapping)
+        or not isinstance(encoder.get("name"), str)
+        or not encoder["name"]
+        or not isinstance(encoder.get("version"), str)
+        or not _VERSION_RE.match(encoder["version"])
+    ):
+        raise ArtifactRejectedError(
+            "extra.text_encoder must name the encoder (name, version YYYYMMDDTHHMMSSZ) the "
+            "head was trained on"
+        )
+    dim = extra.get("embedding_dim")
+    if not isinstance(dim, int) or isinstance(dim, bool) or dim < 1:
+        raise ArtifactRejectedError(f"extra.embedding_dim is {dim!r}; expected a positive int")
+    session = _session(files[MODEL_FILE], MODEL_FILE)
+    inputs = session.get_inputs()
+    shape = list(inputs[0].shape or []) if len(inputs) == 1 else []
+    if len(inputs) != 1 or len(shape) != 2 or shape[-1] != dim:
+        raise ArtifactRejectedError(
+            f"{MODEL_FILE} must take one [batch, {dim}] matrix; it takes "
+            f"{[(i.name, i.shape) for i in inputs]}"
+        )
+    outputs = [o.name for o in session.get_outputs()]
+    if "probabilities" not in outputs:
+        raise ArtifactRejectedError(f"{MODEL_FILE} has no probabilities output ({outputs})")
+    row = np.full((1, dim), 1.0 / np.sqrt(dim), dtype=np.float32)
+    [probabilities] = _run(session, {inputs[0].name: row}, MODEL_FILE, ["probabilities"])
+    if probabilities.shape != (1, len(labels)):
+        raise ArtifactRejectedError(
+            f"smoke prediction has shape {list(probabilities.shape)}, not [1, {len(labels)}]"
+        )
+    if not _finite(probabilities) or abs(float(probabilities.sum()) - 1.0) > 1e-4:
+        raise ArtifactRejectedError("smoke probabilities are not finite or do not sum to 1")
+
+
 KINDS: dict[str, ModelKind] = {
     DEFAULT_KIND: ModelKind(DEFAULT_KIND, (MODEL_FILE,), check_predictor, needs_features=True),
     "two_tower": ModelKind(
@@ -379,6 +446,9 @@ KINDS: dict[str, ModelKind] = {
         (MODEL_FILE, TOKENIZER_FILE),
         check_text_encoder,
         key_metric=("cosine_min", True),
+    ),
+    "sentiment": ModelKind(
+        "sentiment", (MODEL_FILE,), check_sentiment, key_metric=("macro_f1", True)
     ),
 }
 

@@ -8,7 +8,7 @@ Examples
 >>> JOBS["two_tower"]
 'learnloop.training.two_tower'
 >>> sorted(JOBS)
-['text_encoder', 'two_tower']
+['sentiment', 'text_encoder', 'two_tower']
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 JOBS: dict[str, str] = {
     "two_tower": "learnloop.training.two_tower",
     "text_encoder": "learnloop.training.text_encoder",
+    "sentiment": "learnloop.training.sentiment",
 }
 
 __all__ = ["JOBS"]

@@ -314,6 +314,29 @@ ROUTES: tuple[RouteSpec, ...] = (
         query=(_K, QueryParam("content_type", IDENTIFIER_SCHEMA, "only items of this type")),
         errors=(404, 409),
     ),
+    # --- sentiment ----------------------------------------------------------------------------
+    RouteSpec(
+        "POST",
+        "/v1/sentiment",
+        Scope.READ,
+        "Negative / neutral / positive probabilities of 1-64 texts",
+        "serving",
+        body=("learnloop.serving.sentiment:SentimentIn",),
+        errors=(409,),
+    ),
+    RouteSpec(
+        "GET",
+        "/v1/sentiment/market",
+        Scope.READ,
+        "Per-coin reaction sentiment over the last N days (daily series, weighted mean)",
+        "serving",
+        query=(
+            QueryParam(
+                "days", {"type": "integer", "minimum": 1, "maximum": 92}, "how many (default 7)"
+            ),
+            QueryParam("to", DATE_SCHEMA, "last day, YYYY-MM-DD (default: today, UTC)"),
+        ),
+    ),
     # --- privacy ----------------------------------------------------------------------------
     RouteSpec(
         "PUT",
