@@ -157,12 +157,6 @@ def get_similar_items(call: Call, content_type: str, external_id: str) -> dict[s
     )
 
 
-@app.route("/v1/experiments/{experiment_id}/assignment", methods=["GET"])
-@api.endpoint(scope=Scope.READ)
-def get_experiment_assignment(call: Call, experiment_id: str) -> dict[str, Any]:
-    return experiments.assign(call.tables, experiment_id, call.query, consent=call.services.consent)
-
-
 # --- serving: sentiment -------------------------------------------------------------------------
 
 
@@ -182,7 +176,13 @@ def get_market_sentiment(call: Call) -> dict[str, Any]:
     return market_sentiment(call.tables, call.query)
 
 
-# --- admin: experiments -----------------------------------------------------------------------
+# --- experiments: assignment (read), definitions and results (admin) ------------------------
+
+
+@app.route("/v1/experiments/{experiment_id}/assignment", methods=["GET"])
+@api.endpoint(scope=Scope.READ)
+def get_experiment_assignment(call: Call, experiment_id: str) -> dict[str, Any]:
+    return experiments.assign(call.tables, experiment_id, call.query, consent=call.services.consent)
 
 
 @app.route("/v1/admin/experiments", methods=["GET"])
