@@ -124,11 +124,13 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             run_job("rollup_daily", tables, NOW, day=day)
         learned = runner.run_schedule("learn")
         runner.deliver_bucket_events()  # register what learn dropped, now
+        drift = runner.run_schedule("drift_check")
         yield {
             "runner": runner,
             "events": counts,
             "reactions": 12,
             "learned": learned,
+            "drift": drift,
             "state": state,
         }
 
@@ -188,7 +190,13 @@ def test_the_dashboard_logs_in_and_charts_the_seeded_data(
     assert int(models.get_attribute("data-models")) >= 1, seeded["learned"]
     assert page.locator(".model .badge.production").count() >= 1
     assert page.locator("ul.history li").count() >= 1
-    assert "No drift checks yet." in page.inner_text("#alerts")
+    drift = seeded["drift"]
+    panel = page.locator("#alerts")
+    assert int(panel.get_attribute("data-alerts")) == len(drift["alerts"])
+    assert drift["checked_at"] in panel.inner_text()
+    for model, report in drift["models"].items():
+        # A model the check could not judge is named with the reason, never "no drift".
+        assert (f"{model}: not checked" in panel.inner_text()) == bool(report.get("skipped"))
 
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000

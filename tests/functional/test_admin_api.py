@@ -160,7 +160,7 @@ def test_alerts_say_no_check_yet_then_show_the_latest_check(
     client: Any, keys: dict[str, str], tables: Any
 ) -> None:
     first = json.loads(call(client, "GET", "/v1/admin/alerts", key=keys["admin"]).body)
-    assert first == {"checked_at": None, "alerts": []}
+    assert first == {"checked_at": None, "alerts": [], "skipped": {}}
     alert = {
         "model": "engagement",
         "feature": "quality_score",
@@ -172,10 +172,21 @@ def test_alerts_say_no_check_yet_then_show_the_latest_check(
     tables.ledger(
         DRIFT_LEDGER_KEY,
         created_at="2026-11-20T01:00:00Z",
-        value={"checked_at": "2026-11-20T01:00:00Z", "alerts": [alert]},
+        value={
+            "checked_at": "2026-11-20T01:00:00Z",
+            "models": {
+                "engagement": {"version": "v1", "features": {}},
+                "follow_through": {"skipped": "12 rows in the last 7 days"},
+            },
+            "alerts": [alert],
+        },
     ).save()
     second = json.loads(call(client, "GET", "/v1/admin/alerts", key=keys["admin"]).body)
-    assert second == {"checked_at": "2026-11-20T01:00:00Z", "alerts": [alert]}
+    assert second == {
+        "checked_at": "2026-11-20T01:00:00Z",
+        "alerts": [alert],
+        "skipped": {"follow_through": "12 rows in the last 7 days"},
+    }
 
 
 def test_admin_reads_need_the_admin_scope(client: Any, keys: dict[str, str]) -> None:

@@ -310,12 +310,15 @@ function drawExperiments(container, body) {
 function drawAlerts(container, body) {
   container.dataset.alerts = String(body.alerts.length);
   if (!body.checked_at) return empty(container, "No drift checks yet.");
-  if (!body.alerts.length) {
-    return empty(container, `No drift at the last check (${body.checked_at}).`);
-  }
-  container.replaceChildren(el("p", { class: "muted", text: `Last check: ${body.checked_at}` }),
-    el("ul", { class: "alerts" }, body.alerts.map((a) => el("li", { class: "error",
-      text: a.message || `${a.model || ""} ${a.feature || ""} ${a.metric || ""} = ${a.value}` }))));
+  // A model the check could not judge is said so, not shown as "no drift".
+  const skipped = Object.entries(body.skipped || {}).map(([model, reason]) =>
+    el("li", { class: "muted", text: `${model}: not checked (${reason})` }));
+  const alerts = body.alerts.map((a) => el("li", { class: "error",
+    text: a.message || `${a.model || ""} ${a.feature || ""} ${a.metric || ""} = ${a.value}` }));
+  const headline = body.alerts.length ? `Last check: ${body.checked_at}`
+    : `No drift at the last check (${body.checked_at}).`;
+  container.replaceChildren(el("p", { class: body.alerts.length ? "muted" : "empty", text: headline }),
+    ...(alerts.length || skipped.length ? [el("ul", { class: "alerts" }, [...alerts, ...skipped])] : []));
 }
 
 // --- page flow ---------------------------------------------------------------------------------
