@@ -9,7 +9,7 @@ rollups written by the real rollup job over reactions sent through the API.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -22,10 +22,9 @@ from support.sentiment import (
     register,
     tiny_encoder,
 )
-from support.text_encoders import tiny_encoder_onnx, tiny_tokenizer_json
 
 from learnloop.jobs.rollup import rollup_day
-from learnloop.models.artifacts import build_manifest, new_version, write_artifact
+from learnloop.models.artifacts import new_version, write_artifact
 from learnloop.training.sentiment.data import DEFAULT_DATA_KEY
 from learnloop.training.sentiment.job import build_artifact, main, train_sentiment
 
@@ -94,23 +93,10 @@ def test_the_head_keeps_the_encoder_it_was_trained_on_after_the_alias_moves(
     encoder_version: str,
 ) -> None:
     # A re-exported encoder (other weights) becomes production; the head must not follow it.
-    version = new_version(datetime(2026, 11, 21, tzinfo=UTC))
-    files = {"model.onnx": tiny_encoder_onnx(seed=7), "tokenizer.json": tiny_tokenizer_json()}
-    manifest = build_manifest(
-        "text_encoder",
-        version,
-        files,
-        ["input_ids", "attention_mask"],
-        {"cosine_min": 1.0},
-        (T0, T0),
-        1,
-        extra={"kind": "text_encoder"},
-        now=T0,
-    )
-    key = write_artifact(s3, tables.settings.bucket, "text_encoder", version, files, manifest)
-    assert register(tables, s3, key[-1]).status == "production"
+    key, version = drop_text_encoder(tables, s3, minute=24 * 60, seed=7)
+    assert register(tables, s3, key).status == "production"
     body = json.loads(post(client, keys["read"], {"texts": list(EXPECTED)}).body)
-    assert body["text_encoder"]["version"] == encoder_version
+    assert body["text_encoder"]["version"] == encoder_version != version
     assert [r["label"] for r in body["results"]] == list(EXPECTED.values())
 
 

@@ -38,12 +38,15 @@ def tiny_encoder() -> TextEncoder:
     return TextEncoder(tiny_encoder_onnx(), tiny_tokenizer_json())
 
 
-def drop_text_encoder(tables: Any, s3: Any, *, minute: int = 0) -> tuple[str, str]:
-    """Write a tiny text_encoder version; ``(manifest key, version)``."""
+def drop_text_encoder(
+    tables: Any, s3: Any, *, minute: int = 0, seed: int | None = None
+) -> tuple[str, str]:
+    """Write a tiny text_encoder version (``seed``: other weights); ``(manifest key, version)``."""
     from datetime import timedelta
 
     version = new_version(T0 + timedelta(minutes=minute))
-    files = {"model.onnx": tiny_encoder_onnx(), "tokenizer.json": tiny_tokenizer_json()}
+    weights = tiny_encoder_onnx() if seed is None else tiny_encoder_onnx(seed=seed)
+    files = {"model.onnx": weights, "tokenizer.json": tiny_tokenizer_json()}
     manifest = build_manifest(
         "text_encoder",
         version,

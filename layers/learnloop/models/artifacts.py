@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from learnloop.exceptions import ValidationError
@@ -362,6 +363,30 @@ def write_artifact(
     s3_client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
     written.append(key)
     return written
+
+
+def write_artifact_dir(
+    out: Path, files: Mapping[str, bytes], manifest: Mapping[str, Any]
+) -> list[str]:
+    """Write a model version's files and its manifest (last) into the folder ``out``.
+
+    What a training job's ``--out`` writes instead of publishing: the same bytes
+    :func:`write_artifact` would upload. Returns the file names written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> files = {"model.onnx": b"onnx"}
+    >>> m = build_manifest("engagement", "20261120T093000Z", files, ["q"], {}, ("a", "b"), 1)
+    >>> write_artifact_dir(Path(tempfile.mkdtemp()), files, m)
+    ['model.onnx', 'manifest.json']
+    """
+    _check_files(files)
+    out.mkdir(parents=True, exist_ok=True)
+    for file, content in files.items():
+        (out / file).write_bytes(content)
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return [*files, MANIFEST_FILE]
 
 
 def _check_name_and_version(name: str, version: str) -> None:

@@ -39,7 +39,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from learnloop.exceptions import LearnloopError
-from learnloop.models.artifacts import MODEL_FILE, build_manifest, new_version, write_artifact
+from learnloop.models.artifacts import (
+    MODEL_FILE,
+    build_manifest,
+    new_version,
+    write_artifact,
+    write_artifact_dir,
+)
 from learnloop.settings import Settings
 from learnloop.training.exceptions import TrainingDataError
 from learnloop.training.sentiment.data import DEFAULT_DATA_KEY, LABELS, load_labelled
@@ -371,11 +377,8 @@ def main(
         training, encoder_ref, name=args.name, version=args.version, data_source=source
     )
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        for file, content in files.items():
-            (args.out / file).write_bytes(content)
-        (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
-        print(f"[5/5] wrote {', '.join([*files, 'manifest.json'])} to {args.out}")
+        written = write_artifact_dir(args.out, files, manifest)
+        print(f"[5/5] wrote {', '.join(written)} to {args.out}")
         return 0
     assert settings is not None
     keys = write_artifact(s3, settings.bucket, args.name, manifest["version"], files, manifest)

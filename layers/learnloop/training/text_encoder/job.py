@@ -18,7 +18,6 @@ Examples
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -27,7 +26,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from learnloop.models.artifacts import build_manifest, new_version, write_artifact
+from learnloop.models.artifacts import (
+    build_manifest,
+    new_version,
+    write_artifact,
+    write_artifact_dir,
+)
 from learnloop.settings import Settings
 from learnloop.text.encoder import (
     DEFAULT_MAX_LENGTH,
@@ -146,11 +150,8 @@ def main(
         print(f"cosine {cosine:.6f} < {args.min_cosine}: not published", file=sys.stderr)
         return 2
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        for file, content in files.items():
-            (args.out / file).write_bytes(content)
-        (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
-        print(f"[4/4] wrote {', '.join([*files, 'manifest.json'])} to {args.out}")
+        written = write_artifact_dir(args.out, files, manifest)
+        print(f"[4/4] wrote {', '.join(written)} to {args.out}")
         return 0
     settings = settings or Settings.from_env()
     if s3 is None:
