@@ -288,8 +288,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--learn-sizes",
         type=lambda v: [int(x) for x in v.split(",")],
         default=[10_000],
-        help="new outcomes per learn run, comma-separated (default 10000; 100000 takes ~20 min "
-        "on moto)",
+        help="new outcomes per learn run, comma-separated (default 10000; 100000 takes ~40 min "
+        "on moto, seeding included)",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON last")
     return parser.parse_args(argv)
