@@ -76,10 +76,11 @@ class TableSpec:
 
 @dataclass(frozen=True)
 class TrainingJobSpec:
-    """One container training job: ``python -m {module}`` in its image."""
+    """One container training job: ``python -m {module}`` in an image with ``extra`` installed."""
 
     name: str
     module: str
+    extra: str = "train"
 
 
 @dataclass(frozen=True)
@@ -207,9 +208,12 @@ def table_specs(settings: Settings) -> tuple[TableSpec, ...]:
 
 def training_job_specs() -> tuple[TrainingJobSpec, ...]:
     """The container training jobs of :data:`learnloop.training.JOBS`, by name."""
-    from learnloop.training import JOBS
+    from learnloop.training import IMAGE_EXTRAS, JOBS
 
-    return tuple(TrainingJobSpec(name=name, module=module) for name, module in sorted(JOBS.items()))
+    return tuple(
+        TrainingJobSpec(name=name, module=module, extra=IMAGE_EXTRAS.get(name, "train"))
+        for name, module in sorted(JOBS.items())
+    )
 
 
 def _repo_root() -> Path:

@@ -27,4 +27,8 @@ JOBS: dict[str, str] = {
     "sentiment": "learnloop.training.sentiment",
 }
 
-__all__ = ["JOBS"]
+#: The package extra a job's image installs when it is not ``train``: the sentiment head embeds
+#: with the published ONNX encoder and fits scikit-learn, so its image carries no torch.
+IMAGE_EXTRAS: dict[str, str] = {"sentiment": "learn"}
+
+__all__ = ["IMAGE_EXTRAS", "JOBS"]

@@ -1,5 +1,5 @@
-"""Each training job's Dockerfile installs the `train` extra with pyproject's torch pin from
-the PyTorch CPU index and runs the job's entry module."""
+"""Each training job's Dockerfile installs its extra and runs the job's entry module; an image
+with the `train` extra gets pyproject's torch pin from the PyTorch CPU index, any other none."""
 
 from __future__ import annotations
 
@@ -22,15 +22,27 @@ def _torch_pin() -> str:
 
 
 @pytest.mark.parametrize("job", JOBS, ids=[job.name for job in JOBS])
-def test_dockerfile_installs_train_and_runs_the_entry_module(job: object) -> None:
+def test_dockerfile_installs_its_extra_and_runs_the_entry_module(job: object) -> None:
     dockerfile = (ROOT / "training_jobs" / job.name / "Dockerfile").read_text()  # type: ignore[attr-defined]
-    assert f"ARG TORCH_VERSION={_torch_pin()}" in dockerfile
-    assert re.search(r'--index-url "\$\{TORCH_INDEX}" "torch==\$\{TORCH_VERSION}"', dockerfile)
-    assert "ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu" in dockerfile
-    assert 'pip install ".[train]"' in dockerfile
+    extra = job.extra  # type: ignore[attr-defined]
+    assert f'pip install ".[{extra}]"' in dockerfile
+    torch_lines = [
+        f"ARG TORCH_VERSION={_torch_pin()}" in dockerfile,
+        bool(re.search(r'--index-url "\$\{TORCH_INDEX}" "torch==\$\{TORCH_VERSION}"', dockerfile)),
+        "ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu" in dockerfile,
+    ]
+    if extra == "train":
+        assert all(torch_lines)
+    else:
+        assert not any(torch_lines) and "torch" not in dockerfile.lower()
     assert "/opt/wheels" not in dockerfile
     cmd = re.findall(r"^CMD (.*)$", dockerfile, flags=re.M)
     assert cmd == [f'["python", "-m", "{job.module}"]']  # type: ignore[attr-defined]
+
+
+def test_the_sentiment_image_needs_no_torch() -> None:
+    # Its modules import scikit-learn, onnxruntime and tokenizers only.
+    assert {job.name: job.extra for job in JOBS}["sentiment"] == "learn"
 
 
 def test_there_are_training_jobs() -> None:
