@@ -117,6 +117,7 @@ def test_a_planted_effect_is_found(client: Any, keys: dict[str, str]) -> None:
     assert rows["B"]["difference"] > 0.1
     assert rows["B"]["prob_best"] > 0.95
     assert report["window"]["days"] >= 1 and report["window"]["truncated"] is False
+    assert report["sample_ratio"]["mismatch"] is False  # users split as the weights say
 
     # Stopping: assignment serves the control, results stay readable and identical.
     stop = call(client, "POST", f"/v1/admin/experiments/{EXPERIMENT}/stop", key=keys["admin"])
@@ -128,6 +129,23 @@ def test_a_planted_effect_is_found(client: Any, keys: dict[str, str]) -> None:
         "not_running",
     )
     assert results(client, keys)["results"]["variants"] == report["variants"]
+
+
+def test_exposures_that_do_not_follow_the_weights_are_flagged(
+    client: Any, keys: dict[str, str]
+) -> None:
+    experiment = started(client, keys)
+    at = experiment["started_at"]
+    users = [f"visitor-{i}" for i in range(400)]
+    # A broken client logs B's exposures only a third of the time: B looks rare.
+    events = [
+        exposure(user, variant, at)
+        for i, user in enumerate(users)
+        if (variant := variant_for(EXPERIMENT, user, experiment["variants"])) == "A" or i % 3 == 0
+    ]
+    post_events(client, keys, events)
+    ratio = results(client, keys)["results"]["sample_ratio"]
+    assert ratio["mismatch"] is True and ratio["p_value"] < 0.001 and ratio["chi2"] > 10.8
 
 
 def test_assignment_is_deterministic_and_follows_the_weights(

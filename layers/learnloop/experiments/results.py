@@ -36,6 +36,7 @@ from typing import Any
 from learnloop.experiments.schemas import EXPOSURE_EVENT_TYPE
 from learnloop.experiments.statistics import (
     probability_best,
+    sample_ratio_test,
     two_proportion_z_test,
     wilson_interval,
 )
@@ -203,8 +204,10 @@ def experiment_results(
     -------
     dict
         ``{"window": {"from", "to", "days", "truncated"} | None, "goal_event_type",
-        "control", "variants": [...summarize rows], "unknown_variant_exposures",
-        "excluded_users"}``.
+        "control", "variants": [...summarize rows], "sample_ratio": {"chi2", "p_value",
+        "mismatch"}, "unknown_variant_exposures", "excluded_users"}``. ``mismatch`` true means
+        the exposed users are split too unlike the weights for chance (p < 0.001): exposure
+        logging or assignment is broken, and the variants' differences cannot be trusted.
 
     Examples
     --------
@@ -261,9 +264,17 @@ def experiment_results(
         "goal_event_type": experiment.goal_event_type,
         "control": names[0],
         "variants": summarize(tally, names),
+        "sample_ratio": _sample_ratio(tally, experiment),
         "unknown_variant_exposures": tally.unknown_variant_exposures,
         "excluded_users": tally.excluded_users,
     }
+
+
+def _sample_ratio(tally: Tally, experiment: Experiment) -> dict[str, Any]:
+    names = [str(v["name"]) for v in experiment.variants]
+    weights = [float(v["weight"]) for v in experiment.variants]
+    test = sample_ratio_test([tally.exposed[n] for n in names], weights)
+    return {"chi2": _round(test.chi2), "p_value": test.p_value, "mismatch": test.mismatch}
 
 
 def _round(value: float) -> float:

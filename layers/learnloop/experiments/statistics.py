@@ -16,6 +16,8 @@ Examples
 (0.2, 3.536, True)
 >>> [round(p, 2) for p in probability_best([10, 30], [100, 100])]
 [0.0, 1.0]
+>>> sample_ratio_test([500, 500], [0.5, 0.5]).p_value
+1.0
 """
 
 from __future__ import annotations
@@ -29,9 +31,13 @@ from learnloop.exceptions import LearnloopError
 
 __all__ = [
     "DEFAULT_DRAWS",
+    "SRM_ALPHA",
+    "SampleRatio",
     "StatisticsError",
     "ZTest",
+    "chi_square_sf",
     "probability_best",
+    "sample_ratio_test",
     "two_proportion_z_test",
     "wilson_interval",
     "z_for",
@@ -39,6 +45,9 @@ __all__ = [
 
 #: Monte Carlo draws per variant for :func:`probability_best`: P(best) within ~±0.004.
 DEFAULT_DRAWS = 20_000
+#: A sample ratio mismatch is flagged below this p-value: the usual, strict threshold, since
+#: the test runs on every results read and a false alarm would discredit a sound experiment.
+SRM_ALPHA = 0.001
 
 
 class StatisticsError(LearnloopError):
@@ -215,3 +224,95 @@ def probability_best(
     samples = rng.beta(alpha[:, None], beta[:, None], size=(len(alpha), draws))
     wins = np.bincount(np.argmax(samples, axis=0), minlength=len(alpha))
     return [float(w) / draws for w in wins]
+
+
+@dataclass(frozen=True)
+class SampleRatio:
+    """The chi-square goodness-of-fit of users exposed per variant against the weights."""
+
+    chi2: float
+    dof: int
+    p_value: float
+
+    @property
+    def mismatch(self) -> bool:
+        """True when the split is too unlike the weights to be chance (p < :data:`SRM_ALPHA`)."""
+        return self.p_value < SRM_ALPHA
+
+
+def chi_square_sf(x: float, dof: int) -> float:
+    """P(X >= x) for X chi-square with a whole number ``dof`` of degrees of freedom.
+
+    The closed forms for whole degrees of freedom: a Poisson sum for even ``dof``, the normal
+    tail plus a series for odd (Abramowitz & Stegun 26.4.4-5), so no scipy is needed.
+
+    Examples
+    --------
+    >>> round(chi_square_sf(3.841459, 1), 4), round(chi_square_sf(5.991465, 2), 4)
+    (0.05, 0.05)
+    """
+    if dof < 1:
+        raise StatisticsError(f"degrees of freedom must be at least 1, not {dof}")
+    if x <= 0.0:
+        return 1.0
+    if dof % 2 == 0:
+        term = total = 1.0
+        for i in range(1, dof // 2):
+            term *= (x / 2.0) / i
+            total += term
+        return min(1.0, math.exp(-x / 2.0) * total)
+    root = math.sqrt(x)
+    tail = math.erfc(root / math.sqrt(2.0))
+    if dof == 1:
+        return tail
+    term = root
+    total = term
+    for i in range(2, (dof - 1) // 2 + 1):
+        term *= x / (2 * i - 1)
+        total += term
+    density = math.exp(-x / 2.0) / math.sqrt(2.0 * math.pi)
+    return min(1.0, tail + 2.0 * density * total)
+
+
+def sample_ratio_test(exposed: Sequence[int], weights: Sequence[float]) -> SampleRatio:
+    """Whether users reached the variants in the proportions the weights promise.
+
+    A sample ratio mismatch (SRM) means assignment or exposure logging is broken (a variant
+    that crashes before logging, a bot filter that hits one arm), and then no difference
+    between the variants can be trusted, however small its p-value.
+
+    Parameters
+    ----------
+    exposed
+        Users exposed per variant.
+    weights
+        The variants' weights, in the same order (any positive scale).
+
+    Returns
+    -------
+    SampleRatio
+        ``p_value = 1`` when fewer than two variants or no users leave nothing to test.
+
+    Raises
+    ------
+    StatisticsError
+        Mismatched lengths, negative counts or non-positive weights.
+
+    Examples
+    --------
+    >>> result = sample_ratio_test([821, 1179], [0.5, 0.5])
+    >>> result.mismatch, round(result.chi2, 1)
+    (True, 64.1)
+    """
+    if len(exposed) != len(weights):
+        raise StatisticsError("exposed and weights must have one entry per variant")
+    if any(n < 0 for n in exposed) or any(w <= 0 for w in weights):
+        raise StatisticsError("counts must be non-negative and weights positive")
+    total = sum(exposed)
+    if len(exposed) < 2 or total == 0:
+        return SampleRatio(chi2=0.0, dof=max(len(exposed) - 1, 0), p_value=1.0)
+    scale = sum(weights)
+    expected = [total * w / scale for w in weights]
+    chi2 = sum((n - e) ** 2 / e for n, e in zip(exposed, expected, strict=True))
+    dof = len(exposed) - 1
+    return SampleRatio(chi2=chi2, dof=dof, p_value=chi_square_sf(chi2, dof))

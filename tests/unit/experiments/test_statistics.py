@@ -10,7 +10,9 @@ from scipy import stats
 
 from learnloop.experiments.statistics import (
     StatisticsError,
+    chi_square_sf,
     probability_best,
+    sample_ratio_test,
     two_proportion_z_test,
     wilson_interval,
     z_for,
@@ -108,3 +110,24 @@ def test_probability_best_with_no_data_is_even() -> None:
         probability_best([], [])
     with pytest.raises(StatisticsError):
         probability_best([1], [2, 3])
+
+
+@pytest.mark.parametrize("dof", range(1, 12))
+def test_chi_square_tail_matches_scipy(dof: int) -> None:
+    for x in (0.0, 0.01, 0.5, 1.0, 3.84, 7.0, 15.0, 40.0, 120.0):
+        assert chi_square_sf(x, dof) == pytest.approx(stats.chi2.sf(x, dof), rel=1e-9, abs=1e-300)
+
+
+def test_sample_ratio_test_is_the_goodness_of_fit_against_the_weights() -> None:
+    exposed, weights = [480, 260, 260], [2.0, 1.0, 1.0]
+    result = sample_ratio_test(exposed, weights)
+    expected = stats.chisquare(exposed, f_exp=[500, 250, 250])
+    assert result.chi2 == pytest.approx(expected.statistic)
+    assert result.p_value == pytest.approx(expected.pvalue)
+    assert result.dof == 2 and not result.mismatch
+    assert sample_ratio_test([1100, 900], [1, 1]).mismatch  # chi2 = 20: p ~ 8e-6
+    assert sample_ratio_test([0, 0], [1, 1]).p_value == 1.0
+    with pytest.raises(StatisticsError):
+        sample_ratio_test([1, 2], [1.0])
+    with pytest.raises(StatisticsError):
+        chi_square_sf(1.0, 0)

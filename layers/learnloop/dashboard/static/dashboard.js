@@ -275,7 +275,10 @@ function drawResults(container, body) {
     el("thead", {}, [el("tr", {}, ["variant", "converted", "rate (95% CI)", "vs control", "p",
       "P(best)"].map((t) => el("th", { text: t })))]),
     el("tbody", {}, rows),
-  ]), el("p", { class: "muted", text: `Goal: ${results.goal_event_type} · ${results.window.from} → ${results.window.to}` }));
+  ]), el("p", { class: "muted", text: `Goal: ${results.goal_event_type} · ${results.window.from} → ${results.window.to}` }),
+  // A split unlike the weights means broken logging: say so before anyone reads the p-values.
+  ...(results.sample_ratio && results.sample_ratio.mismatch ? [el("p", { class: "error srm",
+    text: `Sample ratio mismatch (p = ${results.sample_ratio.p_value.toPrecision(2)}): exposures do not follow the weights; do not trust these differences.` })] : []));
 }
 
 function drawExperiments(container, body) {
