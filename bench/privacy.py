@@ -10,7 +10,8 @@ same run:
   the ``by_day`` partitions (what any export must do);
 * ``delete_user`` with D days of stored exports (the user in 2 of them, plus the day above)
   vs. just listing and reading every export file once with as many threads (what checking
-  the exports for the user must do).
+  the exports for the user must do). The request rewrites for at most
+  ``LEARNLOOP_DELETION_SYNC_SECONDS`` (10); the figures say whether days were left pending.
 
 Usage::
 
@@ -249,7 +250,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "deletion_s": round(delete_s, 3),
         "deletion_read_exports_s": round(scan_s, 3),
         "deletion_ratio": round(delete_s / scan_s, 3),
-        "deletion_rewritten_prefixes": len(receipt["exports"]),
+        "deletion_rewritten_prefixes": len(receipt["exports"]["removed"]),
+        # "complete", or "pending" when deletion_sync_seconds ran out (privacy_purge finishes).
+        "deletion_exports_status": receipt["exports"]["status"],
+        "deletion_days_pending": receipt["exports"]["days_pending"],
     }
     rows = [
         ("ingest 100 events, consent looked up", f"{cold_s * 1000:.1f} ms/batch"),

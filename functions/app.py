@@ -243,10 +243,11 @@ def put_consent(call: Call, user_id: str) -> dict[str, Any]:
 
 @app.route("/v1/users/{user_id}", methods=["DELETE"])
 @api.endpoint(scope=Scope.ADMIN)
-def delete_user(call: Call, user_id: str) -> dict[str, Any]:
+def delete_user(call: Call, user_id: str) -> Response:
     from learnloop.privacy import deletion
 
-    return deletion.delete_user(call.tables, user_id)
+    receipt = deletion.delete_user(call.tables, user_id, clock=call.services.clock)
+    return json_response(receipt, deletion.receipt_status(receipt))
 
 
 @app.route("/v1/admin/export", methods=["GET"])
@@ -328,3 +329,8 @@ def learn(event: CloudWatchEvent) -> dict[str, Any]:
 @app.schedule(Cron(30, 1, "*", "*", "?", "*"), name="drift_check")
 def drift_check(event: CloudWatchEvent) -> dict[str, Any]:
     return jobs.run_scheduled("drift_check", event.time)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="privacy_purge")
+def privacy_purge(event: CloudWatchEvent) -> dict[str, Any]:
+    return jobs.run_scheduled("privacy_purge", event.time)

@@ -132,6 +132,11 @@ class Settings:
     admin_export_max_days: int = 92
     #: ``GET /v1/admin/export``: how long a presigned URL stays valid.
     admin_export_url_seconds: int = 3600
+    #: ``DELETE /v1/users/{user_id}``: seconds (from the start of the call) the request spends
+    #: rewriting stored exports, newest first; days not reached are left to ``privacy_purge``.
+    deletion_sync_seconds: float = 10.0
+    #: ``privacy_purge``: seconds one run spends rewriting exports (Lambda allows 900).
+    privacy_purge_seconds: float = 600.0
     # --- rate limits: a token bucket per API key and route scope ---
     #: Sustained requests per second one key may make to routes of a scope; <= 0: no limit.
     rate_limit_ingest_per_second: float = 200.0
@@ -203,6 +208,8 @@ class Settings:
             admin_export_inline_bytes=_int(env, "LEARNLOOP_ADMIN_EXPORT_INLINE_BYTES", 1_000_000),
             admin_export_max_days=_int(env, "LEARNLOOP_ADMIN_EXPORT_MAX_DAYS", 92),
             admin_export_url_seconds=_int(env, "LEARNLOOP_ADMIN_EXPORT_URL_SECONDS", 3600),
+            deletion_sync_seconds=_float(env, "LEARNLOOP_DELETION_SYNC_SECONDS", 10.0),
+            privacy_purge_seconds=_float(env, "LEARNLOOP_PRIVACY_PURGE_SECONDS", 600.0),
             rate_limit_ingest_per_second=_rate(env, "ingest"),
             rate_limit_ingest_burst=_burst(env, "ingest"),
             rate_limit_read_per_second=_rate(env, "read"),

@@ -119,16 +119,50 @@ def test_request_paths_never_scan_and_no_wildcards(template: dict[str, Any]) -> 
             assert "dynamodb:Scan" not in actions, name
 
 
+def _dynamodb_tables(statements: list[dict[str, Any]]) -> set[str]:
+    return {
+        r["Fn::GetAtt"][0] if "Fn::GetAtt" in r else r["Fn::Sub"][2:].split(".")[0]
+        for statement in statements
+        if any(a.startswith("dynamodb:") for a in statement["Action"])
+        for r in statement["Resource"]
+    }
+
+
 def test_dynamodb_grants_cover_only_the_stage_tables(template: dict[str, Any]) -> None:
     tables = set(resources_of(template, "AWS::DynamoDB::Table"))
     for name in _functions(template):
-        for statement in _policy(template, name):
-            if any(a.startswith("dynamodb:") for a in statement["Action"]):
-                named = {
-                    r["Fn::GetAtt"][0] if "Fn::GetAtt" in r else r["Fn::Sub"][2:].split(".")[0]
-                    for r in statement["Resource"]
-                }
-                assert named == tables
+        named = _dynamodb_tables(_policy(template, name))
+        # Every function but the purge job (ledger + users only) gets the stage's tables.
+        assert named == tables or name == "PrivacyPurge", name
+
+
+def test_privacy_purge_touches_the_ledger_users_and_exports_only(
+    template: dict[str, Any],
+) -> None:
+    statements = _policy(template, "PrivacyPurge")
+    assert _dynamodb_tables(statements) == {"LedgerTable", "UsersTable"}
+    actions = _actions(statements)
+    assert {"dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} <= actions
+    assert "dynamodb:Scan" not in actions and "s3:DeleteObject" not in actions
+    assert _s3_grants(statements, "s3:GetObject") == ["exports/*"]
+    assert _s3_grants(statements, "s3:PutObject") == ["exports/*"]
+    function = template["Resources"]["PrivacyPurgeFunction"]["Properties"]
+    assert function["Timeout"] == 900 and function["Layers"] == [{"Ref": "IngestLayer"}]
+    assert "LEARNLOOP_PSEUDONYM_SECRET" not in function["Environment"]["Variables"]
+    rules = [
+        r["Properties"]
+        for r in resources_of(template, "AWS::Events::Rule").values()
+        if r["Properties"]["Targets"][0]["Arn"].get("Fn::GetAtt", [None])[0]
+        == "PrivacyPurgeFunction"
+    ]
+    assert [r["ScheduleExpression"] for r in rules] == ["rate(1 hour)"]
+
+
+def test_the_admin_function_rewrites_exports_within_a_deletion(
+    template: dict[str, Any],
+) -> None:
+    statements = _policy(template, "ApiAdmin")
+    assert _s3_grants(statements, "s3:PutObject") == ["exports/*"]
 
 
 def test_training_tasks_read_exports_and_write_only_models(template: dict[str, Any]) -> None:

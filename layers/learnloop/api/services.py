@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,8 @@ class Services:
     settings: Settings
     tables: Tables
     authenticator: Authenticator
+    #: Monotonic seconds that request time budgets (a user's deletion) are measured with.
+    clock: Callable[[], float] = time.monotonic
     # Built on first use (see model_cache), so ingest requests never import numpy/onnxruntime.
     _lazy: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _lazy_lock: threading.Lock = field(

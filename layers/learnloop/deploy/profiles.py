@@ -36,6 +36,8 @@ class Profile:
         Scan: scheduled jobs only (request paths use GetItem and Query).
     s3_read, s3_write, s3_delete
         Key prefixes of the stage's bucket (``""`` is the whole bucket).
+    tables
+        Entities (``"ledger"``, ``"users"``) whose tables it may touch; empty: every table.
     """
 
     layers: tuple[str, ...] = ("ingest", "inference")
@@ -45,6 +47,7 @@ class Profile:
     s3_write: tuple[str, ...] = ()
     s3_delete: tuple[str, ...] = ()
     needs_secret: bool = True
+    tables: tuple[str, ...] = ()
 
 
 #: Functions whose needs are known. Route groups are named ``api_{scope}``.
@@ -53,8 +56,9 @@ PROFILES: dict[str, Profile] = {
     "api_ingest": Profile(layers=("ingest",)),
     # Serving: ONNX models, the item matrix and tokenizers are read from models/.
     "api_read": Profile(s3_read=("models/",)),
-    # Admin: registry moves, exports download, user deletion (every table, no S3 writes).
-    "api_admin": Profile(s3_read=("models/", "exports/")),
+    # Admin: registry moves, exports download, user deletion (every table; rewrites exports/
+    # within its time budget).
+    "api_admin": Profile(s3_read=("models/", "exports/"), s3_write=("exports/",)),
     "rollup_daily": Profile(layers=("ingest",), dynamodb_scan=True, needs_secret=False),
     # The one function that trains in Lambda: scikit-learn + skl2onnx, writes models/.
     "learn": Profile(
@@ -70,6 +74,15 @@ PROFILES: dict[str, Profile] = {
     # models/, scores with onnxruntime (inference layer), writes only its ledger items.
     "drift_check": Profile(
         layers=("ingest", "inference"), s3_read=("models/",), needs_secret=False
+    ),
+    # Deletions' leftover export rewrites: the ledger's pending items and the tombstones'
+    # receipts (users), read/rewrite exports/; pseudonyms only, so no secret.
+    "privacy_purge": Profile(
+        layers=("ingest",),
+        s3_read=("exports/",),
+        s3_write=("exports/",),
+        needs_secret=False,
+        tables=("ledger", "users"),
     ),
     # Contract B: pseudonymized JSON Lines under exports/ (no numpy).
     "export_training_data": Profile(

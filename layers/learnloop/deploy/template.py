@@ -302,7 +302,10 @@ def function_resources(
     base = logical_id(spec.name)
     name = function_name(inventory, options.stage, spec.name)
     config = _function_config(options, spec.name)
-    table_ids = [logical_id(t.entity, "Table") for t in inventory.tables]
+    wanted = set(spec.profile.tables)
+    table_ids = [
+        logical_id(t.entity, "Table") for t in inventory.tables if not wanted or t.entity in wanted
+    ]
     log_id, role_id, fn_id = f"{base}Logs", f"{base}Role", f"{base}Function"
     policy = iam.function_policy(spec.profile, table_ids, BUCKET_ID, log_id)
     properties: dict[str, Any] = {

@@ -36,12 +36,19 @@ def _drift(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
     return drift_check(tables, now, s3=options.get("s3")).to_dict()
 
 
+def _privacy_purge(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
+    from learnloop.privacy.purge import privacy_purge
+
+    return privacy_purge(tables, now, s3=options.get("s3")).to_dict()
+
+
 #: Job name → runner; the same names as the scheduled functions in functions/app.py.
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "rollup_daily": _rollup,
     "learn": _learn,
     "export_training_data": _export,
     "drift_check": _drift,
+    "privacy_purge": _privacy_purge,
 }
 
 

@@ -16,19 +16,27 @@ users       GetItem/DeleteItem of the user's consent item
 (``experiments`` holds no per-user rows: assignment is a hash and results are computed from
 the events, so removing the user's events removes them from every experiment's results.)
 
-then rewrites every ``exports/{date}/`` file that names the pseudonym, checks the
-``daily_stats`` items of the user's days (they hold counts only; a day whose item mentions
-the id or pseudonym is recomputed), and lists the ``two_tower`` versions whose ``users.json``
-still holds the pseudonym (they keep it until the next training run replaces them).
+then checks the ``daily_stats`` items of the user's days (they hold counts only; a day whose
+item mentions the id or pseudonym is recomputed), lists the ``two_tower`` versions whose
+``users.json`` still holds the pseudonym (they keep it until the next training run replaces
+them), and last rewrites the stored ``exports/{date}/`` files, newest day first, for at most
+``deletion_sync_seconds`` from the start of the call. Every day is queued in the ledger
+(``privacy_purge#{pseudonym}``, see :mod:`learnloop.privacy.purge`) before the first rewrite,
+and the days done are taken out after, so whatever the request does not reach (or a crash
+interrupts) the hourly ``privacy_purge`` job finishes. The receipt's ``exports.status`` is
+``complete`` (200) or ``pending`` (202) and the tombstone's stored receipt says the same until
+the job marks it complete.
 
-Deleting again is harmless: it answers 200 with ``already_deleted: true`` and removes
-whatever arrived meanwhile (usually nothing, so the counts are 0).
+Deleting again is harmless: it answers 200 (202 while days are still pending) with
+``already_deleted: true``, removes whatever arrived meanwhile (usually nothing, so the counts
+are 0) and queues into the same ledger item, never a second one.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any
@@ -38,8 +46,9 @@ from botocore.exceptions import ClientError
 from learnloop.ingest.validation import validate
 from learnloop.observability import logger
 from learnloop.privacy.consent import UserKeyIn
-from learnloop.privacy.exports import remove_user_from_exports
+from learnloop.privacy.exports import export_prefixes, purge_exports
 from learnloop.privacy.pseudonym import pseudonymize
+from learnloop.privacy.purge import COMPLETE, PENDING, queue_purge, settle_request
 from learnloop.privacy.tombstones import get_tombstone, tombstone_key, write_tombstone
 from learnloop.store.batch import BATCH_WRITE_LIMIT
 from learnloop.store.keys import iso, utcnow
@@ -51,9 +60,15 @@ EMBEDDING_MODELS: tuple[str, ...] = ("two_tower",)
 
 
 def delete_user(
-    tables: Tables, user_id: str, *, s3: Any | None = None, now: datetime | None = None
+    tables: Tables,
+    user_id: str,
+    *,
+    s3: Any | None = None,
+    now: datetime | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sync_seconds: float | None = None,
 ) -> dict[str, Any]:
-    """Remove ``user_id`` from every table and stored export; return the receipt.
+    """Remove ``user_id`` from every table and, within a time budget, every stored export.
 
     Parameters
     ----------
@@ -65,15 +80,21 @@ def delete_user(
         Default: built from the settings.
     now : datetime, optional
         The deletion time (the tombstone's ``deleted_at`` on a first deletion).
+    clock : callable
+        Monotonic seconds; read once at the start and before each round of export rewrites.
+    sync_seconds : float, optional
+        No new round of export rewrites starts this long after the start of the call
+        (default ``deletion_sync_seconds``); the days left go to ``privacy_purge``.
 
     Returns
     -------
     dict
         ``user_id``, ``pseudonym``, ``deleted_at``, ``already_deleted``, ``tables`` (rows
         removed per table), ``insights`` (the rows removed from insights: the user's own
-        insights, others' feedback on them, the user's feedback), ``exports`` (rows removed
-        per ``exports/{date}/`` prefix and file), ``daily_stats`` (days checked, days
-        recomputed), ``models`` (versions that still hold the user's embedding) and
+        insights, others' feedback on them, the user's feedback), ``exports`` (``status``
+        ``complete`` | ``pending``, ``days_done``, ``days_pending`` and ``removed``: rows removed
+        per ``exports/{date}/`` prefix and file by this call), ``daily_stats`` (days checked,
+        days recomputed), ``models`` (versions that still hold the user's embedding) and
         ``tombstone`` (its key).
 
     Raises
@@ -85,14 +106,19 @@ def delete_user(
     --------
     >>> delete_user(tables, "u1")["tables"]  # doctest: +SKIP
     {'reactions': 2, 'events': 3, 'insights': 2, 'ledger': 1, 'users': 1}
+    >>> delete_user(tables, "u1", sync_seconds=0)["exports"]["status"]  # doctest: +SKIP
+    'pending'
     """
     from learnloop.store.clients import s3_client
 
+    started = clock()
     now = now or utcnow()
     key = validate(UserKeyIn, {"user_id": user_id})
     user_id = key.user_id
-    s3 = s3 or s3_client(tables.settings)
-    pseudonym = pseudonymize(user_id, tables.settings.pseudonym_secret)
+    settings = tables.settings
+    budget = settings.deletion_sync_seconds if sync_seconds is None else sync_seconds
+    s3 = s3 or s3_client(settings)
+    pseudonym = pseudonymize(user_id, settings.pseudonym_secret)
     previous = get_tombstone(tables, pseudonym)
     tombstone = write_tombstone(tables, pseudonym, now=now)
 
@@ -109,26 +135,73 @@ def delete_user(
     counts["ledger"] = _delete_all(tables.ledger, ledger)
     counts["users"] = _delete_consent_item(tables, user_id)
     logger.info("deleted a user's rows", extra={"pseudonym": pseudonym, "counts": counts})
-
-    exports = remove_user_from_exports(s3, tables.settings.bucket, pseudonym)
     daily_stats = _check_daily_stats(tables, days, (user_id, pseudonym))
     models = models_holding(tables, s3, pseudonym)
-    summary = {
-        "tables": counts,
-        "insights": insights,
-        "exports": exports,
-        "daily_stats": daily_stats,
-        "models": models,
-    }
-    write_tombstone(tables, pseudonym, now=now, receipt={"at": iso(now), **summary})
+
+    # Newest first: recent exports are what the next training run reads. Queued before the
+    # first rewrite, so a crash or a timeout mid-way leaves the job every day not taken out.
+    prefixes = sorted(export_prefixes(s3, settings.bucket), reverse=True)
+    if prefixes:
+        queue_purge(tables, pseudonym, prefixes, now=now)
+    done, left = purge_exports(
+        s3,
+        settings.bucket,
+        {prefix: (pseudonym,) for prefix in prefixes},
+        out_of_time=lambda: clock() - started >= budget,
+    )
+    removed = {prefix: found[pseudonym] for prefix, found in done.items() if pseudonym in found}
+
+    def summary(status: str) -> dict[str, Any]:
+        exports = {
+            "status": status,
+            "days_done": len(done) if status == PENDING else len(prefixes),
+            "days_pending": len(left) if status == PENDING else 0,
+            "removed": removed,
+        }
+        return {
+            "tables": counts,
+            "insights": insights,
+            "exports": exports,
+            "daily_stats": daily_stats,
+            "models": models,
+        }
+
+    if prefixes:
+        status = settle_request(
+            tables,
+            pseudonym,
+            done=list(done),
+            pending=left,
+            receipt=lambda s: {"at": iso(now), **summary(s)},
+            now=now,
+        )
+    else:
+        status = COMPLETE
+        write_tombstone(tables, pseudonym, now=now, receipt={"at": iso(now), **summary(status)})
+    if status == PENDING:
+        logger.info(
+            "deletion left export days to privacy_purge",
+            extra={"pseudonym": pseudonym, "days_pending": len(left)},
+        )
     return {
         "user_id": user_id,
         "pseudonym": pseudonym,
         "deleted_at": tombstone.deleted_at,
         "already_deleted": previous is not None,
-        **summary,
+        **summary(status),
         "tombstone": tombstone_key(pseudonym),
     }
+
+
+def receipt_status(receipt: dict[str, Any]) -> int:
+    """The HTTP status of a deletion receipt: 200 when complete, 202 while exports are pending.
+
+    Examples
+    --------
+    >>> receipt_status({"exports": {"status": "pending"}}), receipt_status({"exports": {}})
+    (202, 200)
+    """
+    return 202 if receipt.get("exports", {}).get("status") == PENDING else 200
 
 
 def models_holding(tables: Tables, s3: Any, pseudonym: str) -> dict[str, list[dict[str, str]]]:
@@ -240,4 +313,4 @@ def _check_daily_stats(
     return {"checked": len(found), "recomputed": sorted(recomputed)}
 
 
-__all__ = ["EMBEDDING_MODELS", "delete_user", "models_holding"]
+__all__ = ["EMBEDDING_MODELS", "delete_user", "models_holding", "receipt_status"]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -251,15 +251,175 @@ def export_prefixes(s3: Any, bucket: str) -> list[str]:
     return sorted(prefixes)
 
 
+class ExportConflictError(StoreError):
+    """A stored export kept changing under a rewrite (another writer won every retry)."""
+
+    code = "export_conflict"
+
+
+#: Rounds of read-and-rewrite of one prefix before a conflicting writer is reported.
+REWRITE_ATTEMPTS = 5
+
+
+def purge_export(
+    s3: Any, bucket: str, prefix: str, pseudonyms: Collection[str]
+) -> dict[str, dict[str, int]]:
+    """Rewrite the export under ``prefix`` once without the rows of any of ``pseudonyms``.
+
+    Each data file is read once and, when it names one of them, written once; the manifest is
+    then rewritten with every file's rows, sha256 and size (and ``excluded_users`` up by the
+    pseudonyms found). ``items.jsonl`` also loses the items no remaining reaction refers to.
+    Every write is conditional on the ETag that was read (S3 ``If-Match``), so a concurrent
+    rewrite (another deletion, a second job run) makes this one re-read rather than put back
+    rows the other removed. Running it again finds nothing and writes nothing.
+
+    Returns
+    -------
+    dict
+        ``{pseudonym: {file: rows removed}}`` for the pseudonyms found under ``prefix``.
+
+    Raises
+    ------
+    ExportConflictError
+        When the files changed under every one of :data:`REWRITE_ATTEMPTS` rounds.
+
+    Examples
+    --------
+    >>> purge_export(s3, "bucket", "exports/2026-11-20/", {p1, p2})  # doctest: +SKIP
+    {p1: {'reactions.jsonl': 2, 'items.jsonl': 1}, p2: {'events.jsonl': 3}}
+    """
+    needles = {pseudonym: pseudonym.encode("ascii") for pseudonym in sorted(set(pseudonyms))}
+    removed: dict[str, dict[str, int]] = {}
+    for _ in range(REWRITE_ATTEMPTS):
+        try:
+            _purge_once(s3, bucket, prefix, needles, removed)
+        except _Conflict:
+            continue  # re-read: rows already removed stay counted in ``removed``
+        return removed
+    raise ExportConflictError(f"{prefix} kept changing under {REWRITE_ATTEMPTS} rewrites")
+
+
+class _Conflict(ExportConflictError):
+    """One conditional write lost to another writer; :func:`purge_export` re-reads."""
+
+
+def _purge_once(
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    needles: Mapping[str, bytes],
+    removed: dict[str, dict[str, int]],
+) -> None:
+    """One read-and-rewrite round; adds to ``removed`` as each file is written."""
+    originals = {name: _get_tagged(s3, bucket, prefix + name) for name in DATA_FILES}
+    present = {
+        pseudonym: needle
+        for pseudonym, needle in needles.items()
+        if any(got is not None and needle in got[0] for got in originals.values())
+    }
+    if not present and not removed:
+        return
+    current = {name: got[0] for name, got in originals.items() if got is not None}
+    counts: dict[str, dict[str, int]] = {}
+    item_owners: dict[str, set[str]] = {}
+    rewritten: dict[str, bytes] = {}
+    for name, data in current.items():
+        kept = []
+        for line in data.splitlines(keepends=True):
+            hits = [p for p, needle in present.items() if needle in line]
+            if not hits:
+                kept.append(line)
+                continue
+            for pseudonym in hits:
+                counts.setdefault(pseudonym, {}).setdefault(name, 0)
+                counts[pseudonym][name] += 1
+            if name == REACTIONS_FILE:
+                item_owners.setdefault(json.loads(line)["item_key"], set()).update(hits)
+        if counts and any(name in c for c in counts.values()):
+            rewritten[name] = b"".join(kept)
+    if REACTIONS_FILE in rewritten and ITEMS_FILE in current:
+        referenced = {
+            json.loads(line)["item_key"] for line in rewritten[REACTIONS_FILE].splitlines()
+        }
+        items = rewritten.get(ITEMS_FILE, current[ITEMS_FILE])
+        kept = []
+        for line in items.splitlines(keepends=True):
+            item_key = json.loads(line)["item_key"]
+            if item_key in referenced:
+                kept.append(line)
+                continue
+            # An item goes with the reactions that referred to it (else with every user found).
+            for pseudonym in item_owners.get(item_key) or set(counts):
+                counts.setdefault(pseudonym, {}).setdefault(ITEMS_FILE, 0)
+                counts[pseudonym][ITEMS_FILE] += 1
+        if len(kept) != len(items.splitlines()):
+            rewritten[ITEMS_FILE] = b"".join(kept)
+    for name, data in rewritten.items():
+        got = originals[name]
+        _put(s3, bucket, prefix + name, data, JSONL_CONTENT_TYPE, if_match=got[1] if got else None)
+        current[name] = data
+        for pseudonym, files in counts.items():
+            if name in files:
+                mine = removed.setdefault(pseudonym, {})
+                mine[name] = mine.get(name, 0) + files[name]
+    stored = _get_tagged(s3, bucket, prefix + MANIFEST_FILE)
+    if stored is None:
+        return
+    manifest = json.loads(stored[0])
+    entries: dict[str, Any] = dict(manifest.get("files", {}))
+    # Every entry from the bytes just read: also repairs a manifest an earlier, interrupted
+    # rewrite left behind its files.
+    entries.update({name: file_entry(data) for name, data in current.items()})
+    manifest["files"] = entries
+    manifest["excluded_users"] = int(manifest.get("excluded_users", 0)) + len(removed)
+    body = manifest_bytes(manifest)
+    if body != stored[0]:
+        _put(s3, bucket, prefix + MANIFEST_FILE, body, "application/json", if_match=stored[1])
+    logger.info(
+        "rewrote an export without deleted users",
+        extra={"prefix": prefix, "users": len(removed)},
+    )
+
+
+def purge_exports(
+    s3: Any,
+    bucket: str,
+    work: Mapping[str, Collection[str]],
+    *,
+    out_of_time: Callable[[], bool] = lambda: False,
+    workers: int = 8,
+) -> tuple[dict[str, dict[str, dict[str, int]]], list[str]]:
+    """:func:`purge_export` over ``work`` (``{prefix: pseudonyms}``), in its order, in rounds of
+    ``workers`` prefixes at once, until ``out_of_time()`` says stop (checked before each round).
+
+    Returns
+    -------
+    tuple
+        ``({prefix: {pseudonym: {file: rows removed}}}`` for every prefix done, even when
+        nothing was found there, ``[prefixes not reached]``).
+
+    Examples
+    --------
+    >>> purge_exports(s3, "bucket", {"exports/2026-11-20/": {p1}})  # doctest: +SKIP
+    ({'exports/2026-11-20/': {p1: {'reactions.jsonl': 2}}}, [])
+    """
+    prefixes = list(work)
+    done: dict[str, dict[str, dict[str, int]]] = {}
+    width = max(1, workers)
+    with ThreadPoolExecutor(max_workers=width) as pool:
+        for start in range(0, len(prefixes), width):
+            if out_of_time():
+                return done, prefixes[start:]
+            wave = prefixes[start : start + width]
+            results = pool.map(lambda prefix: purge_export(s3, bucket, prefix, work[prefix]), wave)
+            done.update(zip(wave, results, strict=True))
+    return done, []
+
+
 def remove_user_from_exports(
     s3: Any, bucket: str, pseudonym: str, *, workers: int = 8
 ) -> dict[str, dict[str, int]]:
-    """Rewrite every stored export that names ``pseudonym`` without its rows.
-
-    Each file holding the pseudonym loses every line that names it; ``items.jsonl`` also loses
-    the items no remaining reaction of that day refers to. The manifest is rewritten last with
-    the new rows, sha256 and size (and one more ``excluded_users``). Running it again finds
-    nothing and changes nothing.
+    """Rewrite every stored export that names ``pseudonym`` without its rows (no time limit).
 
     Returns
     -------
@@ -271,50 +431,9 @@ def remove_user_from_exports(
     >>> remove_user_from_exports(s3, "bucket", pseudonym)  # doctest: +SKIP
     {'exports/2026-11-20/': {'reactions.jsonl': 2, 'events.jsonl': 3, 'items.jsonl': 1}}
     """
-    needle = pseudonym.encode("ascii")
-
-    def rewrite(prefix: str) -> tuple[str, dict[str, int]]:
-        originals = {name: _get(s3, bucket, prefix + name) for name in DATA_FILES}
-        if not any(data is not None and needle in data for data in originals.values()):
-            return prefix, {}
-        removed: dict[str, int] = {}
-        rewritten: dict[str, bytes] = {}
-        for name, data in originals.items():
-            if data is None:
-                continue
-            lines = data.splitlines(keepends=True)
-            kept = [line for line in lines if needle not in line]
-            if len(kept) != len(lines):
-                removed[name] = len(lines) - len(kept)
-                rewritten[name] = b"".join(kept)
-        if REACTIONS_FILE in rewritten and originals.get(ITEMS_FILE) is not None:
-            referenced = {
-                json.loads(line)["item_key"] for line in rewritten[REACTIONS_FILE].splitlines()
-            }
-            items = rewritten.get(ITEMS_FILE, originals[ITEMS_FILE]) or b""
-            lines = items.splitlines(keepends=True)
-            kept = [line for line in lines if json.loads(line)["item_key"] in referenced]
-            if len(kept) != len(lines):
-                removed[ITEMS_FILE] = removed.get(ITEMS_FILE, 0) + len(lines) - len(kept)
-                rewritten[ITEMS_FILE] = b"".join(kept)
-        for name, data in rewritten.items():
-            _put(s3, bucket, prefix + name, data, JSONL_CONTENT_TYPE)
-        stored = read_manifest(s3, bucket, prefix)
-        if stored is not None:
-            manifest = stored[0]
-            files = dict(manifest.get("files", {}))
-            for name, data in rewritten.items():
-                files[name] = file_entry(data)
-            manifest["files"] = files
-            manifest["excluded_users"] = int(manifest.get("excluded_users", 0)) + 1
-            _put(s3, bucket, prefix + MANIFEST_FILE, manifest_bytes(manifest), "application/json")
-        logger.info("rewrote export without a deleted user", extra={"prefix": prefix})
-        return prefix, removed
-
-    prefixes = export_prefixes(s3, bucket)
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(prefixes) or 1))) as pool:
-        results = list(pool.map(rewrite, prefixes))
-    return {prefix: removed for prefix, removed in results if removed}
+    work = {prefix: (pseudonym,) for prefix in export_prefixes(s3, bucket)}
+    done, _ = purge_exports(s3, bucket, work, workers=workers)
+    return {prefix: found[pseudonym] for prefix, found in done.items() if pseudonym in found}
 
 
 def _get(s3: Any, bucket: str, key: str) -> bytes | None:
@@ -327,10 +446,37 @@ def _get(s3: Any, bucket: str, key: str) -> bytes | None:
     return body
 
 
-def _put(s3: Any, bucket: str, key: str, data: bytes, content_type: str) -> None:
+def _get_tagged(s3: Any, bucket: str, key: str) -> tuple[bytes, str] | None:
+    """The object's bytes and ETag (what a conditional rewrite names), or ``None``."""
     try:
-        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+        response = s3.get_object(Bucket=bucket, Key=key)
+        body: bytes = response["Body"].read()
     except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise StoreError(f"could not read s3://{bucket}/{key}: {exc}") from exc
+    return body, str(response["ETag"])
+
+
+#: What S3 answers a conditional write that lost (412), or one racing another (409).
+_CONFLICT_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
+
+
+def _put(
+    s3: Any,
+    bucket: str,
+    key: str,
+    data: bytes,
+    content_type: str,
+    *,
+    if_match: str | None = None,
+) -> None:
+    extra = {"IfMatch": if_match} if if_match else {}
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type, **extra)
+    except ClientError as exc:
+        if if_match and exc.response.get("Error", {}).get("Code") in _CONFLICT_CODES:
+            raise _Conflict(key) from exc
         raise StoreError(f"could not write s3://{bucket}/{key}: {exc}") from exc
 
 
@@ -338,6 +484,7 @@ __all__ = [
     "DATA_FILES",
     "EXPORTS_PREFIX",
     "MANIFEST_FILE",
+    "ExportConflictError",
     "ExportResult",
     "build_day_files",
     "day_to_export",
@@ -346,6 +493,8 @@ __all__ = [
     "export_prefixes",
     "export_training_data",
     "file_entry",
+    "purge_export",
+    "purge_exports",
     "read_manifest",
     "remove_user_from_exports",
 ]

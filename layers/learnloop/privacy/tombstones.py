@@ -57,8 +57,16 @@ def write_tombstone(
     >>> write_tombstone(tables, pseudonym, now=now).deleted_at  # doctest: +SKIP
     '2026-11-21T10:00:00.000000Z'
     """
+    record = tables.users(tombstone_key(pseudonym))
+    record.update(actions=tombstone_actions(tables, pseudonym, now=now, receipt=receipt))
+    return record
+
+
+def tombstone_actions(
+    tables: Tables, pseudonym: str, *, now: datetime, receipt: dict[str, Any] | None = None
+) -> list[Any]:
+    """The UpdateItem actions of :func:`write_tombstone` (for a transaction that needs them)."""
     model = tables.users
-    record = model(tombstone_key(pseudonym))
     actions: list[Any] = [
         model.consent.set(DELETED),
         model.pseudonym.set(pseudonym),
@@ -68,8 +76,7 @@ def write_tombstone(
     ]
     if receipt is not None:
         actions.append(model.receipt.set(receipt))
-    record.update(actions=actions)
-    return record
+    return actions
 
 
 __all__ = [
@@ -78,6 +85,7 @@ __all__ = [
     "TOMBSTONE_PREFIX",
     "get_tombstone",
     "is_tombstone_key",
+    "tombstone_actions",
     "tombstone_key",
     "write_tombstone",
 ]

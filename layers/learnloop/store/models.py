@@ -352,6 +352,9 @@ class LedgerEntry(BaseModel):
     expires_at = TTLAttribute(null=True)
     #: Set on every entry whose key or value names a user, so deletion finds it (by_user).
     user_id = UnicodeAttribute(null=True)
+    #: ``privacy_purge#{pseudonym}``: the ``exports/{date}/`` prefixes still to rewrite. A set,
+    #: so queueing (ADD) and finishing (DELETE) a prefix are atomic and commute.
+    pending_prefixes = UnicodeSetAttribute(null=True)
 
     by_pending = LedgerPending()
     by_user = LedgerByUser()

@@ -156,7 +156,10 @@ def test_deletion_removes_the_user_everywhere_but_the_tombstone(
     }
     assert receipt["insights"] == {"owned": 1, "feedback_on_owned": 1, "feedback_given": 1}
     assert receipt["exports"] == {
-        PREFIX: {"reactions.jsonl": 2, "events.jsonl": 3, "items.jsonl": 1}
+        "status": "complete",
+        "days_done": 1,
+        "days_pending": 0,
+        "removed": {PREFIX: {"reactions.jsonl": 2, "events.jsonl": 3, "items.jsonl": 1}},
     }
     assert receipt["daily_stats"] == {"checked": 1, "recomputed": []}
     assert receipt["models"] == {
@@ -168,6 +171,7 @@ def test_deletion_removes_the_user_everywhere_but_the_tombstone(
     assert len(holding) == 1 and holding[0].startswith("users:"), holding
     tombstone = tables.users.get(f"tombstone#{pseudonym}")
     assert tombstone.deleted_at and tombstone.receipt["tables"] == receipt["tables"]
+    assert tombstone.receipt["exports"] == receipt["exports"]
     assert [where for where, text in after.items() if USER in text] == []
     assert pseudonym in excluded_pseudonyms(tables)
 
@@ -199,10 +203,13 @@ def test_deletion_removes_the_user_everywhere_but_the_tombstone(
         body={"user_id": USER, "content_type": "coin", "external_id": "BTC", "reaction": "like"},
     )
     assert late.status_code == 202
-    again = json.loads(call(client, "DELETE", f"/v1/users/{USER}", key=keys["admin"]).body)
+    repeated = call(client, "DELETE", f"/v1/users/{USER}", key=keys["admin"])
+    assert repeated.status_code == 200
+    again = json.loads(repeated.body)
     assert again["already_deleted"] is True
     assert again["deleted_at"] == receipt["deleted_at"]
-    assert set(again["tables"].values()) == {0} and again["exports"] == {}
+    assert set(again["tables"].values()) == {0}
+    assert again["exports"]["status"] == "complete" and again["exports"]["removed"] == {}
 
 
 def test_a_rollup_that_mentions_the_user_is_recomputed(

@@ -118,7 +118,8 @@ def _operation(route: RouteSpec, body_refs: dict[str, dict[str, Any]]) -> dict[s
     }
     if route.accepted:
         operation["responses"]["202"] = {
-            "description": "Accepted and dropped, not stored: the user opted out or was deleted",
+            "description": route.accepted_description
+            or "Accepted and dropped, not stored: the user opted out or was deleted",
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
     if route.scope is not None:

@@ -71,6 +71,8 @@ class RouteSpec:
         The success response's content type (``text/html`` for the dashboard page).
     accepted
         Whether the route may also answer 202: accepted but not stored (the user opted out).
+    accepted_description
+        What a 202 means when it is not that (a deletion whose exports are still pending).
     """
 
     method: str
@@ -86,6 +88,7 @@ class RouteSpec:
     errors: tuple[int, ...] = ()
     media_type: str = "application/json"
     accepted: bool = False
+    accepted_description: str | None = None
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -353,6 +356,11 @@ ROUTES: tuple[RouteSpec, ...] = (
         Scope.ADMIN,
         "Delete a user everywhere; returns a receipt",
         "privacy",
+        accepted=True,
+        accepted_description=(
+            "Deleted from every table; some stored export days are still being rewritten by "
+            "the privacy_purge job (receipt exports.status = pending)"
+        ),
     ),
     RouteSpec(
         "GET",
