@@ -265,7 +265,9 @@ def demo(
     os.environ.setdefault("LEARNLOOP_MODEL_CHECK_SECONDS", "0")
     os.environ.setdefault("LEARNLOOP_ARMS_CACHE_SECONDS", "0")
     if not verbose:
-        logger.setLevel("WARNING")
+        # The per-day lines are the demo's output; the jobs' warnings (a drift alert as the
+        # bandit shifts what gets posted) would break them up. --verbose shows everything.
+        logger.setLevel("ERROR")
     config = DemoConfig(days=days, posts_per_day=posts_per_day, seed=seed, out_dir=out_dir)
     # State is saved on stop only: a periodic snapshot would rescan the tables mid-run.
     runner = Runner(

@@ -54,6 +54,9 @@ def test_a_short_demo_learns_and_writes_its_report(tmp_path: Path) -> None:
     assert summary["ridge_r2"] is not None and summary["ridge_r2"] > 0.15
     assert summary["logistic_auc"] is not None and summary["logistic_auc"] > 0.55
     assert len(written["days"]) == 10
+    fired = summary["schedules_fired"]
+    assert fired["learn"] >= 6 * 10 and fired["rollup_daily"] >= 10  # on their expressions
+    assert fired["drift_check"] == fired["privacy_purge"] == 1  # once, after the last day
 
 
 def test_the_same_seed_replays_the_same_run(tmp_path: Path) -> None:

@@ -135,10 +135,23 @@ def test_unshifted_recent_window_raises_no_alert(
 
 
 def test_shifted_feature_raises_a_psi_alert_for_that_feature(
-    tables: Any, s3: Any, production: dict[str, Any]
+    tables: Any,
+    s3: Any,
+    production: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     post_window(tables, "recent", 150, end=NOW, days=7, seed=3, quality=(0.7, 1.0))
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    capsys.readouterr()
     result = drift_check(tables, NOW, s3=s3)
+    # One CloudWatch EMF line per alert, with the model and metric as dimensions.
+    emitted = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    assert [(m["model"], m["metric"], m["DriftAlert"]) for m in emitted] == [
+        (a["model"], a["metric"], [1.0]) for a in result.alerts
+    ]
     psi_alerts = [a for a in result.alerts if a["metric"] == "psi"]
     assert [(a["model"], a["feature"]) for a in psi_alerts] == [("engagement", "quality_score")]
     [alert] = psi_alerts
@@ -237,3 +250,17 @@ def test_admin_alerts_route_returns_what_the_job_found(
         "skipped": skipped,
     }
     assert ("engagement", "quality_score", "psi") in by_metric(body["alerts"])
+
+
+def test_no_metric_line_where_metrics_are_switched_off(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from learnloop.jobs.drift import _emit
+
+    alert = {"model": "engagement", "feature": "quality_score", "metric": "psi", "value": 0.3}
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")  # as the local runner sets it
+    _emit(alert)
+    assert '"_aws"' not in capsys.readouterr().out
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    _emit(alert)
+    assert '"DriftAlert"' in capsys.readouterr().out

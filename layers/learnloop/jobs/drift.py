@@ -416,8 +416,11 @@ def _record(tables: Tables, result: DriftResult) -> list[str]:
 def _emit(alert: Mapping[str, Any]) -> None:
     """One warning log line and one ``DriftAlert`` metric (EMF, flushed at once) per alert."""
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
     logger.warning("drift alert", extra={"alert": dict(alert)})
+    if is_metrics_disabled():
+        return  # single_metric prints its EMF line even where Metrics is switched off (local)
     with single_metric(
         name="DriftAlert", unit=MetricUnit.Count, value=1, namespace="learnloop"
     ) as metric:
