@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import pytest
 from support.api import call
+from support.stage import stage_environment
 
 from learnloop.models.registration import register_model
 from learnloop.privacy import pseudonymize
@@ -76,13 +77,7 @@ def test_reactions_to_recommendations(
     body = {"consent": "opted_out"}
     opted_out = call(client, "PUT", "/v1/users/b13/consent", key=keys["ingest"], body=body)
     assert opted_out.status_code == 200
-    for name, value in {
-        "AWS_ENDPOINT_URL": settings.endpoint_url,
-        "LEARNLOOP_STAGE": settings.stage,
-        "LEARNLOOP_TABLE_PREFIX": settings.table_prefix,
-        "LEARNLOOP_BUCKET": settings.bucket,
-        "LEARNLOOP_PSEUDONYM_SECRET": settings.pseudonym_secret,
-    }.items():
+    for name, value in stage_environment(settings).items():
         monkeypatch.setenv(name, value)
     args = ["--epochs", "40", "--patience", "40", "--batch-size", "64", "--quiet"]
     assert train_main([*args, "--text-encoder", "hashing"]) == 0, capsys.readouterr().err

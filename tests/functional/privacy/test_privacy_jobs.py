@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from support.stage import stage_environment
 
 from learnloop.cli import main
 from learnloop.ingest import put_reaction
@@ -38,13 +39,7 @@ def reactions_file(s3: Any, bucket: str, day: str) -> list[dict[str, Any]]:
 def test_cli_exports_a_given_date(
     settings: Any, tables: Any, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in {
-        "AWS_ENDPOINT_URL": settings.endpoint_url,
-        "LEARNLOOP_STAGE": settings.stage,
-        "LEARNLOOP_TABLE_PREFIX": settings.table_prefix,
-        "LEARNLOOP_BUCKET": settings.bucket,
-        "LEARNLOOP_PSEUDONYM_SECRET": settings.pseudonym_secret,
-    }.items():
+    for name, value in stage_environment(settings).items():
         monkeypatch.setenv(name, value)
     react(tables, "u1", "2026-11-20T10:00:00Z")
     result = CliRunner().invoke(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from support.api import call
+from support.stage import stage_environment
 
 from learnloop.api import Services, set_services
 from learnloop.auth import Authenticator
@@ -279,13 +280,7 @@ def test_the_job_runs_from_the_cli_and_on_schedule(
 ) -> None:
     from learnloop.local.runner import app_schedules
 
-    for name, value in {
-        "AWS_ENDPOINT_URL": settings.endpoint_url,
-        "LEARNLOOP_STAGE": settings.stage,
-        "LEARNLOOP_TABLE_PREFIX": settings.table_prefix,
-        "LEARNLOOP_BUCKET": settings.bucket,
-        "LEARNLOOP_PSEUDONYM_SECRET": settings.pseudonym_secret,
-    }.items():
+    for name, value in stage_environment(settings).items():
         monkeypatch.setenv(name, value)
     result = CliRunner().invoke(main, ["job", "run", "privacy_purge"])
     assert result.exit_code == 0, result.output
