@@ -181,7 +181,8 @@ def export_day(
     s3 = s3 or s3_client(tables.settings)
     bucket = tables.settings.bucket
     prefix = export_prefix(day)
-    files, excluded_users = build_day_files(tables, day)
+    excluded = excluded_pseudonyms(tables)
+    files, excluded_users = build_day_files(tables, day, excluded=excluded)
     entries = {name: file_entry(data) for name, data in files.items()}
     stored = read_manifest(s3, bucket, prefix)
     rows = {name: entry["rows"] for name, entry in entries.items()}
@@ -191,7 +192,7 @@ def export_day(
         _put(s3, bucket, prefix + name, data, JSONL_CONTENT_TYPE)
     if stored is not None and stored[0].get("files") == entries:
         logger.info("export unchanged", extra={"date": day.isoformat()})
-        return ExportResult(
+        result = ExportResult(
             date=day.isoformat(),
             changed=False,
             rows=rows,
@@ -199,23 +200,59 @@ def export_day(
             manifest_key=prefix + MANIFEST_FILE,
             manifest_sha256=hashlib.sha256(stored[1]).hexdigest(),
         )
-    manifest = {
-        "date": day.isoformat(),
-        "created_at": iso(now or utcnow()),
-        "pseudonym": PSEUDONYM_SCHEME,
-        "files": entries,
-        "excluded_users": excluded_users,
-    }
-    body = manifest_bytes(manifest)
-    _put(s3, bucket, prefix + MANIFEST_FILE, body, "application/json")
-    logger.info("exported day", extra={"date": day.isoformat(), "rows": rows})
+    else:
+        manifest = {
+            "date": day.isoformat(),
+            "created_at": iso(now or utcnow()),
+            "pseudonym": PSEUDONYM_SCHEME,
+            "files": entries,
+            "excluded_users": excluded_users,
+        }
+        body = manifest_bytes(manifest)
+        _put(s3, bucket, prefix + MANIFEST_FILE, body, "application/json")
+        logger.info("exported day", extra={"date": day.isoformat(), "rows": rows})
+        result = ExportResult(
+            date=day.isoformat(),
+            changed=True,
+            rows=rows,
+            excluded_users=excluded_users,
+            manifest_key=prefix + MANIFEST_FILE,
+            manifest_sha256=hashlib.sha256(body).hexdigest(),
+        )
+    return _without_late_exclusions(tables, s3, prefix, files, excluded, result)
+
+
+def _without_late_exclusions(
+    tables: Tables,
+    s3: Any,
+    prefix: str,
+    files: Mapping[str, bytes],
+    excluded: set[str],
+    result: ExportResult,
+) -> ExportResult:
+    """Purge the users excluded while the day was being written from what was just written.
+
+    A deletion that lands between this export's read of the exclusions and its writes would
+    otherwise be undone: its queue lists the days that existed, and this write came after.
+    Read again once everything is written, the exclusions catch every such deletion (a later
+    one finds this day stored and queues it).
+    """
+    late = excluded_pseudonyms(tables) - excluded
+    present = {p for p in late if any(p.encode("ascii") in data for data in files.values())}
+    if not present:
+        return result
+    removed = purge_export(s3, tables.settings.bucket, prefix, present)
+    logger.info("export: purged users excluded meanwhile", extra={"users": len(removed)})
+    stored = read_manifest(s3, tables.settings.bucket, prefix)
+    if stored is None:
+        return result
     return ExportResult(
-        date=day.isoformat(),
+        date=result.date,
         changed=True,
-        rows=rows,
-        excluded_users=excluded_users,
-        manifest_key=prefix + MANIFEST_FILE,
-        manifest_sha256=hashlib.sha256(body).hexdigest(),
+        rows={name: int(entry["rows"]) for name, entry in stored[0]["files"].items()},
+        excluded_users=int(stored[0].get("excluded_users", 0)),
+        manifest_key=result.manifest_key,
+        manifest_sha256=hashlib.sha256(stored[1]).hexdigest(),
     )
 
 

@@ -229,3 +229,40 @@ def test_an_empty_day_exports_empty_files(tables: Any, s3: Any) -> None:
         ].read()
     )
     assert manifest["files"]["events.jsonl"]["sha256"] == hashlib.sha256(b"").hexdigest()
+
+
+class _DeletionDuringWrite:
+    """The real S3 client; a user is deleted just as the export writes its first file."""
+
+    def __init__(self, s3: Any, tables: Any, user: str) -> None:
+        self._s3, self._tables, self._user = s3, tables, user
+        self.deleted = False
+
+    def put_object(self, **kwargs: Any) -> Any:
+        if not self.deleted:
+            pseudonym = pseudonymize(self._user, self._tables.settings.pseudonym_secret)
+            write_tombstone(self._tables, pseudonym, now=NOW)
+            self.deleted = True
+        return self._s3.put_object(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._s3, name)
+
+
+def test_a_user_deleted_while_the_day_is_written_is_not_in_it(tables: Any, s3: Any) -> None:
+    seed(tables)
+    racing = _DeletionDuringWrite(s3, tables, "bob")
+    result = export_day(tables, DAY, s3=racing, now=NOW)
+    assert racing.deleted
+    bucket = tables.settings.bucket
+    bob = pseudonymize("bob", tables.settings.pseudonym_secret).encode()
+    stored = objects(s3, bucket)
+    for name in ("reactions.jsonl", "events.jsonl", "items.jsonl"):
+        assert bob not in stored[PREFIX + name], name
+    assert [r["event_id"] for r in rows(stored[PREFIX + "events.jsonl"])] == ["e1"]
+    manifest = json.loads(stored[PREFIX + "manifest.json"])
+    assert result.manifest_sha256 == hashlib.sha256(stored[PREFIX + "manifest.json"]).hexdigest()
+    for name, entry in manifest["files"].items():
+        assert entry["sha256"] == hashlib.sha256(stored[PREFIX + name]).hexdigest()
+    assert result.rows == {n: e["rows"] for n, e in manifest["files"].items()}
+    assert manifest["excluded_users"] == result.excluded_users == 3  # carol, dave, then bob
