@@ -30,24 +30,30 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+    if minimum is not None and value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}")
+    return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, *, positive: bool = False) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError as exc:
         raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
+    if positive and not value > 0:
+        raise ConfigurationError(f"{name} must be positive")
+    return value
 
 
 def _rate(env: Mapping[str, str], scope: str) -> float:
@@ -57,10 +63,7 @@ def _rate(env: Mapping[str, str], scope: str) -> float:
 
 def _burst(env: Mapping[str, str], scope: str) -> int:
     name = f"LEARNLOOP_RATE_LIMIT_{scope.upper()}_BURST"
-    value = _int(env, name, RATE_LIMIT_DEFAULTS[scope][1])
-    if value < 1:
-        raise ConfigurationError(f"{name} must be at least 1")
-    return value
+    return _int(env, name, RATE_LIMIT_DEFAULTS[scope][1], minimum=1)
 
 
 #: Scope → (requests per second, burst) unless the environment says otherwise.
@@ -165,18 +168,6 @@ class Settings:
         env = os.environ if env is None else env
         stage = env.get("LEARNLOOP_STAGE", "dev")
         content_types = _split(env.get("LEARNLOOP_CONTENT_TYPES", "")) or DEFAULT_CONTENT_TYPES
-        day_shards = _int(env, "LEARNLOOP_DAY_SHARDS", 4)
-        if day_shards < 1:
-            raise ConfigurationError("LEARNLOOP_DAY_SHARDS must be at least 1")
-        read_timeout = _float(env, "LEARNLOOP_READ_TIMEOUT_SECONDS", 30.0)
-        if read_timeout <= 0:
-            raise ConfigurationError("LEARNLOOP_READ_TIMEOUT_SECONDS must be positive")
-        drift_window_days = _int(env, "LEARNLOOP_DRIFT_WINDOW_DAYS", 7)
-        if drift_window_days < 1:
-            raise ConfigurationError("LEARNLOOP_DRIFT_WINDOW_DAYS must be at least 1")
-        drift_bins = _int(env, "LEARNLOOP_DRIFT_BINS", 10)
-        if drift_bins < 2:
-            raise ConfigurationError("LEARNLOOP_DRIFT_BINS must be at least 2")
         return cls(
             stage=stage,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
@@ -185,22 +176,22 @@ class Settings:
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             pseudonym_secret=env.get("LEARNLOOP_PSEUDONYM_SECRET", LOCAL_PSEUDONYM_SECRET),
             content_types=content_types,
-            day_shards=day_shards,
+            day_shards=_int(env, "LEARNLOOP_DAY_SHARDS", 4, minimum=1),
             events_retention_days=_int(env, "LEARNLOOP_EVENTS_RETENTION_DAYS", 400),
             max_body_bytes=_int(env, "LEARNLOOP_MAX_BODY_BYTES", 1_048_576),
             max_batch_events=_int(env, "LEARNLOOP_MAX_BATCH_EVENTS", 500),
             auth_cache_seconds=_float(env, "LEARNLOOP_AUTH_CACHE_SECONDS", 30.0),
             model_check_seconds=_float(env, "LEARNLOOP_MODEL_CHECK_SECONDS", 30.0),
             arms_cache_seconds=_float(env, "LEARNLOOP_ARMS_CACHE_SECONDS", 5.0),
-            read_timeout_seconds=read_timeout,
+            read_timeout_seconds=_float(env, "LEARNLOOP_READ_TIMEOUT_SECONDS", 30.0, positive=True),
             success_threshold=_float(env, "LEARNLOOP_SUCCESS_THRESHOLD", 0.03),
             min_training_rows=_int(env, "LEARNLOOP_MIN_TRAINING_ROWS", 50),
             learn_safety_margin_seconds=_float(env, "LEARNLOOP_LEARN_SAFETY_MARGIN_SECONDS", 60.0),
             bandit_discount=_float(env, "LEARNLOOP_BANDIT_DISCOUNT", 1.0),
             training_window_days=_int(env, "LEARNLOOP_TRAINING_WINDOW_DAYS", 60),
-            drift_window_days=drift_window_days,
+            drift_window_days=_int(env, "LEARNLOOP_DRIFT_WINDOW_DAYS", 7, minimum=1),
             drift_min_rows=_int(env, "LEARNLOOP_DRIFT_MIN_ROWS", 50),
-            drift_bins=drift_bins,
+            drift_bins=_int(env, "LEARNLOOP_DRIFT_BINS", 10, minimum=2),
             drift_psi_threshold=_float(env, "LEARNLOOP_DRIFT_PSI_THRESHOLD", 0.2),
             drift_r2_tolerance=_float(env, "LEARNLOOP_DRIFT_R2_TOLERANCE", 0.1),
             drift_auc_tolerance=_float(env, "LEARNLOOP_DRIFT_AUC_TOLERANCE", 0.05),

@@ -11,7 +11,7 @@ JSON Lines rather than Parquet: pyarrow is ~100 MB, too heavy for a Lambda layer
 diffs and needs only the standard library. Rows are sorted and serialized canonically, so
 re-running a date writes identical bytes; when the data files come out identical the stored
 manifest is kept as is (its sha256, which models name, does not move). Opted-out and deleted
-users never appear; :func:`remove_user_from_exports` rewrites stored exports after a deletion.
+users never appear; :func:`purge_exports` rewrites stored exports after a deletion.
 
 Examples
 --------
@@ -453,26 +453,6 @@ def purge_exports(
     return done, []
 
 
-def remove_user_from_exports(
-    s3: Any, bucket: str, pseudonym: str, *, workers: int = 8
-) -> dict[str, dict[str, int]]:
-    """Rewrite every stored export that names ``pseudonym`` without its rows (no time limit).
-
-    Returns
-    -------
-    dict
-        ``{prefix: {file: rows removed}}`` for every prefix that changed.
-
-    Examples
-    --------
-    >>> remove_user_from_exports(s3, "bucket", pseudonym)  # doctest: +SKIP
-    {'exports/2026-11-20/': {'reactions.jsonl': 2, 'events.jsonl': 3, 'items.jsonl': 1}}
-    """
-    work = {prefix: (pseudonym,) for prefix in export_prefixes(s3, bucket)}
-    done, _ = purge_exports(s3, bucket, work, workers=workers)
-    return {prefix: found[pseudonym] for prefix, found in done.items() if pseudonym in found}
-
-
 def _get(s3: Any, bucket: str, key: str) -> bytes | None:
     try:
         body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -533,5 +513,4 @@ __all__ = [
     "purge_export",
     "purge_exports",
     "read_manifest",
-    "remove_user_from_exports",
 ]
