@@ -82,7 +82,7 @@ def bench_thompson_vs_mabwiser(*, runs: int, horizon: int, batch: int, seed: int
 
     if str(_LAYERS) not in sys.path:
         sys.path.insert(0, str(_LAYERS))
-    from learnloop.learning.bandits import ThompsonSampling
+    from learnloop.bandits.thompson import ThompsonSampling
 
     makers: dict[str, Callable[[list[str], int], Policy]] = {
         "learnloop": lambda arms, s: ThompsonSampling(arms=arms, random_state=s),
@@ -159,7 +159,8 @@ def thompson_section(args: argparse.Namespace) -> dict[str, Any]:
 
 def _seed_outcomes(tables: Any, n: int, now: datetime) -> None:
     """``n`` decisions with content and one outcome each, written straight to the tables."""
-    from learnloop.store.keys import day_shard, iso
+    from learnloop.clock import iso
+    from learnloop.store.keys import day_shard
 
     shards = tables.settings.day_shards
     with tables.content.batch_write() as contents, tables.outcomes.batch_write() as outcomes:

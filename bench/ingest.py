@@ -1,6 +1,6 @@
 """Ingest throughput through the API vs raw DynamoDB writes, and cold import times.
 
-Starts the local stack in-process (:class:`learnloop.local.Runner`: embedded moto server and
+Starts the local stack in-process (:class:`learnloop_tools.local.Runner`: embedded moto server and
 Chalice's local server on 127.0.0.1), then measures
 
 * events/s through ``POST /v1/events`` (batches over one keep-alive HTTP session), which
@@ -73,7 +73,8 @@ def event_body(run: str, batch: int, size: int) -> dict[str, Any]:
 
 def raw_items(tables: Any, run: str, batch: int, size: int) -> list[dict[str, Any]]:
     """The DynamoDB JSON the API would store for :func:`event_body` (same shapes, same sizes)."""
-    from learnloop.store.keys import day_shard, iso
+    from learnloop.clock import iso
+    from learnloop.store.keys import day_shard
 
     items = []
     for event in event_body(run, batch, size)["events"]:
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON last")
     args = parser.parse_args(argv)
 
-    from learnloop.local import Runner
+    from learnloop_tools.local import Runner
 
     with tempfile.TemporaryDirectory() as tmp:
         runner = Runner(port=0, state_dir=tmp, snapshot_seconds=0, app_path=APP)

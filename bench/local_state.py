@@ -3,7 +3,7 @@
 Seeds N events through the store (:func:`learnloop.ingest.ingest_events`, batches of 500) into
 an embedded moto server with moto's recorder on, then measures
 
-* snapshot: time to write ``state/`` (:class:`learnloop.local.StateStore`) and its size;
+* snapshot: time to write ``state/`` (:class:`learnloop_tools.local.StateStore`) and its size;
 * restore: time to bootstrap an emptied emulator and load the snapshot back;
 * recorder: size of the recording and time to replay it into an emptied emulator
   (``/moto-api/recorder/replay-recording``).
@@ -87,11 +87,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         }.items():
             os.environ.setdefault(name, value)
 
-        from learnloop.local import EmbeddedMotoServer, StateStore
-        from learnloop.local.moto_server import MotoBackendAccess
         from learnloop.settings import Settings
         from learnloop.store import Tables, bootstrap
         from learnloop.store.clients import dynamodb_client
+        from learnloop_tools.local import EmbeddedMotoServer, StateStore
+        from learnloop_tools.local.moto_server import MotoBackendAccess
 
         server = EmbeddedMotoServer(port=0)
         server.start()

@@ -41,7 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "layers"))
 
-from learnloop.training.metrics import ranking_metrics, top_k_excluding  # noqa: E402
+from training_jobs.metrics import ranking_metrics, top_k_excluding  # noqa: E402
 
 K = 10
 PUBLISHED = {  # Recommenders README, "Algorithm Comparison" (MovieLens 100k, k=10)
@@ -157,7 +157,7 @@ class TwoTowerFit:
 
     def embed(self) -> float:
         """Embed every item's text with MiniLM; returns the seconds it took."""
-        from learnloop.training.two_tower.text import MiniLMEmbedder
+        from training_jobs.two_tower.text import MiniLMEmbedder
 
         if self.texts is None:
             return 0.0
@@ -174,7 +174,7 @@ class TwoTowerFit:
         params: dict[str, Any],
         validation: np.ndarray | None = None,
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        from learnloop.training.two_tower.recommender import ItemCatalog, TwoTowerRecommender
+        from training_jobs.two_tower.estimator import ItemCatalog, TwoTowerRecommender
 
         keys = [f"movie#{int(i)}" for i in ev.items]
         params = dict(params)

@@ -92,7 +92,7 @@ def bench_consent(tables: Any, batches: int) -> tuple[float, float, float]:
     """Seconds per 100-event batch: every user looked up vs. every user cached; and seconds
     of the lookup alone (one BatchGetItem of 20 users and their tombstones)."""
     from learnloop.ingest import ingest_events
-    from learnloop.privacy.consent import ConsentCache
+    from learnloop.users.consent import ConsentCache
 
     cold = ConsentCache(tables, ttl_seconds=0)  # never trusts a lookup: one BatchGetItem a batch
     warm = ConsentCache(tables, ttl_seconds=3600)
@@ -108,7 +108,7 @@ def bench_consent(tables: Any, batches: int) -> tuple[float, float, float]:
         started = time.perf_counter()
         ingest_events(tables, event_batch(f"c{run}", batches + batch), consent=warm)
         warm_s += time.perf_counter() - started
-    from learnloop.privacy.consent import lookup_dropped
+    from learnloop.users.consent import lookup_dropped
 
     users = [f"c{run}-u{i}" for i in range(20)]
     started = time.perf_counter()
@@ -119,8 +119,9 @@ def bench_consent(tables: Any, batches: int) -> tuple[float, float, float]:
 
 
 def seed_day(tables: Any, rows: int) -> None:
+    from learnloop.clock import iso
     from learnloop.store.batch import write_in_parallel
-    from learnloop.store.keys import day_shard, iso
+    from learnloop.store.keys import day_shard
 
     shards = tables.settings.day_shards
     at = datetime(2026, 11, 20, 9, tzinfo=UTC)
@@ -159,8 +160,8 @@ def seed_day(tables: Any, rows: int) -> None:
 
 def bench_export(tables: Any, s3: Any) -> tuple[float, float]:
     """Seconds: export_day vs. reading the same day's rows."""
-    from learnloop.jobs.reading import query_day
     from learnloop.privacy.exports import export_day
+    from learnloop.store.queries import query_day
 
     shards = tables.settings.day_shards
     started = time.perf_counter()
@@ -177,8 +178,8 @@ def bench_deletion(tables: Any, s3: Any, days: int) -> tuple[float, float, dict[
     """Seconds: delete_user with ``days`` exports stored vs. reading every export file once."""
     from learnloop.privacy.deletion import delete_user
     from learnloop.privacy.exports import DATA_FILES, export_prefixes, file_entry
-    from learnloop.privacy.pseudonym import pseudonymize
     from learnloop.privacy.rows import jsonl
+    from learnloop.users.pseudonym import pseudonymize
 
     bucket = tables.settings.bucket
     victim = pseudonymize("u7", tables.settings.pseudonym_secret)

@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     import requests
 
     from learnloop.api import get_services
-    from learnloop.local import Runner
-    from learnloop.ratelimit import limits_from_settings
+    from learnloop.api.ratelimit import limits_from_settings
+    from learnloop_tools.local import Runner
 
     with (
         tempfile.TemporaryDirectory() as tmp,

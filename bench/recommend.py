@@ -1,6 +1,6 @@
 """Recommendation latency: exact top-10 over 10k and 100k items x 64 dims vs the bandwidth floor.
 
-For each catalogue size, builds a :class:`~learnloop.serving.recommender.TwoTowerIndex` of
+For each catalogue size, builds a :class:`~learnloop.recommender.index.TwoTowerIndex` of
 random float32 embeddings (4 content types, 1,000 users) and measures, over ``--queries``
 queries each:
 
@@ -60,7 +60,7 @@ def _timed(calls: list[Callable[[], Any]], warmup: int = 20) -> dict[str, float]
 
 
 def bench_size(n_items: int, dim: int, queries: int, seed: int = 0) -> dict[str, Any]:
-    from learnloop.serving.recommender import TwoTowerIndex
+    from learnloop.recommender.index import TwoTowerIndex
 
     rng = np.random.default_rng(seed)
     n_users = 1000

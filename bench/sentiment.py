@@ -4,7 +4,7 @@ a majority-class baseline measured in the same run and the published reference f
 Protocol: each agreement level (``Sentences_AllAgree.txt``, ``Sentences_50Agree.txt``; latin-1
 ``sentence@label`` lines) on its own; an 80/20 split stratified by label with seed 42; ``C``
 chosen by 5-fold stratified CV on macro-F1 within the 80 % (what ``python -m
-learnloop.training.sentiment`` does); accuracy and macro-F1 on the 20 %. Embeddings come from
+training_jobs.sentiment`` does); accuracy and macro-F1 on the 20 %. Embeddings come from
 the real all-MiniLM-L6-v2 ONNX export run as serving runs it (onnxruntime, one thread,
 batches of 32): exported with the text encoder job's code into a cache folder under the temp
 directory on the first run and reused after. ``fit_s`` is the CV + fit wall time;
@@ -95,7 +95,7 @@ def encoder_folder(given: str | None) -> Path:
         Path(given) if given else Path(tempfile.gettempdir()) / f"learnloop-minilm-onnx-{weights}"
     )
     if not all((folder / f).exists() for f in ("model.onnx", "tokenizer.json", "manifest.json")):
-        from learnloop.training.text_encoder.job import main as export_main
+        from training_jobs.text_encoder.job import main as export_main
 
         print(f"exporting all-MiniLM-L6-v2 to ONNX into {folder} (once) ...")
         if export_main(["--out", str(folder)]) != 0:
@@ -104,7 +104,7 @@ def encoder_folder(given: str | None) -> Path:
 
 
 def bench_level(encoder: Any, texts: list[str], labels: list[str]) -> dict[str, Any]:
-    from learnloop.training.sentiment.job import train_sentiment
+    from training_jobs.sentiment.job import train_sentiment
 
     started = time.perf_counter()
     X = encoder.encode(texts)

@@ -46,8 +46,8 @@ COLD = """
 import time
 t0 = time.perf_counter()
 import json, sys
-from learnloop.serving.predict import predict_engagement
-from learnloop.serving.runtime import ModelCache, S3ModelLoader
+from learnloop.predictors.predict import predict_engagement
+from learnloop.models.cache import ModelCache, S3ModelLoader
 from learnloop.settings import Settings
 from learnloop.store.clients import s3_client
 from learnloop.store.tables import Tables
@@ -87,9 +87,9 @@ def setup(endpoint: str) -> tuple[Any, Any, Any, dict[str, Any]]:
     ridge, settings kwargs)."""
     from sklearn.linear_model import Ridge
 
-    from learnloop.learning.regression.features import ENGAGEMENT_FEATURES, engagement_matrix
     from learnloop.models.artifacts import artifact_prefix, to_onnx
-    from learnloop.serving.runtime import PRODUCTION_ALIAS
+    from learnloop.models.cache import PRODUCTION_ALIAS
+    from learnloop.predictors.features import ENGAGEMENT_FEATURES, engagement_matrix
     from learnloop.settings import Settings
     from learnloop.store import Tables, bootstrap
     from learnloop.store.clients import s3_client
@@ -130,9 +130,9 @@ def setup(endpoint: str) -> tuple[Any, Any, Any, dict[str, Any]]:
 
 def bench_in_process(tables: Any, ridge: Any, calls: int) -> dict[str, float]:
     """(a): one-row ONNX vs scikit-learn, and the whole library path."""
-    from learnloop.learning.regression.features import engagement_matrix
-    from learnloop.serving.predict import predict_engagement
-    from learnloop.serving.runtime import ModelCache, S3ModelLoader
+    from learnloop.models.cache import ModelCache, S3ModelLoader
+    from learnloop.predictors.features import engagement_matrix
+    from learnloop.predictors.predict import predict_engagement
     from learnloop.store.clients import s3_client
 
     cache = ModelCache(S3ModelLoader(tables, s3_client(tables.settings)))
@@ -158,7 +158,7 @@ def bench_routes(settings: Any, tables: Any, requests: int) -> dict[str, Any]:
     from chalice.test import Client
 
     from learnloop.api import Services, set_services
-    from learnloop.auth import create_api_key
+    from learnloop.api.auth import create_api_key
 
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")

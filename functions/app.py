@@ -12,14 +12,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from chalice import Chalice, ConvertToMiddleware, Cron, Rate
 from chalice.app import CloudWatchEvent, Response
 
-from learnloop import admin, dashboard, experiments, ingest, jobs
-from learnloop.api import Api, Call, error_envelope_middleware, json_response
+from learnloop import experiments, ingest, jobs
+from learnloop.api import Api, Call, dashboard, error_envelope_middleware, json_response
+from learnloop.api.auth import Scope
 from learnloop.api.openapi import openapi_document
-from learnloop.auth import Scope
-from learnloop.models import admin as models_admin
+from learnloop.bandits.posteriors import bandit_posteriors
+from learnloop.drift.alerts import latest_alerts
+from learnloop.models import operations as models
 from learnloop.observability import logger, metrics
-from learnloop.serving import recommendations
-from learnloop.serving.predict import predict_engagement, predict_follow_through
+from learnloop.predictors.predict import predict_engagement, predict_follow_through
+from learnloop.recommender import recommend
+from learnloop.rollups.stats import daily_stats
 
 app = Chalice(app_name="learnloop")
 api = Api(app)
@@ -104,7 +107,7 @@ def post_insight_feedback(call: Call, insight_id: str) -> Response:
 @app.route("/v1/bandit/select", methods=["POST"])
 @api.endpoint(scope=Scope.READ)
 def bandit_select(call: Call) -> dict[str, Any]:
-    from learnloop.serving.bandit import select  # numpy stays off the ingest cold path
+    from learnloop.bandits.select import select  # numpy stays off the ingest cold path
 
     return select(call.tables, call.json(), arms=call.services.arms_cache)
 
@@ -127,7 +130,7 @@ def post_predict_follow_through(call: Call) -> dict[str, Any]:
 @app.route("/v1/recommendations", methods=["GET"])
 @api.endpoint(scope=Scope.READ)
 def get_recommendations(call: Call) -> dict[str, Any]:
-    return recommendations.recommend(
+    return recommend.recommend(
         call.tables, call.services.recommender_cache, call.query, consent=call.services.consent
     )
 
@@ -135,7 +138,7 @@ def get_recommendations(call: Call) -> dict[str, Any]:
 @app.route("/v1/users/{user_id}/similar", methods=["GET"])
 @api.endpoint(scope=Scope.READ)
 def get_similar_users(call: Call, user_id: str) -> dict[str, Any]:
-    return recommendations.similar_users(
+    return recommend.similar_users(
         call.tables,
         call.services.recommender_cache,
         user_id,
@@ -147,7 +150,7 @@ def get_similar_users(call: Call, user_id: str) -> dict[str, Any]:
 @app.route("/v1/items/{content_type}/{external_id}/similar", methods=["GET"])
 @api.endpoint(scope=Scope.READ)
 def get_similar_items(call: Call, content_type: str, external_id: str) -> dict[str, Any]:
-    return recommendations.similar_items(
+    return recommend.similar_items(
         call.tables,
         call.services.recommender_cache,
         content_type,
@@ -163,7 +166,7 @@ def get_similar_items(call: Call, content_type: str, external_id: str) -> dict[s
 @app.route("/v1/sentiment", methods=["POST"])
 @api.endpoint(scope=Scope.READ)
 def post_sentiment(call: Call) -> dict[str, Any]:
-    from learnloop.serving.sentiment import classify
+    from learnloop.sentiment.classify import classify
 
     return classify(call.services.sentiment_cache, call.json())
 
@@ -171,7 +174,7 @@ def post_sentiment(call: Call) -> dict[str, Any]:
 @app.route("/v1/sentiment/market", methods=["GET"])
 @api.endpoint(scope=Scope.READ)
 def get_market_sentiment(call: Call) -> dict[str, Any]:
-    from learnloop.serving.market_sentiment import market_sentiment
+    from learnloop.market.coin_sentiment import market_sentiment
 
     return market_sentiment(call.tables, call.query)
 
@@ -215,19 +218,19 @@ def stop_experiment(call: Call, experiment_id: str) -> dict[str, Any]:
 @app.route("/v1/models", methods=["GET"])
 @api.endpoint(scope=Scope.ADMIN)
 def list_models(call: Call) -> dict[str, Any]:
-    return models_admin.list_models(call.tables)
+    return models.list_models(call.tables)
 
 
 @app.route("/v1/models/{name}/promote", methods=["POST"])
 @api.endpoint(scope=Scope.ADMIN)
 def promote_model(call: Call, name: str) -> dict[str, Any]:
-    return models_admin.promote(call.tables, name, call.json(), actor=call.actor)
+    return models.promote(call.tables, name, call.json(), actor=call.actor)
 
 
 @app.route("/v1/models/{name}/rollback", methods=["POST"])
 @api.endpoint(scope=Scope.ADMIN)
 def rollback_model(call: Call, name: str) -> dict[str, Any]:
-    return models_admin.rollback(call.tables, name, call.json_or_none(), actor=call.actor)
+    return models.rollback(call.tables, name, call.json_or_none(), actor=call.actor)
 
 
 # --- privacy: consent, deletion, admin export -------------------------------------------------
@@ -236,7 +239,7 @@ def rollback_model(call: Call, name: str) -> dict[str, Any]:
 @app.route("/v1/users/{user_id}/consent", methods=["PUT"])
 @api.endpoint(scope=Scope.INGEST)
 def put_consent(call: Call, user_id: str) -> dict[str, Any]:
-    from learnloop.privacy import consent  # loaded on first use: ingest cold starts stay lean
+    from learnloop.users import consent  # loaded on first use: ingest cold starts stay lean
 
     return consent.set_consent(call.tables, user_id, call.json(), cache=call.services.consent)
 
@@ -273,19 +276,19 @@ def get_openapi(call: Call) -> dict[str, Any]:
 @app.route("/v1/admin/stats", methods=["GET"])
 @api.endpoint(scope=Scope.ADMIN)
 def admin_stats(call: Call) -> dict[str, Any]:
-    return admin.daily_stats(call.tables, call.query)
+    return daily_stats(call.tables, call.query)
 
 
 @app.route("/v1/admin/bandits", methods=["GET"])
 @api.endpoint(scope=Scope.ADMIN)
 def admin_bandits(call: Call) -> dict[str, Any]:
-    return admin.bandit_posteriors(call.tables, arms=call.services.arms_cache)
+    return bandit_posteriors(call.tables, arms=call.services.arms_cache)
 
 
 @app.route("/v1/admin/alerts", methods=["GET"])
 @api.endpoint(scope=Scope.ADMIN)
 def admin_alerts(call: Call) -> dict[str, Any]:
-    return admin.latest_alerts(call.tables)
+    return latest_alerts(call.tables)
 
 
 @app.route("/admin", methods=["GET"])
@@ -303,9 +306,9 @@ def admin_asset(call: Call, name: str) -> Response:
 # --- triggers ----------------------------------------------------------------------------------
 
 
-@app.on_cw_event(models_admin.MODEL_DROPPED_PATTERN, name="on_model_dropped")
+@app.on_cw_event(models.MODEL_DROPPED_PATTERN, name="on_model_dropped")
 def on_model_dropped(event: CloudWatchEvent) -> list[dict[str, Any]]:
-    return models_admin.on_model_dropped(event.to_dict())
+    return models.on_model_dropped(event.to_dict(), api.services().tables)
 
 
 # --- schedules ---------------------------------------------------------------------------------
@@ -313,24 +316,24 @@ def on_model_dropped(event: CloudWatchEvent) -> list[dict[str, Any]]:
 
 @app.schedule(Cron(15, 0, "*", "*", "?", "*"), name="rollup_daily")
 def rollup_daily(event: CloudWatchEvent) -> dict[str, Any]:
-    return jobs.run_scheduled("rollup_daily", event.time)
+    return jobs.run_scheduled("rollup_daily", event.time, api.services().tables)
 
 
 @app.schedule(Cron(45, 0, "*", "*", "?", "*"), name="export_training_data")
 def export_training_data(event: CloudWatchEvent) -> dict[str, Any]:
-    return jobs.run_scheduled("export_training_data", event.time)
+    return jobs.run_scheduled("export_training_data", event.time, api.services().tables)
 
 
 @app.schedule(Rate(4, unit=Rate.HOURS), name="learn")
 def learn(event: CloudWatchEvent) -> dict[str, Any]:
-    return jobs.run_scheduled("learn", event.time)
+    return jobs.run_scheduled("learn", event.time, api.services().tables)
 
 
 @app.schedule(Cron(30, 1, "*", "*", "?", "*"), name="drift_check")
 def drift_check(event: CloudWatchEvent) -> dict[str, Any]:
-    return jobs.run_scheduled("drift_check", event.time)
+    return jobs.run_scheduled("drift_check", event.time, api.services().tables)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="privacy_purge")
 def privacy_purge(event: CloudWatchEvent) -> dict[str, Any]:
-    return jobs.run_scheduled("privacy_purge", event.time)
+    return jobs.run_scheduled("privacy_purge", event.time, api.services().tables)

@@ -98,7 +98,7 @@ def tables(settings: Any, s3: Any, _dynamodb_client: Any) -> Any:
 def services(settings: Any, tables: Any) -> Iterator[Any]:
     """The API's services for this stage, installed as the container's."""
     from learnloop.api import Services, set_services
-    from learnloop.auth import Authenticator
+    from learnloop.api.auth import Authenticator
 
     services = Services(
         settings=settings, tables=tables, authenticator=Authenticator(tables, cache_seconds=0)
@@ -134,7 +134,7 @@ def client(app_module: ModuleType, services: Any) -> Iterator[Any]:
 @pytest.fixture
 def keys(tables: Any) -> dict[str, str]:
     """One key per scope: ``{"admin": ..., "ingest": ..., "read": ...}``."""
-    from learnloop.auth import create_api_key
+    from learnloop.api.auth import create_api_key
 
     return {
         scope: create_api_key(tables, name=f"test-{scope}", scopes=[scope]).secret

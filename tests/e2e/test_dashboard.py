@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from learnloop.jobs import run_job
-from learnloop.local import Runner
 from learnloop.settings import Settings
 from learnloop.store import Tables
+from learnloop_tools.local import Runner
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from learnloop.local.env_file import read_env_file
+from learnloop_tools.local.env_file import read_env_file
 
 pytestmark = pytest.mark.e2e
 

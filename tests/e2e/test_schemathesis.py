@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from learnloop.api.openapi import ERROR_SCHEMA, ROUTES, build_document
-from learnloop.local import Runner
 from learnloop.settings import Settings
+from learnloop_tools.local import Runner
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from support.api import call, error_of, fields_of
 
-from learnloop.admin import DRIFT_LEDGER_KEY, MAX_RANGE_DAYS
-from learnloop.jobs.rollup import rollup_day
+from learnloop.drift.ledger import LATEST_KEY
+from learnloop.rollups.job import rollup_day
+from learnloop.rollups.stats import MAX_RANGE_DAYS
 
 DAY1, DAY2 = date(2026, 11, 19), date(2026, 11, 20)
 
@@ -170,7 +171,7 @@ def test_alerts_say_no_check_yet_then_show_the_latest_check(
         "message": "quality_score drifted (PSI 0.31)",
     }
     tables.ledger(
-        DRIFT_LEDGER_KEY,
+        LATEST_KEY,
         created_at="2026-11-20T01:00:00Z",
         value={
             "checked_at": "2026-11-20T01:00:00Z",

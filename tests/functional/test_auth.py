@@ -43,7 +43,7 @@ def test_ingest_and_admin_keys_may_ingest(client: Any, keys: dict[str, str], sco
 
 
 def test_keys_are_stored_hashed(tables: Any, keys: dict[str, str]) -> None:
-    from learnloop.auth import hash_key
+    from learnloop.api.auth import hash_key
 
     stored = [item.key_hash for item in tables.api_keys.scan()]
     assert sorted(stored) == sorted(hash_key(secret) for secret in keys.values())
@@ -51,7 +51,7 @@ def test_keys_are_stored_hashed(tables: Any, keys: dict[str, str]) -> None:
 
 
 def test_revoked_key_is_refused(client: Any, keys: dict[str, str], tables: Any) -> None:
-    from learnloop.auth import revoke_api_key
+    from learnloop.api.auth import revoke_api_key
 
     assert revoke_api_key(tables, keys["ingest"])
     response = call(client, "PUT", "/v1/reactions", key=keys["ingest"], body=REACTION)

@@ -73,7 +73,7 @@ def test_bad_scope_is_422_and_ingest_key_is_403(client: Any, keys: dict) -> None
 
 
 def test_arms_are_cached_for_a_few_seconds(tables: Any) -> None:
-    from learnloop.serving.arms import ArmsCache
+    from learnloop.bandits.arms import ArmsCache
 
     now = [100.0]
     cache = ArmsCache(tables, ttl_seconds=5, clock=lambda: now[0])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from learnloop.clock import iso, utcnow
 from learnloop.store import Tables, bootstrap
-from learnloop.store.keys import iso, utcnow
 
 
 def _create_without_index(model: type[Any], dropped: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from learnloop.local.s3_events import BucketWatcher, matches
+from learnloop_tools.local.s3_events import BucketWatcher, matches
 
 PATTERN = {
     "source": ["aws.s3"],

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from learnloop.cli import main
+from learnloop_tools.cli import main
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_bootstrap_is_safe_to_run_twice(env: Any) -> None:
 
 
 def test_keys_create_prints_the_key_once_and_stores_its_hash(env: Any, tables: Any) -> None:
-    from learnloop.auth import hash_key
+    from learnloop.api.auth import hash_key
 
     result = CliRunner().invoke(main, ["keys", "create", "--scope", "ingest", "--name", "web"])
     assert result.exit_code == 0, result.output

@@ -21,7 +21,7 @@ def test_the_page_is_html_with_a_strict_policy_and_local_assets_only(client: Any
 
 def test_each_asset_the_page_names_is_served_as_shipped(client: Any) -> None:
     html = client.http.get("/admin").body.decode()
-    static = resources.files("learnloop.dashboard") / "static"
+    static = resources.files("learnloop.api.dashboard") / "static"
     for path in re.findall(r'(?:src|href)="/admin/assets/([^"]+)"', html):
         response = client.http.get(f"/admin/assets/{path}")
         assert response.status_code == 200, path
@@ -31,7 +31,7 @@ def test_each_asset_the_page_names_is_served_as_shipped(client: Any) -> None:
 
 
 def test_the_script_calls_only_admin_routes_with_a_bearer_key_from_session_storage() -> None:
-    script = (resources.files("learnloop.dashboard") / "static" / "dashboard.js").read_text()
+    script = (resources.files("learnloop.api.dashboard") / "static" / "dashboard.js").read_text()
     assert "sessionStorage" in script and "localStorage" not in script
     assert "Authorization: `Bearer ${key}`" in script
     assert not re.search(r"https?://", script.replace("http://www.w3.org/2000/svg", ""))

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from support.deploy import cfn_lint, errors, resources_of
 
-from learnloop.cli import main
+from learnloop_tools.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,7 +90,7 @@ def test_cfn_lint_catches_a_broken_template(dry_run: dict[str, Any], tmp_path: P
 
 
 def test_every_table_of_the_models_is_in_the_template(dry_run: dict[str, Any]) -> None:
-    from learnloop.store.models import MODELS
+    from learnloop.store.records import MODELS
 
     tables = resources_of(dry_run["template"], "AWS::DynamoDB::Table")
     names = {t["Properties"]["TableName"] for t in tables.values()}
@@ -175,13 +175,13 @@ def test_bucket_is_versioned_encrypted_private_and_sends_events(dry_run: dict[st
 
 
 def test_every_training_job_has_an_image_task_and_schedule(dry_run: dict[str, Any]) -> None:
-    from learnloop.deploy.inventory import training_job_specs
+    from learnloop_tools.deploy.inventory import training_job_specs
 
     jobs = training_job_specs()
     template = dry_run["template"]
     tasks = resources_of(template, "AWS::ECS::TaskDefinition")
     modules = {t["Properties"]["ContainerDefinitions"][0]["Command"][-1]: t for t in tasks.values()}
-    assert jobs, "no training job found (learnloop.training.JOBS or training_jobs/*/Dockerfile)"
+    assert jobs, "no training job found (training_jobs.JOBS or training_jobs/*/Dockerfile)"
     for job in jobs:
         task = modules[job.module]["Properties"]
         assert task["RequiresCompatibilities"] == ["FARGATE"]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from learnloop.deploy.build import repo_root
-from learnloop.deploy.layers import build_function_zip, build_layers, layer_specs
-from learnloop.deploy.runtimes import get_runtime
-from learnloop.deploy.smoke import can_smoke_test, smoke_test
+from learnloop_tools.deploy.build import repo_root
+from learnloop_tools.deploy.layers import build_function_zip, build_layers, layer_specs
+from learnloop_tools.deploy.runtimes import get_runtime
+from learnloop_tools.deploy.smoke import can_smoke_test, smoke_test
 
 
 def test_ingest_layer_builds_for_lambda_and_imports_the_app(tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ def test_ingest_layer_builds_for_lambda_and_imports_the_app(tmp_path: Path) -> N
     smoke_test([("ingest",)], code, {"ingest": built}, [ingest], echo=checked.append)
     assert checked and "import app, pynamodb" in checked[0]
     # Without its layer the app cannot import: the check does fail when a layer is missing.
-    from learnloop.deploy.exceptions import PackagingError
+    from learnloop_tools.deploy.exceptions import PackagingError
 
     with pytest.raises(PackagingError, match="fail to import"):
         smoke_test([()], code, {"ingest": built}, [ingest], echo=checked.append)

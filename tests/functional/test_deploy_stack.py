@@ -4,7 +4,8 @@ against moto's server over HTTP.
 moto's CloudFormation cannot create the whole generated stack (it has no API Gateway body
 import, Secrets Manager or bucket-policy support and answers 500 on parts of it), so the stack
 test deploys the generated template's tables and bucket only, through the same
-:func:`learnloop.deploy.stack.deploy` code path: upload, create, wait, outputs, update, destroy.
+:func:`learnloop_tools.deploy.stack.deploy` code path: upload, create, wait, outputs, update,
+destroy.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from typing import Any
 import boto3
 import pytest
 
-from learnloop.deploy import stack
-from learnloop.deploy.build import build
-from learnloop.deploy.exceptions import StackError, TrainingTargetError
-from learnloop.deploy.inventory import TrainingJobSpec
-from learnloop.deploy.runtimes import get_runtime
-from learnloop.deploy.training import find_job, run_ecs_task, run_local
+from learnloop_tools.deploy import stack
+from learnloop_tools.deploy.build import build
+from learnloop_tools.deploy.exceptions import StackError, TrainingTargetError
+from learnloop_tools.deploy.inventory import TrainingJobSpec
+from learnloop_tools.deploy.runtimes import get_runtime
+from learnloop_tools.deploy.training import find_job, run_ecs_task, run_local
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,7 +118,7 @@ def test_train_on_ecs_runs_the_stacks_task_definition(aws_endpoint: str) -> None
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.0.0/24")["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName="t", Description="t", VpcId=vpc)["GroupId"]
     cluster = ecs.create_cluster(clusterName="learnloop-t-training")["cluster"]["clusterArn"]
-    job = TrainingJobSpec(name="two_tower", module="learnloop.training.two_tower")
+    job = TrainingJobSpec(name="two_tower", module="training_jobs.two_tower")
     task_definition = ecs.register_task_definition(
         family="learnloop-t-two-tower",
         requiresCompatibilities=["FARGATE"],
@@ -146,7 +147,7 @@ def test_train_on_ecs_runs_the_stacks_task_definition(aws_endpoint: str) -> None
     override = described["overrides"]["containerOverrides"][0]
     assert override["command"] == ["python", "-m", job.module, "--epochs", "1"]
     with pytest.raises(TrainingTargetError, match="TextEncoderTaskDefinition"):
-        run_ecs_task(ecs, outputs, TrainingJobSpec("text_encoder", "learnloop.training.x"))
+        run_ecs_task(ecs, outputs, TrainingJobSpec("text_encoder", "training_jobs.x"))
 
 
 def test_unknown_job_lists_the_known_ones() -> None:
@@ -192,7 +193,7 @@ def test_train_local_runs_the_entry_module_against_the_configured_endpoint(
 def test_localstack_init_hook_bootstraps_the_stage_against_moto(
     settings: Any, _dynamodb_client: Any, s3: Any
 ) -> None:
-    from learnloop.store.models import MODELS
+    from learnloop.store.records import MODELS
 
     env = {
         "AWS_ENDPOINT_URL": settings.endpoint_url,
@@ -207,7 +208,7 @@ def test_localstack_init_hook_bootstraps_the_stage_against_moto(
     }
     # The hook's own command line, in a fresh interpreter, as the container runs it.
     first = subprocess.run(
-        [sys.executable, "-m", "learnloop.deploy.localstack"],
+        [sys.executable, "-m", "learnloop_tools.deploy.localstack"],
         env=env,
         capture_output=True,
         text=True,
@@ -221,7 +222,7 @@ def test_localstack_init_hook_bootstraps_the_stage_against_moto(
     s3.head_bucket(Bucket=settings.bucket)
     assert f"created table {settings.table_prefix}reactions" in first.stdout
     # Every LocalStack restart runs the hook again: nothing is created twice.
-    from learnloop.deploy.localstack import init_localstack
+    from learnloop_tools.deploy.localstack import init_localstack
 
     report = init_localstack(env, echo=lambda m: None)
     assert report["created_tables"] == [] and not report["bucket_created"]
@@ -229,8 +230,8 @@ def test_localstack_init_hook_bootstraps_the_stage_against_moto(
 
 
 def test_localstack_init_fails_clearly_when_nothing_answers() -> None:
-    from learnloop.deploy.exceptions import DeployError
-    from learnloop.deploy.localstack import wait_until_ready
+    from learnloop_tools.deploy.exceptions import DeployError
+    from learnloop_tools.deploy.localstack import wait_until_ready
 
     with pytest.raises(DeployError, match="did not answer"):
         wait_until_ready("http://127.0.0.1:9", timeout_seconds=0.2, poll_seconds=0.05)
@@ -247,14 +248,14 @@ def test_localstack_compose_mounts_the_hook_that_runs_bootstrap() -> None:
     assert mounts
     hook = ROOT / "localstack" / mounts[0].split(":", 1)[0].removeprefix("./")
     text = hook.read_text()
-    assert "-m learnloop.deploy.localstack" in text
+    assert "-m learnloop_tools.deploy.localstack" in text
     assert all(p.startswith("127.0.0.1:") for p in service["ports"])
 
 
 def test_destroy_asks_first_and_does_nothing_when_told_no(settings: Any) -> None:
     from click.testing import CliRunner
 
-    from learnloop.cli import main
+    from learnloop_tools.cli import main
 
     cfn = _client("cloudformation", settings.endpoint_url)
     result = CliRunner().invoke(

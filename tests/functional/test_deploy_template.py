@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from support.deploy import resources_of
 
-from learnloop.deploy.build import build
-from learnloop.deploy.runtimes import get_runtime
+from learnloop_tools.deploy.build import build
+from learnloop_tools.deploy.runtimes import get_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -260,6 +260,6 @@ def test_the_sentiment_job_is_a_small_weekly_fargate_task(template: dict[str, An
     task = template["Resources"]["SentimentTaskDefinition"]["Properties"]
     assert (task["Cpu"], task["Memory"]) == ("1024", "4096")
     command = task["ContainerDefinitions"][0].get("Command")
-    assert command in (None, ["python", "-m", "learnloop.training.sentiment"])
+    assert command in (None, ["python", "-m", "training_jobs.sentiment"])
     schedule = template["Resources"]["SentimentSchedule"]["Properties"]
     assert schedule["ScheduleExpression"] == "cron(0 5 ? * SUN *)"

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from support.api import call
 
-from learnloop.admin import DRIFT_LEDGER_KEY
+from learnloop.drift.check import drift_check
+from learnloop.drift.ledger import LATEST_KEY
 from learnloop.ingest import ingest_outcomes, put_content
 from learnloop.jobs import run_job
-from learnloop.jobs.drift import drift_check
-from learnloop.jobs.predictors import train_and_publish
 from learnloop.models.registration import register_model
+from learnloop.predictors.training import train_and_publish
 
 TRAINED_AT = datetime(2026, 11, 10, 23, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
@@ -201,7 +201,7 @@ def test_too_little_recent_data_skips_each_model_and_says_why(
         assert report["recent_rows"] == 12
         assert "12 rows in the last 7 days" in report["skipped"] and "50" in report["skipped"]
     # The check still ran and is recorded (the panel shows when).
-    assert tables.ledger.get(DRIFT_LEDGER_KEY).value["checked_at"] == result.checked_at
+    assert tables.ledger.get(LATEST_KEY).value["checked_at"] == result.checked_at
 
 
 def test_no_production_model_is_skipped(tables: Any, s3: Any) -> None:
@@ -219,20 +219,20 @@ def test_rerun_writes_the_identical_items_and_a_backfill_keeps_latest(
     first = drift_check(tables, NOW, s3=s3)
     stored = {
         key: (item.created_at, item.value)
-        for key in (DRIFT_LEDGER_KEY, "drift_check#2026-11-20")
+        for key in (LATEST_KEY, "drift_check#2026-11-20")
         for item in [tables.ledger.get(key)]
     }
     again = drift_check(tables, NOW, s3=s3)
     assert again.to_dict() == first.to_dict()
-    assert first.recorded == ["drift_check#2026-11-20", DRIFT_LEDGER_KEY]
+    assert first.recorded == ["drift_check#2026-11-20", LATEST_KEY]
     for key, (created_at, value) in stored.items():
         item = tables.ledger.get(key)
         assert (item.created_at, item.value) == (created_at, value)
-    assert stored[DRIFT_LEDGER_KEY][1] == first.ledger_value()
+    assert stored[LATEST_KEY][1] == first.ledger_value()
     # A check for an earlier day keeps its own dated item and leaves latest alone.
     earlier = drift_check(tables, NOW - timedelta(days=1), s3=s3)
     assert earlier.recorded == ["drift_check#2026-11-19"]
-    assert tables.ledger.get(DRIFT_LEDGER_KEY).value == first.ledger_value()
+    assert tables.ledger.get(LATEST_KEY).value == first.ledger_value()
 
 
 def test_admin_alerts_route_returns_what_the_job_found(
@@ -255,7 +255,7 @@ def test_admin_alerts_route_returns_what_the_job_found(
 def test_no_metric_line_where_metrics_are_switched_off(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from learnloop.jobs.drift import _emit
+    from learnloop.drift.check import _emit
 
     alert = {"model": "engagement", "feature": "quality_score", "metric": "psi", "value": 0.3}
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")  # as the local runner sets it

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from support.api import call, error_of
 
+from learnloop.api.auth import Scope
 from learnloop.api.openapi import ROUTES, RouteSpec
-from learnloop.auth import Scope
 
 SECURED = [r for r in ROUTES if r.scope is not None]
 WITH_BODY = [r for r in ROUTES if r.body]

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from learnloop.bandits.updates import update_bandits
 from learnloop.ingest import ingest_outcomes, put_content
-from learnloop.jobs.bandit_updates import update_bandits
 from learnloop.jobs.learn import learn
 from learnloop.models.registration import register_model
 from learnloop.models.registry import ModelRegistry
@@ -190,7 +190,7 @@ def test_too_little_data_trains_nothing_and_says_why(tables: Any, s3: Any) -> No
 
 
 def test_a_run_that_died_after_claiming_is_finished_by_the_next(tables: Any) -> None:
-    from learnloop.jobs.bandit_updates import Observation, _claim
+    from learnloop.bandits.updates import Observation, _claim
 
     post(tables, 1, arm="a", hour=9, rate=0.05)
     post(tables, 2, arm="a", hour=9, rate=0.01)
@@ -212,7 +212,7 @@ def test_a_run_that_died_after_claiming_is_finished_by_the_next(tables: Any) -> 
 
 
 def test_a_live_runs_fresh_claims_are_not_recovered_by_another(tables: Any) -> None:
-    from learnloop.jobs.bandit_updates import Observation, _claim
+    from learnloop.bandits.updates import Observation, _claim
 
     post(tables, 1, arm="a", hour=9, rate=0.05)
     _claim(tables, [Observation("d-1", "a", 9, 0.05, True)], "live-run-0", NOW)
@@ -222,7 +222,7 @@ def test_a_live_runs_fresh_claims_are_not_recovered_by_another(tables: Any) -> N
 
 
 def test_applying_a_chunk_twice_counts_it_once(tables: Any) -> None:
-    from learnloop.jobs.bandit_updates import Observation, _apply, _deltas
+    from learnloop.bandits.updates import Observation, _apply, _deltas
 
     deltas = _deltas([Observation("d-1", "a", 9, 0.05, True)])
     _apply(tables, deltas, "chunk-1", NOW, 1.0)

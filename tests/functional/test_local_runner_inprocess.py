@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from learnloop.local import Runner, RunnerError
-from learnloop.local.env_file import read_env_file
 from learnloop.settings import Settings
+from learnloop_tools.local import Runner, RunnerError
+from learnloop_tools.local.env_file import read_env_file
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from typing import Any
 import boto3
 import pytest
 
-from learnloop.local import SnapshotError, StateStore
-from learnloop.local.moto_server import MotoBackendAccess
 from learnloop.store.clients import dynamodb_client, s3_client
+from learnloop_tools.local import SnapshotError, StateStore
+from learnloop_tools.local.moto_server import MotoBackendAccess
 
 ODD_ITEM = {
     "user_id": {"S": "u-bin"},

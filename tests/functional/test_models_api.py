@@ -10,7 +10,7 @@ import pytest
 from support.api import call, error_of, fields_of
 from support.model_drops import drop
 
-from learnloop.local.s3_events import object_created_event
+from learnloop_tools.local.s3_events import object_created_event
 
 
 def deliver(client: Any, bucket: str, key: str) -> list[dict[str, Any]]:
@@ -80,9 +80,9 @@ def test_model_routes_need_admin_and_valid_input(client: Any, keys: dict) -> Non
 def test_a_learned_model_serves_predictions_equal_to_scikit_learns(
     client: Any, tables: Any, s3: Any, keys: dict
 ) -> None:
-    from learnloop.jobs.predictors import publish
-    from learnloop.learning.regression.features import engagement_matrix
-    from learnloop.learning.regression.predictors import train_engagement_model
+    from learnloop.predictors.estimators import train_engagement_model
+    from learnloop.predictors.features import engagement_matrix
+    from learnloop.predictors.training import publish
 
     rng = np.random.default_rng(3)
     t0 = datetime(2026, 11, 1, tzinfo=UTC)

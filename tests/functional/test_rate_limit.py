@@ -10,9 +10,9 @@ import pytest
 from support.api import call, error_of
 
 from learnloop.api import Services, set_services
-from learnloop.auth import Authenticator
+from learnloop.api.auth import Authenticator
+from learnloop.api.ratelimit import DynamoDBRateLimiter, Limit
 from learnloop.exceptions import RateLimitedError
-from learnloop.ratelimit import DynamoDBRateLimiter, Limit
 from learnloop.store import Tables
 
 REACTION = {"user_id": "u1", "content_type": "meme", "external_id": "m1", "reaction": "like"}

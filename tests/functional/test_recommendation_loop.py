@@ -16,11 +16,11 @@ import pytest
 from support.api import call
 from support.stage import stage_environment
 
+from learnloop.clock import utcnow
 from learnloop.models.registration import register_model
-from learnloop.privacy import pseudonymize
 from learnloop.privacy.exports import export_day
-from learnloop.store.keys import utcnow
-from learnloop.training.two_tower.job import main as train_main
+from learnloop.users.pseudonym import pseudonymize
+from training_jobs.two_tower.job import main as train_main
 
 GROUPS = {"meme": [f"m{i}" for i in range(10)], "news": [f"n{i}" for i in range(10)]}
 TEXT = {"meme": "a funny cat meme with a caption", "news": "markets rates inflation headline"}

@@ -19,10 +19,10 @@ from support.two_tower import TwoTowerData, drop_two_tower
 
 from learnloop.exceptions import ModelLoadError
 from learnloop.models.artifacts import build_manifest, write_artifact
+from learnloop.models.cache import S3ArtifactLoader, VersionCache
 from learnloop.models.registration import register_model
-from learnloop.privacy import pseudonymize
-from learnloop.serving.recommender import load_two_tower_artifact
-from learnloop.serving.runtime import S3ArtifactLoader, VersionCache
+from learnloop.recommender.index import load_two_tower_artifact
+from learnloop.users.pseudonym import pseudonymize
 
 TYPES = ("meme", "news", "coin")
 USERS = [f"u{i}" for i in range(6)]  # u5 is not in the model

@@ -8,10 +8,10 @@ import pytest
 from support.model_drops import T0, drop, rehash, ridge_onnx
 
 from learnloop.exceptions import NotFoundError, ValidationError
-from learnloop.local.s3_events import object_created_event
 from learnloop.models.artifacts import sha256_hex
 from learnloop.models.registration import on_s3_event, register_model
 from learnloop.models.registry import ModelRegistry, production_record
+from learnloop_tools.local.s3_events import object_created_event
 
 
 def register(tables: Any, s3: Any, key: str, **kwargs: Any) -> Any:

@@ -245,7 +245,7 @@ def _sentiment_drop(tables: Any, s3: Any, *, minute: int, macro_f1: float, edit:
 
     from support.sentiment import labelled_texts, tiny_encoder
 
-    from learnloop.training.sentiment.job import build_artifact, train_sentiment
+    from training_jobs.sentiment.job import build_artifact, train_sentiment
 
     texts, labels = labelled_texts(12)
     training = train_sentiment(texts, labels, tiny_encoder(), Cs=(1.0,), cv=3)

@@ -8,7 +8,7 @@ from typing import Any
 
 from learnloop.ingest import ingest_events, ingest_outcomes, put_feedback, put_insight, put_reaction
 from learnloop.jobs import run_job
-from learnloop.jobs.rollup import rollup_day
+from learnloop.rollups.job import rollup_day
 
 NOW = datetime(2026, 11, 21, 0, 15, tzinfo=UTC)
 DAY = date(2026, 11, 20)

@@ -23,10 +23,10 @@ from support.sentiment import (
     tiny_encoder,
 )
 
-from learnloop.jobs.rollup import rollup_day
 from learnloop.models.artifacts import new_version, write_artifact
-from learnloop.training.sentiment.data import DEFAULT_DATA_KEY
-from learnloop.training.sentiment.job import build_artifact, main, train_sentiment
+from learnloop.rollups.job import rollup_day
+from training_jobs.sentiment.data import DEFAULT_DATA_KEY
+from training_jobs.sentiment.job import build_artifact, main, train_sentiment
 
 EXPECTED = {"the coin up": "positive", "market down dog": "negative", "meme news": "neutral"}
 

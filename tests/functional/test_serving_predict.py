@@ -12,16 +12,16 @@ import pytest
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from learnloop.exceptions import ConflictError, NoProductionModelError, ValidationError
-from learnloop.learning.regression import predictors
-from learnloop.learning.regression.features import (
+from learnloop.models.artifacts import artifact_prefix, to_onnx
+from learnloop.models.cache import PRODUCTION_ALIAS, ModelCache, S3ModelLoader
+from learnloop.predictors import estimators
+from learnloop.predictors import predict
+from learnloop.predictors.features import (
     ENGAGEMENT_FEATURES,
     FOLLOW_THROUGH_FEATURES,
     engagement_matrix,
     follow_through_matrix,
 )
-from learnloop.models.artifacts import artifact_prefix, to_onnx
-from learnloop.serving import predict
-from learnloop.serving.runtime import PRODUCTION_ALIAS, ModelCache, S3ModelLoader
 
 VERSION = "20261120T093000Z"
 
@@ -78,8 +78,8 @@ def cache(tables: Any, s3: Any) -> ModelCache:
 
 
 def test_model_names_match_the_trainers() -> None:
-    assert predict.ENGAGEMENT_MODEL == predictors.ENGAGEMENT_MODEL
-    assert predict.FOLLOW_THROUGH_MODEL == predictors.FOLLOW_THROUGH_MODEL
+    assert predict.ENGAGEMENT_MODEL == estimators.ENGAGEMENT_MODEL
+    assert predict.FOLLOW_THROUGH_MODEL == estimators.FOLLOW_THROUGH_MODEL
 
 
 def test_engagement_predictions_match_scikit_learn(
@@ -155,8 +155,8 @@ def test_no_production_alias_is_a_conflict(cache: ModelCache) -> None:
 def test_serving_imports_no_training_library() -> None:
     code = (
         "import json, sys\n"
-        "import learnloop.serving.predict, learnloop.serving.runtime\n"
-        "import learnloop.learning.regression.features\n"
+        "import learnloop.predictors.predict, learnloop.models.cache\n"
+        "import learnloop.predictors.features\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     result = subprocess.run(

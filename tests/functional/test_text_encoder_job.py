@@ -39,7 +39,7 @@ TEST_SENTENCES = [
 @pytest.fixture(scope="session")
 def exported(aws_endpoint: str, s3: Any) -> dict[str, Any]:
     """Run the job's main once against a session bucket; return what it published."""
-    from learnloop.training.text_encoder.job import main
+    from training_jobs.text_encoder.job import main
 
     bucket = "text-encoder-session"
     s3.create_bucket(Bucket=bucket)
@@ -55,7 +55,7 @@ def exported(aws_endpoint: str, s3: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def sentence_transformer() -> Any:
-    from learnloop.training.text_encoder.export import load_sentence_transformer
+    from training_jobs.text_encoder.export import load_sentence_transformer
 
     return load_sentence_transformer()
 

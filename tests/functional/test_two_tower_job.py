@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from support.planted import export_days, planted, put_exports
 
-from learnloop.training.two_tower import main
+from training_jobs.two_tower import main
 
 FAST = ["--epochs", "6", "--patience", "6", "--batch-size", "32", "--quiet"]
 FILES = {
@@ -156,8 +156,8 @@ def test_learnloop_train_runs_the_job_as_a_subprocess_with_minilm(
     (state / "local.env").write_text(f"LEARNLOOP_BUCKET={settings.bucket}\nLEARNLOOP_X=1\n")
     env = {k: v for k, v in os.environ.items() if k != "LEARNLOOP_BUCKET"}
     result = subprocess.run(
-        [sys.executable, "-m", "learnloop.cli", "train", "--state-dir", str(state), "two_tower",
-         "--epochs", "3", "--batch-size", "32", "--embedding-dim", "128"],
+        [sys.executable, "-m", "learnloop_tools.cli", "train", "--state-dir", str(state),
+         "two_tower", "--epochs", "3", "--batch-size", "32", "--embedding-dim", "128"],
         env=env, capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -172,7 +172,7 @@ def test_learnloop_train_runs_the_job_as_a_subprocess_with_minilm(
 def test_learnloop_train_refuses_unknown_jobs_and_targets() -> None:
     from click.testing import CliRunner
 
-    from learnloop.cli import main as cli
+    from learnloop_tools.cli import main as cli
 
     unknown = CliRunner().invoke(cli, ["train", "nope"])
     assert unknown.exit_code == 2 and "two_tower" in unknown.output

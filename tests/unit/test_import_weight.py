@@ -37,9 +37,9 @@ def test_the_recommendation_and_text_paths_load_no_training_library() -> None:
     code = (
         "import json, sys\n"
         "import numpy as np\n"
-        "from learnloop.serving import recommendations\n"
-        "from learnloop.serving.recommender import TwoTowerIndex, load_two_tower_artifact\n"
-        "from learnloop.serving.runtime import S3ArtifactLoader, VersionCache\n"
+        "from learnloop.recommender import recommend\n"
+        "from learnloop.recommender.index import TwoTowerIndex, load_two_tower_artifact\n"
+        "from learnloop.models.cache import S3ArtifactLoader, VersionCache\n"
         "from learnloop.text.encoder import TextEncoder\n"
         "from learnloop.models import kinds\n"
         "index = TwoTowerIndex('two_tower', 'v', item_keys=['meme#a', 'news#b'],\n"
@@ -62,9 +62,9 @@ def test_the_drift_check_loads_no_training_library() -> None:
     # drift_check deploys with the ingest and inference layers: no scikit-learn, no scipy.
     code = (
         "import json, sys\n"
-        "import learnloop.jobs.drift\n"
-        "import learnloop.serving.runtime\n"
-        "from learnloop.learning.drift import psi, roc_auc\n"
+        "import learnloop.drift.check\n"
+        "import learnloop.models.cache\n"
+        "from learnloop.drift.statistics import psi, roc_auc\n"
         "assert psi([0.0, 1.0], [0.0, 1.0], bins=2) == 0.0 and roc_auc([0, 1], [0.1, 0.9]) == 1.0\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )

@@ -4,11 +4,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from learnloop.auth import Scope
-from learnloop.auth.keys import Principal
+from learnloop.api.auth import Scope
+from learnloop.api.auth.keys import Principal
+from learnloop.clock import iso
 from learnloop.exceptions import ValidationError
 from learnloop.ingest.events import parse_event_batch
-from learnloop.store.keys import day_partitions, day_shard, iso
+from learnloop.store.keys import day_partitions, day_shard
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 

@@ -19,9 +19,9 @@ from typing import Any
 from chalice import Chalice
 from chalice.app import Request, Response
 
+from learnloop.api.auth.keys import Principal, Scope
 from learnloop.api.responses import error_response, internal_error_response, json_response
 from learnloop.api.services import Services, get_services
-from learnloop.auth.keys import Principal, Scope
 from learnloop.exceptions import BadRequestError, LearnloopError, PayloadTooLargeError
 from learnloop.observability import logger
 from learnloop.settings import Settings
@@ -121,6 +121,10 @@ class Api:
     def __init__(self, app: Chalice, services: Callable[[], Services] = get_services) -> None:
         self.app = app
         self._services = services
+
+    def services(self) -> Services:
+        """The container's services: what the app's schedules and triggers hand their jobs."""
+        return self._services()
 
     def endpoint(
         self, *, scope: Scope | None, status: int = 200

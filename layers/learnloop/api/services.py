@@ -8,18 +8,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from learnloop.auth.keys import Authenticator
+from learnloop.api.auth.keys import Authenticator
 from learnloop.settings import Settings, get_settings
 from learnloop.store.tables import Tables
 
 if TYPE_CHECKING:
-    from learnloop.privacy.consent import ConsentCache
-    from learnloop.ratelimit import DynamoDBRateLimiter
-    from learnloop.serving.arms import ArmsCache
-    from learnloop.serving.recommender import TwoTowerIndex
-    from learnloop.serving.runtime import ModelCache, VersionCache
-    from learnloop.serving.sentiment import SentimentModel
+    from learnloop.api.ratelimit import DynamoDBRateLimiter
+    from learnloop.bandits.arms import ArmsCache
+    from learnloop.models.cache import ModelCache, VersionCache
+    from learnloop.recommender.index import TwoTowerIndex
+    from learnloop.sentiment.classify import SentimentModel
     from learnloop.text.encoder import TextEncoder
+    from learnloop.users.consent import ConsentCache
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Services:
         """
 
         def build() -> ModelCache:
-            from learnloop.serving.runtime import ModelCache, S3ModelLoader
+            from learnloop.models.cache import ModelCache, S3ModelLoader
             from learnloop.store.clients import s3_client
 
             return ModelCache(
@@ -71,8 +71,8 @@ class Services:
         """
 
         def build() -> VersionCache[TwoTowerIndex]:
-            from learnloop.serving.recommender import load_two_tower_artifact
-            from learnloop.serving.runtime import S3ArtifactLoader, VersionCache
+            from learnloop.models.cache import S3ArtifactLoader, VersionCache
+            from learnloop.recommender.index import load_two_tower_artifact
             from learnloop.store.clients import s3_client
 
             loader = S3ArtifactLoader(self.tables, s3_client(self.settings))
@@ -89,7 +89,7 @@ class Services:
         """The container's production text encoder (MiniLM as ONNX), built on first use."""
 
         def build() -> VersionCache[TextEncoder]:
-            from learnloop.serving.runtime import S3ArtifactLoader, VersionCache
+            from learnloop.models.cache import S3ArtifactLoader, VersionCache
             from learnloop.store.clients import s3_client
             from learnloop.text.encoder import MODEL_FILE, TOKENIZER_FILE, TextEncoder
 
@@ -118,8 +118,8 @@ class Services:
         """
 
         def build() -> VersionCache[SentimentModel]:
-            from learnloop.serving.runtime import S3ArtifactLoader, VersionCache
-            from learnloop.serving.sentiment import load_sentiment_artifact
+            from learnloop.models.cache import S3ArtifactLoader, VersionCache
+            from learnloop.sentiment.classify import load_sentiment_artifact
             from learnloop.store.clients import s3_client
 
             loader = S3ArtifactLoader(self.tables, s3_client(self.settings))
@@ -141,7 +141,7 @@ class Services:
         """The container's short-lived cache of bandit arms, built on first use."""
 
         def build() -> ArmsCache:
-            from learnloop.serving.arms import ArmsCache
+            from learnloop.bandits.arms import ArmsCache
 
             return ArmsCache(self.tables, ttl_seconds=self.settings.arms_cache_seconds)
 
@@ -152,7 +152,7 @@ class Services:
         """The container's cache of who opted out or was deleted (ingest drops their data)."""
 
         def build() -> ConsentCache:
-            from learnloop.privacy.consent import ConsentCache
+            from learnloop.users.consent import ConsentCache
 
             return ConsentCache(self.tables, ttl_seconds=self.settings.consent_cache_seconds)
 
@@ -163,7 +163,7 @@ class Services:
         """Per-key token buckets in the ``rate_limits`` table (limits from the settings)."""
 
         def build() -> DynamoDBRateLimiter:
-            from learnloop.ratelimit import DynamoDBRateLimiter, limits_from_settings
+            from learnloop.api.ratelimit import DynamoDBRateLimiter, limits_from_settings
 
             return DynamoDBRateLimiter(self.tables, limits_from_settings(self.settings))
 

@@ -12,13 +12,13 @@ True
 
 from __future__ import annotations
 
-from learnloop.experiments.admin import (
+from learnloop.experiments.assignment import assign, bucket_point, variant_for
+from learnloop.experiments.definitions import (
     experiment_with_results,
     list_experiments,
     put_experiment,
     stop_experiment,
 )
-from learnloop.experiments.assignment import assign, bucket_point, variant_for
 from learnloop.experiments.schemas import EXPOSURE_EVENT_TYPE
 
 __all__ = [

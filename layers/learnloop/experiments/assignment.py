@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from learnloop.experiments.schemas import RUNNING, AssignmentIn, ExperimentKeyIn
 from learnloop.experiments.store import get_experiment
-from learnloop.ingest.validation import validate
 from learnloop.store.tables import Tables
+from learnloop.validation import validate
 
 if TYPE_CHECKING:
-    from learnloop.privacy.consent import ConsentCache
+    from learnloop.users.consent import ConsentCache
 
 #: 53 bits: every such integer divided by 2**53 is an exact float strictly below 1.
 _POINT_BITS = 53
@@ -132,7 +132,7 @@ def assign(
     if experiment.status != RUNNING:
         reply["reason"] = "not_running"
         return reply
-    from learnloop.privacy.consent import dropped_users  # privacy imports ingest's schemas
+    from learnloop.users.consent import dropped_users
 
     if dropped_users(tables, [request.user_id], cache=consent):
         reply["reason"] = "excluded"

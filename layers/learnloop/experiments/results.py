@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from learnloop.clock import as_utc, iso, utcnow
 from learnloop.experiments.schemas import EXPOSURE_EVENT_TYPE
 from learnloop.experiments.statistics import (
     probability_best,
@@ -40,8 +41,7 @@ from learnloop.experiments.statistics import (
     two_proportion_z_test,
     wilson_interval,
 )
-from learnloop.store.keys import as_utc, iso, utcnow
-from learnloop.store.models import Experiment
+from learnloop.store.records import Experiment
 from learnloop.store.tables import Tables
 
 #: The longest window results read: the first 92 days of the experiment (a quarter).
@@ -214,9 +214,9 @@ def experiment_results(
     >>> experiment_results(tables, experiment)["variants"][1]["p_value"]  # doctest: +SKIP
     0.00012
     """
-    from learnloop.jobs.reading import days_between, query_days
-    from learnloop.privacy.consent import excluded_pseudonyms
-    from learnloop.privacy.pseudonym import pseudonymize
+    from learnloop.store.queries import days_between, query_days
+    from learnloop.users.consent import excluded_pseudonyms
+    from learnloop.users.pseudonym import pseudonymize
 
     names = [str(v["name"]) for v in experiment.variants]
     window = results_window(experiment, now=now)

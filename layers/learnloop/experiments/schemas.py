@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from learnloop.ingest.schemas import Identifier, ShortText, Strict
+from learnloop.validation import Identifier, ShortText, Strict
 
 DRAFT, RUNNING, STOPPED = "draft", "running", "stopped"
 STATUSES: tuple[str, ...] = (DRAFT, RUNNING, STOPPED)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from learnloop.exceptions import NotFoundError
-from learnloop.store.models import Experiment
+from learnloop.store.records import Experiment
 from learnloop.store.tables import Tables
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from learnloop.clock import iso, utcnow
 from learnloop.ingest.schemas import ContentIn, DecisionKeyIn
-from learnloop.ingest.validation import validate
-from learnloop.store.keys import day_shard, iso, utcnow
-from learnloop.store.models import Content
+from learnloop.store.keys import day_shard
+from learnloop.store.records import Content
 from learnloop.store.tables import Tables
+from learnloop.validation import validate
 
 _FIELDS = (
     "content_type",

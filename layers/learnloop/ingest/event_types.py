@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from learnloop.ingest.schemas import Identifier, ShortText, Unit
+from learnloop.validation import Identifier, ShortText, Unit
 
 CUSTOM_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,30}\.[a-z][a-z0-9_.]{0,30}$")
 

@@ -6,21 +6,20 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pydantic
 
+from learnloop.clock import iso, utcnow
 from learnloop.ingest.event_types import properties_model
 from learnloop.ingest.schemas import EventIn
-from learnloop.ingest.validation import error_details, invalid
 from learnloop.observability import metrics
 from learnloop.store.batch import write_in_parallel
-from learnloop.store.keys import day_shard, iso, utcnow
-from learnloop.store.models import Event
+from learnloop.store.keys import day_shard
+from learnloop.store.records import Event
 from learnloop.store.tables import Tables
-
-if TYPE_CHECKING:
-    from learnloop.privacy.consent import ConsentCache
+from learnloop.users.consent import ConsentCache, dropped_users
+from learnloop.validation import error_details, invalid
 
 _BATCH_GET_LIMIT = 100
 
@@ -153,7 +152,6 @@ def ingest_events(
     now = now or utcnow()
     settings = tables.settings
     events = parse_event_batch(body, max_events=settings.max_batch_events, now=now)
-    from learnloop.privacy.consent import dropped_users  # privacy imports ingest's schemas
 
     dropped_ids = dropped_users(tables, {event.user_id for event in events}, cache=consent)
     kept = [event for event in events if event.user_id not in dropped_ids]

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from learnloop.clock import iso, utcnow
 from learnloop.exceptions import NotFoundError
 from learnloop.ingest.schemas import FeedbackIn, InsightIn, InsightKeyIn
-from learnloop.ingest.validation import validate
-from learnloop.store.keys import day_shard, iso, utcnow
-from learnloop.store.models import INSIGHT_RECORD, feedback_record
+from learnloop.store.keys import day_shard
+from learnloop.store.records import INSIGHT_RECORD, feedback_record
 from learnloop.store.tables import Tables
-
-if TYPE_CHECKING:
-    from learnloop.privacy.consent import ConsentCache
+from learnloop.users.consent import ConsentCache, dropped_users
+from learnloop.validation import validate
 
 
 def put_insight(
@@ -30,7 +29,6 @@ def put_insight(
     """
     now = now or utcnow()
     insight = validate(InsightIn, body, context={"now": now})
-    from learnloop.privacy.consent import dropped_users  # privacy imports ingest's schemas
 
     if dropped_users(tables, [insight.user_id], cache=consent):
         return {"dropped": True, "insight_id": insight.insight_id, "user_id": insight.user_id}
@@ -91,7 +89,6 @@ def put_feedback(
             f"insight {key.insight_id!r} does not exist",
             details=[{"field": "insight_id", "message": "no such insight"}],
         )
-    from learnloop.privacy.consent import dropped_users  # privacy imports ingest's schemas
 
     if dropped_users(tables, [feedback.user_id], cache=consent):
         return {"dropped": True, "insight_id": key.insight_id, "user_id": feedback.user_id}

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from learnloop.clock import iso, utcnow
 from learnloop.ingest.engagement import engagement_rate
 from learnloop.ingest.schemas import OutcomeBatchIn
-from learnloop.ingest.validation import validate
 from learnloop.observability import metrics
 from learnloop.store.batch import write_in_parallel
-from learnloop.store.keys import day_shard, iso, utcnow
+from learnloop.store.keys import day_shard
 from learnloop.store.tables import Tables
+from learnloop.validation import validate
 
 
 def ingest_outcomes(tables: Tables, body: Any, *, now: datetime | None = None) -> dict[str, Any]:

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pynamodb.exceptions import DeleteError, UpdateError
 
+from learnloop.clock import iso, utcnow
 from learnloop.exceptions import StoreError
 from learnloop.ingest.schemas import ReactionIn, ReactionKeyIn
-from learnloop.ingest.validation import validate
 from learnloop.observability import metrics
-from learnloop.store.keys import day_shard, iso, item_key, utcnow
-from learnloop.store.models import Reaction
+from learnloop.store.keys import day_shard, item_key
+from learnloop.store.records import Reaction
 from learnloop.store.tables import Tables
-
-if TYPE_CHECKING:
-    from learnloop.privacy.consent import ConsentCache
+from learnloop.users.consent import ConsentCache, dropped_users
+from learnloop.validation import validate
 
 
 def reaction_view(record: Reaction) -> dict[str, Any]:
@@ -57,7 +56,6 @@ def put_reaction(
     reaction = validate(
         ReactionIn, body, context={"content_types": settings.content_types, "now": now}
     )
-    from learnloop.privacy.consent import dropped_users  # privacy imports ingest's schemas
 
     if dropped_users(tables, [reaction.user_id], cache=consent):
         metrics.add_metric(name="ReactionsDropped", unit="Count", value=1)

@@ -12,53 +12,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
     field_validator,
 )
 
-from learnloop.store.keys import as_utc
-
-#: Ids are opaque to us but never contain '/', whitespace or control characters, so they are
-#: safe in keys, paths and exports.
-Identifier = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@+\-]*$"),
-]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-#: DynamoDB numbers stop at a magnitude of 1e-130 (it refuses smaller ones); a score that
-#: small is zero for every purpose here, so it is stored as zero rather than failing the write.
-_TINIEST_STORED = 1e-100
-
-
-def _storable(value: float) -> float:
-    """``value``, or ``0.0`` when DynamoDB could not store its magnitude.
-
-    Examples
-    --------
-    >>> _storable(5e-324), _storable(0.25)
-    (0.0, 0.25)
-    """
-    return 0.0 if abs(value) < _TINIEST_STORED else value
-
-
-Unit = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False), AfterValidator(_storable)]
-Count = Annotated[int, Field(ge=0, le=10**12)]
+from learnloop.validation import Count, Identifier, ShortText, Strict, Unit, UtcDatetime, storable
 
 MAX_SNAPSHOT_BYTES = 32 * 1024
 MAX_PROPERTIES_BYTES = 16 * 1024
 MAX_FUTURE_SKEW = timedelta(days=1)
-
-
-def _utc(value: datetime) -> datetime:
-    return as_utc(value)
-
-
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
 def _json_size(value: Any) -> int:
@@ -71,12 +35,6 @@ def _not_in_future(value: datetime | None, info: ValidationInfo) -> datetime | N
     if value is not None and now is not None and value > now + MAX_FUTURE_SKEW:
         raise ValueError("must not be more than 1 day in the future")
     return value
-
-
-class Strict(BaseModel):
-    """Unknown fields are errors: a typo should not silently drop data."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class ReactionKeyIn(Strict):
@@ -177,7 +135,7 @@ class OutcomeIn(Strict):
     bookmarks: Count = 0
     followers_gained: Annotated[int, Field(ge=-(10**9), le=10**9)] = 0
     viral_score: Annotated[
-        float, Field(ge=0.0, le=100.0, allow_inf_nan=False), AfterValidator(_storable)
+        float, Field(ge=0.0, le=100.0, allow_inf_nan=False), AfterValidator(storable)
     ] = 0.0
 
     _collected_at_bound = field_validator("collected_at")(_not_in_future)

@@ -7,11 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from learnloop.clock import utcnow
 from learnloop.store.tables import Tables
 
 
 def _rollup(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
-    from learnloop.jobs.rollup import rollup_daily, rollup_day
+    from learnloop.rollups.job import rollup_daily, rollup_day
 
     day = options.get("day")
     result = rollup_day(tables, day) if day is not None else rollup_daily(tables, now)
@@ -31,7 +32,7 @@ def _export(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
 
 
 def _drift(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
-    from learnloop.jobs.drift import drift_check
+    from learnloop.drift.check import drift_check
 
     return drift_check(tables, now, s3=options.get("s3")).to_dict()
 
@@ -61,13 +62,16 @@ def run_job(name: str, tables: Tables, now: datetime, **options: Any) -> dict[st
     return job(tables, now, **options)
 
 
-def run_scheduled(name: str, event_time: str | None) -> dict[str, Any]:
-    """Run a job for a schedule event whose ``time`` is ``event_time`` (ISO 8601, UTC)."""
-    from learnloop.api.services import get_services
-    from learnloop.store.keys import utcnow
+def run_scheduled(name: str, event_time: str | None, tables: Tables) -> dict[str, Any]:
+    """Run a job for a schedule event whose ``time`` is ``event_time`` (ISO 8601, UTC).
 
+    Examples
+    --------
+    >>> run_scheduled("rollup_daily", "2026-11-21T00:15:00Z", tables)  # doctest: +SKIP
+    {'job': 'rollup_daily', 'day': '2026-11-20', ...}
+    """
     now = datetime.fromisoformat(event_time.replace("Z", "+00:00")) if event_time else utcnow()
-    return run_job(name, get_services().tables, now)
+    return run_job(name, tables, now)
 
 
 __all__ = ["JOBS", "run_job", "run_scheduled"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from learnloop.jobs.bandit_updates import BanditUpdate, update_bandits
+from learnloop.bandits.updates import BanditUpdate, update_bandits
 from learnloop.observability import logger
 from learnloop.store.tables import Tables
 
@@ -42,7 +42,7 @@ def learn(
     bandits = update_bandits(tables, now, discount=discount)
     result = LearnResult(bandits=bandits)
     if train and bandits.counted:
-        from learnloop.jobs.predictors import train_and_publish
+        from learnloop.predictors.training import train_and_publish
         from learnloop.store.clients import s3_client
 
         result.models = train_and_publish(tables, s3 or s3_client(tables.settings), now)

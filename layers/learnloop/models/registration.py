@@ -32,6 +32,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
+from learnloop.clock import iso, utcnow
 from learnloop.exceptions import ConflictError, NotFoundError, StoreError, ValidationError
 from learnloop.models.artifacts import MANIFEST_FILE, sha256_hex
 from learnloop.models.kinds import ArtifactRejectedError, ModelKind, kind_of
@@ -43,7 +44,6 @@ from learnloop.models.registry import (
     production_record,
 )
 from learnloop.observability import logger
-from learnloop.store.keys import iso, utcnow
 from learnloop.store.tables import Tables
 
 #: Model name → (key metric, higher is better). Other models may name theirs in the manifest:

@@ -35,9 +35,9 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from learnloop.clock import iso, utcnow
 from learnloop.exceptions import ConflictError, NotFoundError, StoreError
-from learnloop.store.keys import iso, utcnow
-from learnloop.store.models import ModelRecord
+from learnloop.store.records import ModelRecord
 from learnloop.store.tables import Tables
 
 PRODUCTION_ALIAS = "@production"
@@ -86,7 +86,7 @@ def version_dict(record: ModelRecord) -> dict[str, Any]:
 
     Examples
     --------
-    >>> from learnloop.store.models import ModelRecord
+    >>> from learnloop.store.records import ModelRecord
     >>> version_dict(ModelRecord("engagement", "20261120T093000Z", created_at="t"))["status"]
     'candidate'
     """
@@ -107,7 +107,7 @@ def history_dict(record: ModelRecord) -> dict[str, Any]:
 
     Examples
     --------
-    >>> from learnloop.store.models import ModelRecord
+    >>> from learnloop.store.records import ModelRecord
     >>> item = ModelRecord("engagement", "@history#t#1", created_at="t", action="promote",
     ...                    target="20261120T093000Z", actor="ana", reason="better r2")
     >>> history_dict(item)["to"], history_dict(item)["from"]

@@ -1,22 +1,13 @@
-"""Privacy: keyed pseudonyms, consent, deletion and pseudonymized exports.
+"""Privacy: pseudonymized training exports, the admin export, deletion and its purge job.
 
-Importing this package loads nothing heavy (no numpy): ingest paths use the consent check.
+- ``exports``: the daily ``export_training_data`` job (contract B); ``rows`` shapes its rows.
+- ``deletion``: ``DELETE /v1/users/{id}``: every table at once, export rewrites within a budget.
+- ``purge``: the hourly ``privacy_purge`` job that finishes pending export rewrites.
+- ``admin_export``: ``GET /v1/admin/export``.
+
+Consent, tombstones and pseudonyms live one floor down, in :mod:`learnloop.users`.
 """
 
 from __future__ import annotations
 
-from learnloop.privacy.consent import (
-    ConsentCache,
-    dropped_users,
-    excluded_pseudonyms,
-    set_consent,
-)
-from learnloop.privacy.pseudonym import pseudonymize
-
-__all__ = [
-    "ConsentCache",
-    "dropped_users",
-    "excluded_pseudonyms",
-    "pseudonymize",
-    "set_consent",
-]
+__all__: list[str] = []

@@ -30,10 +30,7 @@ from typing import Any, Literal
 
 import pydantic
 
-from learnloop.ingest.validation import invalid, validate
-from learnloop.jobs.reading import as_record, days_between, query_days
-from learnloop.privacy.consent import excluded_pseudonyms
-from learnloop.privacy.pseudonym import pseudonymize
+from learnloop.clock import utcnow
 from learnloop.privacy.rows import (
     OUTCOME_COLUMNS,
     dumps_row,
@@ -41,8 +38,11 @@ from learnloop.privacy.rows import (
     outcome_row,
     reaction_row,
 )
-from learnloop.store.keys import utcnow
+from learnloop.store.queries import as_record, days_between, query_days
 from learnloop.store.tables import Tables
+from learnloop.users.consent import excluded_pseudonyms
+from learnloop.users.pseudonym import pseudonymize
+from learnloop.validation import invalid, validate
 
 ADMIN_EXPORTS_PREFIX = "admin-exports/"
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}

@@ -43,17 +43,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from learnloop.ingest.validation import validate
+from learnloop.clock import iso, utcnow
 from learnloop.observability import logger
-from learnloop.privacy.consent import UserKeyIn
 from learnloop.privacy.exports import export_prefixes, purge_exports
-from learnloop.privacy.pseudonym import pseudonymize
 from learnloop.privacy.purge import COMPLETE, PENDING, queue_purge, settle_request
-from learnloop.privacy.tombstones import get_tombstone, tombstone_key, write_tombstone
 from learnloop.store.batch import BATCH_WRITE_LIMIT
-from learnloop.store.keys import iso, utcnow
-from learnloop.store.models import INSIGHT_RECORD, BaseModel
+from learnloop.store.records import INSIGHT_RECORD, BaseModel
 from learnloop.store.tables import Tables
+from learnloop.users.consent import UserKeyIn
+from learnloop.users.pseudonym import pseudonymize
+from learnloop.users.tombstones import get_tombstone, tombstone_key, write_tombstone
+from learnloop.validation import validate
 
 #: Models whose ``users.json`` lists the pseudonyms they hold an embedding for (contract C).
 EMBEDDING_MODELS: tuple[str, ...] = ("two_tower",)
@@ -300,8 +300,8 @@ def _check_daily_stats(
     tables: Tables, days: list[date], needles: tuple[str, ...]
 ) -> dict[str, Any]:
     """Daily stats hold counts only; recompute any day whose item mentions the user anyway."""
-    from learnloop.jobs.reading import batch_get
-    from learnloop.jobs.rollup import rollup_day
+    from learnloop.rollups.job import rollup_day
+    from learnloop.store.queries import batch_get
 
     found = batch_get(tables.daily_stats, [d.isoformat() for d in days])
     recomputed = []

@@ -32,14 +32,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from learnloop.clock import as_utc, iso, utcnow
 from learnloop.exceptions import StoreError
-from learnloop.jobs.reading import as_record, query_day
 from learnloop.observability import logger
-from learnloop.privacy.consent import excluded_pseudonyms
-from learnloop.privacy.pseudonym import pseudonymize
 from learnloop.privacy.rows import event_row, item_rows, jsonl, reaction_row
-from learnloop.store.keys import as_utc, iso, utcnow
+from learnloop.store.queries import as_record, query_day
 from learnloop.store.tables import Tables
+from learnloop.users.consent import excluded_pseudonyms
+from learnloop.users.pseudonym import pseudonymize
 
 EXPORTS_PREFIX = "exports/"
 REACTIONS_FILE = "reactions.jsonl"

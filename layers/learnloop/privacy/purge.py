@@ -38,12 +38,12 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from learnloop.clock import iso
 from learnloop.exceptions import StoreError
 from learnloop.observability import logger
 from learnloop.privacy.exports import purge_exports
-from learnloop.privacy.tombstones import get_tombstone, tombstone_actions, tombstone_key
-from learnloop.store.keys import iso
 from learnloop.store.tables import Tables
+from learnloop.users.tombstones import get_tombstone, tombstone_actions, tombstone_key
 
 PURGE_JOB = "privacy_purge"
 #: ``exports.status`` of a receipt.

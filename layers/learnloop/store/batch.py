@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from learnloop.store.models import BaseModel
+from learnloop.store.records import BaseModel
 
 #: BatchWriteItem takes at most 25 items per request.
 BATCH_WRITE_LIMIT = 25

@@ -12,7 +12,7 @@ from pynamodb.exceptions import TableError
 
 from learnloop.settings import Settings
 from learnloop.store.clients import s3_client
-from learnloop.store.models import BaseModel
+from learnloop.store.records import BaseModel
 from learnloop.store.tables import Tables
 
 

@@ -1,11 +1,9 @@
-"""Key formats shared by every table: timestamps, day partitions, composite keys.
+"""Key formats shared by every table: day partitions and composite keys.
 
 Examples
 --------
 >>> from datetime import datetime, timezone
 >>> ts = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
->>> iso(ts)
-'2026-11-20T09:30:00.000000Z'
 >>> day_shard(ts, "user-1", shards=4)
 '2026-11-20#0'
 >>> item_key("meme", "abc")
@@ -15,24 +13,9 @@ Examples
 from __future__ import annotations
 
 import zlib
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
-_ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
-
-
-def as_utc(ts: datetime) -> datetime:
-    """``ts`` converted to UTC; naive datetimes are taken to be UTC already."""
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-
-
-def iso(ts: datetime) -> str:
-    """A fixed-width UTC timestamp whose string order is its time order."""
-    return as_utc(ts).strftime(_ISO_FORMAT)
+from learnloop.clock import as_utc
 
 
 def shard_of(key: str, shards: int) -> int:

@@ -1,4 +1,4 @@
-"""Bind the stage-free models of :mod:`learnloop.store.models` to one stage's tables.
+"""Bind the stage-free models of :mod:`learnloop.store.records` to one stage's tables.
 
 Examples
 --------
@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from learnloop.settings import Settings
-from learnloop.store.models import (
+from learnloop.store.records import (
     MODELS,
     ApiKey,
     BanditArm,

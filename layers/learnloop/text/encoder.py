@@ -175,7 +175,7 @@ class TextEncoder:
     @classmethod
     def from_directory(cls, path: str | Path) -> TextEncoder:
         """Build from a folder holding ``model.onnx``, ``tokenizer.json`` and maybe
-        ``manifest.json`` (what ``python -m learnloop.training.text_encoder --out DIR``
+        ``manifest.json`` (what ``python -m training_jobs.text_encoder --out DIR``
         writes).
 
         Examples

@@ -13,9 +13,9 @@ from support.api import call, fields_of
 
 from learnloop.ingest import ingest_events, ingest_outcomes, put_reaction
 from learnloop.privacy.admin_export import admin_export
-from learnloop.privacy.consent import set_consent
-from learnloop.privacy.pseudonym import pseudonymize
 from learnloop.store import Tables
+from learnloop.users.consent import set_consent
+from learnloop.users.pseudonym import pseudonymize
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

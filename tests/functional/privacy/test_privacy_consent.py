@@ -7,10 +7,10 @@ from typing import Any
 
 from support.api import call, error_of, fields_of
 
-from learnloop.privacy.consent import ConsentCache, excluded_pseudonyms, set_consent
-from learnloop.privacy.pseudonym import pseudonymize
-from learnloop.privacy.tombstones import write_tombstone
-from learnloop.store.keys import utcnow
+from learnloop.clock import utcnow
+from learnloop.users.consent import ConsentCache, excluded_pseudonyms, set_consent
+from learnloop.users.pseudonym import pseudonymize
+from learnloop.users.tombstones import write_tombstone
 
 
 def reaction(user: str = "u1", item: str = "m1") -> dict[str, Any]:

@@ -10,10 +10,10 @@ from typing import Any
 from support.api import call
 
 from learnloop.ingest import ingest_events, put_feedback, put_insight, put_reaction
-from learnloop.jobs.rollup import rollup_day
-from learnloop.privacy.consent import excluded_pseudonyms, set_consent
 from learnloop.privacy.exports import export_day
-from learnloop.privacy.pseudonym import pseudonymize
+from learnloop.rollups.job import rollup_day
+from learnloop.users.consent import excluded_pseudonyms, set_consent
+from learnloop.users.pseudonym import pseudonymize
 
 NOW = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
 DAY = date(2026, 11, 20)

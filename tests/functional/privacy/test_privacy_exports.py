@@ -9,10 +9,10 @@ from typing import Any
 
 from learnloop.ingest import ingest_events, put_reaction
 from learnloop.jobs import run_job
-from learnloop.privacy.consent import set_consent
 from learnloop.privacy.exports import export_day
-from learnloop.privacy.pseudonym import pseudonymize
-from learnloop.privacy.tombstones import write_tombstone
+from learnloop.users.consent import set_consent
+from learnloop.users.pseudonym import pseudonymize
+from learnloop.users.tombstones import write_tombstone
 
 NOW = datetime(2026, 11, 21, 0, 45, tzinfo=UTC)
 DAY = date(2026, 11, 20)

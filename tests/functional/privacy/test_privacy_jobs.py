@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 from support.stage import stage_environment
 
-from learnloop.cli import main
 from learnloop.ingest import put_reaction
-from learnloop.local.runner import app_schedules
-from learnloop.local.schedule import scheduled_event
-from learnloop.privacy.pseudonym import pseudonymize
+from learnloop.users.pseudonym import pseudonymize
+from learnloop_tools.cli import main
+from learnloop_tools.local.runner import app_schedules
+from learnloop_tools.local.schedule import scheduled_event
 
 
 def react(tables: Any, user: str, at: str) -> None:

@@ -16,14 +16,14 @@ from support.api import call
 from support.stage import stage_environment
 
 from learnloop.api import Services, set_services
-from learnloop.auth import Authenticator
-from learnloop.cli import main
+from learnloop.api.auth import Authenticator
 from learnloop.ingest import put_reaction
 from learnloop.jobs import run_job
 from learnloop.privacy.exports import DATA_FILES, export_day, export_prefix, purge_export
-from learnloop.privacy.pseudonym import pseudonymize
 from learnloop.privacy.purge import PURGE_JOB, privacy_purge, purge_key
 from learnloop.store import Tables
+from learnloop.users.pseudonym import pseudonymize
+from learnloop_tools.cli import main
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 FIRST = date(2026, 11, 1)
@@ -278,7 +278,7 @@ def test_a_concurrent_rewrite_is_not_undone(tables: Any, s3: Any) -> None:
 def test_the_job_runs_from_the_cli_and_on_schedule(
     settings: Any, tables: Any, s3: Any, app_module: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from learnloop.local.runner import app_schedules
+    from learnloop_tools.local.runner import app_schedules
 
     for name, value in stage_environment(settings).items():
         monkeypatch.setenv(name, value)

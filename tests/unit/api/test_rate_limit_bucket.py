@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from learnloop.ratelimit import Limit, decide
-from learnloop.ratelimit.bucket import MICROS
+from learnloop.api.ratelimit import Limit, decide
+from learnloop.api.ratelimit.bucket import MICROS
 
 NOW = 1_800_000_000 * MICROS
 

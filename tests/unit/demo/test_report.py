@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from learnloop.demo import report as report_module
-from learnloop.demo.report import REPORT_FILES, DayRecord, summarize, write_report
 from learnloop.exceptions import SimulationError
+from learnloop_tools.demo import report as report_module
+from learnloop_tools.demo.report import REPORT_FILES, DayRecord, summarize, write_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 START = date(2026, 1, 1)

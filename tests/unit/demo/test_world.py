@@ -9,8 +9,10 @@ import math
 import numpy as np
 import pytest
 
-from learnloop.demo import world as world_module
-from learnloop.demo.world import (
+from learnloop.exceptions import LearnloopError, SimulationError
+from learnloop.ingest.engagement import engagement_rate
+from learnloop_tools.demo import world as world_module
+from learnloop_tools.demo.world import (
     CONTENT_TYPES,
     LENGTHS,
     REACTION_CONTENT_TYPES,
@@ -19,8 +21,6 @@ from learnloop.demo.world import (
     World,
     length_bucket,
 )
-from learnloop.exceptions import LearnloopError, SimulationError
-from learnloop.ingest.engagement import engagement_rate
 
 N_POSTS = 20_000
 

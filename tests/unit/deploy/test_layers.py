@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from learnloop.deploy.exceptions import BudgetExceededError, PackagingError
-from learnloop.deploy.layers import (
+from learnloop_tools.deploy.exceptions import BudgetExceededError, PackagingError
+from learnloop_tools.deploy.layers import (
     LAMBDA_BUDGET_BYTES,
     FunctionSize,
     LayerSpec,
@@ -16,13 +16,13 @@ from learnloop.deploy.layers import (
     check_budget,
     layer_specs,
 )
-from learnloop.deploy.runtimes import get_runtime
+from learnloop_tools.deploy.runtimes import get_runtime
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def _names(spec: LayerSpec) -> set[str]:
-    from learnloop.deploy.layers import _requirement_name
+    from learnloop_tools.deploy.layers import _requirement_name
 
     return {_requirement_name(r) for r in spec.requirements}
 

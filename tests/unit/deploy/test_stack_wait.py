@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from learnloop.deploy.exceptions import StackError
-from learnloop.deploy.stack import wait_for_stack
+from learnloop_tools.deploy.exceptions import StackError
+from learnloop_tools.deploy.stack import wait_for_stack
 
 
 class FakeCloudFormation:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from learnloop.deploy.inventory import training_job_specs
+from learnloop_tools.deploy.inventory import training_job_specs
 
 ROOT = Path(__file__).resolve().parents[3]
 JOBS = training_job_specs()

@@ -12,8 +12,12 @@ from chalice import Chalice
 from chalice.config import Config
 from chalice.local import ForbiddenError
 
-from learnloop.local import api_server
-from learnloop.local.api_server import LearnloopRequestHandler, is_missing_route, route_not_found
+from learnloop_tools.local import api_server
+from learnloop_tools.local.api_server import (
+    LearnloopRequestHandler,
+    is_missing_route,
+    route_not_found,
+)
 
 
 class FakeConnection:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from learnloop.local import env_file, moto_server, runner, state
-from learnloop.local.env_file import read_env_file, write_env_file
-from learnloop.local.moto_server import ensure_local_credentials, is_state_changing
-from learnloop.local.state import StateStore
+from learnloop_tools.local import env_file, moto_server, runner, state
+from learnloop_tools.local.env_file import read_env_file, write_env_file
+from learnloop_tools.local.moto_server import ensure_local_credentials, is_state_changing
+from learnloop_tools.local.state import StateStore
 
 
 def test_env_file_round_trips_with_mode_0600(tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ def test_app_schedules_become_jobs_called_like_lambda() -> None:
     [(name, expression, job)] = runner.app_schedules(module)
     assert name == "rollup_daily"
     assert state_free_text(expression) == "rate(1 day)"
-    from learnloop.local.schedule import scheduled_event
+    from learnloop_tools.local.schedule import scheduled_event
 
     when = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
     assert job(scheduled_event(name, when)) == "Scheduled Event at 2026-11-20T02:00:00Z"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from learnloop.exceptions import ConfigurationError, LearnloopError
-from learnloop.local import schedule
-from learnloop.local.exceptions import ScheduleExpressionError
-from learnloop.local.schedule import Scheduler, parse_schedule
+from learnloop_tools.local import schedule
+from learnloop_tools.local.exceptions import ScheduleExpressionError
+from learnloop_tools.local.schedule import Scheduler, parse_schedule
 
 # Friday 20 November 2026, 09:30 UTC.
 FRI = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from learnloop.exceptions import LearnloopError, RollupError
-from learnloop.learning import rollups
-from learnloop.learning.rollups import (
+from learnloop.rollups import compute
+from learnloop.rollups.compute import (
     coin_reaction_counts,
     coin_velocity,
     compute_daily_stats,
@@ -111,7 +111,7 @@ def stats(**overrides: Any) -> dict[str, Any]:
 
 
 def test_doctests_run() -> None:
-    assert doctest.testmod(rollups).failed == 0
+    assert doctest.testmod(compute).failed == 0
 
 
 def test_date_and_active_users_count_distinct_users_of_events_and_reactions() -> None:

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from learnloop.auth.keys import Scope
+from learnloop.api.auth.keys import Scope
 
 #: Path parameters are ids unless a route says otherwise (the ingest ``Identifier`` type).
 IDENTIFIER_SCHEMA: dict[str, Any] = {
@@ -177,7 +177,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         Scope.READ,
         "Choose arms (Thompson sampling / UCB1)",
         "serving",
-        body=("learnloop.serving.bandit:SelectIn",),
+        body=("learnloop.bandits.select:SelectIn",),
         errors=(409,),
     ),
     RouteSpec(
@@ -186,7 +186,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         Scope.READ,
         "Predicted engagement rate per row",
         "serving",
-        body=("learnloop.serving.predict:PredictEngagementIn",),
+        body=("learnloop.predictors.predict:PredictEngagementIn",),
         errors=(409,),
     ),
     RouteSpec(
@@ -195,7 +195,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         Scope.READ,
         "Follow-through probability per row",
         "serving",
-        body=("learnloop.serving.predict:PredictFollowThroughIn",),
+        body=("learnloop.predictors.predict:PredictFollowThroughIn",),
         errors=(409,),
     ),
     RouteSpec(
@@ -257,7 +257,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         Scope.ADMIN,
         "Point production at a version",
         "admin",
-        body=("learnloop.models.admin:PromoteIn",),
+        body=("learnloop.models.operations:PromoteIn",),
         errors=(404, 409),
     ),
     RouteSpec(
@@ -266,7 +266,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         Scope.ADMIN,
         "Point production back at the previous version",
         "admin",
-        body=("learnloop.models.admin:RollbackIn",),
+        body=("learnloop.models.operations:RollbackIn",),
         body_required=False,
         errors=(404, 409),
     ),
@@ -324,7 +324,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         Scope.READ,
         "Negative / neutral / positive probabilities of 1-64 texts",
         "serving",
-        body=("learnloop.serving.sentiment:SentimentIn",),
+        body=("learnloop.sentiment.classify:SentimentIn",),
         errors=(409,),
     ),
     RouteSpec(
@@ -347,7 +347,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         Scope.INGEST,
         "Opt a user in or out of collection",
         "privacy",
-        body=("learnloop.privacy.consent:ConsentIn",),
+        body=("learnloop.users.consent:ConsentIn",),
         errors=(409,),
     ),
     RouteSpec(

@@ -1,0 +1,417 @@
+"""Fold new outcomes into the bandits' arms, counting each decision exactly once.
+
+Exactly once, in three idempotent steps per chunk of new decisions (no multi-item
+transaction, so every call costs the same whatever the tables hold, on DynamoDB and on moto,
+whose transactions copy each touched table once per item):
+
+1. **Claim**: a conditional put of each decision's ledger entry ``learn#{decision_id}`` (it
+   must not exist), marked pending with the chunk's id. A decision already claimed, by this
+   run's earlier try or by another run, is skipped: it is never counted twice.
+2. **Apply**: for each arm the chunk touches, a read and a write conditional on the arm's
+   ``version`` that adds the chunk's counts and records the chunk id in ``applied_chunks``. An
+   arm that already lists the chunk is left alone, so applying twice changes nothing.
+3. **Finish**: the entries stop being pending.
+
+A run that dies between 1 and 3 leaves pending entries; the next run re-applies their chunk
+from the entries (step 2 skips the arms already done) and finishes it: nothing is lost.
+
+Two bandits learn from each outcome:
+
+* ``content``: Thompson sampling over ``bandit_arm``; success is ``engagement_rate > threshold``.
+* ``timing``: UCB1 over the UTC hour of ``posted_at``; the reward is the engagement rate.
+
+With ``discount < 1`` every arm's statistics decay by ``discount`` per elapsed day before new
+counts are added, so the bandit follows preferences that drift.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from learnloop.clock import as_utc, iso, utcnow
+from learnloop.exceptions import StoreError, ValidationError
+from learnloop.store.queries import batch_get, days_between, query_days
+from learnloop.store.records import BanditArm, Content, Outcome
+from learnloop.store.tables import Tables
+
+CONTENT_SCOPE = "content"
+TIMING_SCOPE = "timing"
+WATERMARK_KEY = "learn#watermark"
+#: Outcomes whose content has not arrived yet hold the watermark back this long at most.
+CONTENT_GRACE = timedelta(days=1)
+LEDGER_TTL = timedelta(days=400)
+JOB = "learn"
+#: Decisions claimed and applied together; their id is recorded on every arm they touch.
+CHUNK_SIZE = 1000
+#: Chunk ids an arm remembers (a chunk is re-applied at most this many chunks later).
+APPLIED_CHUNKS_KEPT = 256
+#: A claimed-but-unapplied chunk is recovered only once it is older than any live run can be.
+RECOVERY_GRACE = timedelta(minutes=15)
+_MAX_ATTEMPTS = 16
+_WORKERS = 8
+#: What counting reads of each outcome and each content item; nothing else is fetched.
+_OUTCOME_FIELDS = ("decision_id", "collected_at", "received_at", "engagement_rate")
+_CONTENT_FIELDS = ("decision_id", "bandit_arm", "posted_at")
+
+
+def ledger_key(decision_id: str) -> str:
+    return f"{JOB}#{decision_id}"
+
+
+@dataclass
+class Observation:
+    """One decision's outcome, joined with the content that names its arm and hour."""
+
+    decision_id: str
+    arm: str | None
+    hour: int
+    engagement_rate: float
+    success: bool
+
+    def to_value(self) -> dict[str, Any]:
+        """What the ledger entry keeps: enough to re-apply the decision after a crash."""
+        return {
+            "arm": self.arm,
+            "hour": self.hour,
+            "rate": self.engagement_rate,
+            "success": self.success,
+        }
+
+    @classmethod
+    def from_value(cls, decision_id: str, value: dict[str, Any]) -> Observation:
+        return cls(
+            decision_id=decision_id,
+            arm=value.get("arm"),
+            hour=int(value["hour"]),
+            engagement_rate=float(value["rate"]),
+            success=bool(value["success"]),
+        )
+
+
+@dataclass
+class BanditUpdate:
+    """What one run counted."""
+
+    counted: int = 0
+    already_counted: int = 0
+    waiting_for_content: int = 0
+    recovered: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "counted": self.counted,
+            "already_counted": self.already_counted,
+            "waiting_for_content": self.waiting_for_content,
+            "recovered": self.recovered,
+        }
+
+
+@dataclass
+class _Delta:
+    successes: float = 0.0
+    failures: float = 0.0
+    pulls: float = 0.0
+    reward_sum: float = 0.0
+
+    def add(self, success: bool, reward: float) -> None:
+        self.successes += 1.0 if success else 0.0
+        self.failures += 0.0 if success else 1.0
+        self.pulls += 1.0
+        self.reward_sum += reward
+
+
+def update_bandits(
+    tables: Tables,
+    now: datetime,
+    *,
+    threshold: float | None = None,
+    discount: float | None = None,
+) -> BanditUpdate:
+    """Count every outcome received since the last run into the ``content`` and ``timing`` arms.
+
+    Parameters
+    ----------
+    tables
+        The stage's tables.
+    now
+        The run's logical time: arms decay (``discount < 1``) up to it.
+    threshold
+        Engagement rate above which a decision is a success (default: settings).
+    discount
+        Per-day decay of past statistics, in (0, 1]; 1 keeps everything (default: settings).
+
+    Examples
+    --------
+    >>> update_bandits(tables, now).to_dict()  # doctest: +SKIP
+    {'counted': 20, 'already_counted': 0, 'waiting_for_content': 0}
+    """
+    discount = tables.settings.bandit_discount if discount is None else discount
+    if not 0.0 < discount <= 1.0:
+        raise ValidationError("discount must be in (0, 1]", details=[{"field": "discount"}])
+    threshold = tables.settings.success_threshold if threshold is None else threshold
+    result = BanditUpdate()
+    result.recovered = recover_pending(tables, now, discount=discount)
+    watermark = _read_watermark(tables)
+    margin = timedelta(seconds=tables.settings.learn_safety_margin_seconds)
+    outcomes, newest_received = _new_outcomes(tables, watermark, margin)
+    contents = _contents(tables, list(outcomes))
+    observations: list[Observation] = []
+    oldest_waiting: str | None = None
+    grace_start = iso(utcnow() - CONTENT_GRACE)
+    for decision_id, outcome in outcomes.items():
+        content = contents.get(decision_id)
+        if content is None:
+            result.waiting_for_content += 1
+            if outcome.received_at >= grace_start:
+                oldest_waiting = min(oldest_waiting or outcome.received_at, outcome.received_at)
+            continue
+        observations.append(_observe(outcome, content, threshold))
+    run_id = uuid.uuid4().hex[:12]
+    for index, chunk in enumerate(_chunks(observations)):
+        counted, skipped = _commit(
+            tables, chunk, chunk_id=f"{run_id}-{index}", now=now, discount=discount
+        )
+        result.counted += counted
+        result.already_counted += skipped
+    if newest_received is not None:
+        new_mark = (
+            newest_received if oldest_waiting is None else min(newest_received, oldest_waiting)
+        )
+        if watermark is None or new_mark > watermark:
+            _write_watermark(tables, new_mark, now)
+    return result
+
+
+def _observe(outcome: Outcome, content: Content, threshold: float) -> Observation:
+    rate = float(outcome.engagement_rate)
+    return Observation(
+        decision_id=outcome.decision_id,
+        arm=content.bandit_arm,
+        hour=as_utc(datetime.fromisoformat(content.posted_at.replace("Z", "+00:00"))).hour,
+        engagement_rate=rate,
+        success=rate > threshold,
+    )
+
+
+def _read_watermark(tables: Tables) -> str | None:
+    try:
+        entry = tables.ledger.get(WATERMARK_KEY)
+    except tables.ledger.DoesNotExist:
+        return None
+    return (entry.value or {}).get("received_at")
+
+
+def _write_watermark(tables: Tables, received_at: str, now: datetime) -> None:
+    tables.ledger(WATERMARK_KEY, created_at=iso(now), value={"received_at": received_at}).save()
+
+
+def _new_outcomes(
+    tables: Tables, watermark: str | None, margin: timedelta
+) -> tuple[dict[str, Outcome], str | None]:
+    """The latest outcome of each decision received after ``watermark`` (less the margin)."""
+    today = utcnow().date()
+    if watermark is None:
+        since = None
+        # A first run looks as far back as the predictors train.
+        first_day: date = today - timedelta(days=tables.settings.training_window_days)
+    else:
+        since_dt = datetime.fromisoformat(watermark.replace("Z", "+00:00")) - margin
+        since = iso(since_dt)
+        first_day = since_dt.date()
+    model = tables.outcomes
+    condition = model.received_at > since if since else None
+    latest: dict[str, Outcome] = {}
+    newest: str | None = None
+    for outcome in query_days(
+        model,
+        days_between(first_day, today),
+        shards=tables.settings.day_shards,
+        index="by_received",
+        range_key_condition=condition,
+        attributes=_OUTCOME_FIELDS,
+    ):
+        newest = max(newest or outcome.received_at, outcome.received_at)
+        kept = latest.get(outcome.decision_id)
+        if kept is None or outcome.collected_at > kept.collected_at:
+            latest[outcome.decision_id] = outcome
+    return latest, newest
+
+
+def _contents(tables: Tables, decision_ids: Sequence[str]) -> dict[str, Content]:
+    found = batch_get(tables.content, decision_ids, attributes_to_get=list(_CONTENT_FIELDS))
+    return {item.decision_id: item for item in found}
+
+
+def _arm_keys(observation: Observation) -> list[tuple[str, str]]:
+    keys = [(TIMING_SCOPE, str(observation.hour))]
+    if observation.arm:
+        keys.append((CONTENT_SCOPE, observation.arm))
+    return keys
+
+
+def _chunks(observations: list[Observation]) -> Iterable[list[Observation]]:
+    for start in range(0, len(observations), CHUNK_SIZE):
+        yield observations[start : start + CHUNK_SIZE]
+
+
+def _deltas(observations: Iterable[Observation]) -> dict[tuple[str, str], _Delta]:
+    deltas: dict[tuple[str, str], _Delta] = defaultdict(_Delta)
+    for observation in observations:
+        for key in _arm_keys(observation):
+            deltas[key].add(observation.success, observation.engagement_rate)
+    return deltas
+
+
+def _claim(
+    tables: Tables, chunk: list[Observation], chunk_id: str, now: datetime
+) -> list[Observation]:
+    """Create each decision's ledger entry (pending) unless it exists; returns the claimed."""
+    ledger = tables.ledger
+    created = iso(utcnow())
+
+    def claim(observation: Observation) -> bool:
+        entry = ledger(
+            ledger_key(observation.decision_id),
+            created_at=created,
+            chunk=chunk_id,
+            pending_job=JOB,
+            value=observation.to_value(),
+            expires_at=now + LEDGER_TTL,
+        )
+        try:
+            entry.save(condition=ledger.key.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise StoreError(f"could not claim a decision: {exc.cause_response_message}") from exc
+        return True
+
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        claimed = list(pool.map(claim, chunk))
+    return [observation for observation, ok in zip(chunk, claimed, strict=True) if ok]
+
+
+def _apply(
+    tables: Tables,
+    deltas: dict[tuple[str, str], _Delta],
+    chunk_id: str,
+    now: datetime,
+    discount: float,
+) -> None:
+    """Fold a chunk's deltas into each arm once: re-applying a chunk changes nothing."""
+    model = tables.bandit_arms
+    for key, delta in deltas.items():
+        for _ in range(_MAX_ATTEMPTS):
+            try:
+                stored: BanditArm | None = model.get(*key, consistent_read=True)
+            except model.DoesNotExist:
+                stored = None
+            if stored is not None and chunk_id in (stored.applied_chunks or []):
+                break  # another run (or an earlier try of this one) applied it
+            arm, condition = _updated_arm(tables, key, stored, delta, now, discount)
+            earlier = (stored.applied_chunks or []) if stored else []
+            arm.applied_chunks = [*earlier[-(APPLIED_CHUNKS_KEPT - 1) :], chunk_id]  # type: ignore[list-item]
+            try:
+                arm.save(condition=condition)
+                break
+            except PutError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise StoreError(f"could not update arm {key}: {exc}") from exc
+        else:
+            raise StoreError(f"arm {key} kept changing under this run; try again")
+
+
+def _finish(tables: Tables, entries: Iterable[Any]) -> None:
+    """Mark claimed entries applied: they leave the sparse ``by_pending`` index."""
+    with tables.ledger.batch_write() as batch:
+        for entry in entries:
+            entry.pending_job = None
+            batch.save(entry)
+
+
+def _commit(
+    tables: Tables, chunk: list[Observation], *, chunk_id: str, now: datetime, discount: float
+) -> tuple[int, int]:
+    """Claim, apply, finish one chunk; returns (counted, already counted)."""
+    claimed = _claim(tables, chunk, chunk_id, now)
+    if claimed:
+        _apply(tables, _deltas(claimed), chunk_id, now, discount)
+        _finish(
+            tables,
+            (
+                tables.ledger(
+                    ledger_key(o.decision_id),
+                    created_at=iso(now),
+                    chunk=chunk_id,
+                    value=o.to_value(),
+                    expires_at=now + LEDGER_TTL,
+                )
+                for o in claimed
+            ),
+        )
+    return len(claimed), len(chunk) - len(claimed)
+
+
+def recover_pending(tables: Tables, now: datetime, *, discount: float) -> int:
+    """Finish chunks an earlier run claimed but did not apply (it crashed or timed out).
+
+    Only entries older than :data:`RECOVERY_GRACE` are touched, so a chunk that a live run is
+    still working on is left to it. Returns how many decisions were recovered.
+    """
+    cutoff = iso(utcnow() - RECOVERY_GRACE)
+    by_chunk: dict[str, list[Any]] = defaultdict(list)
+    for entry in tables.ledger.by_pending.query(JOB):
+        if entry.created_at <= cutoff and entry.chunk:
+            by_chunk[entry.chunk].append(entry)
+    for chunk_id, entries in by_chunk.items():
+        observations = [
+            Observation.from_value(e.key.removeprefix(f"{JOB}#"), e.value) for e in entries
+        ]
+        _apply(tables, _deltas(observations), chunk_id, now, discount)
+        _finish(tables, entries)
+    return sum(len(entries) for entries in by_chunk.values())
+
+
+def _updated_arm(
+    tables: Tables,
+    key: tuple[str, str],
+    stored: BanditArm | None,
+    delta: _Delta,
+    now: datetime,
+    discount: float,
+) -> tuple[BanditArm, Any]:
+    model = tables.bandit_arms
+    stamp = iso(now)
+    condition: Any
+    if stored is None:
+        arm = model(key[0], key[1], successes=0, failures=0, pulls=0, reward_sum=0, version=0)
+        condition = model.scope.does_not_exist()
+        factor = 1.0
+    else:
+        arm = stored
+        condition = model.version == stored.version
+        factor = _decay(discount, stored.decayed_at, now)
+    arm.successes = float(arm.successes) * factor + delta.successes
+    arm.failures = float(arm.failures) * factor + delta.failures
+    arm.pulls = float(arm.pulls) * factor + delta.pulls
+    arm.reward_sum = float(arm.reward_sum) * factor + delta.reward_sum
+    arm.version = int(arm.version) + 1
+    arm.decayed_at = max(stamp, arm.decayed_at or stamp)
+    arm.updated_at = iso(utcnow())
+    return arm, condition
+
+
+def _decay(discount: float, decayed_at: str | None, now: datetime) -> float:
+    if discount >= 1.0 or not decayed_at:
+        return 1.0
+    last = datetime.fromisoformat(decayed_at.replace("Z", "+00:00"))
+    days = (as_utc(now) - last).total_seconds() / 86_400
+    return float(discount ** max(days, 0.0))

@@ -1,0 +1,206 @@
+"""Train the engagement (ridge) and follow-through (logistic) predictors and publish them.
+
+Rows are the real join of content and outcomes over a training window, read through day
+partitions. Each trained model goes to ``models/{name}/{version}/`` (ONNX + manifest, manifest
+last) and nowhere else: registration (:mod:`learnloop.models.registration`), triggered by the
+manifest's arrival, records the version and decides what becomes production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from learnloop.clock import as_utc, iso
+from learnloop.exceptions import InsufficientDataError
+from learnloop.store.queries import batch_get, days_between, query_days
+from learnloop.store.tables import Tables
+
+#: What the predictors read of each outcome and content item (see the ``*_data`` functions).
+_OUTCOME_FIELDS = (
+    "decision_id",
+    "collected_at",
+    "engagement_rate",
+    "followers_gained",
+    "viral_score",
+)
+_CONTENT_FIELDS = (
+    "decision_id",
+    "quality_score",
+    "content_type",
+    "posted_at",
+    "length",
+    "text",
+    "novelty_score",
+    "expertise_level",
+)
+
+
+@dataclass(frozen=True)
+class JoinedRow:
+    """One decision: its content metadata and its latest outcome."""
+
+    content: dict[str, Any]
+    outcome: dict[str, Any]
+
+
+def joined_rows(
+    tables: Tables, now: datetime, *, window: timedelta | None = None
+) -> list[JoinedRow]:
+    """Every decision with both content and an outcome collected in the window before ``now``.
+
+    The window defaults to ``settings.training_window_days``.
+    """
+    window = window or timedelta(days=tables.settings.training_window_days)
+    days = days_between((as_utc(now) - window).date(), as_utc(now).date())
+    latest: dict[str, dict[str, Any]] = {}
+    outcomes = query_days(
+        tables.outcomes, days, shards=tables.settings.day_shards, attributes=_OUTCOME_FIELDS
+    )
+    for outcome in outcomes:
+        if outcome.collected_at > iso(now):
+            continue
+        kept = latest.get(outcome.decision_id)
+        if kept is None or outcome.collected_at > kept["collected_at"]:
+            latest[outcome.decision_id] = dict(outcome.attribute_values)
+    contents = {
+        item.decision_id: dict(item.attribute_values)
+        for item in batch_get(
+            tables.content, sorted(latest), attributes_to_get=list(_CONTENT_FIELDS)
+        )
+    }
+    return [
+        JoinedRow(content=contents[d], outcome=latest[d]) for d in sorted(latest) if d in contents
+    ]
+
+
+def engagement_data(rows: list[JoinedRow]) -> tuple[list[dict[str, Any]], list[float], list[str]]:
+    """The engagement model's ``(feature rows, engagement rates, posted_at)`` of ``rows``.
+
+    Rows without a ``quality_score`` are left out. Training and the drift check both use it.
+    """
+    usable = [r for r in rows if r.content.get("quality_score") is not None]
+    return (
+        [
+            {
+                "quality_score": r.content["quality_score"],
+                "content_type": r.content.get("content_type"),
+                "posted_at": r.content["posted_at"],
+                "length": r.content.get("length"),
+                "text": r.content.get("text") or "",
+            }
+            for r in usable
+        ],
+        [float(r.outcome["engagement_rate"]) for r in usable],
+        [r.content["posted_at"] for r in usable],
+    )
+
+
+def follow_through_data(
+    rows: list[JoinedRow],
+) -> tuple[list[dict[str, Any]], list[float], list[str]]:
+    """The follow-through model's ``(feature rows, followers gained > 0, posted_at)``.
+
+    Rows without a ``novelty_score`` or ``expertise_level`` are left out.
+    """
+    usable = [
+        r
+        for r in rows
+        if r.content.get("novelty_score") is not None
+        and r.content.get("expertise_level") is not None
+    ]
+    return (
+        [
+            {
+                "novelty_score": r.content["novelty_score"],
+                "expertise_level": r.content["expertise_level"],
+                "viral_score": r.outcome["viral_score"],
+            }
+            for r in usable
+        ],
+        [1.0 if float(r.outcome["followers_gained"]) > 0 else 0.0 for r in usable],
+        [r.content["posted_at"] for r in usable],
+    )
+
+
+def train_and_publish(
+    tables: Tables, s3: Any, now: datetime, *, rows: list[JoinedRow] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Train both predictors on the joined rows and publish each one that had enough data.
+
+    Returns
+    -------
+    dict
+        Model name → ``{"version", "metrics", "rows", "manifest_key"}``, or
+        ``{"skipped": reason}`` when there was too little data.
+    """
+    from learnloop.predictors.estimators import (
+        ENGAGEMENT_MODEL,
+        FOLLOW_THROUGH_MODEL,
+        train_engagement_model,
+        train_follow_through_model,
+    )
+
+    rows = joined_rows(tables, now) if rows is None else rows
+    trainers: dict[str, tuple[Callable[..., Any], Callable[[list[JoinedRow]], Any]]] = {
+        ENGAGEMENT_MODEL: (train_engagement_model, engagement_data),
+        FOLLOW_THROUGH_MODEL: (train_follow_through_model, follow_through_data),
+    }
+    results: dict[str, dict[str, Any]] = {}
+    for name, (train, extract) in trainers.items():
+        features, targets, stamps = extract(rows)
+        try:
+            trained = train(features, targets, stamps, min_rows=tables.settings.min_training_rows)
+        except InsufficientDataError as exc:
+            results[name] = {"skipped": exc.message}
+            continue
+        results[name] = publish(tables, s3, trained, now)
+    return results
+
+
+def publish(tables: Tables, s3: Any, trained: Any, now: datetime) -> dict[str, Any]:
+    """Write a trained predictor's ONNX and manifest to the stage's bucket, manifest last.
+
+    Only S3 is written: the manifest's arrival triggers registration, which owns the models
+    table (see :func:`learnloop.models.registration.register_model`).
+
+    Returns
+    -------
+    dict
+        ``{"version", "metrics", "rows", "manifest_key"}``.
+
+    Examples
+    --------
+    >>> publish(tables, s3, trained, now)["manifest_key"]  # doctest: +SKIP
+    'models/engagement/20261120T230000Z/manifest.json'
+    """
+    from learnloop.models.artifacts import (
+        MODEL_FILE,
+        build_manifest,
+        new_version,
+        to_onnx,
+        write_artifact,
+    )
+
+    version = new_version(now)
+    files = {MODEL_FILE: to_onnx(trained.estimator, trained.feature_names)}
+    manifest = build_manifest(
+        trained.name,
+        version,
+        files,
+        trained.feature_names,
+        trained.metrics,
+        (trained.window_start, trained.window_end),
+        trained.n_rows,
+        extra={"task": "regression" if trained.name == "engagement" else "classification"},
+        now=now,
+    )
+    written = write_artifact(s3, tables.settings.bucket, trained.name, version, files, manifest)
+    return {
+        "version": version,
+        "metrics": trained.metrics,
+        "rows": trained.n_rows,
+        "manifest_key": written[-1],
+    }

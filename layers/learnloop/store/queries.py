@@ -1,0 +1,81 @@
+"""Read one day of a table through its sharded ``by_day`` index: never a Scan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from typing import Any, TypeVar
+
+from learnloop.store.keys import day_partitions
+from learnloop.store.records import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def query_day(
+    model: type[M],
+    day: date,
+    *,
+    shards: int,
+    index: str = "by_day",
+    range_key_condition: Any = None,
+) -> Iterator[M]:
+    """Every item of ``model`` whose day partition is ``day``, shard by shard."""
+    gsi = getattr(model, index)
+    for partition in day_partitions(day, shards=shards):
+        yield from gsi.query(partition, range_key_condition=range_key_condition)
+
+
+def query_days(
+    model: type[M],
+    days: Iterable[date],
+    *,
+    shards: int,
+    index: str = "by_day",
+    range_key_condition: Any = None,
+    attributes: Sequence[str] | None = None,
+    filter_condition: Any = None,
+    workers: int = 8,
+) -> list[M]:
+    """Every item of ``model`` in the partitions of ``days``; partitions are read in parallel.
+
+    Queries are latency-bound, so a few threads cut a month's read from seconds to a fraction.
+    ``attributes`` names the only attributes to fetch: less to send, and on moto, whose cost
+    is serialising each attribute, several times faster. ``filter_condition`` (a pynamodb
+    condition on non-key attributes) drops items server-side: they are still read, not sent.
+    """
+    gsi = getattr(model, index)
+    partitions = [p for day in days for p in day_partitions(day, shards=shards)]
+    wanted = list(attributes) if attributes is not None else None
+
+    def read(partition: str) -> list[M]:
+        return list(
+            gsi.query(
+                partition,
+                range_key_condition=range_key_condition,
+                filter_condition=filter_condition,
+                attributes_to_get=wanted,
+            )
+        )
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return [item for items in pool.map(read, partitions) for item in items]
+
+
+def batch_get(model: type[M], keys: Sequence[Any], **kwargs: Any) -> list[M]:
+    """``model.batch_get`` over any number of keys (DynamoDB takes 100 per request)."""
+    found: list[M] = []
+    for start in range(0, len(keys), 100):
+        found.extend(model.batch_get(keys[start : start + 100], **kwargs))
+    return found
+
+
+def days_between(first: date, last: date) -> list[date]:
+    """``first`` to ``last`` inclusive (empty when ``last`` is before ``first``)."""
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def as_record(item: BaseModel) -> dict[str, Any]:
+    """A stored item as a plain dict of its attribute values."""
+    return dict(item.attribute_values)

@@ -1,0 +1,630 @@
+"""The ``learnloop`` command line: set-up, keys, the local stack and jobs.
+
+Every command reads the same settings as the Lambdas (``LEARNLOOP_*``, ``AWS_ENDPOINT_URL``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from learnloop.settings import Settings
+
+
+@click.group()
+@click.version_option(package_name="learnloop")
+def main() -> None:
+    """learnloop: a self-hosted learning loop for engagement data."""
+
+
+@main.command()
+@click.option("--endpoint", "endpoint_url", default=None, help="AWS endpoint (default: env).")
+def bootstrap(endpoint_url: str | None) -> None:
+    """Create the stage's tables and bucket (safe to run twice)."""
+    from learnloop.store import bootstrap as run_bootstrap
+
+    settings = Settings.from_env()
+    if endpoint_url:
+        settings = settings.with_overrides(endpoint_url=endpoint_url)
+    report = run_bootstrap(settings)
+    for name in report.created_tables:
+        click.echo(f"created table {name}")
+    for name in report.existing_tables:
+        click.echo(f"table {name} already exists")
+    click.echo(
+        f"bucket {settings.bucket} {'created' if report.bucket_created else 'already exists'}"
+    )
+
+
+# Options the commands that start the local stack share.
+_port_option = click.option(
+    "--port",
+    type=int,
+    default=8000,
+    show_default=True,
+    help="API port on 127.0.0.1; 0 picks a free one.",
+)
+_state_dir_option = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".learnloop"),
+    show_default=True,
+    help="Where local.env and the state snapshots live.",
+)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C or SIGTERM, so a command can stop cleanly (state saved)."""
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stopping
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _started(runner: Any) -> Iterator[Any]:
+    """Start ``runner``, yield it, and always stop it (which saves the embedded state)."""
+    from learnloop.exceptions import LearnloopError
+
+    try:
+        runner.start()
+    except LearnloopError as exc:
+        runner.stop()
+        raise click.ClickException(str(exc)) from exc
+    try:
+        yield runner
+    finally:
+        try:
+            runner.stop()
+        except LearnloopError as exc:
+            raise click.ClickException(f"stopping failed: {exc}") from exc
+        click.echo("stopped")
+
+
+def _announce(runner: Any) -> None:
+    aws = runner.endpoint_url or "AWS (the SDK's own endpoints)"
+    if runner.embedded:
+        aws += " (embedded moto"
+        aws += f"; restored {runner.restored.items} items)" if runner.restored else ")"
+    click.echo(f"learnloop is up: API {runner.api_url}, AWS {aws}")
+    click.echo(runner.env_text, nl=False)  # the three keys among them
+    click.echo(f"keys and endpoints written to {runner.env_path.resolve()}")
+
+
+@main.group()
+def keys() -> None:
+    """Manage API keys."""
+
+
+@keys.command("create")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(["ingest", "read", "admin"]),
+    help="Repeat for several scopes.",
+)
+@click.option("--name", required=True, help="Who the key is for, e.g. 'web'.")
+def keys_create(scopes: tuple[str, ...], name: str) -> None:
+    """Create a key and print it once: it is stored only as a hash."""
+    from learnloop.api.auth import create_api_key
+    from learnloop.store import Tables
+
+    issued = create_api_key(Tables(Settings.from_env()), name=name, scopes=scopes)
+    click.echo(issued.secret)
+    click.echo(
+        f"key '{name}' with scopes {', '.join(sorted(issued.scopes))}: store it now, "
+        "it cannot be shown again",
+        err=True,
+    )
+
+
+@keys.command("revoke")
+@click.argument("key")
+def keys_revoke(key: str) -> None:
+    """Revoke a key, given its text or its SHA-256 hash."""
+    from learnloop.api.auth import revoke_api_key
+    from learnloop.store import Tables
+
+    if not revoke_api_key(Tables(Settings.from_env()), key):
+        raise click.ClickException("no such key")
+    click.echo("revoked")
+
+
+@main.command()
+@_port_option
+@_state_dir_option
+@click.option(
+    "--endpoint",
+    "endpoint_url",
+    default=None,
+    help="Use this AWS endpoint (a LocalStack URL, or 'aws' for real AWS) instead of "
+    "the embedded emulator; then nothing is snapshotted.",
+)
+@click.option(
+    "--app",
+    "app_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The Chalice app file (default: functions/app.py).",
+)
+@click.option(
+    "--metrics/--no-metrics", default=False, show_default=True, help="Print Powertools EMF metrics."
+)
+@click.option("--verbose", is_flag=True, help="One access-log line per API and AWS request.")
+@click.option(
+    "--snapshot-seconds",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Snapshot the state this often when it changed; 0: only on stop.",
+)
+@click.option(
+    "--moto-port",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Port of the embedded AWS emulator; 0 picks a free one.",
+)
+def up(
+    port: int,
+    state_dir: Path,
+    endpoint_url: str | None,
+    app_path: Path | None,
+    metrics: bool,
+    verbose: bool,
+    snapshot_seconds: float,
+    moto_port: int,
+) -> None:
+    """Run the local stack on 127.0.0.1: AWS emulator, the API, schedules, saved state.
+
+    Writes STATE_DIR/local.env for clients; Ctrl-C (or SIGTERM) saves the state and exits.
+    """
+    from learnloop_tools.local import Runner
+
+    runner = Runner(
+        port=port,
+        state_dir=state_dir,
+        endpoint_url=endpoint_url,
+        app_path=app_path,
+        metrics=metrics,
+        verbose=verbose,
+        snapshot_seconds=snapshot_seconds,
+        moto_port=moto_port,
+    )
+    with _stop_on_signals() as stopping, _started(runner):
+        _announce(runner)
+        click.echo("Ctrl-C to stop")
+        while not stopping.wait(0.5):
+            pass
+        click.echo("stopping: saving state" if runner.embedded else "stopping")
+
+
+@main.command()
+@click.option(
+    "--days", type=click.IntRange(min=2), default=21, show_default=True, help="Simulated days."
+)
+@click.option("--posts-per-day", type=click.IntRange(1, 100), default=24, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True, help="Makes a run reproducible.")
+@_port_option
+@_state_dir_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("learnloop-report"),
+    show_default=True,
+    help="Where the report goes.",
+)
+@click.option("--keep-running", is_flag=True, help="Keep serving what was learned afterwards.")
+@click.option("--verbose", is_flag=True, help="Show the jobs' logs and every request.")
+def demo(
+    days: int,
+    posts_per_day: int,
+    seed: int,
+    port: int,
+    state_dir: Path,
+    out_dir: Path,
+    keep_running: bool,
+    verbose: bool,
+) -> None:
+    """Simulate a population with a hidden truth on the local stack and grade what was learned.
+
+    Writes OUT/report.md, regret.png, engagement.png and summary.json.
+    """
+    import os
+
+    from learnloop.observability import logger
+    from learnloop_tools.demo.driver import DemoConfig, format_summary
+    from learnloop_tools.demo.local import demo_settings, run_demo
+    from learnloop_tools.local import Runner
+
+    # Simulated days pass in seconds: no write can still be in flight when `learn` runs, and a
+    # window as long as the run covers all of it. One day shard: moto answers each GSI query
+    # by scanning the whole table, so shards cost a scan each there (nothing on DynamoDB).
+    os.environ.setdefault("LEARNLOOP_LEARN_SAFETY_MARGIN_SECONDS", "0")
+    os.environ.setdefault("LEARNLOOP_TRAINING_WINDOW_DAYS", str(days + 2))
+    os.environ.setdefault("LEARNLOOP_DAY_SHARDS", "1")
+    # A simulated day lasts ~3 s of wall time: serving caches with wall-clock lifetimes would
+    # decide by timing which day's arms and model a request sees, and runs would not repeat.
+    os.environ.setdefault("LEARNLOOP_MODEL_CHECK_SECONDS", "0")
+    os.environ.setdefault("LEARNLOOP_ARMS_CACHE_SECONDS", "0")
+    if not verbose:
+        # The per-day lines are the demo's output; the jobs' warnings (a drift alert as the
+        # bandit shifts what gets posted) would break them up. --verbose shows everything.
+        logger.setLevel("ERROR")
+    config = DemoConfig(days=days, posts_per_day=posts_per_day, seed=seed, out_dir=out_dir)
+    # State is saved on stop only: a periodic snapshot would rescan the tables mid-run.
+    runner = Runner(
+        port=port,
+        state_dir=state_dir,
+        settings=demo_settings(),
+        verbose=verbose,
+        snapshot_seconds=0,
+    )
+    with _stop_on_signals() as stopping, _started(runner):
+        _announce(runner)
+        run = run_demo(runner, config, echo=click.echo)
+        click.echo(format_summary(run.summary))
+        click.echo("report: " + ", ".join(str(path) for path in run.files))
+        if keep_running:
+            click.echo("serving what was learned; Ctrl-C to stop")
+            while not stopping.wait(0.5):
+                pass
+
+
+@main.group()
+def models() -> None:
+    """The model registry: versions, production, promotion and rollback."""
+
+
+@models.command("list")
+def models_list() -> None:
+    """Print every model's versions, production version and history as JSON."""
+    import json
+
+    from learnloop.models.operations import list_models
+    from learnloop.store import Tables
+
+    click.echo(json.dumps(list_models(Tables(Settings.from_env())), indent=2, default=str))
+
+
+@models.command("promote")
+@click.argument("name")
+@click.argument("version")
+@click.option("--reason", default="promoted by hand", show_default=True)
+def models_promote(name: str, version: str, reason: str) -> None:
+    """Make VERSION the production version of model NAME."""
+    _registry_move("promote", name, {"version": version, "reason": reason})
+
+
+@models.command("rollback")
+@click.argument("name")
+@click.option("--reason", default="rolled back by hand", show_default=True)
+def models_rollback(name: str, reason: str) -> None:
+    """Point model NAME's production back at the version before the current one."""
+    _registry_move("rollback", name, {"reason": reason})
+
+
+def _registry_move(action: str, name: str, body: dict[str, str]) -> None:
+    import getpass
+    import json
+
+    from learnloop.exceptions import LearnloopError
+    from learnloop.models import operations as admin
+    from learnloop.store import Tables
+
+    move = admin.promote if action == "promote" else admin.rollback
+    try:
+        result = move(Tables(Settings.from_env()), name, body, actor=f"cli:{getpass.getuser()}")
+    except LearnloopError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(json.dumps(result, indent=2, default=str))
+
+
+@main.group()
+def job() -> None:
+    """Run scheduled jobs by hand."""
+
+
+@job.command("run")
+@click.argument("name")
+@click.option(
+    "--date",
+    "day",
+    default=None,
+    help="rollup_daily / export_training_data: the day to roll up or export (YYYY-MM-DD).",
+)
+@click.option("--now", default=None, help="The run's logical time (ISO 8601; default: now).")
+def job_run(name: str, day: str | None, now: str | None) -> None:
+    """Run the job NAME (rollup_daily, learn, export_training_data, drift_check,
+    privacy_purge) once; print the result."""
+    import json
+    from datetime import date, datetime
+
+    from learnloop.clock import utcnow
+    from learnloop.jobs import JOBS, run_job
+    from learnloop.store import Tables
+
+    if name not in JOBS:
+        raise click.BadParameter(f"unknown job; choose from {', '.join(sorted(JOBS))}")
+    options = {"day": date.fromisoformat(day)} if day else {}
+    moment = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else utcnow()
+    result = run_job(name, Tables(Settings.from_env()), moment, **options)
+    click.echo(json.dumps(result, indent=2, default=str))
+
+
+# --- deploy: package, deploy, destroy, train (learnloop_tools.deploy) ----------------------------
+
+_runtime_option = click.option(
+    "--runtime",
+    type=click.Choice(["python3.11", "python3.12", "python3.13"]),
+    default="python3.11",
+    show_default=True,
+    help="Lambda runtime the layers are built for (3.11: glibc 2.26 wheels only).",
+)
+_arch_option = click.option(
+    "--architecture",
+    type=click.Choice(["x86_64", "arm64"]),
+    default="x86_64",
+    show_default=True,
+)
+_stage_option = click.option(
+    "--stage", default=None, help="Stage to deploy (default: LEARNLOOP_STAGE or dev)."
+)
+
+
+def _stage_settings(stage: str | None) -> Settings:
+    import os
+
+    env = dict(os.environ)
+    if stage and os.environ.get("LEARNLOOP_STAGE") != stage:
+        # Names set for another stage must not leak into this one: derive them from --stage.
+        env["LEARNLOOP_STAGE"] = stage
+        env.pop("LEARNLOOP_TABLE_PREFIX", None)
+        env.pop("LEARNLOOP_BUCKET", None)
+    return Settings.from_env(env)
+
+
+def _build(
+    settings: Settings,
+    runtime: str,
+    architecture: str,
+    out_dir: Path,
+    artifacts_bucket: str,
+    skip_layers: bool,
+) -> Any:
+    from learnloop.exceptions import LearnloopError
+    from learnloop_tools.deploy.build import build
+    from learnloop_tools.deploy.runtimes import get_runtime
+
+    try:
+        result = build(
+            settings,
+            get_runtime(runtime, architecture),
+            out_dir,
+            artifacts_bucket=artifacts_bucket,
+            skip_layers=skip_layers,
+            echo=click.echo,
+        )
+    except LearnloopError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(result.size_table())
+    click.echo(f"template: {result.template_path}")
+    return result
+
+
+@main.command()
+@_stage_option
+@_runtime_option
+@_arch_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist/deploy"),
+    show_default=True,
+)
+@click.option("--skip-layers", is_flag=True, help="Template and function zip only (no pip).")
+@click.option("--artifacts-bucket", default="learnloop-artifacts", show_default=True)
+def package(
+    stage: str | None,
+    runtime: str,
+    architecture: str,
+    out_dir: Path,
+    skip_layers: bool,
+    artifacts_bucket: str,
+) -> None:
+    """Build the Lambda layers and function zip for a runtime, and the template; print sizes.
+
+    Fails when a function and its layers would unzip to more than Lambda's 250 MB.
+    """
+    _build(_stage_settings(stage), runtime, architecture, out_dir, artifacts_bucket, skip_layers)
+
+
+@main.command()
+@_stage_option
+@_runtime_option
+@_arch_option
+@click.option("--dry-run", is_flag=True, help="Write templates and zips to --out; call no AWS.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist/deploy"),
+    show_default=True,
+)
+@click.option("--skip-layers", is_flag=True, help="Do not build layers (with --dry-run only).")
+@click.option(
+    "--artifacts-bucket", default=None, help="Default: learnloop-artifacts-ACCOUNT-REGION."
+)
+@click.option("--image-tag", default=None, help="Tag of the training images (default: latest).")
+def deploy(
+    stage: str | None,
+    runtime: str,
+    architecture: str,
+    dry_run: bool,
+    out_dir: Path,
+    skip_layers: bool,
+    artifacts_bucket: str | None,
+    image_tag: str | None,
+) -> None:
+    """Package, upload and create or update the stage's CloudFormation stack."""
+    import boto3
+
+    from learnloop.exceptions import LearnloopError
+    from learnloop_tools.deploy import stack
+
+    settings = _stage_settings(stage)
+    if dry_run:
+        _build(
+            settings,
+            runtime,
+            architecture,
+            out_dir,
+            artifacts_bucket or "learnloop-artifacts",
+            skip_layers,
+        )
+        click.echo(f"dry run: nothing was sent to AWS; see {out_dir}")
+        return
+    if skip_layers:
+        raise click.BadParameter("a real deployment needs its layers", param_hint="--skip-layers")
+    session = boto3.session.Session(region_name=settings.region)
+    endpoint = settings.endpoint_url
+    s3 = session.client("s3", endpoint_url=endpoint)
+    try:
+        bucket = artifacts_bucket or stack.default_artifacts_bucket(
+            session.client("sts", endpoint_url=endpoint), settings.region
+        )
+        result = _build(settings, runtime, architecture, out_dir, bucket, False)
+        outputs = stack.deploy(
+            result,
+            cfn=session.client("cloudformation", endpoint_url=endpoint),
+            s3=s3,
+            artifacts_bucket=bucket,
+            region=settings.region,
+            image_tag=image_tag,
+            echo=click.echo,
+        )
+    except LearnloopError as exc:
+        raise click.ClickException(exc.message) from exc
+    for key, value in sorted(outputs.items()):
+        click.echo(f"{key}: {value}")
+    from learnloop_tools.deploy.template import logical_id
+
+    for job in result.inventory.training_jobs:
+        repository = outputs.get(logical_id(job.name, "Repository"))
+        if repository:
+            click.echo(
+                f"training image {job.name}: docker build -f training_jobs/{job.name}/Dockerfile "
+                f"-t {repository}:latest . && docker push {repository}:latest"
+            )
+
+
+@main.command()
+@_stage_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def destroy(stage: str | None, yes: bool) -> None:
+    """Delete the stage's stack (its data too, unless the stage retains data, as prod does)."""
+    import boto3
+
+    from learnloop.exceptions import LearnloopError
+    from learnloop_tools.deploy import stack
+
+    settings = _stage_settings(stage)
+    name = stack.stack_name(settings.stage)
+    if not yes:
+        click.confirm(
+            f"Delete stack {name} and, unless it retains data, its tables and bucket?",
+            abort=True,
+        )
+    session = boto3.session.Session(region_name=settings.region)
+    try:
+        stack.destroy(
+            settings.stage,
+            cfn=session.client("cloudformation", endpoint_url=settings.endpoint_url),
+            s3=session.client("s3", endpoint_url=settings.endpoint_url),
+            echo=click.echo,
+        )
+    except LearnloopError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@main.command(
+    "train",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.argument("name")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option(
+    "--target",
+    type=click.Choice(["local", "ecs"]),
+    default="local",
+    show_default=True,
+    help="local: a subprocess against the configured endpoint; ecs: a Fargate task.",
+)
+@_stage_option
+@click.option("--wait/--no-wait", default=True, show_default=True, help="ecs: wait for the end.")
+@_state_dir_option
+def train(
+    name: str, args: tuple[str, ...], target: str, stage: str | None, wait: bool, state_dir: Path
+) -> None:
+    """Run the training job NAME (two_tower, text_encoder, sentiment) and exit with its code.
+
+    Arguments after NAME go to the job (`learnloop train two_tower --embedding-dim 128`).
+    Locally the job gets this environment with STATE_DIR/local.env's values as defaults, so it
+    reaches a running `learnloop up`; on ECS it runs as the stack's Fargate task.
+    """
+    import os
+
+    from learnloop.exceptions import LearnloopError
+    from learnloop_tools.deploy import training
+    from learnloop_tools.deploy.inventory import training_job_specs
+    from learnloop_tools.local.env_file import read_env_file
+
+    try:
+        job = training.find_job(training_job_specs(), name)
+    except LearnloopError as exc:
+        raise click.BadParameter(exc.message, param_hint="NAME") from exc
+    try:
+        if target == "local":
+            env = {**read_env_file(state_dir / "local.env"), **os.environ}
+            env.setdefault("PYTHONUNBUFFERED", "1")
+            code = training.run_local(job, args=args, env=env)
+        else:
+            import boto3
+
+            from learnloop_tools.deploy.stack import stack_name, stack_outputs
+
+            settings = _stage_settings(stage)
+            session = boto3.session.Session(region_name=settings.region)
+            cfn = session.client("cloudformation", endpoint_url=settings.endpoint_url)
+            ecs = session.client("ecs", endpoint_url=settings.endpoint_url)
+            outputs = stack_outputs(cfn, stack_name(settings.stage))
+            task = training.run_ecs_task(ecs, outputs, job, args=args)
+            click.echo(f"started {task.task_arn}")
+            code = training.wait_for_task(ecs, task, echo=click.echo) if wait else 0
+    except LearnloopError as exc:
+        raise click.ClickException(exc.message) from exc
+    if code:
+        click.echo(f"training job {name} exited with {code}", err=True)
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,26 @@
+"""The Examples in the algorithm and artifact modules' docstrings exist, run and hold."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "learnloop.bandits.policies",
+    "learnloop.bandits.base",
+    "learnloop.bandits.thompson",
+    "learnloop.bandits.ucb",
+    "learnloop.drift.statistics",
+    "learnloop.predictors.features",
+    "learnloop.predictors.estimators",
+    "learnloop.models.artifacts",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -1,0 +1,427 @@
+"""The sentiment job's entry point: embed, split, fit, check the ONNX, publish.
+
+``python -m training_jobs.sentiment`` reads labelled texts (contract D; ``--data`` a
+local path or ``s3://bucket/key``, default ``s3://{stage bucket}/exports/labelled/
+sentiment.jsonl``), embeds them with the production ``text_encoder`` (or ``--encoder-dir``, a
+folder ``python -m training_jobs.text_encoder --out DIR`` wrote), holds out a stratified
+20 %, fits :class:`~training_jobs.sentiment.model.SentimentClassifier` on the rest, scores
+the held-out part beside a majority-class baseline, converts the head to ONNX and — when the
+ONNX probabilities equal scikit-learn's to ``--max-onnx-diff`` (1e-5) — writes ``model.onnx``
+and ``manifest.json`` (last) to ``models/{name}/{version}/``, which triggers registration.
+``--out DIR`` writes the two files to a folder instead.
+
+The manifest pins the text encoder version the head was trained on (``extra.text_encoder``):
+serving embeds with exactly that version, whatever the encoder's production alias says later.
+
+Exit codes: 0 published, 1 unusable data or encoder (the reason on stderr), 2 the ONNX
+disagrees with scikit-learn (nothing published).
+
+Examples
+--------
+>>> main(["--data", "labelled.jsonl", "--encoder-dir", "text-encoder/", "--out", "sent/"])
+... # doctest: +SKIP
+[1/5] reading labelled.jsonl
+...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from learnloop.exceptions import LearnloopError
+from learnloop.models.artifacts import (
+    MODEL_FILE,
+    build_manifest,
+    new_version,
+    write_artifact,
+    write_artifact_dir,
+)
+from learnloop.settings import Settings
+from training_jobs.exceptions import TrainingDataError
+from training_jobs.sentiment.data import DEFAULT_DATA_KEY, LABELS, load_labelled
+from training_jobs.sentiment.model import (
+    DEFAULT_CS,
+    MIN_PER_CLASS,
+    NotEnoughLabelledDataError,
+    SentimentClassifier,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from learnloop.text.encoder import TextEncoder
+
+__all__ = [
+    "DEFAULT_NAME",
+    "MAX_ONNX_DIFF",
+    "SentimentTraining",
+    "build_artifact",
+    "main",
+    "train_sentiment",
+]
+
+DEFAULT_NAME = "sentiment"
+TEXT_ENCODER_MODEL = "text_encoder"
+#: The exported head must reproduce scikit-learn's probabilities at least this closely.
+MAX_ONNX_DIFF = 1e-5
+
+
+@dataclass
+class SentimentTraining:
+    """What :func:`train_sentiment` produced.
+
+    Attributes
+    ----------
+    classifier : SentimentClassifier
+        Fitted on the training part (80 %); the published head.
+    onnx : bytes
+        ``classifier.to_onnx()``.
+    metrics : dict
+        Held-out ``accuracy``, ``macro_f1``, ``f1_{label}``, the majority-class baseline's
+        ``majority_accuracy`` and ``majority_macro_f1``, ``cv_macro_f1`` (of the chosen C),
+        ``C``, ``onnx_max_abs_diff``.
+    rows, train_rows, test_rows : int
+    label_counts : dict of str to int
+    embed_seconds, fit_seconds : float
+        Wall time of embedding every text, and of the CV + fit.
+    """
+
+    classifier: SentimentClassifier
+    onnx: bytes
+    metrics: dict[str, float]
+    rows: int
+    train_rows: int
+    test_rows: int
+    label_counts: dict[str, int]
+    embed_seconds: float
+    fit_seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def train_sentiment(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    encoder: TextEncoder | Callable[[Sequence[str]], np.ndarray],
+    *,
+    test_size: float = 0.2,
+    random_state: int = 0,
+    Cs: Sequence[float] = DEFAULT_CS,
+    cv: int = 5,
+    min_per_class: int = MIN_PER_CLASS,
+    embeddings: np.ndarray | None = None,
+) -> SentimentTraining:
+    """Embed ``texts``, hold out a stratified ``test_size``, fit, score and export the head.
+
+    Parameters
+    ----------
+    texts, labels : sequence of str
+        Row-aligned; labels from :data:`~training_jobs.sentiment.data.LABELS`.
+    encoder : TextEncoder or callable
+        ``encoder.encode(texts)`` (or ``encoder(texts)``) → L2-normalised rows.
+    test_size : float, default 0.2
+        The held-out share, stratified by label.
+    random_state : int, default 0
+        Seeds the split and the CV folds.
+    Cs, cv
+        The classifier's ``C`` grid and folds.
+    min_per_class : int, default 10
+        Each of the three labels needs at least this many texts.
+    embeddings : numpy.ndarray, optional
+        Precomputed embeddings of ``texts`` (``embed_seconds`` is then 0).
+
+    Raises
+    ------
+    NotEnoughLabelledDataError
+        A label with fewer than ``min_per_class`` texts (every label is named with its count).
+
+    Examples
+    --------
+    >>> result = train_sentiment(texts, labels, encoder)  # doctest: +SKIP
+    >>> result.metrics["macro_f1"] > result.metrics["majority_macro_f1"]  # doctest: +SKIP
+    True
+    """
+    import numpy as np
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.model_selection import train_test_split
+
+    from learnloop.models.artifacts import onnx_predict
+
+    texts, labels = list(texts), list(labels)
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts for {len(labels)} labels")
+    counts = Counter(labels)
+    short = {label: counts[label] for label in LABELS if counts[label] < min_per_class}
+    if short:
+        raise NotEnoughLabelledDataError(
+            f"need at least {min_per_class} labelled texts of each of {', '.join(LABELS)}; "
+            f"got {', '.join(f'{label} {counts.get(label, 0)}' for label in LABELS)}",
+            details=[
+                {"field": f"label.{label}", "message": f"{n} of at least {min_per_class}"}
+                for label, n in short.items()
+            ],
+        )
+    unknown = sorted(set(counts) - set(LABELS))
+    if unknown:
+        raise NotEnoughLabelledDataError(f"labels outside {list(LABELS)}: {unknown}")
+    started = time.perf_counter()
+    if embeddings is None:
+        encode = encoder.encode if hasattr(encoder, "encode") else encoder
+        X = np.asarray(encode(texts), dtype=np.float32)
+        embed_seconds = time.perf_counter() - started
+    else:
+        X = np.asarray(embeddings, dtype=np.float32)
+        embed_seconds = 0.0
+    y = np.asarray(labels)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, stratify=y, random_state=random_state
+    )
+    started = time.perf_counter()
+    classifier = SentimentClassifier(Cs=Cs, cv=cv, random_state=random_state).fit(
+        X_train, list(y_train)
+    )
+    fit_seconds = time.perf_counter() - started
+    predicted = classifier.predict(X_test)
+    majority = Counter(y_train.tolist()).most_common(1)[0][0]
+    baseline = [majority] * len(y_test)
+    per_class = f1_score(y_test, predicted, labels=list(LABELS), average=None, zero_division=0)
+    onnx_bytes = classifier.to_onnx()
+    diff = float(np.abs(onnx_predict(onnx_bytes, X_test) - classifier.predict_proba(X_test)).max())
+    metrics: dict[str, float] = {
+        "accuracy": float(accuracy_score(y_test, predicted)),
+        "macro_f1": float(f1_score(y_test, predicted, average="macro", zero_division=0)),
+        **{f"f1_{label}": float(f) for label, f in zip(LABELS, per_class, strict=True)},
+        "majority_accuracy": float(accuracy_score(y_test, baseline)),
+        "majority_macro_f1": float(f1_score(y_test, baseline, average="macro", zero_division=0)),
+        "cv_macro_f1": classifier.cv_scores_[classifier.C_],
+        "C": classifier.C_,
+        "onnx_max_abs_diff": diff,
+    }
+    return SentimentTraining(
+        classifier=classifier,
+        onnx=onnx_bytes,
+        metrics=metrics,
+        rows=len(texts),
+        train_rows=len(y_train),
+        test_rows=len(y_test),
+        label_counts={label: counts[label] for label in LABELS},
+        embed_seconds=embed_seconds,
+        fit_seconds=fit_seconds,
+        extra={"majority_label": str(majority)},
+    )
+
+
+def build_artifact(
+    training: SentimentTraining,
+    text_encoder: Mapping[str, Any],
+    *,
+    name: str = DEFAULT_NAME,
+    version: str | None = None,
+    data_source: str | None = None,
+    now: datetime | None = None,
+) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """``(files, manifest)`` of one sentiment version (contract C, ``extra.kind`` sentiment).
+
+    Parameters
+    ----------
+    training : SentimentTraining
+        From :func:`train_sentiment`.
+    text_encoder : mapping
+        The encoder the head was trained on: ``name``, ``version`` and (optionally) the
+        ``sha256`` of its ``model.onnx``; recorded as ``extra.text_encoder``.
+
+    Examples
+    --------
+    >>> files, manifest = build_artifact(result, {"name": "text_encoder",  # doctest: +SKIP
+    ...                                           "version": "20261120T093000Z"})
+    >>> manifest["extra"]["labels"]  # doctest: +SKIP
+    ['negative', 'neutral', 'positive']
+    """
+    now = now or datetime.now(UTC)
+    version = version or new_version(now)
+    classifier = training.classifier
+    files = {MODEL_FILE: training.onnx}
+    encoder_ref = {
+        "name": str(text_encoder["name"]),
+        "version": str(text_encoder["version"]),
+        **({"sha256": str(text_encoder["sha256"])} if text_encoder.get("sha256") else {}),
+    }
+    manifest = build_manifest(
+        name,
+        version,
+        files,
+        ["text"],
+        training.metrics,
+        (now, now),
+        training.train_rows,
+        extra={
+            "kind": "sentiment",
+            "labels": list(classifier.classes_),
+            "text_encoder": encoder_ref,
+            "embedding_dim": classifier.n_features_in_,
+            "input": {"name": "features", "dtype": "float32", "shape": ["batch", "dim"]},
+            "output": "probabilities",
+            "estimator": "LogisticRegression(multinomial, class_weight=balanced)",
+            "C": classifier.C_,
+            "cv_macro_f1": {str(c): s for c, s in classifier.cv_scores_.items()},
+            "rows": training.rows,
+            "test_rows": training.test_rows,
+            "label_counts": training.label_counts,
+            "majority_label": training.extra.get("majority_label"),
+            "data": data_source,
+        },
+        now=now,
+    )
+    return files, manifest
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    settings: Settings | None = None,
+    s3: Any = None,
+    tables: Any = None,
+) -> int:
+    """Run the job; 0 when published, 1 on unusable data, 2 when the ONNX disagrees.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        ``[--data PATH|s3://B/K] [--encoder-dir DIR] [--name N] [--version V] [--out DIR]
+        [--test-size F] [--seed N] [--cv K] [--min-per-class N] [--max-onnx-diff D]``.
+    settings, s3, tables
+        Where to read and publish (default: from the environment).
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m training_jobs.sentiment",
+        description="Train the sentiment head over the text encoder's embeddings and publish it.",
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        help=f"labelled JSONL/CSV: a path or s3://bucket/key (default s3://BUCKET/"
+        f"{DEFAULT_DATA_KEY})",
+    )
+    parser.add_argument(
+        "--encoder-dir",
+        type=Path,
+        default=None,
+        help="a text encoder folder (model.onnx, tokenizer.json, manifest.json) instead of "
+        "the production text_encoder",
+    )
+    parser.add_argument("--name", default=DEFAULT_NAME, help="model name (default sentiment)")
+    parser.add_argument("--version", default=None, help="version (default: now, UTC)")
+    parser.add_argument("--out", type=Path, default=None, help="write to this folder, not S3")
+    parser.add_argument("--test-size", type=float, default=0.2, help="held-out share (0.2)")
+    parser.add_argument("--seed", type=int, default=0, help="split and CV seed (0)")
+    parser.add_argument("--cv", type=int, default=5, help="CV folds for C (5)")
+    parser.add_argument(
+        "--min-per-class", type=int, default=MIN_PER_CLASS, help="texts per label at least"
+    )
+    parser.add_argument(
+        "--max-onnx-diff", type=float, default=MAX_ONNX_DIFF, help="ONNX vs sklearn tolerance"
+    )
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    needs_aws = args.out is None or args.encoder_dir is None or args.data is None
+    if needs_aws:
+        settings = settings or Settings.from_env()
+        if s3 is None:
+            from learnloop.store.clients import s3_client
+
+            s3 = s3_client(settings)
+    try:
+        source = args.data or f"s3://{settings.bucket if settings else ''}/{DEFAULT_DATA_KEY}"
+        print(f"[1/5] reading {source}")
+        texts, labels = load_labelled(source, s3=s3)
+        print(f"      {len(texts)} texts: {dict(sorted(Counter(labels).items()))}")
+        print("[2/5] loading the text encoder")
+        if args.encoder_dir is not None:
+            encoder, encoder_ref = _encoder_from_dir(args.encoder_dir)
+        else:
+            assert settings is not None
+            encoder, encoder_ref = _production_encoder(settings, s3, tables)
+        print(f"      {encoder_ref['name']} {encoder_ref['version']}")
+        print(f"[3/5] embedding and fitting (held out {args.test_size:.0%}, seed {args.seed})")
+        training = train_sentiment(
+            texts,
+            labels,
+            encoder,
+            test_size=args.test_size,
+            random_state=args.seed,
+            cv=args.cv,
+            min_per_class=args.min_per_class,
+        )
+    except LearnloopError as exc:
+        print(f"sentiment: {exc.message}", file=sys.stderr)
+        return 1
+    m = training.metrics
+    print(
+        f"      accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f} (majority "
+        f"{m['majority_accuracy']:.4f} / {m['majority_macro_f1']:.4f}); C {m['C']:g}; "
+        f"embed {training.embed_seconds:.1f} s, fit {training.fit_seconds:.1f} s"
+    )
+    print(f"[4/5] ONNX vs scikit-learn: max |diff| {m['onnx_max_abs_diff']:.2e}")
+    if not m["onnx_max_abs_diff"] <= args.max_onnx_diff:
+        print(f"ONNX differs by more than {args.max_onnx_diff}: not published", file=sys.stderr)
+        return 2
+    files, manifest = build_artifact(
+        training, encoder_ref, name=args.name, version=args.version, data_source=source
+    )
+    if args.out is not None:
+        written = write_artifact_dir(args.out, files, manifest)
+        print(f"[5/5] wrote {', '.join(written)} to {args.out}")
+        return 0
+    assert settings is not None
+    keys = write_artifact(s3, settings.bucket, args.name, manifest["version"], files, manifest)
+    print(f"[5/5] published s3://{settings.bucket}/{keys[-1]}")
+    return 0
+
+
+def _encoder_from_dir(folder: Path) -> tuple[TextEncoder, dict[str, Any]]:
+    from learnloop.models.artifacts import sha256_hex
+    from learnloop.text.encoder import TextEncoder
+
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.exists():
+        # Serving loads the encoder version the manifest names; without one it could not.
+        raise TrainingDataError(f"{folder} has no manifest.json naming the encoder's version")
+    manifest = json.loads(manifest_path.read_text())
+    encoder = TextEncoder.from_directory(folder)
+    return encoder, {
+        "name": str(manifest.get("name", TEXT_ENCODER_MODEL)),
+        "version": str(manifest.get("version", "")),
+        "sha256": sha256_hex((folder / MODEL_FILE).read_bytes()),
+    }
+
+
+def _production_encoder(
+    settings: Settings, s3: Any, tables: Any
+) -> tuple[TextEncoder, dict[str, Any]]:
+    from learnloop.exceptions import NoProductionModelError
+    from learnloop.models.cache import S3ArtifactLoader
+    from learnloop.store.tables import Tables
+    from learnloop.text.encoder import TOKENIZER_FILE, TextEncoder
+
+    loader = S3ArtifactLoader(tables or Tables(settings), s3)
+    ref = loader.production(TEXT_ENCODER_MODEL)
+    if ref is None:
+        raise NoProductionModelError(
+            "no production text_encoder: run `learnloop train text_encoder` first, "
+            "or pass --encoder-dir"
+        )
+    manifest, files = loader.read_artifact(ref, only=(MODEL_FILE, TOKENIZER_FILE))
+    encoder = TextEncoder.from_files(files, manifest)
+    return encoder, {
+        "name": ref.name,
+        "version": ref.version,
+        "sha256": manifest["files"][MODEL_FILE]["sha256"],
+    }

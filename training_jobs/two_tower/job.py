@@ -1,0 +1,349 @@
+"""The two-tower training job: exports in S3 → trained towers → ``models/two_tower/{version}/``.
+
+``python -m training_jobs.two_tower`` runs :func:`main`; ``learnloop train two_tower`` runs
+the same module as a subprocess. The job
+
+1. reads every complete contract-B export (or ``--dates``), dropping excluded pseudonyms;
+2. splits the positives by time 70/15/15 and embeds item text (MiniLM by default);
+3. trains on the first 70 %, stopping early on the next 15 %'s NDCG@10, and scores the newest
+   15 % (the manifest's metrics, beside the popularity baseline's);
+4. refits on every positive for the chosen number of epochs (unless ``--no-refit``);
+5. exports both towers as ONNX, checks they reproduce the torch embeddings (1e-4), and writes
+   the towers, the embedding matrices (``.npy``), the id maps and ``manifest.json`` last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import numpy as np
+from pynamodb.exceptions import PynamoDBException
+
+from learnloop.exceptions import LearnloopError
+from learnloop.models.artifacts import build_manifest, new_version, write_artifact
+from training_jobs.two_tower.data import chronological_split, read_exports
+from training_jobs.two_tower.estimator import (
+    LOSSES,
+    EpochCallback,
+    TwoTowerRecommender,
+    catalog_from,
+    pairs_of,
+)
+from training_jobs.two_tower.text import TEXT_EMBEDDERS, TextEmbedder
+
+MODEL_NAME = "two_tower"
+EMBEDDING_DIMS = (64, 128, 256)
+METRIC_KS = (5, 10, 20)
+KEY_METRIC = "ndcg@10"
+
+
+@dataclass
+class TrainResult:
+    """What a run wrote: the version, the S3 keys (manifest last) and the manifest."""
+
+    version: str
+    keys: list[str]
+    manifest: dict[str, Any]
+    log: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary: version, keys, metrics."""
+        return {
+            "name": MODEL_NAME,
+            "version": self.version,
+            "keys": self.keys,
+            "metrics": self.manifest["metrics"],
+            "best_epoch": self.manifest["extra"]["best_epoch"],
+        }
+
+
+def train_two_tower(
+    s3: Any,
+    bucket: str,
+    *,
+    params: dict[str, Any] | None = None,
+    dates: Sequence[str] | None = None,
+    exclude: Collection[str] = frozenset(),
+    text_embedder: TextEmbedder | None = None,
+    text_encoder_name: str = "none",
+    refit: bool = True,
+    now: datetime | None = None,
+    progress: Callable[[str, int], EpochCallback] | None = None,
+    echo: Callable[[str], None] = print,
+) -> TrainResult:
+    """Train the two-tower model on the exports in ``bucket`` and publish it there.
+
+    Parameters
+    ----------
+    s3 : boto3 S3 client
+        Injected: reads ``exports/``, writes ``models/two_tower/{version}/``.
+    bucket : str
+        The stage's bucket.
+    params : dict, optional
+        :class:`TwoTowerRecommender` hyperparameters.
+    dates : sequence of str, optional
+        Export dates to read (default: every complete export).
+    exclude : collection of str
+        Pseudonyms to drop (opted-out and deleted users).
+    text_embedder : callable, optional
+        Embeds item text; ``None`` trains without text.
+    text_encoder_name : str
+        Recorded in the manifest (which embedder made the text input).
+    refit : bool
+        Refit on every positive for the best epoch count before publishing.
+    now : datetime, optional
+        The version's time.
+    progress : callable, optional
+        ``progress(stage, epochs)`` returns the per-epoch callback of one fit.
+    echo : callable
+        Where step lines go.
+
+    Raises
+    ------
+    TrainingDataError
+        When there are no exports, or they cannot be read.
+    NotEnoughInteractionsError
+        When there are too few positives to split and train.
+    """
+    from training_jobs.exceptions import TrainingDataError
+    from training_jobs.two_tower.onnx_export import check_towers, export_towers
+
+    now = now or datetime.now(UTC)
+    params = dict(params or {})
+    data = read_exports(s3, bucket, dates=dates, exclude=exclude)
+    if not data.exports:
+        raise TrainingDataError(f"no complete exports under s3://{bucket}/exports/")
+    echo(
+        f"read {len(data.exports)} exports: {data.counts['positives']} positives of "
+        f"{data.counts['users']} users, {data.counts['items']} items "
+        f"({data.excluded_rows} rows of excluded users dropped)"
+    )
+    train, valid, test = chronological_split(data.interactions)
+    echo(f"split by time: {len(train)} train, {len(valid)} validation, {len(test)} test")
+    catalog = catalog_from(data.items, text_embedder)
+    echo(f"embedded item text with {text_encoder_name}")
+
+    model = TwoTowerRecommender(**params)
+    callback = progress("fit", model.epochs) if progress else None
+    model.fit(pairs_of(train), catalog=catalog, validation=pairs_of(valid), callback=callback)
+    scores = model.evaluate(pairs_of(test), ks=METRIC_KS)
+    test_users = int(scores.pop("users", 0))
+    metrics = {
+        key: value
+        for key, value in scores.items()
+        if not key.startswith(("precision", "popularity_precision"))
+    }
+    metrics.update({k: v for k, v in scores.items() if "precision" in k})
+    metrics["validation_ndcg@10"] = max(model.validation_curve_, default=0.0)
+    echo(
+        f"test NDCG@10 {metrics.get('ndcg@10', 0.0):.4f} vs popularity "
+        f"{metrics.get('popularity_ndcg@10', 0.0):.4f} over {test_users} users "
+        f"(best epoch {model.best_epoch_})"
+    )
+    published = model
+    if refit:
+        published = TwoTowerRecommender(**{**model.get_params(), "epochs": model.best_epoch_})
+        callback = progress("refit", published.epochs) if progress else None
+        published.fit(pairs_of(data.interactions), catalog=catalog, callback=callback)
+    towers = export_towers(published)
+    worst = check_towers(published, towers)
+    echo(f"ONNX towers reproduce the torch embeddings (max |diff| {worst:.1e})")
+    files = dict(towers.files)
+    files.update(_matrices(published))
+    version = new_version(now)
+    extra = {
+        "kind": MODEL_NAME,
+        "embedding_dim": published.embedding_dim,
+        "exports": [ref.to_dict() for ref in data.exports],
+        "towers": towers.spec,
+        "text_encoder": text_encoder_name,
+        "text_dim": 0
+        if published.text_embeddings_ is None
+        else published.text_embeddings_.shape[1],
+        "key_metric": KEY_METRIC,
+        "higher_is_better": True,
+        "hyperparameters": model.get_params(),
+        "best_epoch": model.best_epoch_,
+        "refit": refit,
+        "split": {"train": len(train), "validation": len(valid), "test": len(test)},
+        "test_users": test_users,
+        "excluded_rows": data.excluded_rows,
+        "metrics_note": (
+            "test split (newest 15%) of a model fit on the oldest 70%, stopped early on the "
+            "next 15%" + ("; the published weights were refit on every positive" if refit else "")
+        ),
+    }
+    manifest = build_manifest(
+        MODEL_NAME,
+        version,
+        files,
+        [
+            spec["name"]
+            for tower in ("user_tower", "item_tower")
+            for spec in towers.spec[tower]["inputs"]
+        ],
+        metrics,
+        data.window,
+        len(data.interactions),
+        extra,
+        now=now,
+    )
+    keys = write_artifact(s3, bucket, MODEL_NAME, version, files, manifest)
+    echo(f"wrote s3://{bucket}/{keys[-1]}")
+    return TrainResult(version, keys, manifest)
+
+
+def _matrices(model: TwoTowerRecommender) -> dict[str, bytes]:
+    def npy(array: np.ndarray) -> bytes:
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
+        return buffer.getvalue()
+
+    vocabulary = model.content_type_vocabulary_
+    items = {
+        "item_keys": list(model.item_ids_),
+        "content_types": [vocabulary[int(t)] for t in model.item_content_types_],
+        "popularity": [int(p) for p in model.popularity_],
+    }
+    return {
+        "item_embeddings.npy": npy(model.item_embeddings_),
+        "items.json": json.dumps(items).encode("utf-8"),
+        "user_embeddings.npy": npy(model.user_embeddings_),
+        "users.json": json.dumps({"users": list(model.user_ids_)}).encode("utf-8"),
+    }
+
+
+_TUNABLE = (
+    "embedding_dim",
+    "loss",
+    "epochs",
+    "patience",
+    "batch_size",
+    "learning_rate",
+    "weight_decay",
+    "history_dropout",
+    "user_id",
+    "random_state",
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m training_jobs.two_tower",
+        description="Train the two-tower recommender on the exports in the stage's bucket.",
+    )
+    parser.add_argument("--embedding-dim", type=int, choices=EMBEDDING_DIMS, default=64)
+    parser.add_argument("--loss", choices=LOSSES, default=None, help="default: in_batch")
+    parser.add_argument("--epochs", type=int, default=None, help="most epochs (early stopping)")
+    parser.add_argument("--patience", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--learning-rate", type=float, default=None)
+    parser.add_argument("--weight-decay", type=float, default=None)
+    parser.add_argument("--history-dropout", type=float, default=None)
+    parser.add_argument(
+        "--user-id", action="store_true", default=None, help="add a user id embedding"
+    )
+    parser.add_argument("--random-state", type=int, default=42)
+    parser.add_argument("--text-encoder", choices=sorted(TEXT_EMBEDDERS), default="minilm")
+    parser.add_argument("--dates", default=None, help="comma-separated export dates")
+    parser.add_argument(
+        "--exclude-file", default=None, help="more pseudonyms to drop, one per line"
+    )
+    parser.add_argument(
+        "--no-exclusion-lookup",
+        action="store_true",
+        help="do not read the opted-out and deleted users from the users table",
+    )
+    parser.add_argument("--no-refit", action="store_true", help="publish the 70%% model")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
+    return parser
+
+
+def _progress(stream: TextIO, quiet: bool) -> Callable[[str, int], EpochCallback] | None:
+    if quiet:
+        return None
+
+    def start(stage: str, epochs: int) -> EpochCallback:
+        bar: Any = None
+        if stream.isatty():
+            try:
+                from tqdm import tqdm
+
+                bar = tqdm(total=epochs, desc=stage, unit="epoch", file=stream)
+            except ImportError:  # pragma: no cover - tqdm comes with transformers
+                bar = None
+
+        def on_epoch(epoch: int, loss: float, score: float | None) -> None:
+            shown = f"loss {loss:.4f}" + ("" if score is None else f", val NDCG@10 {score:.4f}")
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(shown)
+                if epoch == epochs:
+                    bar.close()
+            else:
+                print(f"{stage} epoch {epoch}/{epochs}: {shown}", file=stream, flush=True)
+
+        return on_epoch
+
+    return start
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the job with the settings from the environment; returns the exit code.
+
+    0: a model was written; 1: the job failed (the reason on stderr); 2: bad arguments.
+    """
+    from learnloop.settings import Settings
+    from learnloop.store.clients import s3_client
+
+    args = _parser().parse_args(argv)
+    exclude: set[str] = set()
+    try:
+        if args.exclude_file:
+            with open(args.exclude_file, encoding="utf-8") as handle:
+                exclude = {line.strip() for line in handle if line.strip()}
+        settings = Settings.from_env()
+        if not args.no_exclusion_lookup:
+            # Exports leave out who had opted out when they were written; a user who opted
+            # out (or was deleted) since is read here, so training never sees them either.
+            from learnloop.store.tables import Tables
+            from learnloop.users.consent import excluded_pseudonyms
+
+            exclude |= excluded_pseudonyms(Tables(settings))
+        factory = TEXT_EMBEDDERS[args.text_encoder]
+        chosen = {name: getattr(args, name) for name in _TUNABLE}
+        params = {name: value for name, value in chosen.items() if value is not None}
+        if "user_id" in params:
+            params["use_user_id"] = params.pop("user_id")
+
+        def echo(line: str) -> None:
+            if not args.quiet:
+                print(line, file=sys.stderr, flush=True)
+
+        result = train_two_tower(
+            s3_client(settings),
+            settings.bucket,
+            params=params,
+            dates=args.dates.split(",") if args.dates else None,
+            exclude=exclude,
+            text_embedder=factory() if factory else None,
+            text_encoder_name=args.text_encoder,
+            refit=not args.no_refit,
+            progress=_progress(sys.stderr, args.quiet),
+            echo=echo,
+        )
+    except (LearnloopError, OSError, PynamoDBException) as exc:
+        print(f"two_tower: {exc}", file=sys.stderr, flush=True)
+        return 1
+    print(json.dumps(result.to_dict(), sort_keys=True), flush=True)
+    return 0
+
+
+__all__ = ["EMBEDDING_DIMS", "MODEL_NAME", "TrainResult", "main", "train_two_tower"]
