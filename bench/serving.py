@@ -87,8 +87,9 @@ def setup(endpoint: str) -> tuple[Any, Any, Any, dict[str, Any]]:
     ridge, settings kwargs)."""
     from sklearn.linear_model import Ridge
 
-    from learnloop.models.artifacts import artifact_prefix, to_onnx
+    from learnloop.models.artifacts import artifact_prefix
     from learnloop.models.cache import PRODUCTION_ALIAS
+    from learnloop.models.conversion import to_onnx
     from learnloop.predictors.features import ENGAGEMENT_FEATURES, engagement_matrix
     from learnloop.settings import Settings
     from learnloop.store import Tables, bootstrap

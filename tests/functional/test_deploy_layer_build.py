@@ -25,7 +25,7 @@ def test_ingest_layer_builds_for_lambda_and_imports_the_app(tmp_path: Path) -> N
     built = build_layers([ingest], runtime, root, tmp_path, echo=lines.append)["ingest"]
     with zipfile.ZipFile(built.path) as archive:
         names = archive.namelist()
-    assert "python/learnloop/store/models.py" in names
+    assert "python/learnloop/store/records.py" in names
     assert any(n.startswith("python/pynamodb/") for n in names)
     assert any(n.startswith("python/pydantic_core/_pydantic_core.cpython-311") for n in names)
     # No numpy, nothing the runtime ships, no build tools, no caches.

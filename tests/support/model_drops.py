@@ -15,9 +15,9 @@ from learnloop.models.artifacts import (
     build_manifest,
     new_version,
     sha256_hex,
-    to_onnx,
     write_artifact,
 )
+from learnloop.models.conversion import to_onnx
 
 FEATURES = ["quality_score", "novelty_score", "hour"]
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

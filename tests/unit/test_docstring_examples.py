@@ -16,6 +16,7 @@ MODULES = [
     "learnloop.predictors.features",
     "learnloop.predictors.estimators",
     "learnloop.models.artifacts",
+    "learnloop.models.conversion",
 ]
 
 

@@ -154,7 +154,7 @@ def train_sentiment(
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import train_test_split
 
-    from learnloop.models.artifacts import onnx_predict
+    from learnloop.models.conversion import onnx_predict
 
     texts, labels = list(texts), list(labels)
     if len(texts) != len(labels):

@@ -154,11 +154,11 @@ class SentimentClassifier:
 
         Examples
         --------
-        >>> from learnloop.models.artifacts import onnx_predict
+        >>> from learnloop.models.conversion import onnx_predict
         >>> onnx_predict(model.to_onnx(), X[:2]).shape  # doctest: +SKIP
         (2, 3)
         """
-        from learnloop.models.artifacts import to_onnx
+        from learnloop.models.conversion import to_onnx
 
         estimator = self._fitted()
         return to_onnx(estimator, [f"e{i}" for i in range(self.n_features_in_)])

@@ -135,7 +135,7 @@ def load_model(name: str, version: str, model_bytes: bytes) -> LoadedModel:
     name, version : str
         Recorded on the result.
     model_bytes : bytes
-        An ONNX ``ModelProto`` as :func:`learnloop.models.artifacts.to_onnx` writes it.
+        An ONNX ``ModelProto`` as :func:`learnloop.models.conversion.to_onnx` writes it.
 
     Returns
     -------

@@ -176,13 +176,8 @@ def publish(tables: Tables, s3: Any, trained: Any, now: datetime) -> dict[str, A
     >>> publish(tables, s3, trained, now)["manifest_key"]  # doctest: +SKIP
     'models/engagement/20261120T230000Z/manifest.json'
     """
-    from learnloop.models.artifacts import (
-        MODEL_FILE,
-        build_manifest,
-        new_version,
-        to_onnx,
-        write_artifact,
-    )
+    from learnloop.models.artifacts import MODEL_FILE, build_manifest, new_version, write_artifact
+    from learnloop.models.conversion import to_onnx
 
     version = new_version(now)
     files = {MODEL_FILE: to_onnx(trained.estimator, trained.feature_names)}

@@ -13,13 +13,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from learnloop.exceptions import NotFittedError, ValidationError
-from learnloop.models.artifacts import (
-    build_manifest,
-    new_version,
-    onnx_predict,
-    to_onnx,
-    write_artifact,
-)
+from learnloop.models.artifacts import build_manifest, new_version, write_artifact
+from learnloop.models.conversion import onnx_predict, to_onnx
 from learnloop.predictors.estimators import train_engagement_model, train_follow_through_model
 from learnloop.predictors.features import (
     ENGAGEMENT_FEATURES,

@@ -9,8 +9,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from learnloop.exceptions import ConflictError, ModelLoadError, NoProductionModelError
-from learnloop.models.artifacts import to_onnx
 from learnloop.models.cache import ModelCache, ProductionRef, load_model
+from learnloop.models.conversion import to_onnx
 from learnloop.predictors.features import (
     ENGAGEMENT_FEATURES,
     FOLLOW_THROUGH_FEATURES,

@@ -11,7 +11,7 @@ from support.sentiment import labelled_texts, tiny_encoder
 from support.text_encoders import tiny_encoder_onnx, tiny_tokenizer_json
 
 from learnloop.exceptions import NotFittedError
-from learnloop.models.artifacts import onnx_predict
+from learnloop.models.conversion import onnx_predict
 from learnloop.models.kinds import ArtifactRejectedError, check_sentiment
 from training_jobs.exceptions import TrainingDataError
 from training_jobs.sentiment.data import load_labelled, parse_label, read_labelled
