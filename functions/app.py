@@ -18,11 +18,15 @@ from learnloop.api.auth import Scope
 from learnloop.api.openapi import openapi_document
 from learnloop.bandits.posteriors import bandit_posteriors
 from learnloop.drift.alerts import latest_alerts
+from learnloop.market.coin_sentiment import market_sentiment
 from learnloop.models import operations as models
 from learnloop.observability import logger, metrics
 from learnloop.predictors.predict import predict_engagement, predict_follow_through
+from learnloop.privacy import admin_export, deletion
 from learnloop.recommender import recommend
 from learnloop.rollups.stats import daily_stats
+from learnloop.sentiment.classify import classify
+from learnloop.users import consent
 
 app = Chalice(app_name="learnloop")
 api = Api(app)
@@ -166,7 +170,6 @@ def get_similar_items(call: Call, content_type: str, external_id: str) -> dict[s
 @app.route("/v1/sentiment", methods=["POST"])
 @api.endpoint(scope=Scope.READ)
 def post_sentiment(call: Call) -> dict[str, Any]:
-    from learnloop.sentiment.classify import classify
 
     return classify(call.services.sentiment_cache, call.json())
 
@@ -174,7 +177,6 @@ def post_sentiment(call: Call) -> dict[str, Any]:
 @app.route("/v1/sentiment/market", methods=["GET"])
 @api.endpoint(scope=Scope.READ)
 def get_market_sentiment(call: Call) -> dict[str, Any]:
-    from learnloop.market.coin_sentiment import market_sentiment
 
     return market_sentiment(call.tables, call.query)
 
@@ -239,7 +241,6 @@ def rollback_model(call: Call, name: str) -> dict[str, Any]:
 @app.route("/v1/users/{user_id}/consent", methods=["PUT"])
 @api.endpoint(scope=Scope.INGEST)
 def put_consent(call: Call, user_id: str) -> dict[str, Any]:
-    from learnloop.users import consent  # loaded on first use: ingest cold starts stay lean
 
     return consent.set_consent(call.tables, user_id, call.json(), cache=call.services.consent)
 
@@ -247,7 +248,6 @@ def put_consent(call: Call, user_id: str) -> dict[str, Any]:
 @app.route("/v1/users/{user_id}", methods=["DELETE"])
 @api.endpoint(scope=Scope.ADMIN)
 def delete_user(call: Call, user_id: str) -> Response:
-    from learnloop.privacy import deletion
 
     receipt = deletion.delete_user(call.tables, user_id, clock=call.services.clock)
     return json_response(receipt, deletion.receipt_status(receipt))
@@ -256,7 +256,6 @@ def delete_user(call: Call, user_id: str) -> Response:
 @app.route("/v1/admin/export", methods=["GET"])
 @api.endpoint(scope=Scope.ADMIN)
 def get_admin_export(call: Call) -> Response:
-    from learnloop.privacy import admin_export
 
     reply = admin_export.admin_export(call.tables, call.query)
     return Response(

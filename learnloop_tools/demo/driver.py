@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from learnloop.clock import iso, utcnow
-from learnloop_tools.demo.client import ApiClient
+from learnloop_tools.demo.client import ApiCallError, ApiClient
 from learnloop_tools.demo.report import DayRecord, summarize, write_report
 from learnloop_tools.demo.world import SimulatedPost, World
+from learnloop_tools.local.schedule import parse_schedule, scheduled_event
 
 EVENT_MIX: tuple[tuple[str, Callable[[np.random.Generator, int], dict[str, Any]]], ...] = (
     ("alert_shown", lambda rng, i: {"alert_id": f"alert-{i}", "alert_type": "risk"}),
@@ -112,7 +113,6 @@ class DemoDriver:
 
     def run(self, *, progress: bool = True) -> DemoRun:
         """Simulate every day, fire the schedules, grade the models, write the report."""
-        from learnloop_tools.local.schedule import parse_schedule, scheduled_event
 
         config = self.config
         start = datetime.combine(
@@ -426,7 +426,6 @@ class DemoDriver:
     def _predict(self, path: str, rows: list[dict[str, Any]]) -> tuple[np.ndarray, str] | None:
         """Predictions for ``rows`` (1000 per request) and the model version that made them;
         ``None`` while no model is in production (409)."""
-        from learnloop_tools.demo.client import ApiCallError
 
         predictions: list[float] = []
         version = ""

@@ -6,7 +6,11 @@ import os
 from collections.abc import Callable
 
 from learnloop.settings import Settings
+from learnloop.store import Tables
+from learnloop.store.clients import s3_client
+from learnloop.store.reset import reset_stage
 from learnloop_tools.demo.driver import DemoConfig, DemoDriver, DemoRun
+from learnloop_tools.local.runner import app_schedules
 
 #: The demo has its own stage, so its reset never touches what ``learnloop up`` stored.
 DEMO_STAGE = "demo"
@@ -38,10 +42,6 @@ def run_demo(
     >>> with Runner(port=0, settings=demo_settings()) as runner:  # doctest: +SKIP
     ...     run = run_demo(runner, DemoConfig(days=5))
     """
-    from learnloop.store import Tables
-    from learnloop.store.clients import s3_client
-    from learnloop.store.reset import reset_stage
-    from learnloop_tools.local.runner import app_schedules
 
     settings = runner.settings  # type: ignore[attr-defined]
     tables = Tables(settings)

@@ -27,6 +27,7 @@ from learnloop_tools.deploy.layers import (
     function_sizes,
     layer_specs,
     run_pip,
+    write_zip,
 )
 from learnloop_tools.deploy.runtimes import Runtime
 from learnloop_tools.deploy.smoke import can_smoke_test, smoke_test
@@ -194,8 +195,6 @@ def build(
 
 def _empty_layer(name: str, out_dir: Path) -> Artifact:
     import tempfile
-
-    from learnloop_tools.deploy.layers import write_zip
 
     with tempfile.TemporaryDirectory() as empty:
         path = out_dir / f"layer-{name}.zip"

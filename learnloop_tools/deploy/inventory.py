@@ -24,7 +24,10 @@ from types import ModuleType
 from typing import Any
 
 from learnloop.settings import Settings
+from learnloop.store.records import MODELS
 from learnloop_tools.deploy.profiles import Profile, profile_for
+from learnloop_tools.local.api_server import find_app_path, load_app_module
+from training_jobs import IMAGE_EXTRAS, JOBS
 
 #: The Lambda function that serves a route of each scope; open routes go with ingest (light).
 SCOPE_FUNCTIONS: dict[str | None, str] = {
@@ -169,7 +172,6 @@ def _key_first(schema: list[dict[str, str]]) -> list[dict[str, str]]:
 
 def table_specs(settings: Settings) -> tuple[TableSpec, ...]:
     """Every table of :data:`~learnloop.store.records.MODELS`, named for ``settings``' stage."""
-    from learnloop.store.records import MODELS
 
     specs = []
     for model in MODELS:
@@ -208,7 +210,6 @@ def table_specs(settings: Settings) -> tuple[TableSpec, ...]:
 
 def training_job_specs() -> tuple[TrainingJobSpec, ...]:
     """The container training jobs of :data:`training_jobs.JOBS`, by name."""
-    from training_jobs import IMAGE_EXTRAS, JOBS
 
     return tuple(
         TrainingJobSpec(name=name, module=module, extra=IMAGE_EXTRAS.get(name, "train"))
@@ -223,7 +224,6 @@ def _repo_root() -> Path:
 
 def load_app(app_path: Path | None = None) -> ModuleType:
     """Import ``functions/app.py`` (or ``app_path``) as Lambda would."""
-    from learnloop_tools.local.api_server import find_app_path, load_app_module
 
     return load_app_module(app_path or find_app_path(), module_name="learnloop_deploy_app")
 

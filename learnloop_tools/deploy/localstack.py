@@ -19,7 +19,9 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from learnloop.exceptions import LearnloopError
 from learnloop.settings import Settings
+from learnloop.store import bootstrap
 from learnloop_tools.deploy.exceptions import DeployError
 
 DEFAULT_ENDPOINT = "http://localhost:4566"
@@ -71,7 +73,6 @@ def init_localstack(
 
     Safe to run on every LocalStack start: what exists is left alone.
     """
-    from learnloop.store import bootstrap
 
     settings = localstack_settings(env)
     assert settings.endpoint_url is not None
@@ -97,8 +98,6 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 
     from botocore.exceptions import BotoCoreError, ClientError
     from pynamodb.exceptions import PynamoDBException
-
-    from learnloop.exceptions import LearnloopError
 
     try:
         init_localstack(os.environ if env is None else env)

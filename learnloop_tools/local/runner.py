@@ -22,8 +22,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from learnloop.observability import logger
+from learnloop.api import set_services
+from learnloop.api.auth import create_api_key, hash_key
+from learnloop.observability import logger, metrics
 from learnloop.settings import Settings
+from learnloop.store import Tables, bootstrap
+from learnloop.store.clients import s3_client
 from learnloop_tools.local.api_server import LocalApiServer, find_app_path, load_app_module
 from learnloop_tools.local.env_file import read_env_file, write_env_file
 from learnloop_tools.local.exceptions import RunnerError
@@ -33,7 +37,7 @@ from learnloop_tools.local.moto_server import (
     MotoBackendAccess,
     ensure_local_credentials,
 )
-from learnloop_tools.local.s3_events import BucketWatcher
+from learnloop_tools.local.s3_events import BucketWatcher, app_event_handlers
 from learnloop_tools.local.schedule import Job, Schedule, Scheduler
 from learnloop_tools.local.state import SnapshotReport, StateStore
 
@@ -285,7 +289,6 @@ class Runner:
         self.settings = base.with_overrides(endpoint_url=self.endpoint_url)
 
     def _prepare_stage(self) -> None:
-        from learnloop.store import Tables, bootstrap
 
         tables = Tables(self.settings)
         bootstrap(self.settings, tables=tables)
@@ -297,7 +300,6 @@ class Runner:
         self.keys = reuse_or_create_keys(tables, read_env_file(self.env_path))
 
     def _start_api(self) -> None:
-        from learnloop.api import set_services
 
         self._apply_env(
             {
@@ -319,8 +321,6 @@ class Runner:
         self.app_module = load_app_module(app_path)
         after_request = None
         if not self.metrics:
-            from learnloop.observability import metrics
-
             after_request = metrics.clear_metrics
         self._api = LocalApiServer(
             self.app_module.app,
@@ -339,8 +339,6 @@ class Runner:
         # Real AWS delivers S3 events through EventBridge itself; emulators do not.
         if self.requested_endpoint == AWS or self.app_module is None:
             return
-        from learnloop.store.clients import s3_client
-        from learnloop_tools.local.s3_events import app_event_handlers
 
         self.bucket_events = BucketWatcher(
             s3_client(self.settings),
@@ -414,7 +412,6 @@ class Runner:
                 os.environ[name] = value
 
     def _restore_env(self) -> None:
-        from learnloop.api import set_services
 
         for name, value in self._saved_env.items():
             if value is None:
@@ -443,7 +440,6 @@ def reuse_or_create_keys(tables: Any, previous: Mapping[str, str]) -> dict[str, 
     dict
         ``{"admin": ..., "ingest": ..., "read": ...}``.
     """
-    from learnloop.api.auth import create_api_key, hash_key
 
     keys: dict[str, str] = {}
     for scope in KEY_SCOPES:

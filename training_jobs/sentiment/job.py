@@ -38,15 +38,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from learnloop.exceptions import LearnloopError
+from learnloop.exceptions import LearnloopError, NoProductionModelError
 from learnloop.models.artifacts import (
     MODEL_FILE,
     build_manifest,
     new_version,
+    sha256_hex,
     write_artifact,
     write_artifact_dir,
 )
+from learnloop.models.cache import S3ArtifactLoader
+from learnloop.models.conversion import onnx_predict
 from learnloop.settings import Settings
+from learnloop.store.clients import s3_client
+from learnloop.store.tables import Tables
+from learnloop.text.encoder import TOKENIZER_FILE, TextEncoder
 from training_jobs.exceptions import TrainingDataError
 from training_jobs.sentiment.data import DEFAULT_DATA_KEY, LABELS, load_labelled
 from training_jobs.sentiment.model import (
@@ -153,8 +159,6 @@ def train_sentiment(
     import numpy as np
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import train_test_split
-
-    from learnloop.models.conversion import onnx_predict
 
     texts, labels = list(texts), list(labels)
     if len(texts) != len(labels):
@@ -335,8 +339,6 @@ def main(
     if needs_aws:
         settings = settings or Settings.from_env()
         if s3 is None:
-            from learnloop.store.clients import s3_client
-
             s3 = s3_client(settings)
     try:
         source = args.data or f"s3://{settings.bucket if settings else ''}/{DEFAULT_DATA_KEY}"
@@ -387,8 +389,6 @@ def main(
 
 
 def _encoder_from_dir(folder: Path) -> tuple[TextEncoder, dict[str, Any]]:
-    from learnloop.models.artifacts import sha256_hex
-    from learnloop.text.encoder import TextEncoder
 
     manifest_path = folder / "manifest.json"
     if not manifest_path.exists():
@@ -406,10 +406,6 @@ def _encoder_from_dir(folder: Path) -> tuple[TextEncoder, dict[str, Any]]:
 def _production_encoder(
     settings: Settings, s3: Any, tables: Any
 ) -> tuple[TextEncoder, dict[str, Any]]:
-    from learnloop.exceptions import NoProductionModelError
-    from learnloop.models.cache import S3ArtifactLoader
-    from learnloop.store.tables import Tables
-    from learnloop.text.encoder import TOKENIZER_FILE, TextEncoder
 
     loader = S3ArtifactLoader(tables or Tables(settings), s3)
     ref = loader.production(TEXT_ENCODER_MODEL)

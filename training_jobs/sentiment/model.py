@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from learnloop.exceptions import InsufficientDataError, NotFittedError
+from learnloop.models.conversion import to_onnx
 
 __all__ = ["DEFAULT_CS", "MIN_PER_CLASS", "NotEnoughLabelledDataError", "SentimentClassifier"]
 
@@ -158,7 +159,6 @@ class SentimentClassifier:
         >>> onnx_predict(model.to_onnx(), X[:2]).shape  # doctest: +SKIP
         (2, 3)
         """
-        from learnloop.models.conversion import to_onnx
 
         estimator = self._fitted()
         return to_onnx(estimator, [f"e{i}" for i in range(self.n_features_in_)])

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from learnloop.exceptions import LearnloopError
-from learnloop.text.encoder import EMBEDDING_DIM, INPUT_NAMES, OUTPUT_NAME
+from learnloop.text.encoder import EMBEDDING_DIM, INPUT_NAMES, OUTPUT_NAME, TextEncoder
 
 __all__ = [
     "MAX_IR_VERSION",
@@ -205,8 +205,6 @@ def compare(
         ``max_abs_diff`` and ``sentences`` (how many).
     """
     import numpy as np
-
-    from learnloop.text.encoder import TextEncoder
 
     max_length = int(getattr(model, "max_seq_length", 256) or 256)
     ours = TextEncoder(onnx_bytes, tokenizer, max_length=max_length).encode(list(sentences))

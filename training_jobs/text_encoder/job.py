@@ -33,6 +33,7 @@ from learnloop.models.artifacts import (
     write_artifact_dir,
 )
 from learnloop.settings import Settings
+from learnloop.store.clients import s3_client
 from learnloop.text.encoder import (
     DEFAULT_MAX_LENGTH,
     EMBEDDING_DIM,
@@ -41,6 +42,7 @@ from learnloop.text.encoder import (
     OUTPUT_NAME,
     TOKENIZER_FILE,
 )
+from training_jobs.text_encoder import export
 
 __all__ = ["DEFAULT_NAME", "MIN_COSINE", "build_artifact", "main"]
 
@@ -65,7 +67,6 @@ def build_artifact(
         ``{"model.onnx": ..., "tokenizer.json": ...}`` and the manifest (``extra.kind``
         ``text_encoder``; metrics ``cosine_min``, ``cosine_mean``, ``max_abs_diff``).
     """
-    from training_jobs.text_encoder import export
 
     now = now or datetime.now(UTC)
     version = version or new_version(now)
@@ -155,8 +156,6 @@ def main(
         return 0
     settings = settings or Settings.from_env()
     if s3 is None:
-        from learnloop.store.clients import s3_client
-
         s3 = s3_client(settings)
     keys = write_artifact(s3, settings.bucket, args.name, manifest["version"], files, manifest)
     print(f"[4/4] published s3://{settings.bucket}/{keys[-1]}")

@@ -316,7 +316,7 @@ class TwoTowerRecommender:
         import torch
         from torch.nn import functional as F
 
-        from training_jobs.two_tower.model import TwoTowerNet
+        from training_jobs.two_tower.model import TwoTowerNet  # torch loads when a fit starts
 
         n_users, n_items = len(self.user_ids_), len(self.item_ids_)
         text = None if self.text_embeddings_ is None else torch.from_numpy(self.text_embeddings_)

@@ -28,6 +28,11 @@ from pynamodb.exceptions import PynamoDBException
 
 from learnloop.exceptions import LearnloopError
 from learnloop.models.artifacts import build_manifest, new_version, write_artifact
+from learnloop.settings import Settings
+from learnloop.store.clients import s3_client
+from learnloop.store.tables import Tables
+from learnloop.users.consent import excluded_pseudonyms
+from training_jobs.exceptions import TrainingDataError
 from training_jobs.two_tower.data import chronological_split, read_exports
 from training_jobs.two_tower.estimator import (
     LOSSES,
@@ -36,6 +41,7 @@ from training_jobs.two_tower.estimator import (
     catalog_from,
     pairs_of,
 )
+from training_jobs.two_tower.onnx_export import check_towers, export_towers
 from training_jobs.two_tower.text import TEXT_EMBEDDERS, TextEmbedder
 
 MODEL_NAME = "two_tower"
@@ -112,8 +118,6 @@ def train_two_tower(
     NotEnoughInteractionsError
         When there are too few positives to split and train.
     """
-    from training_jobs.exceptions import TrainingDataError
-    from training_jobs.two_tower.onnx_export import check_towers, export_towers
 
     now = now or datetime.now(UTC)
     params = dict(params or {})
@@ -300,8 +304,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     0: a model was written; 1: the job failed (the reason on stderr); 2: bad arguments.
     """
-    from learnloop.settings import Settings
-    from learnloop.store.clients import s3_client
 
     args = _parser().parse_args(argv)
     exclude: set[str] = set()
@@ -313,8 +315,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_exclusion_lookup:
             # Exports leave out who had opted out when they were written; a user who opted
             # out (or was deleted) since is read here, so training never sees them either.
-            from learnloop.store.tables import Tables
-            from learnloop.users.consent import excluded_pseudonyms
 
             exclude |= excluded_pseudonyms(Tables(settings))
         factory = TEXT_EMBEDDERS[args.text_encoder]

@@ -57,7 +57,10 @@ def export_towers(model: Any) -> ExportedTowers:
     """
     import torch
 
-    from training_jobs.two_tower.model import ItemTower, UserTower
+    from training_jobs.two_tower.model import (  # torch loads only to export
+        ItemTower,
+        UserTower,
+    )
 
     if not hasattr(model, "net_"):
         raise NotFittedError("TwoTowerRecommender is not fitted; nothing to export")

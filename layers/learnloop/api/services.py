@@ -9,8 +9,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from learnloop.api.auth.keys import Authenticator
+from learnloop.api.ratelimit import DynamoDBRateLimiter, limits_from_settings
+from learnloop.bandits.arms import ArmsCache
+from learnloop.sentiment.classify import load_sentiment_artifact
 from learnloop.settings import Settings, get_settings
+from learnloop.store.clients import s3_client
 from learnloop.store.tables import Tables
+from learnloop.text.encoder import MODEL_FILE, TOKENIZER_FILE, TextEncoder
+from learnloop.users.consent import ConsentCache
 
 if TYPE_CHECKING:
     from learnloop.api.ratelimit import DynamoDBRateLimiter
@@ -48,8 +54,10 @@ class Services:
         """
 
         def build() -> ModelCache:
-            from learnloop.models.cache import ModelCache, S3ModelLoader
-            from learnloop.store.clients import s3_client
+            from learnloop.models.cache import (  # numpy: built on first use, never on ingest
+                ModelCache,
+                S3ModelLoader,
+            )
 
             return ModelCache(
                 S3ModelLoader(self.tables, s3_client(self.settings)),
@@ -71,9 +79,13 @@ class Services:
         """
 
         def build() -> VersionCache[TwoTowerIndex]:
-            from learnloop.models.cache import S3ArtifactLoader, VersionCache
-            from learnloop.recommender.index import load_two_tower_artifact
-            from learnloop.store.clients import s3_client
+            from learnloop.models.cache import (  # numpy: built on first use, never on ingest
+                S3ArtifactLoader,
+                VersionCache,
+            )
+            from learnloop.recommender.index import (
+                load_two_tower_artifact,  # numpy: built on first use, never on ingest
+            )
 
             loader = S3ArtifactLoader(self.tables, s3_client(self.settings))
             return VersionCache(
@@ -89,9 +101,10 @@ class Services:
         """The container's production text encoder (MiniLM as ONNX), built on first use."""
 
         def build() -> VersionCache[TextEncoder]:
-            from learnloop.models.cache import S3ArtifactLoader, VersionCache
-            from learnloop.store.clients import s3_client
-            from learnloop.text.encoder import MODEL_FILE, TOKENIZER_FILE, TextEncoder
+            from learnloop.models.cache import (  # numpy: built on first use, never on ingest
+                S3ArtifactLoader,
+                VersionCache,
+            )
 
             loader = S3ArtifactLoader(self.tables, s3_client(self.settings))
 
@@ -118,9 +131,10 @@ class Services:
         """
 
         def build() -> VersionCache[SentimentModel]:
-            from learnloop.models.cache import S3ArtifactLoader, VersionCache
-            from learnloop.sentiment.classify import load_sentiment_artifact
-            from learnloop.store.clients import s3_client
+            from learnloop.models.cache import (  # numpy: built on first use, never on ingest
+                S3ArtifactLoader,
+                VersionCache,
+            )
 
             loader = S3ArtifactLoader(self.tables, s3_client(self.settings))
 
@@ -141,7 +155,6 @@ class Services:
         """The container's short-lived cache of bandit arms, built on first use."""
 
         def build() -> ArmsCache:
-            from learnloop.bandits.arms import ArmsCache
 
             return ArmsCache(self.tables, ttl_seconds=self.settings.arms_cache_seconds)
 
@@ -152,7 +165,6 @@ class Services:
         """The container's cache of who opted out or was deleted (ingest drops their data)."""
 
         def build() -> ConsentCache:
-            from learnloop.users.consent import ConsentCache
 
             return ConsentCache(self.tables, ttl_seconds=self.settings.consent_cache_seconds)
 
@@ -163,7 +175,6 @@ class Services:
         """Per-key token buckets in the ``rate_limits`` table (limits from the settings)."""
 
         def build() -> DynamoDBRateLimiter:
-            from learnloop.api.ratelimit import DynamoDBRateLimiter, limits_from_settings
 
             return DynamoDBRateLimiter(self.tables, limits_from_settings(self.settings))
 

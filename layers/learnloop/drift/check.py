@@ -46,6 +46,8 @@ from learnloop.clock import as_utc, iso
 from learnloop.drift.ledger import JOB, LATEST_KEY, day_key
 from learnloop.drift.statistics import feature_psi, mse, r2, roc_auc
 from learnloop.exceptions import ModelLoadError, StoreError
+from learnloop.models.cache import MODEL_FILE, ProductionRef, S3ArtifactLoader, load_model
+from learnloop.models.registry import production_record
 from learnloop.observability import logger
 from learnloop.predictors.features import (
     CATEGORICAL_FEATURES,
@@ -61,6 +63,7 @@ from learnloop.predictors.training import (
     joined_rows,
 )
 from learnloop.settings import Settings
+from learnloop.store.clients import s3_client
 from learnloop.store.tables import Tables
 
 #: Numeric inputs get at most one quantile bin per this many rows of the smaller sample: with
@@ -191,15 +194,12 @@ def drift_check(
     [{'model': 'engagement', 'feature': 'quality_score', 'metric': 'psi', 'value': 0.41...,
       'threshold': 0.2, 'message': 'engagement 20261120T230000Z: quality_score drifted ...'}]
     """
-    from learnloop.models.cache import S3ArtifactLoader
 
     settings = tables.settings
     now = as_utc(now)
     days = window_days if window_days is not None else settings.drift_window_days
     start = now - timedelta(days=days)
     if s3 is None:
-        from learnloop.store.clients import s3_client
-
         s3 = s3_client(settings)
     recent = [
         row
@@ -242,8 +242,6 @@ class _Check:
     def model(
         self, name: str, predictor: _Predictor
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        from learnloop.models.cache import MODEL_FILE, ProductionRef, load_model
-        from learnloop.models.registry import production_record
 
         alias = production_record(self.tables, name)
         if alias is None or not alias.target:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from learnloop.experiments.schemas import RUNNING, AssignmentIn, ExperimentKeyIn
 from learnloop.experiments.store import get_experiment
 from learnloop.store.tables import Tables
+from learnloop.users.consent import dropped_users
 from learnloop.validation import validate
 
 if TYPE_CHECKING:
@@ -132,7 +133,6 @@ def assign(
     if experiment.status != RUNNING:
         reply["reason"] = "not_running"
         return reply
-    from learnloop.users.consent import dropped_users
 
     if dropped_users(tables, [request.user_id], cache=consent):
         reply["reason"] = "excluded"

@@ -32,6 +32,7 @@ from learnloop.experiments.exceptions import (
     InvalidTransitionError,
     VariantsLockedError,
 )
+from learnloop.experiments.results import experiment_results
 from learnloop.experiments.schemas import (
     DRAFT,
     RUNNING,
@@ -216,7 +217,6 @@ def experiment_with_results(
     >>> experiment_with_results(tables, "checkout")["results"]["control"]  # doctest: +SKIP
     'a'
     """
-    from learnloop.experiments.results import experiment_results  # numpy: admin only
 
     key = validate(ExperimentKeyIn, {"experiment_id": experiment_id})
     record = get_experiment(tables, key.experiment_id)

@@ -41,8 +41,11 @@ from learnloop.experiments.statistics import (
     two_proportion_z_test,
     wilson_interval,
 )
+from learnloop.store.queries import days_between, query_days
 from learnloop.store.records import Experiment
 from learnloop.store.tables import Tables
+from learnloop.users.consent import excluded_pseudonyms
+from learnloop.users.pseudonym import pseudonymize
 
 #: The longest window results read: the first 92 days of the experiment (a quarter).
 MAX_WINDOW_DAYS = 92
@@ -214,9 +217,6 @@ def experiment_results(
     >>> experiment_results(tables, experiment)["variants"][1]["p_value"]  # doctest: +SKIP
     0.00012
     """
-    from learnloop.store.queries import days_between, query_days
-    from learnloop.users.consent import excluded_pseudonyms
-    from learnloop.users.pseudonym import pseudonymize
 
     names = [str(v["name"]) for v in experiment.variants]
     window = results_window(experiment, now=now)

@@ -8,11 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from learnloop.clock import utcnow
+from learnloop.jobs.learn import learn
+from learnloop.privacy.exports import export_training_data
+from learnloop.privacy.purge import privacy_purge
+from learnloop.rollups.job import rollup_daily, rollup_day
 from learnloop.store.tables import Tables
 
 
 def _rollup(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
-    from learnloop.rollups.job import rollup_daily, rollup_day
 
     day = options.get("day")
     result = rollup_day(tables, day) if day is not None else rollup_daily(tables, now)
@@ -20,25 +23,22 @@ def _rollup(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
 
 
 def _learn(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
-    from learnloop.jobs.learn import learn
 
     return learn(tables, now, **options).to_dict()
 
 
 def _export(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
-    from learnloop.privacy.exports import export_training_data
 
     return export_training_data(tables, now, day=options.get("day")).to_dict()
 
 
 def _drift(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
-    from learnloop.drift.check import drift_check
+    from learnloop.drift.check import drift_check  # numpy: the drift_check function alone
 
     return drift_check(tables, now, s3=options.get("s3")).to_dict()
 
 
 def _privacy_purge(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
-    from learnloop.privacy.purge import privacy_purge
 
     return privacy_purge(tables, now, s3=options.get("s3")).to_dict()
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from learnloop.bandits.updates import BanditUpdate, update_bandits
 from learnloop.observability import logger
+from learnloop.predictors.training import train_and_publish
+from learnloop.store.clients import s3_client
 from learnloop.store.tables import Tables
 
 
@@ -42,9 +44,6 @@ def learn(
     bandits = update_bandits(tables, now, discount=discount)
     result = LearnResult(bandits=bandits)
     if train and bandits.counted:
-        from learnloop.predictors.training import train_and_publish
-        from learnloop.store.clients import s3_client
-
         result.models = train_and_publish(tables, s3 or s3_client(tables.settings), now)
     elif train:
         result.models = {"all": {"skipped": "no new outcomes since the last run"}}

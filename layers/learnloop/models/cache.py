@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 import numpy as np
 
 from learnloop.exceptions import LearnloopError, ModelLoadError, NoProductionModelError
+from learnloop.models.artifacts import MODEL_FILE, sha256_hex
+from learnloop.observability import logger
 
 if TYPE_CHECKING:
     from learnloop.store.tables import Tables
@@ -50,7 +52,6 @@ __all__ = [
 
 #: The range key of a model's production alias item in the ``models`` table.
 PRODUCTION_ALIAS = "@production"
-MODEL_FILE = "model.onnx"
 #: Larger model files are refused rather than read into a Lambda's memory.
 MAX_MODEL_BYTES = 256 * 1024 * 1024
 _PROBABILITIES = "probabilities"
@@ -266,7 +267,6 @@ class S3ArtifactLoader(S3ModelLoader):
             When the manifest or a file is missing, unreadable, too large, or its sha256
             differs from the manifest's.
         """
-        from learnloop.models.artifacts import sha256_hex
 
         raw = self._get(ref.s3_prefix + "manifest.json")
         try:
@@ -486,6 +486,5 @@ class ModelCache(VersionCache[LoadedModel]):
 
 
 def _warn(message: str, name: str, version: str, exc: BaseException) -> None:
-    from learnloop.observability import logger
 
     logger.warning(message, extra={"model": name, "version": version, "error": str(exc)})

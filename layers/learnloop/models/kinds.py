@@ -43,6 +43,7 @@ from typing import Any
 
 from learnloop.exceptions import LearnloopError
 from learnloop.models.artifacts import MODEL_FILE
+from learnloop.text.encoder import TOKENIZER_FILE, TextEncoder
 
 __all__ = [
     "DEFAULT_KIND",
@@ -69,7 +70,6 @@ ITEM_EMBEDDINGS_FILE = "item_embeddings.npy"
 USER_EMBEDDINGS_FILE = "user_embeddings.npy"
 ITEMS_FILE = "items.json"
 USERS_FILE = "users.json"
-TOKENIZER_FILE = "tokenizer.json"
 TEXT_EMBEDDING_DIM = 384
 _TOWERS = {"user": USER_TOWER_FILE, "item": ITEM_TOWER_FILE}
 _SMOKE_SENTENCES = ["Registration smoke test: does this encoder load?", ""]
@@ -341,8 +341,6 @@ def check_text_encoder(files: Mapping[str, bytes], manifest: Mapping[str, Any]) 
     """The encoder loads with its tokenizer and embeds two smoke sentences as finite,
     L2-normalised rows of 384 floats."""
     import numpy as np
-
-    from learnloop.text.encoder import TextEncoder
 
     try:
         encoder = TextEncoder.from_files(files, manifest)

@@ -15,6 +15,8 @@ from typing import Any
 
 from learnloop.clock import as_utc, iso
 from learnloop.exceptions import InsufficientDataError
+from learnloop.models.artifacts import MODEL_FILE, build_manifest, new_version, write_artifact
+from learnloop.models.conversion import to_onnx
 from learnloop.store.queries import batch_get, days_between, query_days
 from learnloop.store.tables import Tables
 
@@ -141,7 +143,7 @@ def train_and_publish(
         FOLLOW_THROUGH_MODEL,
         train_engagement_model,
         train_follow_through_model,
-    )
+    )  # scikit-learn: only when a model is trained
 
     rows = joined_rows(tables, now) if rows is None else rows
     trainers: dict[str, tuple[Callable[..., Any], Callable[[list[JoinedRow]], Any]]] = {
@@ -176,8 +178,6 @@ def publish(tables: Tables, s3: Any, trained: Any, now: datetime) -> dict[str, A
     >>> publish(tables, s3, trained, now)["manifest_key"]  # doctest: +SKIP
     'models/engagement/20261120T230000Z/manifest.json'
     """
-    from learnloop.models.artifacts import MODEL_FILE, build_manifest, new_version, write_artifact
-    from learnloop.models.conversion import to_onnx
 
     version = new_version(now)
     files = {MODEL_FILE: to_onnx(trained.estimator, trained.feature_names)}

@@ -38,6 +38,7 @@ from learnloop.privacy.rows import (
     outcome_row,
     reaction_row,
 )
+from learnloop.store.clients import s3_client
 from learnloop.store.queries import as_record, days_between, query_days
 from learnloop.store.tables import Tables
 from learnloop.users.consent import excluded_pseudonyms
@@ -187,7 +188,6 @@ def admin_export(
     content_type = CONTENT_TYPES[parsed.format]
     if len(data) <= settings.admin_export_inline_bytes:
         return AdminExport(status=200, content_type=content_type, body=text)
-    from learnloop.store.clients import s3_client
 
     s3 = s3 or s3_client(settings)
     stamp = (now or utcnow()).strftime("%Y%m%dT%H%M%SZ")

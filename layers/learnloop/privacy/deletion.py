@@ -47,7 +47,10 @@ from learnloop.clock import iso, utcnow
 from learnloop.observability import logger
 from learnloop.privacy.exports import export_prefixes, purge_exports
 from learnloop.privacy.purge import COMPLETE, PENDING, queue_purge, settle_request
+from learnloop.rollups.job import rollup_day
 from learnloop.store.batch import BATCH_WRITE_LIMIT
+from learnloop.store.clients import s3_client
+from learnloop.store.queries import batch_get
 from learnloop.store.records import INSIGHT_RECORD, BaseModel
 from learnloop.store.tables import Tables
 from learnloop.users.consent import UserKeyIn
@@ -109,7 +112,6 @@ def delete_user(
     >>> delete_user(tables, "u1", sync_seconds=0)["exports"]["status"]  # doctest: +SKIP
     'pending'
     """
-    from learnloop.store.clients import s3_client
 
     started = clock()
     now = now or utcnow()
@@ -300,8 +302,6 @@ def _check_daily_stats(
     tables: Tables, days: list[date], needles: tuple[str, ...]
 ) -> dict[str, Any]:
     """Daily stats hold counts only; recompute any day whose item mentions the user anyway."""
-    from learnloop.rollups.job import rollup_day
-    from learnloop.store.queries import batch_get
 
     found = batch_get(tables.daily_stats, [d.isoformat() for d in days])
     recomputed = []

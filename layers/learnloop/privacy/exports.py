@@ -36,6 +36,7 @@ from learnloop.clock import as_utc, iso, utcnow
 from learnloop.exceptions import StoreError
 from learnloop.observability import logger
 from learnloop.privacy.rows import event_row, item_rows, jsonl, reaction_row
+from learnloop.store.clients import s3_client
 from learnloop.store.queries import as_record, query_day
 from learnloop.store.tables import Tables
 from learnloop.users.consent import excluded_pseudonyms
@@ -176,7 +177,6 @@ def export_day(
     >>> export_day(tables, date(2026, 11, 20)).rows  # doctest: +SKIP
     {'reactions.jsonl': 3, 'events.jsonl': 5, 'items.jsonl': 2}
     """
-    from learnloop.store.clients import s3_client
 
     s3 = s3 or s3_client(tables.settings)
     bucket = tables.settings.bucket

@@ -42,6 +42,7 @@ from learnloop.clock import iso
 from learnloop.exceptions import StoreError
 from learnloop.observability import logger
 from learnloop.privacy.exports import purge_exports
+from learnloop.store.clients import s3_client
 from learnloop.store.tables import Tables
 from learnloop.users.tombstones import get_tombstone, tombstone_actions, tombstone_key
 
@@ -208,7 +209,6 @@ def privacy_purge(
     {'job': 'privacy_purge', 'pending_users': 2, 'completed_users': 2, 'prefixes_done': 30,
      'prefixes_left': 0, 'prefixes_rewritten': 4, 'rows_removed': 9}
     """
-    from learnloop.store.clients import s3_client
 
     started = clock()
     settings = tables.settings

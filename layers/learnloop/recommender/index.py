@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from learnloop.exceptions import ModelLoadError
+from learnloop.models import kinds
 
 if TYPE_CHECKING:
     from learnloop.models.cache import ProductionRef, S3ArtifactLoader
@@ -460,7 +461,6 @@ def load_two_tower(
     Traceback (most recent call last):
     learnloop.exceptions.ModelLoadError: two_tower 20261120T093000Z: manifest is missing ...
     """
-    from learnloop.models import kinds
 
     missing = [f for f in SERVED_FILES if f not in files]
     if missing:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from learnloop.exceptions import NotFoundError
+from learnloop.exceptions import NoProductionModelError, NotFoundError
 from learnloop.store.keys import item_key
 from learnloop.store.tables import Tables
 from learnloop.users.consent import ConsentCache, dropped_users, excluded_pseudonyms
@@ -326,7 +326,6 @@ def _embed_from_text(
     content_type: str,
     text_encoders: VersionCache[TextEncoder] | None,
 ) -> tuple[Any, TextEncoder] | None:
-    from learnloop.exceptions import NoProductionModelError
 
     if index.item_tower is None or text_encoders is None:
         return None

@@ -29,13 +29,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from learnloop.exceptions import ConflictError, ModelLoadError
+from learnloop.exceptions import ConflictError, LearnloopError, ModelLoadError
+from learnloop.models.cache import ProductionRef
+from learnloop.models.kinds import ArtifactRejectedError, check_sentiment
+from learnloop.models.registry import REJECTED
+from learnloop.text.encoder import MODEL_FILE, TOKENIZER_FILE, TextEncoder
 from learnloop.validation import Strict, validate
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from learnloop.models.cache import ProductionRef, S3ArtifactLoader, VersionCache
+    from learnloop.models.cache import S3ArtifactLoader, VersionCache
     from learnloop.text.encoder import TextEncoder
 
 __all__ = [
@@ -123,9 +127,6 @@ def load_sentiment_artifact(
     ModelLoadError
         The sentiment files are unreadable, or do not match their manifest.
     """
-    from learnloop.models.cache import MODEL_FILE
-    from learnloop.models.kinds import ArtifactRejectedError, check_sentiment
-
     manifest, files = loader.read_artifact(ref, only=(MODEL_FILE,))
     try:
         check_sentiment(files, manifest)  # the registration checks, so a bad head never serves
@@ -210,11 +211,6 @@ def classify(cache: VersionCache[SentimentModel], body: Any) -> dict[str, Any]:
 def _load_encoder(
     loader: S3ArtifactLoader, pinned: Mapping[str, Any], ref: ProductionRef
 ) -> TextEncoder:
-    from learnloop.exceptions import LearnloopError
-    from learnloop.models.cache import ProductionRef
-    from learnloop.models.registry import REJECTED
-    from learnloop.text.encoder import MODEL_FILE, TOKENIZER_FILE, TextEncoder
-
     name, version = str(pinned["name"]), str(pinned["version"])
     trained_on = f"{ref.name} {ref.version} was trained on {name} {version}"
     models = loader.tables.models
