@@ -125,3 +125,43 @@ def test_budget_names_every_function_over_250_mb() -> None:
     check_budget([fits])
     with pytest.raises(BudgetExceededError, match=r"learn \(ingest \+ learn\) 250\.0 MB"):
         check_budget([fits, over])
+
+
+def test_each_built_layer_ships_runtime_code_only(tmp_path: Path) -> None:
+    """The real specs, built from this repository with a pip that installs nothing: what the
+    builder itself puts in each zip is the runtime library, whole, and nothing else of ours."""
+    import ast
+    import zipfile
+
+    def installs_nothing(args: Sequence[str]) -> None:
+        return None
+
+    built = build_layers(
+        layer_specs(ROOT), get_runtime(), ROOT, tmp_path, pip=installs_nothing, echo=lambda m: None
+    )
+    assert set(built) == {"ingest", "inference", "learn"}
+    contents = {}
+    for name, artifact in built.items():
+        with zipfile.ZipFile(artifact.path) as archive:
+            contents[name] = {n: archive.read(n) for n in archive.namelist()}
+
+    runtime = ROOT / "layers" / "learnloop"
+    expected = {
+        "python/learnloop/" + p.relative_to(runtime).as_posix()
+        for p in runtime.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    }
+    assert set(contents["ingest"]) == expected  # the whole runtime library, nothing more
+    assert "python/learnloop/api/dashboard/static/index.html" in expected
+    for name in ("inference", "learn"):
+        assert not any(n.startswith("python/learnloop") for n in contents[name]), name
+    ours = ("learnloop_tools", "training_jobs", "torch", "sentence_transformers")
+    for path, data in contents["ingest"].items():
+        top = path.split("/")[2]
+        assert top not in {"cli.py", "local", "demo", "deploy", "training"}, path
+        if path.endswith(".py"):
+            for node in ast.walk(ast.parse(data)):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    assert node.module.split(".")[0] not in ours, (path, node.module)
+                elif isinstance(node, ast.Import):
+                    assert all(a.name.split(".")[0] not in ours for a in node.names), path
