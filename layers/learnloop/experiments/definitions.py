@@ -42,7 +42,7 @@ from learnloop.experiments.schemas import (
     ExperimentKeyIn,
     normalised_weights,
 )
-from learnloop.experiments.store import experiment_dict, get_experiment
+from learnloop.experiments.lookup import experiment_dict, get_experiment
 from learnloop.ingest.event_types import EVENT_TYPES, is_custom_type
 from learnloop.store.records import Experiment
 from learnloop.store.tables import Tables

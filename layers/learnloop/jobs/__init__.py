@@ -1,5 +1,8 @@
-"""Scheduled jobs. Each takes an explicit ``now`` so it can run for any time, by hand or on
-schedule, and each is safe to run twice."""
+"""The scheduled jobs by name, as ``functions/app.py`` schedules them and ``learnloop job run``
+runs them. Each takes an explicit ``now`` so it can run for any time, by hand or on schedule,
+and each is safe to run twice. The jobs themselves live in their concept folders
+(``rollups.job``, ``privacy.exports``, ``drift.check``, ``privacy.purge``); ``learn`` is here
+because it composes two of them: the bandits' and the predictors' steps."""
 
 from __future__ import annotations
 

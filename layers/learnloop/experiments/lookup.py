@@ -1,4 +1,4 @@
-"""Read experiments from their table and shape them as JSON."""
+"""Read experiments from their table (one GetItem) and shape them as every route returns them."""
 
 from __future__ import annotations
 
