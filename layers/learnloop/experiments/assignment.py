@@ -27,8 +27,8 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from learnloop.experiments.schemas import RUNNING, AssignmentIn, ExperimentKeyIn
 from learnloop.experiments.lookup import get_experiment
+from learnloop.experiments.schemas import RUNNING, AssignmentIn, ExperimentKeyIn
 from learnloop.store.tables import Tables
 from learnloop.users.consent import dropped_users
 from learnloop.validation import validate

@@ -32,6 +32,7 @@ from learnloop.experiments.exceptions import (
     InvalidTransitionError,
     VariantsLockedError,
 )
+from learnloop.experiments.lookup import experiment_dict, get_experiment
 from learnloop.experiments.results import experiment_results
 from learnloop.experiments.schemas import (
     DRAFT,
@@ -42,7 +43,6 @@ from learnloop.experiments.schemas import (
     ExperimentKeyIn,
     normalised_weights,
 )
-from learnloop.experiments.lookup import experiment_dict, get_experiment
 from learnloop.ingest.event_types import EVENT_TYPES, is_custom_type
 from learnloop.store.records import Experiment
 from learnloop.store.tables import Tables
