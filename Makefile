@@ -31,15 +31,17 @@ run: install
 up: install
 	$(BIN)/learnloop up --port $(PORT) $(ARGS)
 
-## test: install the dev extra, lint, and run every test tier
+## test: install the dev extra, lint, check the import contracts, and run every test tier
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: install-dev
 	$(BIN)/mypy
