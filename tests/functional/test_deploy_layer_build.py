@@ -1,6 +1,6 @@
 """The real ingest layer, built by pip for python3.11 x86_64 (cheap: ~12 MB), then imported the
 way Lambda stacks it. The dry-run tests skip layer building; this is what covers it in CI.
-The inference and learn layers are built by `make package` (see the README's figures)."""
+The inference and learn layers are built by `make package` (figures in docs/deploy.md)."""
 
 from __future__ import annotations
 

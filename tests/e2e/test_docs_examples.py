@@ -1,0 +1,117 @@
+"""The README's and docs' marked shell examples run as written against one `learnloop up`.
+
+The marker convention and the runner are in ``tests/support/doc_examples.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from support.doc_examples import Example, collect, run
+
+from learnloop_tools.local.env_file import read_env_file
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 30.0
+
+#: Fewer marked examples (or requests in them) than this means markers were lost.
+MIN_EXAMPLES = 13
+MIN_REQUESTS = 35
+#: Pages that must keep at least one marked example.
+PAGES_WITH_EXAMPLES = {
+    "README.md",
+    "docs/api.md",
+    "docs/local.md",
+    "docs/privacy.md",
+    "docs/recommendations.md",
+    "docs/sentiment.md",
+}
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]  # the process environment plus local.env
+    home: Path  # holds .learnloop/, where the examples run
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    home = tmp_path_factory.mktemp("docs")
+    state_dir = home / ".learnloop"
+    log = home / "up.log"
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("LEARNLOOP_", "AWS_ENDPOINT"))}
+    with log.open("wb") as handle:
+        # `python -m` rather than the installed script: the code under test, wherever it is.
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "learnloop_tools.cli",
+                "up",
+                "--port",
+                "0",
+                "--state-dir",
+                str(state_dir),
+            ],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=base,
+        )
+    try:
+        env_file = state_dir / "local.env"
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _serving(env_file):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"learnloop up did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield Stack(env={**base, **read_env_file(env_file)}, home=home)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _serving(env_file: Path) -> bool:
+    if not env_file.exists():
+        return False
+    url = read_env_file(env_file).get("LEARNLOOP_API_URL", "")
+    try:
+        with urllib.request.urlopen(f"{url}/v1/health", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def test_every_marked_example_answers_as_documented(stack: Stack) -> None:
+    examples = collect(ROOT)
+    outcomes = [run(example, env=stack.env, cwd=stack.home) for example in examples]
+    failed = [outcome.describe() for outcome in outcomes if not outcome.ok]
+    assert not failed, "\n\n".join(failed)
+    assert len(outcomes) >= MIN_EXAMPLES, [o.example.where for o in outcomes]
+    assert {o.example.path for o in outcomes} >= PAGES_WITH_EXAMPLES
+    assert sum(len(o.statuses) for o in outcomes) >= MIN_REQUESTS
+
+
+def test_a_status_other_than_the_documented_one_fails(stack: Stack) -> None:
+    code = 'curl -sS "$LEARNLOOP_API_URL/v1/health"\ncurl -sS "$LEARNLOOP_API_URL/v1/nope"\n'
+    wrong = Example("inline", 1, "learnloop up", [200, 200], code)
+    outcome = run(wrong, env=stack.env, cwd=stack.home)
+    assert outcome.returncode == 0 and outcome.statuses == [200, 404]
+    assert not outcome.ok
+    # A command that fails stops the block and fails it, whatever the statuses.
+    broken = Example("inline", 1, "learnloop up", [200], code.splitlines()[0] + "\nfalse\n")
+    assert not run(broken, env=stack.env, cwd=stack.home).ok
