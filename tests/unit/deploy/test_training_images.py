@@ -38,6 +38,11 @@ def test_dockerfile_installs_its_extra_and_runs_the_entry_module(job: object) ->
     assert "/opt/wheels" not in dockerfile
     cmd = re.findall(r"^CMD (.*)$", dockerfile, flags=re.M)
     assert cmd == [f'["python", "-m", "{job.module}"]']  # type: ignore[attr-defined]
+    # The image holds the runtime library and the jobs, never the developer tooling.
+    copied = re.findall(r"^COPY (\S+) ", dockerfile, flags=re.M)
+    assert {"layers", "training_jobs"} <= set(copied)
+    assert job.module.split(".")[0] == "training_jobs"  # type: ignore[attr-defined]
+    assert not any("learnloop_tools" in line for line in copied)
 
 
 def test_the_sentiment_image_needs_no_torch() -> None:
