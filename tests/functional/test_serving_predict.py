@@ -14,8 +14,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from learnloop.exceptions import ConflictError, NoProductionModelError, ValidationError
 from learnloop.models.artifacts import artifact_prefix, to_onnx
 from learnloop.models.cache import PRODUCTION_ALIAS, ModelCache, S3ModelLoader
-from learnloop.predictors import estimators
-from learnloop.predictors import predict
+from learnloop.predictors import estimators, predict
 from learnloop.predictors.features import (
     ENGAGEMENT_FEATURES,
     FOLLOW_THROUGH_FEATURES,
