@@ -43,8 +43,8 @@ MANIFEST_FILE = "artifacts.json"
 
 
 def repo_root() -> Path:
-    """The repository this package lives in (``layers/learnloop/deploy`` → three up)."""
-    return Path(__file__).resolve().parents[3]
+    """The repository this package lives in (``learnloop_tools/deploy/build.py`` → two up)."""
+    return Path(__file__).resolve().parents[2]
 
 
 @dataclass

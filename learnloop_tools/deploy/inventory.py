@@ -217,8 +217,8 @@ def training_job_specs() -> tuple[TrainingJobSpec, ...]:
 
 
 def _repo_root() -> Path:
-    # learnloop_tools/deploy/inventory.py -> the repository is four levels up.
-    return Path(__file__).resolve().parents[3]
+    # learnloop_tools/deploy/inventory.py -> the repository is three levels up.
+    return Path(__file__).resolve().parents[2]
 
 
 def load_app(app_path: Path | None = None) -> ModuleType:

@@ -64,7 +64,7 @@ def find_app_path(project_dir: Path | None = None) -> Path:
     candidates = [] if project_dir is None else [Path(project_dir) / "functions" / "app.py"]
     candidates.append(Path.cwd() / "functions" / "app.py")
     # learnloop_tools/local/api_server.py -> the repository root is three levels up.
-    candidates.append(Path(__file__).resolve().parents[3] / "functions" / "app.py")
+    candidates.append(Path(__file__).resolve().parents[2] / "functions" / "app.py")
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
