@@ -33,7 +33,8 @@ SCOPE_FUNCTIONS: dict[str | None, str] = {
     "read": "api_read",
     "admin": "api_admin",
 }
-#: Routes that were not declared through ``api.endpoint`` (a dashboard page, say).
+#: Routes that were not declared through ``api.route`` (a plain ``@app.route``; a test refuses
+#: them in functions/app.py, but another app may have some).
 UNSCOPED_FUNCTION = "api_admin"
 _NO_SCOPE = object()
 
@@ -102,8 +103,8 @@ class Inventory:
 
 
 def route_scope(view_function: Any) -> str | object | None:
-    """The scope an ``api.endpoint`` route needs (``None`` when open), or a marker when the
-    route was not declared through ``api.endpoint``."""
+    """The scope an ``api.route`` route needs (``None`` when open), or a marker when the
+    route was not declared through ``api.route``."""
     scope = getattr(view_function, "learnloop_scope", _NO_SCOPE)
     return scope if scope is _NO_SCOPE or scope is None else str(scope)
 
