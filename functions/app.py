@@ -1,7 +1,8 @@
 """learnloop's Lambda entry points: routes, schedules and triggers, declared.
 
-Every handler is one call into the ``learnloop`` library; nothing happens at import beyond
-building the app, the logger and the metrics.
+Every route is declared once, with ``api.route``: what it serves and what the OpenAPI document
+says of it. Every handler is one call into the ``learnloop`` library; nothing happens at import
+beyond building the app, the logger and the metrics (request models are named, not imported).
 """
 
 from __future__ import annotations
@@ -13,9 +14,17 @@ from chalice import Chalice, ConvertToMiddleware, Cron, Rate
 from chalice.app import CloudWatchEvent, Response
 
 from learnloop import experiments, ingest, jobs
-from learnloop.api import Api, Call, dashboard, error_envelope_middleware, json_response
+from learnloop.api import (
+    DATE_SCHEMA,
+    IDENTIFIER_SCHEMA,
+    Api,
+    Call,
+    QueryParam,
+    dashboard,
+    error_envelope_middleware,
+    json_response,
+)
 from learnloop.api.auth import Scope
-from learnloop.api.openapi import openapi_document
 from learnloop.bandits.posteriors import bandit_posteriors
 from learnloop.drift.alerts import latest_alerts
 from learnloop.market.coin_sentiment import market_sentiment
@@ -42,12 +51,17 @@ app.register_middleware(
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics), "http")
 app.register_middleware(error_envelope_middleware, "http")
 
+#: Query parameters several routes share.
+USER_ID = QueryParam("user_id", IDENTIFIER_SCHEMA, "the app's user id", required=True)
+CONTENT_TYPE = QueryParam("content_type", IDENTIFIER_SCHEMA, "only items of this type")
+K = QueryParam("k", {"type": "integer", "minimum": 1, "maximum": 100}, "how many (default 10)")
+TO_TODAY = QueryParam("to", DATE_SCHEMA, "last day, YYYY-MM-DD (default: today, UTC)")
+
 
 # --- health ------------------------------------------------------------------------------------
 
 
-@app.route("/v1/health", methods=["GET"])
-@api.endpoint(scope=None)
+@api.route("GET", "/v1/health", scope=None, summary="Liveness and the stage served", tag="meta")
 def health(call: Call) -> dict[str, Any]:
     return {"status": "ok", "stage": call.settings.stage}
 
@@ -55,15 +69,27 @@ def health(call: Call) -> dict[str, Any]:
 # --- ingest ------------------------------------------------------------------------------------
 
 
-@app.route("/v1/reactions", methods=["PUT"])
-@api.endpoint(scope=Scope.INGEST)
+@api.route(
+    "PUT",
+    "/v1/reactions",
+    scope=Scope.INGEST,
+    summary="Upsert a like or dislike",
+    tag="ingest",
+    body="learnloop.ingest.schemas:ReactionIn",
+    accepted=True,
+)
 def put_reaction(call: Call) -> Response:
     body = ingest.put_reaction(call.tables, call.json(), consent=call.services.consent)
     return json_response(body, 202 if body.get("dropped") else 200)
 
 
-@app.route("/v1/reactions/{user_id}/{content_type}/{external_id}", methods=["DELETE"])
-@api.endpoint(scope=Scope.INGEST)
+@api.route(
+    "DELETE",
+    "/v1/reactions/{user_id}/{content_type}/{external_id}",
+    scope=Scope.INGEST,
+    summary="Delete a reaction (idempotent)",
+    tag="ingest",
+)
 def delete_reaction(
     call: Call, user_id: str, content_type: str, external_id: str
 ) -> dict[str, Any]:
@@ -72,34 +98,68 @@ def delete_reaction(
     )
 
 
-@app.route("/v1/events", methods=["POST"])
-@api.endpoint(scope=Scope.INGEST)
+@api.route(
+    "POST",
+    "/v1/events",
+    scope=Scope.INGEST,
+    summary="A batch of 1-500 analytics events",
+    tag="ingest",
+    body="learnloop.ingest.schemas:EventBatchIn",
+    accepted=True,
+)
 def post_events(call: Call) -> Response:
     result = ingest.ingest_events(call.tables, call.json(), consent=call.services.consent)
     return json_response(result.to_body(), result.status)
 
 
-@app.route("/v1/content/{decision_id}", methods=["PUT"])
-@api.endpoint(scope=Scope.INGEST)
+@api.route(
+    "PUT",
+    "/v1/content/{decision_id}",
+    scope=Scope.INGEST,
+    summary="Metadata of a published decision",
+    tag="ingest",
+    body="learnloop.ingest.schemas:ContentIn",
+)
 def put_content(call: Call, decision_id: str) -> dict[str, Any]:
     return ingest.put_content(call.tables, decision_id, call.json())
 
 
-@app.route("/v1/outcomes", methods=["POST"])
-@api.endpoint(scope=Scope.INGEST)
+@api.route(
+    "POST",
+    "/v1/outcomes",
+    scope=Scope.INGEST,
+    summary="One outcome or a batch of outcomes",
+    tag="ingest",
+    body=("learnloop.ingest.schemas:OutcomeIn", "learnloop.ingest.schemas:OutcomeBatchIn"),
+)
 def post_outcomes(call: Call) -> dict[str, Any]:
     return ingest.ingest_outcomes(call.tables, call.json())
 
 
-@app.route("/v1/insights", methods=["POST"])
-@api.endpoint(scope=Scope.INGEST)
+@api.route(
+    "POST",
+    "/v1/insights",
+    scope=Scope.INGEST,
+    summary="An AI insight shown to a user",
+    tag="ingest",
+    body="learnloop.ingest.schemas:InsightIn",
+    accepted=True,
+)
 def post_insight(call: Call) -> Response:
     body = ingest.put_insight(call.tables, call.json(), consent=call.services.consent)
     return json_response(body, 202 if body.get("dropped") else 200)
 
 
-@app.route("/v1/insights/{insight_id}/feedback", methods=["POST"])
-@api.endpoint(scope=Scope.INGEST)
+@api.route(
+    "POST",
+    "/v1/insights/{insight_id}/feedback",
+    scope=Scope.INGEST,
+    summary="Helpful / not-helpful feedback on an insight",
+    tag="ingest",
+    body="learnloop.ingest.schemas:FeedbackIn",
+    accepted=True,
+    errors=(404,),
+)
 def post_insight_feedback(call: Call, insight_id: str) -> Response:
     body = ingest.put_feedback(call.tables, insight_id, call.json(), consent=call.services.consent)
     return json_response(body, 202 if body.get("dropped") else 200)
@@ -108,22 +168,43 @@ def post_insight_feedback(call: Call, insight_id: str) -> Response:
 # --- serving -----------------------------------------------------------------------------------
 
 
-@app.route("/v1/bandit/select", methods=["POST"])
-@api.endpoint(scope=Scope.READ)
+@api.route(
+    "POST",
+    "/v1/bandit/select",
+    scope=Scope.READ,
+    summary="Choose arms (Thompson sampling / UCB1)",
+    tag="serving",
+    body="learnloop.bandits.select:SelectIn",
+    errors=(409,),
+)
 def bandit_select(call: Call) -> dict[str, Any]:
     from learnloop.bandits.select import select  # numpy stays off the ingest cold path
 
     return select(call.tables, call.json(), arms=call.services.arms_cache)
 
 
-@app.route("/v1/predict/engagement", methods=["POST"])
-@api.endpoint(scope=Scope.READ)
+@api.route(
+    "POST",
+    "/v1/predict/engagement",
+    scope=Scope.READ,
+    summary="Predicted engagement rate per row",
+    tag="serving",
+    body="learnloop.predictors.predict:PredictEngagementIn",
+    errors=(409,),
+)
 def post_predict_engagement(call: Call) -> dict[str, Any]:
     return predict_engagement(call.services.model_cache, call.json())
 
 
-@app.route("/v1/predict/follow-through", methods=["POST"])
-@api.endpoint(scope=Scope.READ)
+@api.route(
+    "POST",
+    "/v1/predict/follow-through",
+    scope=Scope.READ,
+    summary="Follow-through probability per row",
+    tag="serving",
+    body="learnloop.predictors.predict:PredictFollowThroughIn",
+    errors=(409,),
+)
 def post_predict_follow_through(call: Call) -> dict[str, Any]:
     return predict_follow_through(call.services.model_cache, call.json())
 
@@ -131,16 +212,35 @@ def post_predict_follow_through(call: Call) -> dict[str, Any]:
 # --- serving: recommendations (two-tower) ------------------------------------------------------
 
 
-@app.route("/v1/recommendations", methods=["GET"])
-@api.endpoint(scope=Scope.READ)
+@api.route(
+    "GET",
+    "/v1/recommendations",
+    scope=Scope.READ,
+    summary="Items for a user, never one they reacted to",
+    tag="serving",
+    query=(
+        USER_ID,
+        CONTENT_TYPE,
+        K,
+        QueryParam("seed", {"type": "integer", "minimum": 0}, "repeatable exploration"),
+    ),
+    errors=(409,),
+)
 def get_recommendations(call: Call) -> dict[str, Any]:
     return recommend.recommend(
         call.tables, call.services.recommender_cache, call.query, consent=call.services.consent
     )
 
 
-@app.route("/v1/users/{user_id}/similar", methods=["GET"])
-@api.endpoint(scope=Scope.READ)
+@api.route(
+    "GET",
+    "/v1/users/{user_id}/similar",
+    scope=Scope.READ,
+    summary="Users of the most similar embeddings (pseudonyms)",
+    tag="serving",
+    query=(K,),
+    errors=(404, 409),
+)
 def get_similar_users(call: Call, user_id: str) -> dict[str, Any]:
     return recommend.similar_users(
         call.tables,
@@ -151,8 +251,15 @@ def get_similar_users(call: Call, user_id: str) -> dict[str, Any]:
     )
 
 
-@app.route("/v1/items/{content_type}/{external_id}/similar", methods=["GET"])
-@api.endpoint(scope=Scope.READ)
+@api.route(
+    "GET",
+    "/v1/items/{content_type}/{external_id}/similar",
+    scope=Scope.READ,
+    summary="Items of the most similar embeddings",
+    tag="serving",
+    query=(K, CONTENT_TYPE),
+    errors=(404, 409),
+)
 def get_similar_items(call: Call, content_type: str, external_id: str) -> dict[str, Any]:
     return recommend.similar_items(
         call.tables,
@@ -167,15 +274,33 @@ def get_similar_items(call: Call, content_type: str, external_id: str) -> dict[s
 # --- serving: sentiment -------------------------------------------------------------------------
 
 
-@app.route("/v1/sentiment", methods=["POST"])
-@api.endpoint(scope=Scope.READ)
+@api.route(
+    "POST",
+    "/v1/sentiment",
+    scope=Scope.READ,
+    summary="Negative / neutral / positive probabilities of 1-64 texts",
+    tag="serving",
+    body="learnloop.sentiment.classify:SentimentIn",
+    errors=(409,),
+)
 def post_sentiment(call: Call) -> dict[str, Any]:
 
     return classify(call.services.sentiment_cache, call.json())
 
 
-@app.route("/v1/sentiment/market", methods=["GET"])
-@api.endpoint(scope=Scope.READ)
+@api.route(
+    "GET",
+    "/v1/sentiment/market",
+    scope=Scope.READ,
+    summary="Per-coin reaction sentiment over the last N days (daily series, weighted mean)",
+    tag="serving",
+    query=(
+        QueryParam(
+            "days", {"type": "integer", "minimum": 1, "maximum": 92}, "how many (default 7)"
+        ),
+        TO_TODAY,
+    ),
+)
 def get_market_sentiment(call: Call) -> dict[str, Any]:
 
     return market_sentiment(call.tables, call.query)
@@ -184,32 +309,59 @@ def get_market_sentiment(call: Call) -> dict[str, Any]:
 # --- experiments: assignment (read), definitions and results (admin) ------------------------
 
 
-@app.route("/v1/experiments/{experiment_id}/assignment", methods=["GET"])
-@api.endpoint(scope=Scope.READ)
+@api.route(
+    "GET",
+    "/v1/experiments/{experiment_id}/assignment",
+    scope=Scope.READ,
+    summary="A user's variant (deterministic; the control when not running or opted out)",
+    tag="experiments",
+    query=(USER_ID,),
+    errors=(404,),
+)
 def get_experiment_assignment(call: Call, experiment_id: str) -> dict[str, Any]:
     return experiments.assign(call.tables, experiment_id, call.query, consent=call.services.consent)
 
 
-@app.route("/v1/admin/experiments", methods=["GET"])
-@api.endpoint(scope=Scope.ADMIN)
+@api.route(
+    "GET", "/v1/admin/experiments", scope=Scope.ADMIN, summary="Every experiment", tag="experiments"
+)
 def list_experiments(call: Call) -> dict[str, Any]:
     return experiments.list_experiments(call.tables)
 
 
-@app.route("/v1/admin/experiments/{experiment_id}", methods=["PUT"])
-@api.endpoint(scope=Scope.ADMIN)
+@api.route(
+    "PUT",
+    "/v1/admin/experiments/{experiment_id}",
+    scope=Scope.ADMIN,
+    summary="Create or update an experiment (variants locked once started)",
+    tag="experiments",
+    body="learnloop.experiments.schemas:ExperimentIn",
+    errors=(409,),
+)
 def put_experiment(call: Call, experiment_id: str) -> dict[str, Any]:
     return experiments.put_experiment(call.tables, experiment_id, call.json())
 
 
-@app.route("/v1/admin/experiments/{experiment_id}", methods=["GET"])
-@api.endpoint(scope=Scope.ADMIN)
+@api.route(
+    "GET",
+    "/v1/admin/experiments/{experiment_id}",
+    scope=Scope.ADMIN,
+    summary="An experiment with its results per variant",
+    tag="experiments",
+    errors=(404,),
+)
 def get_experiment(call: Call, experiment_id: str) -> dict[str, Any]:
     return experiments.experiment_with_results(call.tables, experiment_id)
 
 
-@app.route("/v1/admin/experiments/{experiment_id}/stop", methods=["POST"])
-@api.endpoint(scope=Scope.ADMIN)
+@api.route(
+    "POST",
+    "/v1/admin/experiments/{experiment_id}/stop",
+    scope=Scope.ADMIN,
+    summary="Stop an experiment (idempotent)",
+    tag="experiments",
+    errors=(404, 409),
+)
 def stop_experiment(call: Call, experiment_id: str) -> dict[str, Any]:
     return experiments.stop_experiment(call.tables, experiment_id)
 
@@ -217,20 +369,40 @@ def stop_experiment(call: Call, experiment_id: str) -> dict[str, Any]:
 # --- admin: models ----------------------------------------------------------------------------
 
 
-@app.route("/v1/models", methods=["GET"])
-@api.endpoint(scope=Scope.ADMIN)
+@api.route(
+    "GET",
+    "/v1/models",
+    scope=Scope.ADMIN,
+    summary="Models, versions, metrics, production history",
+    tag="admin",
+)
 def list_models(call: Call) -> dict[str, Any]:
     return models.list_models(call.tables)
 
 
-@app.route("/v1/models/{name}/promote", methods=["POST"])
-@api.endpoint(scope=Scope.ADMIN)
+@api.route(
+    "POST",
+    "/v1/models/{name}/promote",
+    scope=Scope.ADMIN,
+    summary="Point production at a version",
+    tag="admin",
+    body="learnloop.models.operations:PromoteIn",
+    errors=(404, 409),
+)
 def promote_model(call: Call, name: str) -> dict[str, Any]:
     return models.promote(call.tables, name, call.json(), actor=call.actor)
 
 
-@app.route("/v1/models/{name}/rollback", methods=["POST"])
-@api.endpoint(scope=Scope.ADMIN)
+@api.route(
+    "POST",
+    "/v1/models/{name}/rollback",
+    scope=Scope.ADMIN,
+    summary="Point production back at the previous version",
+    tag="admin",
+    body="learnloop.models.operations:RollbackIn",
+    body_required=False,
+    errors=(404, 409),
+)
 def rollback_model(call: Call, name: str) -> dict[str, Any]:
     return models.rollback(call.tables, name, call.json_or_none(), actor=call.actor)
 
@@ -238,23 +410,51 @@ def rollback_model(call: Call, name: str) -> dict[str, Any]:
 # --- privacy: consent, deletion, admin export -------------------------------------------------
 
 
-@app.route("/v1/users/{user_id}/consent", methods=["PUT"])
-@api.endpoint(scope=Scope.INGEST)
+@api.route(
+    "PUT",
+    "/v1/users/{user_id}/consent",
+    scope=Scope.INGEST,
+    summary="Opt a user in or out of collection",
+    tag="privacy",
+    body="learnloop.users.consent:ConsentIn",
+    errors=(409,),
+)
 def put_consent(call: Call, user_id: str) -> dict[str, Any]:
 
     return consent.set_consent(call.tables, user_id, call.json(), cache=call.services.consent)
 
 
-@app.route("/v1/users/{user_id}", methods=["DELETE"])
-@api.endpoint(scope=Scope.ADMIN)
+@api.route(
+    "DELETE",
+    "/v1/users/{user_id}",
+    scope=Scope.ADMIN,
+    summary="Delete a user everywhere; returns a receipt",
+    tag="privacy",
+    accepted=True,
+    accepted_description=(
+        "Deleted from every table; some stored export days are still being rewritten by the "
+        "privacy_purge job (receipt exports.status = pending)"
+    ),
+)
 def delete_user(call: Call, user_id: str) -> Response:
 
     receipt = deletion.delete_user(call.tables, user_id, clock=call.services.clock)
     return json_response(receipt, deletion.receipt_status(receipt))
 
 
-@app.route("/v1/admin/export", methods=["GET"])
-@api.endpoint(scope=Scope.ADMIN)
+@api.route(
+    "GET",
+    "/v1/admin/export",
+    scope=Scope.ADMIN,
+    summary="Pseudonymized rows of a date range (inline or a presigned URL)",
+    tag="admin",
+    query=(
+        QueryParam("kind", {"enum": ["reactions", "events", "outcomes"]}, "what", required=True),
+        QueryParam("format", {"enum": ["csv", "jsonl"]}, "default jsonl"),
+        QueryParam("from", DATE_SCHEMA, "first day, YYYY-MM-DD", required=True),
+        QueryParam("to", DATE_SCHEMA, "last day, YYYY-MM-DD (default: from)"),
+    ),
+)
 def get_admin_export(call: Call) -> Response:
 
     reply = admin_export.admin_export(call.tables, call.query)
@@ -266,38 +466,66 @@ def get_admin_export(call: Call) -> Response:
 # --- api surface: OpenAPI, admin stats, dashboard ----------------------------------------------
 
 
-@app.route("/v1/openapi.json", methods=["GET"])
-@api.endpoint(scope=None)
+@api.route("GET", "/v1/openapi.json", scope=None, summary="This OpenAPI 3.1 document", tag="meta")
 def get_openapi(call: Call) -> dict[str, Any]:
-    return openapi_document()
+    return api.openapi_document()
 
 
-@app.route("/v1/admin/stats", methods=["GET"])
-@api.endpoint(scope=Scope.ADMIN)
+@api.route(
+    "GET",
+    "/v1/admin/stats",
+    scope=Scope.ADMIN,
+    summary="Daily rollups of a date range",
+    tag="admin",
+    query=(
+        QueryParam("from", DATE_SCHEMA, "first day, YYYY-MM-DD (default: to - 29 days)"),
+        TO_TODAY,
+    ),
+)
 def admin_stats(call: Call) -> dict[str, Any]:
     return daily_stats(call.tables, call.query)
 
 
-@app.route("/v1/admin/bandits", methods=["GET"])
-@api.endpoint(scope=Scope.ADMIN)
+@api.route(
+    "GET",
+    "/v1/admin/bandits",
+    scope=Scope.ADMIN,
+    summary="Every bandit arm's posterior",
+    tag="admin",
+)
 def admin_bandits(call: Call) -> dict[str, Any]:
     return bandit_posteriors(call.tables, arms=call.services.arms_cache)
 
 
-@app.route("/v1/admin/alerts", methods=["GET"])
-@api.endpoint(scope=Scope.ADMIN)
+@api.route(
+    "GET", "/v1/admin/alerts", scope=Scope.ADMIN, summary="The latest drift alerts", tag="admin"
+)
 def admin_alerts(call: Call) -> dict[str, Any]:
     return latest_alerts(call.tables)
 
 
-@app.route("/admin", methods=["GET"])
-@api.endpoint(scope=None)
+@api.route(
+    "GET",
+    "/admin",
+    scope=None,
+    summary="The admin dashboard page",
+    tag="dashboard",
+    media_type="text/html",
+)
 def admin_page(call: Call) -> Response:
     return dashboard.serve_page()
 
 
-@app.route("/admin/assets/{name}", methods=["GET"])
-@api.endpoint(scope=None)
+@api.route(
+    "GET",
+    "/admin/assets/{name}",
+    scope=None,
+    summary="The dashboard's scripts and styles",
+    tag="dashboard",
+    path_schemas={"name": {"type": "string", "minLength": 1, "maxLength": 128}},
+    errors=(404,),
+    media_type="text/plain",
+)
 def admin_asset(call: Call, name: str) -> Response:
     return dashboard.serve_asset(name)
 

@@ -6,18 +6,14 @@ and one stage (its own tables and bucket) per test, so tests never see each othe
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -108,18 +104,12 @@ def services(settings: Any, tables: Any) -> Iterator[Any]:
     set_services(None)
 
 
-def load_app_module() -> ModuleType:
-    """functions/app.py imported by path, as Lambda would load it."""
-    spec = importlib.util.spec_from_file_location("learnloop_app", ROOT / "functions" / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def app_module() -> ModuleType:
-    return load_app_module()
+    """functions/app.py, loaded as Lambda would (the same module ``support.app`` hands out)."""
+    from support.app import app_module as load_app
+
+    return load_app()
 
 
 @pytest.fixture

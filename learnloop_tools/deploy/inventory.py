@@ -36,14 +36,15 @@ SCOPE_FUNCTIONS: dict[str | None, str] = {
     "read": "api_read",
     "admin": "api_admin",
 }
-#: Routes that were not declared through ``api.endpoint`` (a dashboard page, say).
+#: Routes that were not declared through ``api.route`` (a plain ``@app.route``; a test refuses
+#: them in functions/app.py, but another app may have some).
 UNSCOPED_FUNCTION = "api_admin"
 _NO_SCOPE = object()
 
 
 @dataclass(frozen=True)
-class RouteSpec:
-    """One route of the app and the function that serves it."""
+class RouteFunction:
+    """One route of the app and the Lambda function that serves it."""
 
     path: str
     method: str
@@ -61,7 +62,7 @@ class FunctionSpec:
     profile: Profile
     schedule: str | None = None
     event_pattern: Mapping[str, Any] | None = None
-    routes: tuple[RouteSpec, ...] = ()
+    routes: tuple[RouteFunction, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,8 @@ class Inventory:
 
 
 def route_scope(view_function: Any) -> str | object | None:
-    """The scope an ``api.endpoint`` route needs (``None`` when open), or a marker when the
-    route was not declared through ``api.endpoint``."""
+    """The scope an ``api.route`` route needs (``None`` when open), or a marker when the
+    route was not declared through ``api.route``."""
     scope = getattr(view_function, "learnloop_scope", _NO_SCOPE)
     return scope if scope is _NO_SCOPE or scope is None else str(scope)
 
@@ -115,13 +116,13 @@ def function_specs(app: Any) -> tuple[FunctionSpec, ...]:
     """The Lambda functions of a Chalice app: route groups first, then event handlers."""
     from chalice.app import CloudWatchEventConfig, ScheduledEventConfig
 
-    routes: dict[str, list[RouteSpec]] = {}
+    routes: dict[str, list[RouteFunction]] = {}
     for path, methods in sorted(app.routes.items()):
         for method, entry in sorted(methods.items()):
             scope = route_scope(entry.view_function)
             function = UNSCOPED_FUNCTION if scope is _NO_SCOPE else SCOPE_FUNCTIONS[scope]  # type: ignore[index]
             routes.setdefault(function, []).append(
-                RouteSpec(
+                RouteFunction(
                     path=path,
                     method=method,
                     scope=None if scope is _NO_SCOPE else scope,  # type: ignore[arg-type]
@@ -217,10 +218,6 @@ def training_job_specs() -> tuple[TrainingJobSpec, ...]:
     )
 
 
-def _repo_root() -> Path:
-    # learnloop_tools/deploy/inventory.py: the repository is the folder above learnloop_tools.
-    return Path(__file__).resolve().parents[2]
-
 
 def load_app(app_path: Path | None = None) -> ModuleType:
     """Import ``functions/app.py`` (or ``app_path``) as Lambda would."""
@@ -256,7 +253,7 @@ __all__ = [
     "SCOPE_FUNCTIONS",
     "FunctionSpec",
     "Inventory",
-    "RouteSpec",
+    "RouteFunction",
     "TableSpec",
     "TrainingJobSpec",
     "build_inventory",

@@ -1,11 +1,12 @@
-"""Adapt library functions to Chalice routes: auth, limits, JSON parsing and errors in one place.
+"""Declare the API's routes and adapt library functions to them: auth, limits, JSON, errors.
 
-A route in ``functions/app.py`` stays a declaration::
+A route in ``functions/app.py`` is one declaration: what it serves and what its documentation
+says, both from the same :class:`~learnloop.api.route_spec.RouteSpec`::
 
-    @app.route("/v1/reactions", methods=["PUT"])
-    @api.endpoint(scope=Scope.INGEST)
-    def put_reaction(call: Call) -> dict:
-        return ingest.put_reaction(call.tables, call.json())
+    @api.route("PUT", "/v1/reactions", scope=Scope.INGEST, summary="Upsert a like or dislike",
+               tag="ingest", body="learnloop.ingest.schemas:ReactionIn", accepted=True)
+    def put_reaction(call: Call) -> Response:
+        ...
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from chalice import Chalice
 from chalice.app import Request, Response
 
 from learnloop.api.auth.keys import Principal, Scope
+from learnloop.api.openapi.document import build_document
 from learnloop.api.responses import error_response, internal_error_response, json_response
+from learnloop.api.route_spec import QueryParam, RouteSpec
 from learnloop.api.services import Services, get_services
 from learnloop.exceptions import BadRequestError, LearnloopError, PayloadTooLargeError
 from learnloop.observability import logger
@@ -108,52 +111,118 @@ def _nesting_depth(text: str) -> int:
 
 
 class Api:
-    """Wraps view functions of one Chalice app.
+    """The routes of one Chalice app, each declared once, and the wrapper every view runs in.
 
     Parameters
     ----------
     app
-        The Chalice app whose ``current_request`` the views read.
+        The Chalice app the routes are added to and whose ``current_request`` the views read.
     services
         Returns the container's services (default: built from the environment on first use).
+
+    Examples
+    --------
+    >>> from chalice import Chalice
+    >>> api = Api(Chalice(app_name="example"))
+    >>> @api.route("GET", "/v1/health", scope=None, summary="Liveness", tag="meta")
+    ... def health(call: Call) -> dict[str, str]:
+    ...     return {"status": "ok"}
+    >>> [(spec.method, spec.path) for spec in api.routes], health.learnloop_scope
+    ([('GET', '/v1/health')], None)
+    >>> sorted(api.openapi_document()["paths"])
+    ['/v1/health']
     """
 
     def __init__(self, app: Chalice, services: Callable[[], Services] = get_services) -> None:
         self.app = app
         self._services = services
+        self._routes: list[RouteSpec] = []
+        self._document: dict[str, Any] | None = None
+
+    @property
+    def routes(self) -> tuple[RouteSpec, ...]:
+        """Every route declared with :meth:`route`, in declaration order."""
+        return tuple(self._routes)
 
     def services(self) -> Services:
         """The container's services: what the app's schedules and triggers hand their jobs."""
         return self._services()
 
-    def endpoint(
-        self, *, scope: Scope | None, status: int = 200
+    def openapi_document(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of :attr:`routes`, built once per container."""
+        if self._document is None:
+            self._document = build_document(self._routes)
+        return self._document
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        scope: Scope | None,
+        summary: str,
+        tag: str,
+        body: str | tuple[str, ...] = (),
+        body_required: bool = True,
+        query: tuple[QueryParam, ...] = (),
+        path_schemas: Mapping[str, dict[str, Any]] | None = None,
+        status: int = 200,
+        errors: tuple[int, ...] = (),
+        media_type: str = "application/json",
+        accepted: bool = False,
+        accepted_description: str | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
-        """Decorate a view taking ``(call, **path_params)`` and returning a JSON-able body.
+        """Declare a route: serve a view taking ``(call, **path_params)`` and document it.
 
-        ``scope=None`` makes the route public. Errors become the API's error envelope.
+        The arguments are :class:`~learnloop.api.route_spec.RouteSpec`'s (``body`` may be one
+        ``"module:Class"`` name). ``scope=None`` makes the route public. A view's return value
+        is sent as JSON with ``status`` unless it is a :class:`Response`; errors become the
+        API's error envelope.
         """
+        spec = RouteSpec(
+            method=method,
+            path=path,
+            scope=scope,
+            summary=summary,
+            tag=tag,
+            body=(body,) if isinstance(body, str) else body,
+            body_required=body_required,
+            query=query,
+            path_schemas=dict(path_schemas or {}),
+            status=status,
+            errors=errors,
+            media_type=media_type,
+            accepted=accepted,
+            accepted_description=accepted_description,
+        )
 
-        def decorate(view: Callable[..., Any]) -> Callable[..., Response]:
-            @functools.wraps(view)
-            def handler(**path: str) -> Response:
-                try:
-                    call = self._call(scope)
-                    result = view(call, **path)
-                except LearnloopError as exc:
-                    if exc.status >= 500:
-                        logger.exception("request failed")
-                        return internal_error_response()
-                    return error_response(exc)
-                if isinstance(result, Response):
-                    return result
-                return json_response(result, status)
-
-            # Deployment groups routes into Lambda functions by the scope they need.
-            handler.learnloop_scope = scope  # type: ignore[attr-defined]
+        def declare(view: Callable[..., Any]) -> Callable[..., Response]:
+            handler = self._wrap(view, spec)
+            self.app.route(path, methods=[method])(handler)  # raises on a duplicate route
+            self._routes.append(spec)
+            self._document = None  # a route declared after the first build is not left out
             return handler
 
-        return decorate
+        return declare
+
+    def _wrap(self, view: Callable[..., Any], spec: RouteSpec) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def handler(**path: str) -> Response:
+            try:
+                call = self._call(spec.scope)
+                result = view(call, **path)
+            except LearnloopError as exc:
+                if exc.status >= 500:
+                    logger.exception("request failed")
+                    return internal_error_response()
+                return error_response(exc)
+            if isinstance(result, Response):
+                return result
+            return json_response(result, spec.status)
+
+        # Deployment groups routes into Lambda functions by the scope they need.
+        handler.learnloop_scope = spec.scope  # type: ignore[attr-defined]
+        return handler
 
     def _call(self, scope: Scope | None) -> Call:
         request = self.app.current_request

@@ -1,16 +1,7 @@
-"""The API's OpenAPI 3.1 document: a registry of routes and the builder that reads it."""
+"""The API's OpenAPI 3.1 document, built from the routes an app declared with ``Api.route``."""
 
 from __future__ import annotations
 
-from learnloop.api.openapi.document import ERROR_SCHEMA, build_document, openapi_document
-from learnloop.api.openapi.routes import ROUTES, QueryParam, RouteSpec, undocumented
+from learnloop.api.openapi.document import ERROR_SCHEMA, build_document
 
-__all__ = [
-    "ERROR_SCHEMA",
-    "ROUTES",
-    "QueryParam",
-    "RouteSpec",
-    "build_document",
-    "openapi_document",
-    "undocumented",
-]
+__all__ = ["ERROR_SCHEMA", "build_document"]

@@ -1,13 +1,16 @@
-"""Build the OpenAPI 3.1 document from :data:`~learnloop.api.openapi.routes.ROUTES`.
+"""Build the OpenAPI 3.1 document from the routes an app declared (``Api.routes``).
 
 Request schemas are the pydantic models' own JSON schemas (``models_json_schema``, the same
 models the routes validate with), so the document cannot drift from what the API accepts.
 
 Examples
 --------
->>> doc = build_document()
->>> doc["openapi"], sorted(doc["paths"]["/v1/reactions"])
-('3.1.0', ['put'])
+>>> from learnloop.api.auth import Scope
+>>> events = RouteSpec("POST", "/v1/events", Scope.INGEST, "A batch of events", "ingest",
+...                    body=("learnloop.ingest.schemas:EventBatchIn",))
+>>> doc = build_document([events])
+>>> doc["openapi"], sorted(doc["paths"]["/v1/events"])
+('3.1.0', ['post'])
 >>> doc["paths"]["/v1/events"]["post"]["x-required-scope"]
 'ingest'
 >>> "422" in doc["paths"]["/v1/events"]["post"]["responses"]
@@ -18,11 +21,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import Any
 
 from learnloop import __version__
-from learnloop.api.openapi.routes import IDENTIFIER_SCHEMA, ROUTES, RouteSpec
+from learnloop.api.route_spec import IDENTIFIER_SCHEMA, RouteSpec
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -156,13 +158,14 @@ def _operation(route: RouteSpec, body_refs: dict[str, dict[str, Any]]) -> dict[s
     return operation
 
 
-def build_document(routes: Iterable[RouteSpec] = ROUTES) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of ``routes`` (default: the whole API).
+def build_document(routes: Iterable[RouteSpec]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``routes``.
 
     Parameters
     ----------
     routes
-        The operations to describe.
+        The operations to describe: the whole API's are ``api.routes`` of ``functions/app.py``
+        (served, cached, by ``Api.openapi_document``).
 
     Returns
     -------
@@ -191,9 +194,3 @@ def build_document(routes: Iterable[RouteSpec] = ROUTES) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
-
-
-@lru_cache(maxsize=1)
-def openapi_document() -> dict[str, Any]:
-    """The whole API's document, built once per container (``GET /v1/openapi.json``)."""
-    return build_document()
