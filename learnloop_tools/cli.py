@@ -259,14 +259,9 @@ def demo(
     """
     import os
 
-    from learnloop_tools.demo.driver import (  # numpy, plots: `demo` alone pays
-        DemoConfig,
-        format_summary,
-    )
-    from learnloop_tools.demo.local import (  # numpy, plots: `demo` alone pays
-        demo_settings,
-        run_demo,
-    )
+    # numpy and the plots: only `learnloop demo` pays for them, not every command's start
+    from learnloop_tools.demo.driver import DemoConfig, format_summary
+    from learnloop_tools.demo.local import demo_settings, run_demo
 
     # Simulated days pass in seconds: no write can still be in flight when `learn` runs, and a
     # window as long as the run covers all of it. One day shard: moto answers each GSI query

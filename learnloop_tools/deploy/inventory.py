@@ -218,7 +218,6 @@ def training_job_specs() -> tuple[TrainingJobSpec, ...]:
     )
 
 
-
 def load_app(app_path: Path | None = None) -> ModuleType:
     """Import ``functions/app.py`` (or ``app_path``) as Lambda would."""
 

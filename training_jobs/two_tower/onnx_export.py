@@ -57,10 +57,7 @@ def export_towers(model: Any) -> ExportedTowers:
     """
     import torch
 
-    from training_jobs.two_tower.model import (  # torch loads only to export
-        ItemTower,
-        UserTower,
-    )
+    from training_jobs.two_tower.model import ItemTower, UserTower  # torch loads only to export
 
     if not hasattr(model, "net_"):
         raise NotFittedError("TwoTowerRecommender is not fitted; nothing to export")

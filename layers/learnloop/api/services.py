@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from learnloop.api.auth.keys import Authenticator
 from learnloop.api.ratelimit import DynamoDBRateLimiter, limits_from_settings
 from learnloop.bandits.arms import ArmsCache
-from learnloop.sentiment.classify import load_sentiment_artifact
 from learnloop.settings import Settings, get_settings
 from learnloop.store.clients import s3_client
 from learnloop.store.tables import Tables
@@ -19,13 +18,9 @@ from learnloop.text.encoder import MODEL_FILE, TOKENIZER_FILE, TextEncoder
 from learnloop.users.consent import ConsentCache
 
 if TYPE_CHECKING:
-    from learnloop.api.ratelimit import DynamoDBRateLimiter
-    from learnloop.bandits.arms import ArmsCache
     from learnloop.models.cache import ModelCache, VersionCache
     from learnloop.recommender.index import TwoTowerIndex
     from learnloop.sentiment.classify import SentimentModel
-    from learnloop.text.encoder import TextEncoder
-    from learnloop.users.consent import ConsentCache
 
 
 @dataclass(frozen=True)
@@ -54,10 +49,8 @@ class Services:
         """
 
         def build() -> ModelCache:
-            from learnloop.models.cache import (  # numpy: built on first use, never on ingest
-                ModelCache,
-                S3ModelLoader,
-            )
+            # numpy: built on first use, never on ingest
+            from learnloop.models.cache import ModelCache, S3ModelLoader
 
             return ModelCache(
                 S3ModelLoader(self.tables, s3_client(self.settings)),
@@ -79,13 +72,9 @@ class Services:
         """
 
         def build() -> VersionCache[TwoTowerIndex]:
-            from learnloop.models.cache import (  # numpy: built on first use, never on ingest
-                S3ArtifactLoader,
-                VersionCache,
-            )
-            from learnloop.recommender.index import (
-                load_two_tower_artifact,  # numpy: built on first use, never on ingest
-            )
+            # numpy: built on first use, never on ingest
+            from learnloop.models.cache import S3ArtifactLoader, VersionCache
+            from learnloop.recommender.index import load_two_tower_artifact
 
             loader = S3ArtifactLoader(self.tables, s3_client(self.settings))
             return VersionCache(
@@ -101,10 +90,8 @@ class Services:
         """The container's production text encoder (MiniLM as ONNX), built on first use."""
 
         def build() -> VersionCache[TextEncoder]:
-            from learnloop.models.cache import (  # numpy: built on first use, never on ingest
-                S3ArtifactLoader,
-                VersionCache,
-            )
+            # numpy: built on first use, never on ingest
+            from learnloop.models.cache import S3ArtifactLoader, VersionCache
 
             loader = S3ArtifactLoader(self.tables, s3_client(self.settings))
 
@@ -131,10 +118,9 @@ class Services:
         """
 
         def build() -> VersionCache[SentimentModel]:
-            from learnloop.models.cache import (  # numpy: built on first use, never on ingest
-                S3ArtifactLoader,
-                VersionCache,
-            )
+            # numpy: built on first use, never on ingest
+            from learnloop.models.cache import S3ArtifactLoader, VersionCache
+            from learnloop.sentiment.classify import load_sentiment_artifact
 
             loader = S3ArtifactLoader(self.tables, s3_client(self.settings))
 

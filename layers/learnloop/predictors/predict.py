@@ -113,10 +113,8 @@ def predict_engagement(cache: ModelCache, body: Any) -> dict[str, Any]:
     >>> predict_engagement(cache, {"rows": [row]})["predictions"]  # doctest: +SKIP
     [0.0312...]
     """
-    from learnloop.predictors.features import (  # numpy: app.py imports this module
-        ENGAGEMENT_FEATURES,
-        engagement_matrix,
-    )
+    # numpy loads on the first prediction: app.py imports this module on every cold start
+    from learnloop.predictors.features import ENGAGEMENT_FEATURES, engagement_matrix
 
     request = validate(PredictEngagementIn, body)
     X = engagement_matrix([row.model_dump() for row in request.rows])
@@ -155,10 +153,8 @@ def predict_follow_through(cache: ModelCache, body: Any) -> dict[str, Any]:
     ...     {"novelty_score": 0.7, "expertise_level": 0.4, "viral_score": 55}]})["predictions"]
     [0.61...]
     """
-    from learnloop.predictors.features import (  # numpy: app.py imports this module
-        FOLLOW_THROUGH_FEATURES,
-        follow_through_matrix,
-    )
+    # numpy loads on the first prediction: app.py imports this module on every cold start
+    from learnloop.predictors.features import FOLLOW_THROUGH_FEATURES, follow_through_matrix
 
     request = validate(PredictFollowThroughIn, body)
     X = follow_through_matrix([row.model_dump() for row in request.rows])

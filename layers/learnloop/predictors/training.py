@@ -138,12 +138,13 @@ def train_and_publish(
         Model name → ``{"version", "metrics", "rows", "manifest_key"}``, or
         ``{"skipped": reason}`` when there was too little data.
     """
+    # scikit-learn loads only when there is something to train, not on every learn run
     from learnloop.predictors.estimators import (
         ENGAGEMENT_MODEL,
         FOLLOW_THROUGH_MODEL,
         train_engagement_model,
         train_follow_through_model,
-    )  # scikit-learn: only when a model is trained
+    )
 
     rows = joined_rows(tables, now) if rows is None else rows
     trainers: dict[str, tuple[Callable[..., Any], Callable[[list[JoinedRow]], Any]]] = {
