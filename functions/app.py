@@ -34,7 +34,6 @@ from learnloop.predictors.predict import predict_engagement, predict_follow_thro
 from learnloop.privacy import admin_export, deletion
 from learnloop.recommender import recommend
 from learnloop.rollups.stats import daily_stats
-from learnloop.sentiment.classify import classify
 from learnloop.users import consent
 
 app = Chalice(app_name="learnloop")
@@ -284,6 +283,7 @@ def get_similar_items(call: Call, content_type: str, external_id: str) -> dict[s
     errors=(409,),
 )
 def post_sentiment(call: Call) -> dict[str, Any]:
+    from learnloop.sentiment.classify import classify  # numpy stays off the ingest cold path
 
     return classify(call.services.sentiment_cache, call.json())
 
@@ -302,7 +302,6 @@ def post_sentiment(call: Call) -> dict[str, Any]:
     ),
 )
 def get_market_sentiment(call: Call) -> dict[str, Any]:
-
     return market_sentiment(call.tables, call.query)
 
 
@@ -420,7 +419,6 @@ def rollback_model(call: Call, name: str) -> dict[str, Any]:
     errors=(409,),
 )
 def put_consent(call: Call, user_id: str) -> dict[str, Any]:
-
     return consent.set_consent(call.tables, user_id, call.json(), cache=call.services.consent)
 
 
@@ -437,7 +435,6 @@ def put_consent(call: Call, user_id: str) -> dict[str, Any]:
     ),
 )
 def delete_user(call: Call, user_id: str) -> Response:
-
     receipt = deletion.delete_user(call.tables, user_id, clock=call.services.clock)
     return json_response(receipt, deletion.receipt_status(receipt))
 
@@ -456,7 +453,6 @@ def delete_user(call: Call, user_id: str) -> Response:
     ),
 )
 def get_admin_export(call: Call) -> Response:
-
     reply = admin_export.admin_export(call.tables, call.query)
     return Response(
         reply.body, status_code=reply.status, headers={"Content-Type": reply.content_type}

@@ -407,7 +407,6 @@ def _build(
     artifacts_bucket: str,
     skip_layers: bool,
 ) -> Any:
-
     try:
         result = build(
             settings,

@@ -289,7 +289,6 @@ class Runner:
         self.settings = base.with_overrides(endpoint_url=self.endpoint_url)
 
     def _prepare_stage(self) -> None:
-
         tables = Tables(self.settings)
         bootstrap(self.settings, tables=tables)
         if self._moto is not None:
@@ -300,7 +299,6 @@ class Runner:
         self.keys = reuse_or_create_keys(tables, read_env_file(self.env_path))
 
     def _start_api(self) -> None:
-
         self._apply_env(
             {
                 "LEARNLOOP_STAGE": self.settings.stage,
@@ -412,7 +410,6 @@ class Runner:
                 os.environ[name] = value
 
     def _restore_env(self) -> None:
-
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)

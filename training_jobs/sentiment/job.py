@@ -389,7 +389,6 @@ def main(
 
 
 def _encoder_from_dir(folder: Path) -> tuple[TextEncoder, dict[str, Any]]:
-
     manifest_path = folder / "manifest.json"
     if not manifest_path.exists():
         # Serving loads the encoder version the manifest names; without one it could not.
@@ -406,7 +405,6 @@ def _encoder_from_dir(folder: Path) -> tuple[TextEncoder, dict[str, Any]]:
 def _production_encoder(
     settings: Settings, s3: Any, tables: Any
 ) -> tuple[TextEncoder, dict[str, Any]]:
-
     loader = S3ArtifactLoader(tables or Tables(settings), s3)
     ref = loader.production(TEXT_ENCODER_MODEL)
     if ref is None:

@@ -141,7 +141,6 @@ class Services:
         """The container's short-lived cache of bandit arms, built on first use."""
 
         def build() -> ArmsCache:
-
             return ArmsCache(self.tables, ttl_seconds=self.settings.arms_cache_seconds)
 
         return self._built("arms_cache", build)
@@ -151,7 +150,6 @@ class Services:
         """The container's cache of who opted out or was deleted (ingest drops their data)."""
 
         def build() -> ConsentCache:
-
             return ConsentCache(self.tables, ttl_seconds=self.settings.consent_cache_seconds)
 
         return self._built("consent", build)
@@ -161,7 +159,6 @@ class Services:
         """Per-key token buckets in the ``rate_limits`` table (limits from the settings)."""
 
         def build() -> DynamoDBRateLimiter:
-
             return DynamoDBRateLimiter(self.tables, limits_from_settings(self.settings))
 
         return self._built("rate_limiter", build)

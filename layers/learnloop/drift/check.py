@@ -242,7 +242,6 @@ class _Check:
     def model(
         self, name: str, predictor: _Predictor
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-
         alias = production_record(self.tables, name)
         if alias is None or not alias.target:
             return {"skipped": f"{name} has no production version"}, []

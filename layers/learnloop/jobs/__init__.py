@@ -19,19 +19,16 @@ from learnloop.store.tables import Tables
 
 
 def _rollup(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
-
     day = options.get("day")
     result = rollup_day(tables, day) if day is not None else rollup_daily(tables, now)
     return result.to_dict()
 
 
 def _learn(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
-
     return learn(tables, now, **options).to_dict()
 
 
 def _export(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
-
     return export_training_data(tables, now, day=options.get("day")).to_dict()
 
 
@@ -42,7 +39,6 @@ def _drift(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
 
 
 def _privacy_purge(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
-
     return privacy_purge(tables, now, s3=options.get("s3")).to_dict()
 
 

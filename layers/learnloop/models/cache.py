@@ -486,5 +486,4 @@ class ModelCache(VersionCache[LoadedModel]):
 
 
 def _warn(message: str, name: str, version: str, exc: BaseException) -> None:
-
     logger.warning(message, extra={"model": name, "version": version, "error": str(exc)})

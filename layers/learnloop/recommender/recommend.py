@@ -326,7 +326,6 @@ def _embed_from_text(
     content_type: str,
     text_encoders: VersionCache[TextEncoder] | None,
 ) -> tuple[Any, TextEncoder] | None:
-
     if index.item_tower is None or text_encoders is None:
         return None
     latest: tuple[str, str] | None = None
