@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -45,17 +44,9 @@ def aws_endpoint(_offline_aws_credentials: None) -> Iterator[str]:
 @pytest.fixture
 def settings(aws_endpoint: str) -> Any:
     """Settings of a fresh stage pointed at the embedded server."""
-    from learnloop.settings import Settings
+    from support.stage import new_stage_settings
 
-    stage = f"t{uuid.uuid4().hex[:10]}"
-    return Settings(
-        stage=stage,
-        region="us-east-1",
-        table_prefix=f"{stage}-",
-        bucket=f"{stage}-bucket",
-        endpoint_url=aws_endpoint,
-        pseudonym_secret="test-secret",
-    )
+    return new_stage_settings(aws_endpoint)
 
 
 @pytest.fixture(scope="session")

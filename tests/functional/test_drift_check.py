@@ -1,12 +1,14 @@
 """The drift_check job against moto's server: feature drift (PSI), performance drift, too little
 data, idempotent re-runs and the admin alerts route.
 
-Each test trains and registers real production models (``train_and_publish`` then
-``register_model``) on a training window, posts a recent window, and runs the job.
+Real production models are trained and registered (``train_and_publish`` then
+``register_model``) on a training window once per module; each test gets its own stage holding
+a copy of that one (items and objects as stored), posts a recent window, and runs the job.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -15,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 from support.api import call
+from support.stage import copy_stage, new_stage_settings
 
 from learnloop.drift.check import drift_check
 from learnloop.drift.ledger import LATEST_KEY
@@ -96,9 +99,28 @@ def produce_models(tables: Any, s3: Any, n: int = 300) -> dict[str, dict[str, An
     return published
 
 
+@pytest.fixture(scope="module")
+def trained_stage(
+    aws_endpoint: str, s3: Any, _dynamodb_client: Any
+) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """A stage with the training window and both models in production, built once: training
+    and seeding take seconds, copying the stage a fraction of one."""
+    from learnloop.store import Tables, bootstrap
+
+    settings = new_stage_settings(aws_endpoint)
+    source = Tables(settings, dynamodb_client=_dynamodb_client)
+    bootstrap(settings, tables=source, s3=s3)
+    return source, produce_models(source, s3)
+
+
 @pytest.fixture
-def production(tables: Any, s3: Any) -> dict[str, dict[str, Any]]:
-    return produce_models(tables, s3)
+def production(
+    tables: Any, s3: Any, _dynamodb_client: Any, trained_stage: tuple[Any, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """This test's stage holds what :func:`produce_models` left in the module's stage."""
+    source, published = trained_stage
+    copy_stage(source, tables, s3, _dynamodb_client)
+    return copy.deepcopy(published)
 
 
 def by_metric(alerts: list[dict[str, Any]]) -> set[tuple[str, str | None, str]]:
@@ -108,12 +130,13 @@ def by_metric(alerts: list[dict[str, Any]]) -> set[tuple[str, str | None, str]]:
 def test_unshifted_recent_window_raises_no_alert(
     tables: Any, s3: Any, production: dict[str, Any]
 ) -> None:
-    post_window(tables, "recent", 300, end=NOW, days=7, seed=2)
+    # 200 rows: the fewest that still get all 10 bins (one per MIN_ROWS_PER_BIN = 20 rows).
+    post_window(tables, "recent", 200, end=NOW, days=7, seed=2)
     result = drift_check(tables, NOW, s3=s3)
     assert result.alerts == [], result.alerts
     engagement_report = result.models["engagement"]
     assert engagement_report["version"] == production["engagement"]["version"]
-    assert engagement_report["recent_rows"] == 300
+    assert engagement_report["recent_rows"] == 200
     assert engagement_report["reference_rows"] == 300
     assert engagement_report["bins"] == 10
     assert engagement_report["overlap_rows"] == 0

@@ -18,6 +18,23 @@ from learnloop.models.registry import ModelRegistry
 NOW = datetime(2026, 11, 20, 23, 0, tzinfo=UTC)
 
 
+@pytest.fixture
+def shards() -> int:
+    """Day shards of the test's stage: one, unless a test asks for the default (4).
+
+    A job's first run reads every shard of 61 days of partitions and moto answers each query by
+    scanning the table: about 2 s a run at 4 shards. The ledger's exactly-once logic does not
+    depend on the shard count; the two tests that count outcomes spread over every shard
+    (``test_counts_each_outcome_once``, ``test_learn_trains_...``) keep the default.
+    """
+    return 1
+
+
+@pytest.fixture
+def settings(settings: Any, shards: int) -> Any:
+    return settings.with_overrides(day_shards=shards)
+
+
 def post(
     tables: Any,
     i: int,
@@ -67,6 +84,7 @@ def arms(tables: Any, scope: str) -> dict[str, tuple[float, float, float, float]
     }
 
 
+@pytest.mark.parametrize("shards", [4])
 def test_counts_each_outcome_once(tables: Any) -> None:
     post(tables, 1, arm="a", hour=9, rate=0.05)
     post(tables, 2, arm="a", hour=9, rate=0.01)
@@ -131,6 +149,7 @@ def test_discount_decays_old_counts_by_elapsed_days(tables: Any) -> None:
     assert (successes, failures, pulls) == (pytest.approx(1.5), 0, pytest.approx(1.5))
 
 
+@pytest.mark.parametrize("shards", [4])
 def test_learn_trains_both_predictors_and_publishes_onnx(tables: Any, s3: Any) -> None:
     rng = np.random.default_rng(0)
     for i in range(80):
