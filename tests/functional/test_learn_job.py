@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from learnloop.bandits.updates import update_bandits
+from learnloop.clock import iso
 from learnloop.ingest import ingest_outcomes, put_content
 from learnloop.jobs.learn import learn
 from learnloop.models.registration import register_model
@@ -260,3 +261,25 @@ def test_concurrent_runs_count_every_outcome_once(tables: Any) -> None:
     assert sum(r.counted for r in results) == 40
     pulls = sum(p for _, _, p, _ in arms(tables, "content").values())
     assert pulls == 40
+
+
+def test_a_run_in_the_past_reaches_back_from_its_own_time(tables: Any) -> None:
+    # A replay or backfill long after the fact: outcomes stamped 90 days ago, more than the
+    # training window before the wall clock, are still found by a first run for that time.
+    then = datetime.now(UTC).replace(microsecond=0) - timedelta(days=90)
+    put_content(
+        tables, "old", {"posted_at": iso(then - timedelta(hours=8)), "bandit_arm": "a"}, now=then
+    )
+    ingest_outcomes(
+        tables,
+        {
+            "decision_id": "old",
+            "collected_at": iso(then - timedelta(hours=2)),
+            "impressions": 100,
+            "likes": 9,
+        },
+        now=then,
+    )
+    result = update_bandits(tables, then + timedelta(hours=1))
+    assert result.counted == 1
+    assert arms(tables, "content") == {"a": (1, 0, 1, 0.09)}
