@@ -12,6 +12,7 @@ MODULES = [
     "learnloop.bandits.base",
     "learnloop.bandits.thompson",
     "learnloop.bandits.ucb",
+    "learnloop.decisions.ope",
     "learnloop.drift.statistics",
     "learnloop.predictors.features",
     "learnloop.predictors.estimators",
