@@ -13,6 +13,7 @@ MODULES = [
     "learnloop.bandits.thompson",
     "learnloop.bandits.ucb",
     "learnloop.decisions.ope",
+    "learnloop.decisions.replay",
     "learnloop.drift.statistics",
     "learnloop.predictors.features",
     "learnloop.predictors.estimators",
