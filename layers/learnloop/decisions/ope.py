@@ -20,9 +20,10 @@ Every estimate carries a percentile bootstrap interval (rows resampled with repl
 Kish's ``(sum w)^2 / sum w^2``: near ``n`` when the policies agree, small when a few rows carry
 the estimate (then no interval is trustworthy). ``clip`` caps each weight (``min(w, clip)``): it
 trades a downward bias for variance; the default is ``None``, no capping, so the estimators
-stay unbiased unless asked otherwise. DM and DR fit the reward model once on all rows; the
-bootstrap resamples the per-row terms with that model fixed (as Open Bandit Pipeline does), so
-DM's interval omits the model's own fitting noise.
+stay unbiased unless asked otherwise. DM and DR refit the reward model on every resample (a
+count-weighted ridge solve per action, batched), so their intervals include the model's own
+fitting noise; resampling DM's per-row terms with the model held fixed, as Open Bandit Pipeline
+does, covered the truth in only 3-4 of 20 simulated seeds.
 
 The reward model is :class:`RidgeRewardModel`: one ridge regression per action on
 ``[1, x]`` (the intercept unpenalized) solved with ``numpy.linalg``; without context features it
@@ -54,7 +55,7 @@ Two actions, a uniform logging policy, a target that always plays action 0:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Self
 
@@ -522,6 +523,77 @@ def _bootstrap(
     return out
 
 
+def _resample_counts(rng: np.random.Generator, n: int, size: int) -> FloatArray:
+    """How often each row appears in each of ``size`` resamples: shape ``(size, n)``."""
+    idx = rng.integers(0, n, size=(size, n))
+    flat = (idx + (np.arange(size) * n)[:, None]).ravel()
+    return np.bincount(flat, minlength=size * n).reshape(size, n).astype(np.float64)
+
+
+def _ridge_bootstrap(
+    data: LoggedBandit,
+    *,
+    alpha: float,
+    weights: FloatArray | None,
+    n_resamples: int,
+    rng: np.random.Generator,
+) -> FloatArray:
+    """DM (``weights`` None) or DR on resampled rows, refitting the ridge reward model each time.
+
+    A resample is a count per row ``c``, and everything is linear in ``c`` once the model's
+    coefficients ``beta`` are known: each action's normal equations are count-weighted sums of
+    per-row outer products, and ``sum_i c_i sum_a pi_ia x_i . beta_a`` is ``(c @ P) . beta``
+    with ``P[i, (a, j)] = pi_ia x_ij``. So a chunk of resamples costs a few matrix products per
+    action and a batched solve, never an ``(resamples, n, actions)`` array.
+    """
+    assert data.target_distribution is not None
+    n, k = data.n, data.n_actions
+    # Rows sorted by action make each action's rows a slice (a view, not a copy, of the
+    # counts). Resampling the sorted rows is the same bootstrap: rows are drawn uniformly.
+    order = np.argsort(data.actions, kind="stable")
+    actions, rewards = data.actions[order], data.rewards[order]
+    features = data.contexts[order] if data.contexts is not None else np.empty((n, 0))
+    design = np.hstack([np.ones((n, 1)), features])
+    d = design.shape[1]
+    outer = (design[:, :, None] * design[:, None, :]).reshape(n, d * d)
+    targets = design * rewards[:, None]
+    target = data.target_distribution[order]
+    value_basis = (target[:, :, None] * design[:, None, :]).reshape(n, k * d)
+    penalty = alpha * np.eye(d)
+    penalty[0, 0] = 0.0
+    bounds = np.searchsorted(actions, np.arange(k + 1))
+    rows_of = [slice(bounds[a], bounds[a + 1]) for a in range(k)]
+    weights = None if weights is None else weights[order]
+    weighted = None if weights is None else weights[:, None] * design
+    out = np.empty(n_resamples)
+    chunk = max(1, _CHUNK_INDICES // n)
+    for start in range(0, n_resamples, chunk):
+        size = min(chunk, n_resamples - start)
+        counts = _resample_counts(rng, n, size)
+        mean_reward = counts @ rewards / n
+        coef = np.empty((size, k, d))
+        correction = np.zeros(size)
+        for a, rows in enumerate(rows_of):
+            c = counts[:, rows]
+            gram = (c @ outer[rows]).reshape(size, d, d) + penalty
+            rhs = c @ targets[rows]
+            # an action absent from a resample falls back to the mean reward, as fit does
+            absent = ~c.any(axis=1)
+            gram[absent] = np.eye(d)
+            rhs[absent] = 0.0
+            rhs[absent, 0] = mean_reward[absent]
+            solver = np.linalg.pinv(gram) if alpha == 0 else np.linalg.inv(gram)
+            coef[:, a] = (solver @ rhs[:, :, None])[:, :, 0]
+            if weighted is not None:
+                # minus sum_i c_i w_i q(x_i, a) over the rows that logged a
+                correction -= ((c @ weighted[rows]) * coef[:, a]).sum(axis=1)
+        total = ((counts @ value_basis) * coef.reshape(size, k * d)).sum(axis=1)
+        if weights is not None:
+            total += counts @ (weights * rewards) + correction
+        out[start : start + size] = total / n
+    return out
+
+
 def effective_sample_size(weights: ArrayLike) -> float:
     """Kish's effective sample size ``(sum w)^2 / sum w^2`` (0 when every weight is 0).
 
@@ -583,7 +655,12 @@ class OffPolicyEstimator(ABC):
         return np.minimum(raw, self.clip), int((raw > self.clip).sum())
 
     def _result(
-        self, terms: FloatArray, norm: FloatArray | None, weights: FloatArray, n_clipped: int
+        self,
+        terms: FloatArray,
+        norm: FloatArray | None,
+        weights: FloatArray,
+        n_clipped: int,
+        resample: Callable[[np.random.Generator], FloatArray] | None = None,
     ) -> PolicyValue:
         if norm is None:
             estimate = float(terms.mean())
@@ -593,7 +670,11 @@ class OffPolicyEstimator(ABC):
         low = high = estimate
         if self.n_resamples > 0:
             rng = np.random.default_rng(self.random_state)
-            draws = _bootstrap(terms, norm, n_resamples=self.n_resamples, rng=rng)
+            draws = (
+                resample(rng)
+                if resample is not None
+                else _bootstrap(terms, norm, n_resamples=self.n_resamples, rng=rng)
+            )
             tail = (1 - self.confidence) / 2
             low, high = (float(q) for q in np.quantile(draws, [tail, 1 - tail]))
         return PolicyValue(
@@ -669,6 +750,14 @@ class _ModelBased(OffPolicyEstimator):
         )
         self.reward_model = reward_model
 
+    def _refit_resampler(
+        self, data: LoggedBandit, weights: FloatArray | None
+    ) -> Callable[[np.random.Generator], FloatArray]:
+        model = self.reward_model if self.reward_model is not None else RidgeRewardModel()
+        return lambda rng: _ridge_bootstrap(
+            data, alpha=model.alpha, weights=weights, n_resamples=self.n_resamples, rng=rng
+        )
+
     def _model_terms(self, data: LoggedBandit) -> tuple[FloatArray, FloatArray]:
         """Per row: the model's value of the target policy, and its prediction at ``a_i``."""
         if data.target_distribution is None:
@@ -705,7 +794,7 @@ class DirectMethod(_ModelBased):
         self._check_params()
         w, clipped = self._weights(data.target_probability, data.propensities)
         value, _ = self._model_terms(data)
-        return self._result(value, None, w, clipped)
+        return self._result(value, None, w, clipped, self._refit_resampler(data, None))
 
 
 class DoublyRobust(_ModelBased):
@@ -730,7 +819,8 @@ class DoublyRobust(_ModelBased):
         self._check_params()
         w, clipped = self._weights(data.target_probability, data.propensities)
         value, at_logged = self._model_terms(data)
-        return self._result(value + w * (data.rewards - at_logged), None, w, clipped)
+        terms = value + w * (data.rewards - at_logged)
+        return self._result(terms, None, w, clipped, self._refit_resampler(data, w))
 
 
 class IndependentItemIPW(OffPolicyEstimator):

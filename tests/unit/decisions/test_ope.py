@@ -232,3 +232,35 @@ def test_bad_slates_name_the_field() -> None:
     with pytest.raises(ValidationError) as caught:
         logged_slates(propensities=[[0.5]], target_propensities=[[1, 0]], rewards=[[1, 0]])
     assert caught.value.details[0]["field"] == "propensities"
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.0])
+def test_dm_and_dr_refit_the_reward_model_on_every_resample(alpha: float) -> None:
+    # rows already sorted by action, so the bootstrap's resamples are these indices
+    rng = np.random.default_rng(11)
+    n = 60
+    actions = np.sort(rng.integers(0, 3, size=n))
+    logs: dict[str, Any] = {
+        "actions": actions,
+        "propensities": rng.uniform(0.2, 0.6, size=n),
+        "rewards": rng.random(n),
+        "contexts": rng.normal(size=(n, 2)),
+        "target_distribution": rng.dirichlet(np.ones(3), size=n),
+        "n_actions": 3,
+    }
+    data = logged_bandit(**logs)
+    idx = np.random.default_rng(5).integers(0, n, size=(9, n))
+    for estimator in (DirectMethod, DoublyRobust):
+        by_hand = [
+            estimator(reward_model=RidgeRewardModel(alpha=alpha), n_resamples=0)
+            .estimate(
+                logged_bandit(**{k: v[rows] if k != "n_actions" else v for k, v in logs.items()})
+            )
+            .estimate
+            for rows in idx
+        ]
+        result = estimator(
+            reward_model=RidgeRewardModel(alpha=alpha), n_resamples=9, random_state=5
+        ).estimate(data)
+        low, high = np.quantile(by_hand, [0.025, 0.975])
+        assert (result.ci_low, result.ci_high) == pytest.approx((low, high))
