@@ -15,7 +15,7 @@ Sections (each prints its table and returns its figures under its key in the JSO
 
 Usage::
 
-    PYTHONPATH=layers:tests python bench/ope.py [--runs 50] [--n 10000] [--resamples 1000] [--json]
+    PYTHONPATH=layers:tests python bench/ope.py [--runs 20] [--n 10000] [--resamples 1000] [--json]
 
 With ``--json`` the last line printed is one JSON object of every section's figures.
 """
@@ -172,10 +172,10 @@ SECTIONS: list[tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = [
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=50, help="seeds per logger (default 50)")
+    parser.add_argument("--runs", type=int, default=20, help="seeds per logger (default 20)")
     parser.add_argument("--n", type=int, default=10_000, help="decisions per seed")
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
-    parser.add_argument("--repeats", type=int, default=5, help="timings per speed figure")
+    parser.add_argument("--repeats", type=int, default=3, help="timings per speed figure")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first run")
     parser.add_argument(
         "--sections",
