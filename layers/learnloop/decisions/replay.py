@@ -44,7 +44,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from learnloop.decisions.ope import FloatArray, LoggedBandit, logged_bandit
+from learnloop.decisions.ope import (
+    ESTIMATORS,
+    FloatArray,
+    InverseProbabilityWeighting,
+    LoggedBandit,
+    PolicyValue,
+    logged_bandit,
+)
 from learnloop.validation import invalid
 
 
@@ -310,10 +317,159 @@ def replay(
     return Replay(data=data, arms=arms, decision_ids=ids, skipped=skipped)
 
 
+#: Candidate kind → class, for ``"kind:key=value,..."`` specs (see :func:`parse_candidate`).
+CANDIDATES: dict[str, type[ThompsonCandidate] | type[EpsilonGreedyUCB]] = {
+    "thompson": ThompsonCandidate,
+    "ucb1": EpsilonGreedyUCB,
+}
+
+
+def parse_candidate(spec: str, *, random_state: int | None = None) -> CandidatePolicy:
+    """A fresh candidate from ``"thompson:prior=1/1,discount=0.95"`` or ``"ucb1:epsilon=0.1"``.
+
+    Parameters
+    ----------
+    spec : str
+        ``kind`` or ``kind:key=value,...``; ``prior`` is ``a/b``, other values are numbers.
+    random_state : int or None, default None
+        Seed of a Thompson candidate's draws.
+
+    Returns
+    -------
+    CandidatePolicy
+
+    Raises
+    ------
+    ValidationError
+        An unknown kind or setting (field ``candidate``), or a bad value.
+
+    Examples
+    --------
+    >>> parse_candidate("thompson:prior=2/8,discount=0.9").prior
+    (2.0, 8.0)
+    >>> parse_candidate("ucb1:alpha=0.5,epsilon=0.2").epsilon
+    0.2
+    """
+    kind, _, settings = spec.partition(":")
+    if kind not in CANDIDATES:
+        raise invalid(
+            [{"field": "candidate", "message": f"unknown kind {kind!r}; use {sorted(CANDIDATES)}"}]
+        )
+    params: dict[str, Any] = {}
+    for pair in filter(None, settings.split(",")):
+        key, _, value = pair.partition("=")
+        try:
+            if key == "prior":
+                a, b = value.split("/")
+                params[key] = (float(a), float(b))
+            elif key in ("n_draws",):
+                params[key] = int(value)
+            elif key in ("discount", "alpha", "epsilon", "reward_scale"):
+                params[key] = float(value)
+            else:
+                raise KeyError(key)
+        except (KeyError, ValueError):
+            raise invalid(
+                [{"field": "candidate", "message": f"bad setting {pair!r} for {kind}"}]
+            ) from None
+    try:
+        if kind == "thompson":
+            return ThompsonCandidate(random_state=random_state, **params)
+        return EpsilonGreedyUCB(**params)
+    except TypeError:  # a setting of the other kind, e.g. a prior for UCB1
+        raise invalid([{"field": "candidate", "message": f"bad settings for {kind}"}]) from None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A candidate's estimated value against production's on the same logged decisions.
+
+    Attributes
+    ----------
+    candidate : PolicyValue
+        The candidate's off-policy estimate (e.g. DR).
+    production : PolicyValue
+        The logged decisions' mean reward (IPW with weights 1), with its interval.
+    promote : bool
+        ``candidate.ci_low > production.estimate + margin``: the lower bound beats production.
+    """
+
+    candidate: PolicyValue
+    production: PolicyValue
+    promote: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "candidate": self.candidate.to_dict(),
+            "production": self.production.to_dict(),
+            "promote": self.promote,
+        }
+
+
+def compare_with_production(
+    result: Replay,
+    *,
+    estimator: str = "dr",
+    margin: float = 0.0,
+    n_resamples: int = 1000,
+    random_state: int | None = None,
+) -> Comparison:
+    """Estimate the replayed candidate and production on the same rows; promote on the bound.
+
+    Parameters
+    ----------
+    result : Replay
+        From :func:`replay`.
+    estimator : str, default "dr"
+        A name in ``ESTIMATORS``.
+    margin : float, default 0.0
+        How much the candidate's lower bound must exceed production's mean reward.
+    n_resamples, random_state
+        The bootstrap's.
+
+    Returns
+    -------
+    Comparison
+
+    Examples
+    --------
+    >>> records = [{"surface": "bandit", "chosen": [arm], "reward": reward,
+    ...             "shown": [{"item": arm, "propensity": 0.5}]}
+    ...            for arm, reward in [("a", 1.0), ("b", 0.0)] * 50]
+    >>> greedy_a = replay(records, EpsilonGreedyUCB(alpha=0.0, epsilon=0.0), batch_size=10)
+    >>> compare_with_production(greedy_a, n_resamples=200, random_state=0).promote
+    True
+    """
+    if estimator not in ESTIMATORS:
+        raise invalid([{"field": "estimator", "message": f"choose from {sorted(ESTIMATORS)}"}])
+    data = result.data
+    candidate = ESTIMATORS[estimator](n_resamples=n_resamples, random_state=random_state)
+    on_policy = logged_bandit(
+        actions=data.actions,
+        propensities=data.propensities,
+        rewards=data.rewards,
+        target_probability=data.propensities,
+        n_actions=data.n_actions,
+    )
+    production = InverseProbabilityWeighting(n_resamples=n_resamples, random_state=random_state)
+    value = candidate.estimate(data)
+    baseline = production.estimate(on_policy)
+    return Comparison(
+        candidate=value,
+        production=baseline,
+        promote=value.ci_low > baseline.estimate + margin,
+    )
+
+
 __all__ = [
+    "CANDIDATES",
     "CandidatePolicy",
+    "Comparison",
     "EpsilonGreedyUCB",
     "Replay",
     "ThompsonCandidate",
+    "compare_with_production",
+    "parse_candidate",
     "replay",
 ]

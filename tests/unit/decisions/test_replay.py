@@ -10,7 +10,13 @@ import pytest
 from learnloop.bandits.thompson import ThompsonSampling
 from learnloop.bandits.ucb import UCB1
 from learnloop.decisions.ope import InverseProbabilityWeighting
-from learnloop.decisions.replay import EpsilonGreedyUCB, ThompsonCandidate, replay
+from learnloop.decisions.replay import (
+    EpsilonGreedyUCB,
+    ThompsonCandidate,
+    compare_with_production,
+    parse_candidate,
+    replay,
+)
 from learnloop.exceptions import ValidationError
 
 
@@ -143,3 +149,52 @@ def test_thompson_candidate_discounts_as_production_does() -> None:
         candidate.learn(batch, rewards)
     assert candidate.successes_ == pytest.approx(production.successes_)
     assert candidate.failures_ == pytest.approx(production.failures_)
+
+
+# -- specs and the comparison with production ---------------------------------------------------
+
+
+def test_candidate_specs_build_configured_candidates() -> None:
+    thompson = parse_candidate("thompson:prior=2/3,discount=0.9,n_draws=50", random_state=1)
+    assert isinstance(thompson, ThompsonCandidate)
+    assert (thompson.prior, thompson.discount, thompson.n_draws) == ((2.0, 3.0), 0.9, 50)
+    ucb = parse_candidate("ucb1:alpha=0.5,epsilon=0.2,reward_scale=0.1")
+    assert isinstance(ucb, EpsilonGreedyUCB)
+    assert (ucb.alpha, ucb.epsilon, ucb.reward_scale) == (0.5, 0.2, 0.1)
+    assert isinstance(parse_candidate("ucb1"), EpsilonGreedyUCB)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "greedy",
+        "ucb1:prior=1/1",
+        "thompson:alpha=1",
+        "thompson:prior=1",
+        "ucb1:epsilon=x",
+        "ucb1:epsilon=2",
+    ],
+)
+def test_bad_candidate_specs_are_refused(spec: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_candidate(spec)
+    assert caught.value.details[0]["field"] in {"candidate", "epsilon"}
+
+
+def test_promotion_needs_the_lower_bound_to_beat_production() -> None:
+    # production logged a and b uniformly; a pays 1, b pays 0: mean reward 0.5
+    records = [record(arm, reward) for arm, reward in [("a", 1.0), ("b", 0.0)] * 100]
+    greedy = replay(records, EpsilonGreedyUCB(alpha=0.0, epsilon=0.0), batch_size=10)
+    uniform = replay(records, EpsilonGreedyUCB(epsilon=1.0))
+    better = compare_with_production(greedy, n_resamples=200, random_state=0)
+    assert better.production.estimate == pytest.approx(0.5)
+    assert better.candidate.estimate > 0.9
+    assert better.promote
+    same = compare_with_production(uniform, n_resamples=200, random_state=0)
+    assert same.candidate.estimate == pytest.approx(0.5)
+    assert not same.promote
+    strict = compare_with_production(greedy, margin=0.6, n_resamples=200, random_state=0)
+    assert not strict.promote
+    assert set(better.to_dict()) == {"candidate", "production", "promote"}
+    with pytest.raises(ValidationError):
+        compare_with_production(greedy, estimator="magic")
