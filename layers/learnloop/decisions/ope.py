@@ -23,17 +23,17 @@ trades a downward bias for variance; the default is ``None``, no capping, so the
 stay unbiased unless asked otherwise. DM and DR refit the reward model on every resample (a
 count-weighted ridge solve per action, batched), so their intervals include the model's own
 fitting noise; resampling DM's per-row terms with the model held fixed, as Open Bandit Pipeline
-does, covered the truth in only 3-4 of 20 simulated seeds.
+does, covered the truth in only 10-20 % of simulated seeds (``bench/ope.py``).
 
 The reward model is :class:`RidgeRewardModel`: one ridge regression per action on
 ``[1, x]`` (the intercept unpenalized) solved with ``numpy.linalg``; without context features it
 is the per-action mean reward. Actions never logged fall back to the mean of all rewards.
 
-Why not a library: Open Bandit Pipeline (``obp``, last release 0.5.7, April 2023, classifiers up
-to Python 3.8) requires torch, pandas, matplotlib, seaborn and scikit-learn, far past a Lambda
-layer's 250 MB; Vowpal Wabbit's Python estimators (IPS/SNIPS only, no DM/DR, no bootstrap) ship
-inside a compiled ~30 MB wheel, and its counterfactual evaluation (Azure Personalizer's) is being
-retired. The maths is a few vectorised lines each, so it lives here on numpy alone.
+Why not a library: Open Bandit Pipeline (``obp``, last release 0.5.7, April 2023; its setup
+lists Python 3.7/3.8) requires torch, pandas, matplotlib, seaborn and scikit-learn, far past a
+Lambda layer's 250 MB; Vowpal Wabbit's Python estimators (IPS/SNIPS only, no DM/DR, no
+bootstrap) come inside its compiled learner, and its counterfactual evaluation (Azure
+Personalizer's) is being retired. The maths is a few vectorised lines each, so it lives here on numpy alone.
 
 Examples
 --------
