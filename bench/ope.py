@@ -38,7 +38,7 @@ from typing import Any
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 _ROOT = Path(__file__).resolve().parents[1]
 for _path in (_ROOT / "layers", _ROOT / "tests"):
