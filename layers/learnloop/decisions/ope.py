@@ -33,7 +33,8 @@ Why not a library: Open Bandit Pipeline (``obp``, last release 0.5.7, April 2023
 lists Python 3.7/3.8) requires torch, pandas, matplotlib, seaborn and scikit-learn, far past a
 Lambda layer's 250 MB; Vowpal Wabbit's Python estimators (IPS/SNIPS only, no DM/DR, no
 bootstrap) come inside its compiled learner, and its counterfactual evaluation (Azure
-Personalizer's) is being retired. The maths is a few vectorised lines each, so it lives here on numpy alone.
+Personalizer's) is being retired. The maths is a few vectorised lines each, so it lives here
+on numpy alone.
 
 Examples
 --------
