@@ -74,11 +74,11 @@ def test_the_logs_match_the_logging_policy() -> None:
 
 @pytest.mark.parametrize("estimator", [InverseProbabilityWeighting, DirectMethod, DoublyRobust])
 def test_the_bootstrap_interval_covers_the_truth_in_most_seeds(estimator: type) -> None:
-    # 2,000 decisions a seed: coverage needs seeds, not rows, and DM/DR refit per resample
+    # 1,000 decisions a seed: coverage needs seeds, not rows, and DM/DR refit per resample
     truth = true_value(target_policy())
     covered = 0
     for seed in SEEDS:
-        data = logged_bandit(**simulate(uniform_policy(), target_policy(), n=2000, seed=seed))
+        data = logged_bandit(**simulate(uniform_policy(), target_policy(), n=1000, seed=seed))
         result = estimator(n_resamples=200, random_state=seed).estimate(data)
         assert result.ci_low < result.estimate < result.ci_high
         covered += result.ci_low <= truth <= result.ci_high
