@@ -244,7 +244,7 @@ def logged_bandit(
     if k is None:
         k = target_d.shape[1] if target_d is not None else int(acts.max()) + 1
     if k < 1 or (target_d is not None and target_d.shape[1] != k):
-        raise invalid([_problem("n_actions", "must match target_distribution's width")])
+        raise invalid([_problem("n_actions", "must be >= 1 and match target_distribution's width")])
     if acts.min() < 0 or acts.max() >= k:
         problems.append(_problem("actions", f"must be in [0, {k})"))
     if ((props <= 0) | (props > 1)).any():
