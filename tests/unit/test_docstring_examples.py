@@ -12,6 +12,8 @@ MODULES = [
     "learnloop.bandits.base",
     "learnloop.bandits.thompson",
     "learnloop.bandits.ucb",
+    "learnloop.decisions.ope",
+    "learnloop.decisions.replay",
     "learnloop.drift.statistics",
     "learnloop.predictors.features",
     "learnloop.predictors.estimators",
