@@ -43,6 +43,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from learnloop.clock import iso
+from learnloop.models.artifacts import VALIDATION_FILE
 from learnloop.models.kinds import ArtifactRejectedError, kind_of
 from learnloop.models.registry import CANDIDATE, production_record
 from learnloop.store.tables import Tables
@@ -59,8 +60,6 @@ __all__ = [
 
 #: The range key of a name's registered evaluation set in the models table.
 EVALUATION_ITEM = "@evaluation"
-#: The predictor recipe fit on the rows before its hold-out (what its metrics describe).
-VALIDATION_FILE = "validation.onnx"
 #: Kinds decided on the name's registered evaluation set rather than the candidate's own.
 REGISTERED_SET_KINDS = ("sentiment", "two_tower")
 _SCORED_METRICS = ("r2", "auc", "macro_f1", "ndcg@10")
