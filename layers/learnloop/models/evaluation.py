@@ -18,7 +18,9 @@ sentiment
     ``texts``, ``labels`` and ``embeddings`` (float32) made by the text encoder named in
     ``encoder_name`` / ``encoder_version``.
 two_tower
-    ``users`` and ``items``: one row per held-out (user pseudonym, positive item key) pair.
+    ``users`` and ``items``: one row per held-out (user pseudonym, positive item key) pair;
+    ``seen_users`` / ``seen_items``: the positives before the hold-out, left out of every
+    ranking as serving leaves out what a user reacted to.
 
 The scorers below run a model over a set and return one score per row (or per user for
 two-tower) plus the key metric over any subset of rows, which is what the paired bootstrap
@@ -324,12 +326,19 @@ def score_sentiment(
     return Scores(np.asarray(truth), predicted, macro_f1_metric, {"accuracy": accuracy})
 
 
-def score_two_tower(files: Mapping[str, bytes], users: np.ndarray, items: np.ndarray) -> Scores:
+def score_two_tower(
+    files: Mapping[str, bytes],
+    users: np.ndarray,
+    items: np.ndarray,
+    seen: Mapping[str, set[str]] | None = None,
+) -> Scores:
     """Per-user NDCG@10 of a two-tower artifact over held-out (user, positive item) pairs.
 
     A user the model knows is ranked by dot product with their embedding; one it does not
     know gets the popularity order, as serving's fallback does (deterministic here: most
-    popular first). Items the model does not know cannot be ranked: they count as misses.
+    popular first). Items in ``seen[user]`` are left out of that user's ranking (serving
+    excludes what a user reacted to). Items the model does not know cannot be ranked: they
+    count as misses.
     """
     item_info = json.loads(files["items.json"])
     user_ids = json.loads(files["users.json"])["users"]
@@ -339,7 +348,7 @@ def score_two_tower(files: Mapping[str, bytes], users: np.ndarray, items: np.nda
     user_matrix = np.load(io.BytesIO(files["user_embeddings.npy"]), allow_pickle=False)
     user_row = {u: i for i, u in enumerate(user_ids)}
     item_row = {k: i for i, k in enumerate(item_keys)}
-    popular = np.argsort(-popularity, kind="stable")[:10]
+    seen = seen or {}
     relevant: dict[str, set[int]] = {}
     wanted: dict[str, int] = {}
     for user, item in zip(users.tolist(), items.tolist(), strict=True):
@@ -350,10 +359,12 @@ def score_two_tower(files: Mapping[str, bytes], users: np.ndarray, items: np.nda
     ndcg, hits = [], []
     for user in sorted(wanted):
         if user in user_row:
-            scores = item_matrix @ user_matrix[user_row[user]]
-            top = np.argsort(-scores, kind="stable")[:10]
+            scores = (item_matrix @ user_matrix[user_row[user]]).astype(np.float64)
         else:
-            top = popular
+            scores = popularity.copy()
+        excluded = [item_row[i] for i in seen.get(user, ()) if i in item_row]
+        scores[excluded] = -np.inf
+        top = np.argsort(-scores, kind="stable")[:10]
         found = relevant.get(user, set())
         gains = np.array([1.0 if i in found else 0.0 for i in top])
         ideal = discounts[: min(wanted[user], 10)].sum()

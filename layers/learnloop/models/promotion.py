@@ -511,7 +511,14 @@ def _score_two_tower(
     from learnloop.models.evaluation import score_two_tower
 
     users, items = arrays["users"], arrays["items"]
-    return score_two_tower(files, users, items), score_two_tower(prod_files, users, items), []
+    seen: dict[str, set[str]] = {}
+    if "seen_users" in arrays and "seen_items" in arrays:
+        for user, item in zip(
+            arrays["seen_users"].tolist(), arrays["seen_items"].tolist(), strict=True
+        ):
+            seen.setdefault(str(user), set()).add(str(item))
+    candidate = score_two_tower(files, users, items, seen)
+    return candidate, score_two_tower(prod_files, users, items, seen), []
 
 
 def _own_set_scores(
