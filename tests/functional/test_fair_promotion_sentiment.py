@@ -156,3 +156,40 @@ def test_a_head_on_another_encoder_version_is_scored_on_texts_encoded_for_it(
     )
     assert newer.comparison["rule"] == "not_worse", newer.reason
     assert any(other in note for note in newer.comparison["notes"])
+
+
+def test_the_job_names_its_hold_out_domain_with_data_and_reference_without(
+    tables: Any, s3: Any, encoder_version: str
+) -> None:
+    import json
+    from datetime import timedelta
+
+    from support.model_drops import T0
+
+    from learnloop.models.artifacts import new_version
+    from training_jobs.sentiment.data import DEFAULT_DATA_KEY
+    from training_jobs.sentiment.job import main
+
+    bucket = tables.settings.bucket
+    texts, labels = labelled_texts(12)
+    body = "".join(
+        json.dumps({"text": t, "label": y}) + "\n" for t, y in zip(texts, labels, strict=True)
+    )
+    s3.put_object(Bucket=bucket, Key=DEFAULT_DATA_KEY, Body=body.encode())
+    s3.put_object(Bucket=bucket, Key="mine/tweets.jsonl", Body=body.encode())
+    runs = {
+        (): "reference",
+        ("--data", f"s3://{bucket}/mine/tweets.jsonl"): "domain",
+        ("--data", f"s3://{bucket}/mine/tweets.jsonl", "--evaluation-source", "reference"): (
+            "reference"
+        ),
+    }
+    for minute, (args, expected) in enumerate(runs.items()):
+        version = new_version(T0 + timedelta(minutes=minute))
+        argv = ["--cv", "3", "--version", version, *args]
+        assert main(argv, settings=tables.settings, s3=s3, tables=tables) == 0
+        key = f"models/sentiment/{version}/manifest.json"
+        manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        evaluation = manifest["evaluation"]
+        assert evaluation["source"] == expected, args
+        assert evaluation["rows"] == manifest["extra"]["test_rows"]

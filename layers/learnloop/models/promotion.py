@@ -475,7 +475,7 @@ def _score_sentiment(
 
     def embeddings_for(head: Mapping[str, Any]) -> Any:
         encoder = (head.get("extra") or {}).get("text_encoder") or {}
-        version = encoder.get("version")
+        version = str(encoder.get("version"))
         if version not in embedded:
             embedded[version] = _encode(tables, encoder, texts, read_files)
             notes.append(f"texts encoded with {encoder.get('name')} {version} for this comparison")
@@ -552,8 +552,10 @@ def _own_set_scores(
             arrays,
             read_files,
         )
-    except (EvaluationSetError, _NotComparable) as exc:
-        return {"set": dict(own), "error": getattr(exc, "message", None) or exc.reason}
+    except EvaluationSetError as exc:
+        return {"set": dict(own), "error": exc.message}
+    except _NotComparable as exc:
+        return {"set": dict(own), "error": exc.reason}
     return _clean({"set": dict(own), "candidate": cand.score(), "production": prod.score()})
 
 
