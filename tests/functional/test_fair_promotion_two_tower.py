@@ -73,3 +73,33 @@ def _array(values: list[str]) -> Any:
     import numpy as np
 
     return np.asarray(values)
+
+
+def test_admins_see_and_pin_the_evaluation_set(
+    client: Any, tables: Any, s3: Any, keys: dict[str, str]
+) -> None:
+    from support.api import call, fields_of
+
+    truth = random_data(n_users=6, n_items=10, seed=1)
+    missing = call(client, "GET", "/v1/models/two_tower/evaluation", key=keys["admin"])
+    assert missing.status_code == 404
+    first = write_pairs_set(tables, s3, best_items(truth, k=2))
+    register(tables, s3, drop_two_tower(tables, s3, truth, minute=0, evaluation=first))
+    shown = call(client, "GET", "/v1/models/two_tower/evaluation", key=keys["admin"])
+    assert shown.status_code == 200 and shown.json_body["set"] == first
+    pinned = write_pairs_set(tables, s3, best_items(truth, k=1), source="domain")
+    body = {"key": pinned["key"], "sha256": pinned["sha256"], "source": "domain"}
+    put = call(client, "PUT", "/v1/models/two_tower/evaluation", key=keys["admin"], body=body)
+    assert put.status_code == 200, put.body
+    assert put.json_body["set"] == pinned and put.json_body["pinned"] is True
+    assert put.json_body["history"][-1]["set"] == first
+    # A later domain set does not replace a pinned one.
+    later = write_pairs_set(tables, s3, best_items(truth, k=3), source="domain")
+    register(tables, s3, drop_two_tower(tables, s3, truth, minute=1, evaluation=later))
+    assert registered_set(tables, "two_tower")["set"] == pinned
+    wrong = {**body, "sha256": "0" * 64}
+    bad = call(client, "PUT", "/v1/models/two_tower/evaluation", key=keys["admin"], body=wrong)
+    assert bad.status_code == 422 and "key" in fields_of(bad)
+    assert (
+        call(client, "GET", "/v1/models/two_tower/evaluation", key=keys["read"]).status_code == 403
+    )

@@ -17,6 +17,8 @@ MODULES = [
     "learnloop.predictors.estimators",
     "learnloop.models.artifacts",
     "learnloop.models.conversion",
+    "learnloop.models.evaluation",
+    "learnloop.models.promotion",
 ]
 
 

@@ -158,8 +158,8 @@ def evaluation_ref(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
     --------
     >>> evaluation_ref({}) is None
     True
-    >>> evaluation_ref({"evaluation": {"key": "k", "sha256": "s", "rows": 3,
-    ...                                "source": "domain"}})["source"]
+    >>> evaluation_ref({"evaluation": {"key": "evaluation/sentiment/ab.npz", "sha256": "ab",
+    ...                                "rows": 3, "source": "domain"}})["source"]
     'domain'
     """
     ref = manifest.get("evaluation")
