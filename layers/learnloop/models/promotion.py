@@ -53,6 +53,7 @@ __all__ = [
     "VALIDATION_FILE",
     "Decision",
     "decide",
+    "paired_bootstrap",
     "registered_set",
     "rule_of",
     "set_registered_set",
@@ -242,7 +243,7 @@ def decide(
         )
     delta = sign * (candidate - current)
     resamples = settings.promotion_bootstrap_resamples
-    interval = _paired_bootstrap(cand_scores, prod_scores, sign, resamples)
+    interval = paired_bootstrap(cand_scores, prod_scores, sign, resamples)
     decision, rule = rule_of(
         delta, interval, tolerance=settings.promotion_tolerance, too_old=too_old
     )
@@ -559,11 +560,24 @@ def _own_set_scores(
     return _clean({"set": dict(own), "candidate": cand.score(), "production": prod.score()})
 
 
-def _paired_bootstrap(
+def paired_bootstrap(
     cand: Any, prod: Any, sign: float, resamples: int
 ) -> tuple[float, float] | None:
     """The 95 % percentile interval of candidate - production over paired resamples of the
-    rows (seeded: the same drop gives the same interval)."""
+    rows (seeded: the same drop gives the same interval); None when too few resamples give
+    a defined metric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from learnloop.models.evaluation import Scores, weighted_r2
+    >>> y = np.linspace(0, 1, 50)
+    >>> good = Scores(y, y, weighted_r2(y, y), {})
+    >>> bad = Scores(y, y[::-1], weighted_r2(y, y[::-1]), {})
+    >>> lo, hi = paired_bootstrap(good, bad, 1.0, 200)
+    >>> lo > 0
+    True
+    """
     import numpy as np
 
     n = len(cand.outputs)
