@@ -294,3 +294,12 @@ def test_the_policy_defaults_to_the_setting(tables: Any, s3: Any) -> None:
     result = register(never, s3, drop(tables, s3, minute=0))
     assert (result.status, result.promoted) == ("candidate", False)
     assert "never" in (result.reason or "")
+
+
+def test_an_unsound_validation_twin_is_rejected(tables: Any, s3: Any) -> None:
+    from support.model_drops import ridge_onnx
+
+    result = register(tables, s3, drop(tables, s3, minute=0, twin=b"not onnx"))
+    assert result.status == "rejected" and "validation.onnx does not load" in (result.reason or "")
+    narrow = register(tables, s3, drop(tables, s3, minute=1, twin=ridge_onnx(n_features=2)))
+    assert narrow.status == "rejected" and "validation.onnx" in (narrow.reason or "")
