@@ -103,3 +103,14 @@ def test_admins_see_and_pin_the_evaluation_set(
     assert (
         call(client, "GET", "/v1/models/two_tower/evaluation", key=keys["read"]).status_code == 403
     )
+
+
+def test_a_corrupt_domain_set_is_never_registered(tables: Any, s3: Any) -> None:
+    truth = random_data(n_users=6, n_items=10, seed=1)
+    first = write_pairs_set(tables, s3, best_items(truth, k=2))
+    register(tables, s3, drop_two_tower(tables, s3, truth, minute=0, evaluation=first))
+    domain = write_pairs_set(tables, s3, best_items(truth, k=1), source="domain")
+    broken = {**domain, "sha256": "e" * 64}
+    result = register(tables, s3, drop_two_tower(tables, s3, truth, minute=1, evaluation=broken))
+    assert result.status == "candidate" and "sha256" in (result.reason or "")
+    assert registered_set(tables, "two_tower")["set"] == first

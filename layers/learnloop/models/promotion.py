@@ -149,6 +149,9 @@ def decide(
     kind = kind_of(manifest).name
     try:
         own = evaluation_ref(manifest)
+        # read (and sha256-check) the version's own set first: a broken set is never
+        # registered, and the version stays a candidate saying why
+        own_arrays = _read(s3, bucket, own) if own is not None else None
     except EvaluationSetError as exc:
         return Decision(CANDIDATE, f"{exc.message}; production kept")
     registered = registered_set(tables, name) if kind in REGISTERED_SET_KINDS else None
@@ -193,7 +196,8 @@ def decide(
         "production_age_days": age_days,
     }
     try:
-        arrays = _read(s3, bucket, deciding)
+        same = own is not None and own["sha256"] == deciding["sha256"]
+        arrays = own_arrays if same and own_arrays is not None else _read(s3, bucket, deciding)
         prod_manifest = production.manifest or {}
         prod_files = _production_files(read_files, production, kind)
         cand_scores, prod_scores, notes = _score(
@@ -290,6 +294,7 @@ def decide(
             prod_manifest,
             prod_files,
             own,
+            own_arrays,
             read_files,
         )
     if decision == "promote":
@@ -533,13 +538,14 @@ def _own_set_scores(
     prod_manifest: Mapping[str, Any],
     prod_files: Mapping[str, bytes],
     own: Mapping[str, Any],
+    arrays: Mapping[str, Any] | None,
     read_files: FileReader,
 ) -> dict[str, Any]:
     """Both models on the candidate's own set, recorded for information only."""
     from learnloop.models.evaluation import EvaluationSetError
 
     try:
-        arrays = _read(s3, bucket, own)
+        arrays = arrays if arrays is not None else _read(s3, bucket, own)
         cand, prod, _ = _score(
             tables,
             s3,
