@@ -38,11 +38,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from learnloop.clock import iso
+from learnloop.exceptions import LearnloopError
 from learnloop.models.artifacts import VALIDATION_FILE
 from learnloop.models.kinds import ArtifactRejectedError, kind_of
 from learnloop.models.registry import CANDIDATE, production_record
@@ -87,10 +88,16 @@ class Decision:
     register_set: dict[str, Any] | None = None
 
 
-@dataclass
-class _NotComparable(Exception):
-    reason: str
-    notes: list[str] = field(default_factory=list)
+class NotComparableError(LearnloopError):
+    """Candidate and production cannot be scored on one set (other features, no common rows,
+    an encoder that does not load); ``reason`` says why, ``notes`` what was tried."""
+
+    code = "not_comparable"
+
+    def __init__(self, reason: str, notes: list[str] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.notes = list(notes or [])
 
 
 def rule_of(
@@ -216,7 +223,7 @@ def decide(
     except EvaluationSetError as exc:
         reason = f"{exc.message}; production kept"
         return done(CANDIDATE, reason, **base, rule=None, decision="keep", reason=reason)
-    except _NotComparable as exc:
+    except NotComparableError as exc:
         decision = "promote" if too_old else "keep"
         reason = f"not comparable with production {alias.target}: {exc.reason}; " + (
             f"production is {age_days:.1f} days old (> {settings.max_production_age_days:g}),"
@@ -371,7 +378,7 @@ def _production_files(read_files: FileReader, production: Any, kind: str) -> dic
     try:
         return read_files(production.s3_prefix or "", wanted)
     except ArtifactRejectedError as exc:
-        raise _NotComparable(f"production's artifact does not load: {exc.reason}") from exc
+        raise NotComparableError(f"production's artifact does not load: {exc.reason}") from exc
 
 
 def _score(
@@ -397,13 +404,14 @@ def _score(
             )
         if kind == "two_tower":
             return _score_two_tower(files, prod_files, arrays)
+    except NotComparableError:
+        raise
     except (KeyError, ValueError, IndexError) as exc:  # a set or artifact of the wrong shape
-        raise _NotComparable(f"the evaluation set does not fit the models: {exc!r}") from exc
+        raise NotComparableError(f"the evaluation set does not fit the models: {exc!r}") from exc
     except Exception as exc:  # onnxruntime raises its own untyped errors
-        if isinstance(exc, _NotComparable):
-            raise
-        raise _NotComparable(f"scoring failed: {str(exc).splitlines()[0][:200]}") from exc
-    raise _NotComparable(f"no scorer for kind {kind!r}")
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise NotComparableError(f"scoring failed: {first_line}") from exc
+    raise NotComparableError(f"no scorer for kind {kind!r}")
 
 
 def _score_predictors(
@@ -423,7 +431,7 @@ def _score_predictors(
     prod_names = list(prod_manifest.get("feature_names") or [])
     set_names = [str(n) for n in arrays["feature_names"].tolist()]
     if prod_names != names or set_names != names:
-        raise _NotComparable(
+        raise NotComparableError(
             f"feature names differ: candidate {names}, production {prod_names}, set {set_names}"
         )
     notes: list[str] = []
@@ -447,7 +455,7 @@ def _score_predictors(
             "production has no validation twin: its model.onnx may have trained on some rows"
         )
     if rows.sum() < 2:
-        raise _NotComparable(
+        raise NotComparableError(
             "fewer than 2 of the candidate's hold-out rows were posted after production's "
             "twin stopped training",
             notes,
@@ -506,7 +514,7 @@ def _encode(
         return TextEncoder.from_files(encoder_files, record.manifest).encode(texts)
     except Exception as exc:  # any failure means the comparison is impossible, not a crash
         message = getattr(exc, "reason", None) or getattr(exc, "message", None) or repr(exc)
-        raise _NotComparable(
+        raise NotComparableError(
             f"comparison impossible: text encoder {name} {version} does not load ({message})"
         ) from exc
 
@@ -561,7 +569,7 @@ def _own_set_scores(
         )
     except EvaluationSetError as exc:
         return {"set": dict(own), "error": exc.message}
-    except _NotComparable as exc:
+    except NotComparableError as exc:
         return {"set": dict(own), "error": exc.reason}
     return _clean({"set": dict(own), "candidate": cand.score(), "production": prod.score()})
 
