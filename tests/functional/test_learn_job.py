@@ -13,6 +13,7 @@ from learnloop.bandits.updates import update_bandits
 from learnloop.clock import iso
 from learnloop.ingest import ingest_outcomes, put_content
 from learnloop.jobs.learn import learn
+from learnloop.models.evaluation import decode_set
 from learnloop.models.registration import register_model
 from learnloop.models.registry import ModelRegistry
 
@@ -175,6 +176,7 @@ def test_learn_trains_both_predictors_and_publishes_onnx(tables: Any, s3: Any) -
         listed = s3.list_objects_v2(Bucket=tables.settings.bucket, Prefix=prefix)
         assert {o["Key"] for o in listed["Contents"]} == {
             prefix + "model.onnx",
+            prefix + "validation.onnx",
             prefix + "manifest.json",
         }
         manifest = json.loads(
@@ -183,6 +185,14 @@ def test_learn_trains_both_predictors_and_publishes_onnx(tables: Any, s3: Any) -
             ].read()
         )
         assert manifest["rows"] == 80
+        # The hold-out rows (16 of 80), with their decision ids, are the evaluation set.
+        evaluation = manifest["evaluation"]
+        assert (evaluation["source"], evaluation["rows"]) == ("holdout", 16)
+        body = s3.get_object(Bucket=tables.settings.bucket, Key=evaluation["key"])["Body"].read()
+        held_out = decode_set(body)
+        assert (
+            len(set(held_out["decision_id"].tolist())) == 16 and "" not in held_out["decision_id"]
+        )
         assert info["manifest_key"] == prefix + "manifest.json"
         # Publishing writes S3 only; registration (the manifest's trigger) records the version.
         assert list(tables.models.query(name)) == []

@@ -19,6 +19,8 @@ MODULES = [
     "learnloop.predictors.estimators",
     "learnloop.models.artifacts",
     "learnloop.models.conversion",
+    "learnloop.models.evaluation",
+    "learnloop.models.promotion",
 ]
 
 
