@@ -232,6 +232,8 @@ def test_no_production_model_is_skipped(tables: Any, s3: Any) -> None:
     assert result.models == {
         "engagement": {"skipped": "engagement has no production version"},
         "follow_through": {"skipped": "follow_through has no production version"},
+        "two_tower": {"skipped": "two_tower has no production version"},
+        "sentiment": {"skipped": "sentiment has no production version"},
     }
 
 
@@ -267,7 +269,7 @@ def test_admin_alerts_route_returns_what_the_job_found(
     assert response.status_code == 200
     body = json.loads(response.body)
     skipped = {n: m["skipped"] for n, m in result["models"].items() if m.get("skipped")}
-    assert body == {
+    assert {k: v for k, v in body.items() if k != "actions"} == {
         "checked_at": result["checked_at"],
         "alerts": result["alerts"],
         "skipped": skipped,

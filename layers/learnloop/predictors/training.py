@@ -8,7 +8,7 @@ manifest's arrival, records the version and decides what becomes production.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -128,9 +128,17 @@ def follow_through_data(
 
 
 def train_and_publish(
-    tables: Tables, s3: Any, now: datetime, *, rows: list[JoinedRow] | None = None
+    tables: Tables,
+    s3: Any,
+    now: datetime,
+    *,
+    rows: list[JoinedRow] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Train both predictors on the joined rows and publish each one that had enough data.
+
+    ``extra`` is merged into each manifest's ``extra`` (e.g. why this run trained:
+    ``{"trigger": "drift", "window_days": 7, "drift_check": checked_at}``).
 
     Returns
     -------
@@ -159,12 +167,21 @@ def train_and_publish(
         except InsufficientDataError as exc:
             results[name] = {"skipped": exc.message}
             continue
-        results[name] = publish(tables, s3, trained, now)
+        results[name] = publish(tables, s3, trained, now, extra=extra)
     return results
 
 
-def publish(tables: Tables, s3: Any, trained: Any, now: datetime) -> dict[str, Any]:
+def publish(
+    tables: Tables,
+    s3: Any,
+    trained: Any,
+    now: datetime,
+    *,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Write a trained predictor's ONNX and manifest to the stage's bucket, manifest last.
+
+    ``extra`` is merged into the manifest's ``extra``.
 
     Only S3 is written: the manifest's arrival triggers registration, which owns the models
     table (see :func:`learnloop.models.registration.register_model`).
@@ -190,7 +207,10 @@ def publish(tables: Tables, s3: Any, trained: Any, now: datetime) -> dict[str, A
         trained.metrics,
         (trained.window_start, trained.window_end),
         trained.n_rows,
-        extra={"task": "regression" if trained.name == "engagement" else "classification"},
+        extra={
+            "task": "regression" if trained.name == "engagement" else "classification",
+            **(extra or {}),
+        },
         now=now,
     )
     written = write_artifact(s3, tables.settings.bucket, trained.name, version, files, manifest)
