@@ -92,7 +92,7 @@ def run_pending_retrains(
     s3: Any,
     *,
     run: JobRunner | None = None,
-    missing: Callable[[str], str | None] = missing_extra,
+    missing: Callable[[str], str | None] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Run the training job of every pending retrain request, oldest first.
@@ -105,8 +105,9 @@ def run_pending_retrains(
         Lists the published versions before and after each job.
     run : callable, optional
         ``run(job, args) -> exit code``; default: a subprocess (:func:`subprocess_runner`).
-    missing : callable
-        ``missing(job)`` → the extra to install, or None when the job can run here.
+    missing : callable, optional
+        ``missing(job)`` → the extra to install, or None when the job can run here (default:
+        :func:`missing_extra`, which looks for the extra's modules).
     env : mapping, optional
         The subprocess's environment (default: this process's).
 
@@ -117,6 +118,7 @@ def run_pending_retrains(
         ``reason``.
     """
     run = run or subprocess_runner(env)
+    missing = missing or missing_extra
     bucket = tables.settings.bucket
     done: list[dict[str, Any]] = []
     for request in pending_requests(tables):
