@@ -6,6 +6,9 @@ jobs the runtime never imports) it records a request: a ledger item in the spars
 ``learnloop.retrain.requested`` can start the job's Fargate task; locally this module runs
 the job (``learnloop retrain --pending``, and the local runner after each drift check):
 
+* a predictor request (recorded where drift ran without scikit-learn, as in the
+  ``drift_check`` Lambda) is retrained in-process on the rows of the drift window before the
+  check;
 * the job's package extra is not installed (two-tower needs torch: ``.[train]``): the request
   stays pending and its reason says ``retrain requested; training job unavailable here:
   install .[train]``;
@@ -27,9 +30,16 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from learnloop.drift.actions import complete_request, pending_requests
+from learnloop.clock import as_utc
+from learnloop.drift.actions import (
+    PREDICTOR_MODELS,
+    complete_request,
+    pending_requests,
+    retrain_predictors,
+)
 from learnloop.store.tables import Tables
 
 #: What each package extra must make importable for a job that needs it.
@@ -57,8 +67,7 @@ def missing_extra(name: str) -> str | None:
     from training_jobs import IMAGE_EXTRAS
 
     extra = IMAGE_EXTRAS.get(name, "train")
-    modules = EXTRA_MODULES.get(extra, ())
-    return extra if any(importlib.util.find_spec(m) is None for m in modules) else None
+    return extra if missing_extra_of(extra) else None
 
 
 def subprocess_runner(env: Mapping[str, str] | None = None) -> JobRunner:
@@ -123,8 +132,14 @@ def run_pending_retrains(
     done: list[dict[str, Any]] = []
     for request in pending_requests(tables):
         model, at = str(request["model"]), str(request["at"])
-        extra = missing(model)
         version: str | None = None
+        if model in PREDICTOR_MODELS:
+            # Recorded where drift ran without scikit-learn: train here, in-process.
+            version, reason = _retrain_predictor(tables, s3, model, request)
+            complete_request(tables, at, model, version=version, reason=reason)
+            done.append({"model": model, "at": at, "version": version, "reason": reason})
+            continue
+        extra = missing(model)
         if extra is not None:
             reason = unavailable_reason(extra)
         else:
@@ -141,6 +156,27 @@ def run_pending_retrains(
         complete_request(tables, at, model, version=version, reason=reason)
         done.append({"model": model, "at": at, "version": version, "reason": reason})
     return done
+
+
+def _retrain_predictor(
+    tables: Tables, s3: Any, model: str, request: Mapping[str, Any]
+) -> tuple[str | None, str]:
+    if missing_extra_of("learn"):
+        return None, unavailable_reason("learn")
+    # The window the check saw: the rows of the drift window before the check.
+    days = tables.settings.drift_window_days
+    at = str(request["at"])
+    when = as_utc(datetime.fromisoformat(at.replace("Z", "+00:00")))
+    published = retrain_predictors(tables, s3, when, checked_at=at, days=days, drifted=[model])
+    info = published.get(model) or {"skipped": "not trained"}
+    if "skipped" in info:
+        return None, f"retrain requested; training skipped: {info['skipped']}"
+    return str(info["version"]), f"retrained on the {info['rows']} rows of the last {days} days"
+
+
+def missing_extra_of(extra: str) -> bool:
+    """Whether a module of ``extra`` cannot be imported here."""
+    return any(importlib.util.find_spec(m) is None for m in EXTRA_MODULES.get(extra, ()))
 
 
 __all__ = [

@@ -394,3 +394,29 @@ def test_a_rerun_of_the_check_does_not_retrain_and_a_cooldown_holds_the_next_che
     next_day = run_job("drift_check", tables, NOW + timedelta(hours=25), s3=s3)
     assert {a["action"] for a in next_day["actions"]} == {"retrained"}
     assert len(versions_of(s3, tables, "engagement")) == 3
+
+
+def test_where_drift_runs_without_scikit_learn_the_predictor_retrain_is_requested(
+    tables: Any, s3: Any, production: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from learnloop.drift import actions
+    from learnloop.drift.actions import pending_requests
+    from learnloop_tools.local.retrain import run_pending_retrains
+
+    # The drift_check Lambda stacks ingest + inference: no room for the learn layer.
+    monkeypatch.setattr(actions, "can_train_predictors", lambda: False)
+    post_drifted_window(tables)
+    result = run_job("drift_check", tables, NOW, s3=s3)
+    assert {(a["model"], a["action"], a["version"]) for a in result["actions"]} == {
+        ("engagement", "retrain_requested", None),
+        ("follow_through", "retrain_requested", None),
+    }
+    assert len(versions_of(s3, tables, "engagement")) == 1  # nothing trained yet
+    assert {r["model"] for r in pending_requests(tables)} == {"engagement", "follow_through"}
+    # Where scikit-learn is (the local stack), the requests are trained in-process.
+    done = run_pending_retrains(tables, s3, run=lambda name, args: 1)
+    assert all(d["version"] for d in done), done
+    assert pending_requests(tables) == []
+    new = versions_of(s3, tables, "engagement") - {production["engagement"]["version"]}
+    [version] = new
+    assert manifest_of(s3, tables, "engagement", version)["extra"]["trigger"] == "drift"

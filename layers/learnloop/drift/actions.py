@@ -35,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections import defaultdict
 from collections.abc import Mapping
@@ -132,13 +133,16 @@ def act_on_drift(
             )
             actions.append(_claim(tables, key, value))
             continue
-        container = model in CONTAINER_MODELS
+        # A container job, or a predictor where this function has no scikit-learn (the
+        # drift_check Lambda stacks ingest + inference; the learn layer would not fit too).
+        container = model in CONTAINER_MODELS or not can_train_predictors()
         value["action"] = "retrain_requested" if container else "retrained"
-        value["reason"] = (
-            f"retrain requested: {model} is trained by a container job"
-            if container
-            else f"training on the last {days} days"
-        )
+        if model in CONTAINER_MODELS:
+            value["reason"] = f"retrain requested: {model} is trained by a container job"
+        elif container:
+            value["reason"] = "retrain requested: scikit-learn is not installed where drift ran"
+        else:
+            value["reason"] = f"training on the last {days} days"
         claimed = _claim(tables, key, value, pending=container)
         if claimed is not value:  # another delivery got there first
             actions.append(claimed)
@@ -156,6 +160,32 @@ def act_on_drift(
     return actions
 
 
+def can_train_predictors() -> bool:
+    """Whether scikit-learn and skl2onnx are importable here (the predictors' training step)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("sklearn", "skl2onnx"))
+
+
+def retrain_predictors(
+    tables: Tables, s3: Any, now: datetime, *, checked_at: str, days: int, drifted: list[str]
+) -> dict[str, dict[str, Any]]:
+    """``train_and_publish`` on the rows of the ``days`` before ``now``, the manifests saying
+    why (``extra.trigger = "drift"``); model name → its result (``version`` or ``skipped``)."""
+    from learnloop.predictors.training import joined_rows, train_and_publish
+
+    extra = {
+        "trigger": "drift",
+        "window_days": days,
+        "drift_check": checked_at,
+        "drifted": sorted(drifted),
+    }
+    try:
+        rows = joined_rows(tables, now, window=timedelta(days=days))
+        return train_and_publish(tables, s3, now, rows=rows, extra=extra)
+    except LearnloopError as exc:
+        logger.exception("drift retrain failed")
+        return {name: {"skipped": f"training failed: {exc.message}"} for name in drifted}
+
+
 def _retrain_predictors(
     tables: Tables,
     s3: Any,
@@ -165,20 +195,10 @@ def _retrain_predictors(
     days: int,
 ) -> list[dict[str, Any]]:
     """One ``train_and_publish`` on the drift window's rows; each claimed action updated."""
-    from learnloop.predictors.training import joined_rows, train_and_publish
-
-    extra = {
-        "trigger": "drift",
-        "window_days": days,
-        "drift_check": checked_at,
-        "drifted": sorted(v["model"] for v in claimed),
-    }
-    try:
-        rows = joined_rows(tables, now, window=timedelta(days=days))
-        published = train_and_publish(tables, s3, now, rows=rows, extra=extra)
-    except LearnloopError as exc:
-        logger.exception("drift retrain failed")
-        published = {v["model"]: {"skipped": f"training failed: {exc.message}"} for v in claimed}
+    drifted = [v["model"] for v in claimed]
+    published = retrain_predictors(
+        tables, s3, now, checked_at=checked_at, days=days, drifted=drifted
+    )
     for value in claimed:
         info = published.get(value["model"]) or {"skipped": "not trained"}
         if "skipped" in info:
@@ -375,8 +395,10 @@ __all__ = [
     "PREDICTOR_MODELS",
     "RETRAIN_DETAIL_TYPE",
     "act_on_drift",
+    "can_train_predictors",
     "complete_request",
     "outcome",
     "pending_requests",
+    "retrain_predictors",
     "timeline",
 ]
