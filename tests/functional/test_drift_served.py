@@ -90,6 +90,20 @@ def test_two_tower_recommendations_that_still_match_raise_no_alert(tables: Any, 
     assert result["alerts"] == [] and result["actions"] == []
 
 
+def test_two_tower_with_too_few_known_users_is_skipped_saying_why(tables: Any, s3: Any) -> None:
+    planted_two_tower(tables, s3)
+    for u in range(5):
+        like(tables, f"u{u}", item_key((u + 1) % GROUPS, 1), NOW - timedelta(hours=3))
+    like(tables, "stranger", item_key(0, 1), NOW - timedelta(hours=3))  # unknown to the model
+    result = run_job("drift_check", tables, NOW, s3=s3)
+    report = result["models"]["two_tower"]
+    assert report["users"] == 5 and "performance" not in report
+    assert report["skipped"] == (
+        "5 known users liked known items in the last 7 days; a drift check needs at least 20"
+    )
+    assert result["alerts"] == [] and result["actions"] == []
+
+
 def test_two_tower_hit_rate_drift_records_a_retrain_request(tables: Any, s3: Any) -> None:
     planted_two_tower(tables, s3)
     post_likes(tables, shift=1)
