@@ -140,6 +140,17 @@ class Settings:
     drift_r2_tolerance: float = 0.1
     #: Follow-through alerts when its recent AUC is more than this below the validation AUC.
     drift_auc_tolerance: float = 0.05
+    #: two_tower alerts when its recall@10 on recent likes is more than this below validation.
+    drift_recall_tolerance: float = 0.1
+    #: two_tower: fewer scored users than this (known users with a new like): skipped.
+    drift_min_users: int = 20
+    #: sentiment alerts when its predicted label mix is further than this (total variation
+    #: distance, 0-1) from the training mix.
+    drift_label_mix_threshold: float = 0.2
+    #: A model retrained for drift is not retrained for drift again within this many hours.
+    drift_retrain_cooldown_hours: float = 24.0
+    #: EventBridge bus that gets ``learnloop.retrain.requested`` events; None: none are sent.
+    event_bus_name: str | None = None
     # --- registration: champion and challenger scored on one evaluation set ---
     #: ``not_worse`` (on the common set, within the tolerance), ``always`` or ``never``.
     promotion_policy: str = "not_worse"
@@ -220,6 +231,13 @@ class Settings:
             drift_psi_threshold=_float(env, "LEARNLOOP_DRIFT_PSI_THRESHOLD", 0.2),
             drift_r2_tolerance=_float(env, "LEARNLOOP_DRIFT_R2_TOLERANCE", 0.1),
             drift_auc_tolerance=_float(env, "LEARNLOOP_DRIFT_AUC_TOLERANCE", 0.05),
+            drift_recall_tolerance=_float(env, "LEARNLOOP_DRIFT_RECALL_TOLERANCE", 0.1),
+            drift_min_users=_int(env, "LEARNLOOP_DRIFT_MIN_USERS", 20, minimum=1),
+            drift_label_mix_threshold=_float(env, "LEARNLOOP_DRIFT_LABEL_MIX_THRESHOLD", 0.2),
+            drift_retrain_cooldown_hours=_float(
+                env, "LEARNLOOP_DRIFT_RETRAIN_COOLDOWN_HOURS", 24.0
+            ),
+            event_bus_name=env.get("LEARNLOOP_EVENT_BUS") or None,
             promotion_policy=_policy(env),
             promotion_tolerance=_float(env, "LEARNLOOP_PROMOTION_TOLERANCE", 0.01),
             max_production_age_days=_float(env, "LEARNLOOP_MAX_PRODUCTION_AGE_DAYS", 7.0),

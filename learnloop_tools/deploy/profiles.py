@@ -73,10 +73,10 @@ PROFILES: dict[str, Profile] = {
     # ONNX, and writes only DynamoDB.
     "on_model_dropped": Profile(s3_read=("models/", "evaluation/"), needs_secret=False),
     # Drift: reads day partitions (Query, never Scan) and the production ONNX + manifest from
-    # models/, scores with onnxruntime (inference layer), writes only its ledger items.
-    "drift_check": Profile(
-        layers=("ingest", "inference"), s3_read=("models/",), needs_secret=False
-    ),
+    # models/, scores with onnxruntime (inference layer), writes only its ledger items (a
+    # drifted predictor's retrain is requested there: the learn layer would not fit beside
+    # inference). The secret maps reactions' users to the two-tower model's pseudonyms.
+    "drift_check": Profile(layers=("ingest", "inference"), s3_read=("models/",)),
     # Deletions' leftover export rewrites: the ledger's pending items and the tombstones'
     # receipts (users), read/rewrite exports/; pseudonyms only, so no secret.
     "privacy_purge": Profile(

@@ -244,6 +244,8 @@ def test_drift_check_reads_models_scores_with_onnx_and_writes_only_dynamodb(
     function = template["Resources"]["DriftCheckFunction"]["Properties"]
     # onnxruntime (inference), not scikit-learn (learn).
     assert function["Layers"] == [{"Ref": "IngestLayer"}, {"Ref": "InferenceLayer"}]
+    # The two-tower check pseudonymizes reactions' users as training did.
+    assert "LEARNLOOP_PSEUDONYM_SECRET" in function["Environment"]["Variables"]
     rules = [
         r["Properties"]
         for r in resources_of(template, "AWS::Events::Rule").values()

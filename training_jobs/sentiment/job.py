@@ -329,6 +329,11 @@ def build_artifact(
             "rows": training.rows,
             "test_rows": training.test_rows,
             "label_counts": training.label_counts,
+            # The mix the drift check compares the head's predicted mix on recent texts with.
+            "label_mix": {
+                label: round(n / max(1, sum(training.label_counts.values())), 6)
+                for label, n in training.label_counts.items()
+            },
             "majority_label": training.extra.get("majority_label"),
             "data": data_source,
         },

@@ -154,7 +154,8 @@ def train_and_publish(
 ) -> dict[str, dict[str, Any]]:
     """Train both predictors on the joined rows and publish each one that had enough data.
 
-    ``extra`` is merged into each manifest's ``extra`` (e.g. what triggered the training).
+    ``extra`` is merged into each manifest's ``extra`` (e.g. why this run trained:
+    ``{"trigger": "drift", "window_days": 7, "drift_check": checked_at}``).
 
     Returns
     -------
