@@ -1,14 +1,12 @@
 """Carry out the retrain requests the drift check recorded for container-trained models.
 
-``drift_check`` retrains the predictors itself; for ``two_tower`` and ``sentiment`` (container
-jobs the runtime never imports) it records a request: a ledger item in the sparse
-``by_pending`` index (see :mod:`learnloop.drift.actions`). On AWS an EventBridge rule on
-``learnloop.retrain.requested`` can start the job's Fargate task; locally this module runs
-the job (``learnloop retrain --pending``, and the local runner after each drift check):
+For ``two_tower`` and ``sentiment`` (container jobs the runtime never imports) ``drift_check``
+records a request: a ledger item in the sparse ``by_pending`` index (see
+:mod:`learnloop.drift.actions`). On AWS an EventBridge rule on ``learnloop.retrain.requested``
+can start the job's Fargate task; locally this module runs the job (``learnloop retrain
+--pending``, and the local runner after each drift check). The predictors' requests are the
+``learn`` job's (its next run trains them on the drift window), so they are left alone here.
 
-* a predictor request (recorded where drift ran without scikit-learn, as in the
-  ``drift_check`` Lambda) is retrained in-process on the rows of the drift window before the
-  check;
 * the job's package extra is not installed (two-tower needs torch: ``.[train]``): the request
   stays pending and its reason says ``retrain requested; training job unavailable here:
   install .[train]``;
@@ -30,15 +28,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
-from learnloop.clock import as_utc
 from learnloop.drift.actions import (
     PREDICTOR_MODELS,
     complete_request,
     pending_requests,
-    retrain_predictors,
 )
 from learnloop.store.tables import Tables
 
@@ -134,11 +129,7 @@ def run_pending_retrains(
         model, at = str(request["model"]), str(request["at"])
         version: str | None = None
         if model in PREDICTOR_MODELS:
-            # Recorded where drift ran without scikit-learn: train here, in-process.
-            version, reason = _retrain_predictor(tables, s3, model, request)
-            complete_request(tables, at, model, version=version, reason=reason)
-            done.append({"model": model, "at": at, "version": version, "reason": reason})
-            continue
+            continue  # the next learn run carries it out, where the rows and scikit-learn are
         extra = missing(model)
         if extra is not None:
             reason = unavailable_reason(extra)
@@ -156,22 +147,6 @@ def run_pending_retrains(
         complete_request(tables, at, model, version=version, reason=reason)
         done.append({"model": model, "at": at, "version": version, "reason": reason})
     return done
-
-
-def _retrain_predictor(
-    tables: Tables, s3: Any, model: str, request: Mapping[str, Any]
-) -> tuple[str | None, str]:
-    if missing_extra_of("learn"):
-        return None, unavailable_reason("learn")
-    # The window the check saw: the rows of the drift window before the check.
-    days = tables.settings.drift_window_days
-    at = str(request["at"])
-    when = as_utc(datetime.fromisoformat(at.replace("Z", "+00:00")))
-    published = retrain_predictors(tables, s3, when, checked_at=at, days=days, drifted=[model])
-    info = published.get(model) or {"skipped": "not trained"}
-    if "skipped" in info:
-        return None, f"retrain requested; training skipped: {info['skipped']}"
-    return str(info["version"]), f"retrained on the {info['rows']} rows of the last {days} days"
 
 
 def missing_extra_of(extra: str) -> bool:

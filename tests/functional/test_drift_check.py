@@ -338,27 +338,37 @@ def test_a_drifted_predictor_is_retrained_on_the_window_and_the_alerts_show_the_
     actions = {a["model"]: a for a in result["actions"]}
     assert set(actions) == {"engagement", "follow_through"}
     for name, action in actions.items():
-        assert action["action"] == "retrained", action
-        assert action["version"] == new_version(NOW)
+        assert (action["action"], action["version"]) == ("retrain_requested", None), action
         assert action["at"] == result["checked_at"]
         assert [a["model"] for a in action["trigger"]] == [name] * len(action["trigger"])
-        manifest = manifest_of(s3, tables, name, action["version"])
+    assert len(versions_of(s3, tables, "engagement")) == 1  # the check itself trains nothing
+    # The next learn run (where scikit-learn is) carries the requests out on the drift window.
+    later = NOW + timedelta(hours=2)
+    learned = run_job("learn", tables, later, s3=s3)
+    assert {r["model"] for r in learned["drift_retrains"]} == {"engagement", "follow_through"}
+    body = json.loads(call(client, "GET", "/v1/admin/alerts", key=keys["admin"]).body)
+    assert [(a["model"], a["action"], a["outcome"]) for a in body["actions"]] == [
+        ("follow_through", "retrained", "pending"),  # published; not registered yet
+        ("engagement", "retrained", "pending"),
+    ]
+    for action in body["actions"]:
+        assert action["version"] == new_version(later)
+        manifest = manifest_of(s3, tables, action["model"], action["version"])
         # Trained on the drift window only (the 100 recent rows, not the 300 of training).
         assert manifest["rows"] == 100
         assert manifest["extra"]["trigger"] == "drift"
         assert manifest["extra"]["window_days"] == 7
         assert manifest["extra"]["drift_check"] == result["checked_at"]
-    # Registration has not seen the manifests yet: the outcome is pending.
-    body = json.loads(call(client, "GET", "/v1/admin/alerts", key=keys["admin"]).body)
-    assert [(a["model"], a["outcome"]) for a in body["actions"]] == [
-        ("follow_through", "pending"),
-        ("engagement", "pending"),
-    ]
+    # A second learn run finds nothing pending: the requests were carried out once.
+    assert run_job("learn", tables, later + timedelta(hours=4), s3=s3)["drift_retrains"] == []
     # The S3 event arrives: registration decides; the timeline reads its decision.
     decided = {}
-    for name, action in actions.items():
+    for action in body["actions"]:
+        name = action["model"]
         key = f"models/{name}/{action['version']}/manifest.json"
-        decided[name] = register_model(tables, s3, bucket=tables.settings.bucket, key=key, now=NOW)
+        decided[name] = register_model(
+            tables, s3, bucket=tables.settings.bucket, key=key, now=later
+        )
     body = json.loads(call(client, "GET", "/v1/admin/alerts", key=keys["admin"]).body)
     for action in body["actions"]:
         registered = decided[action["model"]]
@@ -375,12 +385,12 @@ def test_a_rerun_of_the_check_does_not_retrain_and_a_cooldown_holds_the_next_che
 ) -> None:
     post_drifted_window(tables)
     first = run_job("drift_check", tables, NOW, s3=s3)
-    published = versions_of(s3, tables, "engagement")
-    assert len(published) == 2  # production + the drift retrain
-    # At-least-once delivery: the same check again finds its actions and trains nothing.
+    # At-least-once delivery: the same check again finds its actions and asks for nothing more.
     again = run_job("drift_check", tables, NOW, s3=s3)
     assert again["actions"] == first["actions"]
-    assert versions_of(s3, tables, "engagement") == published
+    run_job("learn", tables, NOW + timedelta(minutes=30), s3=s3)
+    published = versions_of(s3, tables, "engagement")
+    assert len(published) == 2  # production + one drift retrain
     # The alert persists two hours later: within the 24 h cooldown, nothing is retrained.
     later = run_job("drift_check", tables, NOW + timedelta(hours=2), s3=s3)
     assert {a["model"]: a["action"] for a in later["actions"]} == {
@@ -389,34 +399,10 @@ def test_a_rerun_of_the_check_does_not_retrain_and_a_cooldown_holds_the_next_che
     }
     assert all(a["version"] is None for a in later["actions"])
     assert "not again within 24 h" in later["actions"][0]["reason"]
+    run_job("learn", tables, NOW + timedelta(hours=3), s3=s3)
     assert versions_of(s3, tables, "engagement") == published
     # A day later the cooldown is over: the still-drifting model is retrained again.
     next_day = run_job("drift_check", tables, NOW + timedelta(hours=25), s3=s3)
-    assert {a["action"] for a in next_day["actions"]} == {"retrained"}
+    assert {a["action"] for a in next_day["actions"]} == {"retrain_requested"}
+    run_job("learn", tables, NOW + timedelta(hours=26), s3=s3)
     assert len(versions_of(s3, tables, "engagement")) == 3
-
-
-def test_where_drift_runs_without_scikit_learn_the_predictor_retrain_is_requested(
-    tables: Any, s3: Any, production: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from learnloop.drift import actions
-    from learnloop.drift.actions import pending_requests
-    from learnloop_tools.local.retrain import run_pending_retrains
-
-    # The drift_check Lambda stacks ingest + inference: no room for the learn layer.
-    monkeypatch.setattr(actions, "can_train_predictors", lambda: False)
-    post_drifted_window(tables)
-    result = run_job("drift_check", tables, NOW, s3=s3)
-    assert {(a["model"], a["action"], a["version"]) for a in result["actions"]} == {
-        ("engagement", "retrain_requested", None),
-        ("follow_through", "retrain_requested", None),
-    }
-    assert len(versions_of(s3, tables, "engagement")) == 1  # nothing trained yet
-    assert {r["model"] for r in pending_requests(tables)} == {"engagement", "follow_through"}
-    # Where scikit-learn is (the local stack), the requests are trained in-process.
-    done = run_pending_retrains(tables, s3, run=lambda name, args: 1)
-    assert all(d["version"] for d in done), done
-    assert pending_requests(tables) == []
-    new = versions_of(s3, tables, "engagement") - {production["engagement"]["version"]}
-    [version] = new
-    assert manifest_of(s3, tables, "engagement", version)["extra"]["trigger"] == "drift"

@@ -24,5 +24,5 @@ def request_retrain(tables: Any, model: str = "two_tower") -> dict[str, Any]:
     from datetime import datetime
 
     now = datetime.fromisoformat(CHECKED_AT.replace("Z", "+00:00"))
-    [action] = act_on_drift(tables, None, check, now)
+    [action] = act_on_drift(tables, check, now)
     return action

@@ -1,41 +1,45 @@
 """What the ``drift_check`` job does about its alerts, and the timeline of it.
 
-An alert for a model triggers a retrain of that model:
+An alert for a model records a *retrain request* for that model: the action item carries
+``pending_job = "retrain"``, so it sits in the ledger's sparse ``by_pending`` index until it is
+carried out.
 
-* ``engagement`` / ``follow_through`` are retrained here and now: the predictors' training
-  step (:func:`learnloop.predictors.training.train_and_publish`) trains on the rows of the
-  recent drift window only (after a detected change, older rows describe a different world)
-  and publishes to S3 with ``extra = {"trigger": "drift", "window_days", "drift_check",
-  "drifted"}`` in the manifest. Registration, triggered by the manifest's arrival, decides
-  promotion as for any other version. (``train_and_publish`` trains both predictors; only the
-  drifted ones get an action, ``drifted`` in the manifest says which.)
-* ``two_tower`` / ``sentiment`` are container jobs the runtime never imports: the job records a
-  *retrain request* (the action item carries ``pending_job = "retrain"``, so it sits in the
-  ledger's sparse ``by_pending`` index until carried out) and, when ``LEARNLOOP_EVENT_BUS`` is
-  set, puts a ``learnloop.retrain.requested`` event on that bus. The local stack carries
-  requests out (``learnloop retrain --pending``, and the runner after each drift check).
+* ``engagement`` / ``follow_through``: the next ``learn`` run carries the request out
+  (:func:`carry_out_predictor_requests`; ``learn`` is where scikit-learn is, on AWS as locally,
+  and it runs every 4 hours): it trains on the rows of the recent drift window only (after a
+  detected change, older rows describe a different world) and publishes to S3 with ``extra =
+  {"trigger": "drift", "window_days", "drift_check", "drifted"}`` in the manifest.
+* ``two_tower`` / ``sentiment`` are container jobs the runtime never imports: when
+  ``LEARNLOOP_EVENT_BUS`` is set, the request is also put on that bus as a
+  ``learnloop.retrain.requested`` event (for a rule that starts the job's task); the local
+  stack carries requests out (``learnloop retrain --pending``, and the runner after each drift
+  check).
+
+Either way registration, triggered by the manifest's arrival, decides promotion as for any
+other version (champion and challenger scored on one evaluation set).
 
 Debounce: each action is one ledger item ``drift_action#{checked_at}#{model}`` written with
 ``attribute_not_exists``, so a redelivered check (the same ``checked_at``) finds it and
-retrains nothing; and a model retrained for drift within ``drift_retrain_cooldown_hours``
+requests nothing more; and a model retrained for drift within ``drift_retrain_cooldown_hours``
 (24) of this check (``drift_retrain#{model}``) gets a ``cooldown`` action instead, so a
 persistent alert does not retrain every run.
 
-Each action is ``{"at", "model", "trigger": [alerts], "action": "retrained" |
-"retrain_requested" | "cooldown" | "skipped", "version", "reason"}``; :func:`timeline` adds
-``outcome`` (``promoted`` / ``kept`` / ``rejected`` / ``pending``) and its reason from the
+Each action is ``{"at", "model", "trigger": [alerts], "action": "retrain_requested" |
+"retrained" | "cooldown" | "skipped", "version", "window_days", "reason"}``; :func:`timeline`
+adds ``outcome`` (``promoted`` / ``kept`` / ``rejected`` / ``pending``) and its reason from the
 version's registry record when read, because registration is asynchronous.
 
 Examples
 --------
->>> actions = act_on_drift(tables, s3, drift_check(tables, now, s3=s3), now)  # doctest: +SKIP
->>> [(a["model"], a["action"], a["version"]) for a in actions]  # doctest: +SKIP
-[('engagement', 'retrained', '20261120T013000Z')]
+>>> actions = act_on_drift(tables, drift_check(tables, now, s3=s3), now)  # doctest: +SKIP
+>>> [(a["model"], a["action"]) for a in actions]  # doctest: +SKIP
+[('engagement', 'retrain_requested')]
+>>> [a["version"] for a in carry_out_predictor_requests(tables, s3, later)]  # doctest: +SKIP
+['20261120T040000Z']
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections import defaultdict
 from collections.abc import Mapping
@@ -57,7 +61,7 @@ from learnloop.observability import logger
 from learnloop.store.queries import batch_get
 from learnloop.store.tables import Tables
 
-#: Retrained in the drift job itself (scikit-learn, lazily).
+#: Retrained by the next ``learn`` run (scikit-learn is there).
 PREDICTOR_MODELS = ("engagement", "follow_through")
 #: Container training jobs: a retrain request is recorded for them.
 CONTAINER_MODELS = ("two_tower", "sentiment")
@@ -74,24 +78,21 @@ TIMELINE_LIMIT = 20
 
 def act_on_drift(
     tables: Tables,
-    s3: Any,
     result: Any,
     now: datetime,
     *,
     events: Any | None = None,
 ) -> list[dict[str, Any]]:
-    """Retrain (or request a retrain of) each model the check alerted on; record each step.
+    """Request a retrain of each model the check alerted on; record each step.
 
     Parameters
     ----------
     tables : Tables
         The stage's tables; the cooldown and the window come from ``tables.settings``.
-    s3 : boto3 S3 client
-        Where the retrained predictors are published.
     result : DriftResult
         The check (its ``checked_at``, ``window`` and ``alerts``).
     now : datetime
-        The check's logical time (the retrained versions' time).
+        The check's logical time (the cooldown is measured from it).
     events : boto3 EventBridge client, optional
         Gets the retrain requests when ``settings.event_bus_name`` is set (default: the
         stage's client).
@@ -109,7 +110,6 @@ def act_on_drift(
     for alert in result.alerts:
         by_model[str(alert["model"])].append(dict(alert))
     actions: list[dict[str, Any]] = []
-    retrain: list[dict[str, Any]] = []
     for model, alerts in by_model.items():
         key = action_key(checked_at, model)
         done = _get(tables, key)
@@ -133,89 +133,98 @@ def act_on_drift(
             )
             actions.append(_claim(tables, key, value))
             continue
-        # A container job, or a predictor where this function has no scikit-learn (the
-        # drift_check Lambda stacks ingest + inference; the learn layer would not fit too).
-        container = model in CONTAINER_MODELS or not can_train_predictors()
-        value["action"] = "retrain_requested" if container else "retrained"
+        value["action"] = "retrain_requested"
+        value["window_days"] = days
         if model in CONTAINER_MODELS:
             value["reason"] = f"retrain requested: {model} is trained by a container job"
-        elif container:
-            value["reason"] = "retrain requested: scikit-learn is not installed where drift ran"
         else:
-            value["reason"] = f"training on the last {days} days"
-        claimed = _claim(tables, key, value, pending=container)
+            value["reason"] = (
+                f"retrain requested: the next learn run trains {model} on the last {days} days"
+            )
+        claimed = _claim(tables, key, value, pending=True)
         if claimed is not value:  # another delivery got there first
             actions.append(claimed)
             continue
         _stamp_cooldown(tables, model, checked_at)
-        if container:
+        if model in CONTAINER_MODELS:
             _announce(tables, value, events)
-            actions.append(value)
-        else:
-            retrain.append(value)
-    if retrain:
-        actions.extend(_retrain_predictors(tables, s3, now, retrain, checked_at, days))
+        actions.append(value)
     for action in actions:
         logger.info("drift action", extra={"action": action})
     return actions
 
 
-def can_train_predictors() -> bool:
-    """Whether scikit-learn and skl2onnx are importable here (the predictors' training step)."""
-    return all(importlib.util.find_spec(m) is not None for m in ("sklearn", "skl2onnx"))
+def carry_out_predictor_requests(tables: Tables, s3: Any, now: datetime) -> list[dict[str, Any]]:
+    """Retrain the predictors with pending drift requests on the drift window; the ``learn``
+    job's first step.
 
+    One ``train_and_publish`` on the rows of the widest requested window before ``now``
+    trains the requested predictors (one version time: they never publish one version
+    twice); each request is then done: ``retrained`` with its version, or ``skipped`` with why
+    (too little data is not retried: the next alert asks again).
 
-def retrain_predictors(
-    tables: Tables, s3: Any, now: datetime, *, checked_at: str, days: int, drifted: list[str]
-) -> dict[str, dict[str, Any]]:
-    """``train_and_publish`` on the rows of the ``days`` before ``now``, the manifests saying
-    why (``extra.trigger = "drift"``); model name → its result (``version`` or ``skipped``)."""
+    Returns
+    -------
+    list of dict
+        The requests carried out, as the timeline shows them (empty when none was pending).
+
+    Examples
+    --------
+    >>> carry_out_predictor_requests(tables, s3, now)  # doctest: +SKIP
+    [{'model': 'engagement', 'action': 'retrained', 'version': '20261120T040000Z', ...}]
+    """
+    requests = [r for r in pending_requests(tables) if r.get("model") in PREDICTOR_MODELS]
+    if not requests:
+        return []
     from learnloop.predictors.training import joined_rows, train_and_publish
 
+    days = max(int(r.get("window_days") or tables.settings.drift_window_days) for r in requests)
+    drifted = sorted({str(r["model"]) for r in requests})
     extra = {
         "trigger": "drift",
         "window_days": days,
-        "drift_check": checked_at,
-        "drifted": sorted(drifted),
+        "drift_check": max(str(r["at"]) for r in requests),
+        "drifted": drifted,
     }
     try:
         rows = joined_rows(tables, now, window=timedelta(days=days))
-        return train_and_publish(tables, s3, now, rows=rows, extra=extra)
+        published = train_and_publish(tables, s3, now, rows=rows, extra=extra, only=drifted)
     except LearnloopError as exc:
         logger.exception("drift retrain failed")
-        return {name: {"skipped": f"training failed: {exc.message}"} for name in drifted}
-
-
-def _retrain_predictors(
-    tables: Tables,
-    s3: Any,
-    now: datetime,
-    claimed: list[dict[str, Any]],
-    checked_at: str,
-    days: int,
-) -> list[dict[str, Any]]:
-    """One ``train_and_publish`` on the drift window's rows; each claimed action updated."""
-    drifted = [v["model"] for v in claimed]
-    published = retrain_predictors(
-        tables, s3, now, checked_at=checked_at, days=days, drifted=drifted
-    )
-    for value in claimed:
-        info = published.get(value["model"]) or {"skipped": "not trained"}
+        published = {
+            str(r["model"]): {"skipped": f"training failed: {exc.message}"} for r in requests
+        }
+    done = []
+    for request in requests:
+        model = str(request["model"])
+        info = published.get(model) or {"skipped": "not trained"}
         if "skipped" in info:
-            value["action"] = "skipped"
-            value["reason"] = str(info["skipped"])
+            version, reason = None, f"not retrained: {info['skipped']}"
         else:
-            value["version"] = info["version"]
-            value["reason"] = f"trained on the {info['rows']} rows of the last {days} days"
-        _save(tables, action_key(checked_at, value["model"]), value)
-    return claimed
+            version = str(info["version"])
+            reason = f"retrained on the {info['rows']} rows of the last {days} days"
+        done.append(
+            complete_request(
+                tables, str(request["at"]), model, version=version, reason=reason, finished=True
+            )
+        )
+    return done
 
 
 def complete_request(
-    tables: Tables, checked_at: str, model: str, *, version: str | None, reason: str
+    tables: Tables,
+    checked_at: str,
+    model: str,
+    *,
+    version: str | None,
+    reason: str,
+    finished: bool = False,
 ) -> dict[str, Any]:
-    """Record what carrying out a retrain request gave: ``version`` (None when the job could
-    not run, and then the request stays pending) and ``reason``.
+    """Record what carrying out a retrain request gave: ``version`` and ``reason``.
+
+    With a version the action becomes ``retrained`` and leaves the pending index; without
+    one it stays pending (the job could not run here) unless ``finished``, when it becomes
+    ``skipped``.
 
     Examples
     --------
@@ -227,8 +236,9 @@ def complete_request(
     entry = tables.ledger.get(key)
     value = dict(entry.value or {})
     value["reason"] = reason
-    if version is not None:
+    if version is not None or finished:
         value["version"] = version
+        value["action"] = "retrained" if version is not None else "skipped"
         entry.pending_job = None  # leaves by_pending: carried out
         entry.chunk = None
     entry.value = value
@@ -365,11 +375,6 @@ def _claim(
     return value
 
 
-def _save(tables: Tables, key: str, value: dict[str, Any]) -> None:
-    """Overwrite an action this run claimed (the outcome of its retrain)."""
-    tables.ledger(key, created_at=value["at"], value=value).save()
-
-
 def _stamp_cooldown(tables: Tables, model: str, checked_at: str) -> None:
     ledger = tables.ledger
     entry = ledger(cooldown_key(model), created_at=checked_at, value={"at": checked_at})
@@ -395,10 +400,9 @@ __all__ = [
     "PREDICTOR_MODELS",
     "RETRAIN_DETAIL_TYPE",
     "act_on_drift",
-    "can_train_predictors",
+    "carry_out_predictor_requests",
     "complete_request",
     "outcome",
     "pending_requests",
-    "retrain_predictors",
     "timeline",
 ]

@@ -33,14 +33,14 @@ def _export(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
 
 
 def _drift(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
-    # numpy: the drift_check function alone (scikit-learn only when a predictor retrains)
+    # numpy: the drift_check function alone (the retrains it asks for run elsewhere)
     from learnloop.drift.actions import act_on_drift
     from learnloop.drift.check import drift_check
     from learnloop.store.clients import s3_client
 
     s3 = options.get("s3") or s3_client(tables.settings)
     result = drift_check(tables, now, s3=s3)
-    actions = act_on_drift(tables, s3, result, now, events=options.get("events"))
+    actions = act_on_drift(tables, result, now, events=options.get("events"))
     return {**result.to_dict(), "actions": actions}
 
 

@@ -1,4 +1,8 @@
-"""``learn``: the scheduled job that keeps bandits and predictors current."""
+"""``learn``: the scheduled job that keeps bandits and predictors current.
+
+It also carries out the predictors' drift retrain requests (:mod:`learnloop.drift.actions`):
+``learn`` is where scikit-learn runs, so a drift alert is acted on within one schedule period.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from learnloop.bandits.updates import BanditUpdate, update_bandits
+from learnloop.drift.actions import carry_out_predictor_requests
 from learnloop.observability import logger
 from learnloop.predictors.training import train_and_publish
 from learnloop.store.clients import s3_client
@@ -19,9 +24,16 @@ class LearnResult:
 
     bandits: BanditUpdate
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Drift retrain requests this run carried out (see :mod:`learnloop.drift.actions`).
+    drift_retrains: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"job": "learn", "bandits": self.bandits.to_dict(), "models": self.models}
+        return {
+            "job": "learn",
+            "bandits": self.bandits.to_dict(),
+            "models": self.models,
+            "drift_retrains": self.drift_retrains,
+        }
 
 
 def learn(
@@ -34,7 +46,9 @@ def learn(
 ) -> LearnResult:
     """Count new outcomes into the bandits, then retrain the predictors when anything was new.
 
-    A run that finds nothing new changes nothing: no counts move and no model is trained.
+    When a drift check asked for a predictor retrain, the predictors are trained on the drift
+    window instead (and whether anything was new or not). Otherwise a run that finds nothing
+    new changes nothing: no counts move and no model is trained.
 
     Examples
     --------
@@ -43,8 +57,17 @@ def learn(
     """
     bandits = update_bandits(tables, now, discount=discount)
     result = LearnResult(bandits=bandits)
-    if train and bandits.counted:
-        result.models = train_and_publish(tables, s3 or s3_client(tables.settings), now)
+    if train:
+        s3 = s3 or s3_client(tables.settings)
+        result.drift_retrains = carry_out_predictor_requests(tables, s3, now)
+    if result.drift_retrains:
+        # This run's training was the drift retrain; the next run trains as usual.
+        result.models = {
+            str(r["model"]): {"version": r.get("version"), "reason": r.get("reason")}
+            for r in result.drift_retrains
+        }
+    elif train and bandits.counted:
+        result.models = train_and_publish(tables, s3, now)
     elif train:
         result.models = {"all": {"skipped": "no new outcomes since the last run"}}
     logger.info("learn finished", extra=result.to_dict())

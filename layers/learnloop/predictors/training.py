@@ -11,7 +11,7 @@ version's twin and production's twin on them and decides what becomes production
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -151,8 +151,10 @@ def train_and_publish(
     *,
     rows: list[JoinedRow] | None = None,
     extra: Mapping[str, Any] | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Train both predictors on the joined rows and publish each one that had enough data.
+    """Train both predictors (or the ``only`` ones) on the joined rows and publish each one
+    that had enough data.
 
     ``extra`` is merged into each manifest's ``extra`` (e.g. why this run trained:
     ``{"trigger": "drift", "window_days": 7, "drift_check": checked_at}``).
@@ -183,6 +185,8 @@ def train_and_publish(
     }
     results: dict[str, dict[str, Any]] = {}
     for name, (train, extract, usable) in trainers.items():
+        if only is not None and name not in only:
+            continue
         features, targets, stamps = extract(rows)
         ids = [r.content["decision_id"] for r in usable(rows)]
         try:
