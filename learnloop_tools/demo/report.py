@@ -234,7 +234,9 @@ def recovery(days: Sequence[DayRecord], *, shift_day: int | None) -> dict[str, A
         ``old_best_arm_share_last_quarter``, ``days_to_recover``,
         ``production_r2_last_quarter``, ``truth_r2_last_quarter``,
         ``production_auc_last_quarter``, ``truth_auc_last_quarter``, ``drift_alerts``
-        (``count`` and ``per_model``), ``drift_retrains`` (how many drift actions were
+        (``count`` of alerts, their number ``per_model`` and the ``days`` each model had one:
+        a check repeats an alert every day the drift lasts), ``drift_retrains`` (how many
+        drift actions were
         ``retrained`` or ``retrain_requested``), ``drift_actions`` (each distinct action once)
         and ``production_changes`` (predictor → the days its production version changed).
 
@@ -388,12 +390,15 @@ def _share(days: Sequence[DayRecord], arm: str) -> float | None:
 def _drift_figures(days: Sequence[DayRecord]) -> dict[str, Any]:
     """Alerts of every drift check of the run and each distinct action taken on them."""
     per_model: dict[str, int] = {}
+    alert_days: dict[str, int] = {}
     actions: dict[str, dict[str, Any]] = {}
     for d in days:
         drift = d.extra.get("drift") or {}
         for alert in drift.get("alerts") or []:
             model = str(alert.get("model")) if isinstance(alert, dict) else "unknown"
             per_model[model] = per_model.get(model, 0) + 1
+        for model in _alerted_models(d):
+            alert_days[model] = alert_days.get(model, 0) + 1
         # The alerts route shows the latest check's actions: a later read can repeat them.
         for action in drift.get("actions") or []:
             if isinstance(action, dict):
@@ -403,10 +408,17 @@ def _drift_figures(days: Sequence[DayRecord]) -> dict[str, Any]:
         "drift_alerts": {
             "count": sum(per_model.values()),
             "per_model": dict(sorted(per_model.items())),
+            "days": dict(sorted(alert_days.items())),
         },
         "drift_retrains": sum(a.get("action") in RETRAIN_ACTIONS for a in distinct),
         "drift_actions": distinct,
     }
+
+
+def _alerted_models(day: DayRecord) -> list[str]:
+    """The models a drift check alerted on that day, each once."""
+    alerts = (day.extra.get("drift") or {}).get("alerts") or []
+    return sorted({str(a.get("model")) if isinstance(a, dict) else "unknown" for a in alerts})
 
 
 def _production_changes(days: Sequence[DayRecord]) -> dict[str, list[int]]:
@@ -493,6 +505,7 @@ def _plot_engagement(path: Path, days: Sequence[DayRecord]) -> None:
 def _plot_timeline(path: Path, days: Sequence[DayRecord], summary: Mapping[str, Any]) -> None:
     """Arm shares around the shift, production vs truth R² and AUC, and the loop's events."""
     figure, (share_axes, grade_axes, event_axes) = _figure(3)
+    figure.set_figwidth(10)
     x = [d.day_index for d in days]
     shift_day = summary.get("shift_day")
     arms = list(dict.fromkeys(d.oracle_arm for d in days))
@@ -518,9 +531,13 @@ def _plot_timeline(path: Path, days: Sequence[DayRecord], summary: Mapping[str, 
 
     changes = summary.get("production_changes") or {}
     rows: list[tuple[str, list[int], str]] = [
-        (f"{model} in production", list(at), "^") for model, at in sorted(changes.items())
+        (f"{model} promoted", list(at), "^") for model, at in sorted(changes.items())
     ]
-    drift_days = [d.day_index for d in days if (d.extra.get("drift") or {}).get("alerts")]
+    alerted = sorted({m for d in days for m in _alerted_models(d)})
+    rows += [
+        (f"{model} drift alert", [d.day_index for d in days if model in _alerted_models(d)], "x")
+        for model in alerted
+    ]
     retrain_days = [
         d.day_index
         for d in days
@@ -529,20 +546,23 @@ def _plot_timeline(path: Path, days: Sequence[DayRecord], summary: Mapping[str, 
             for a in (d.extra.get("drift") or {}).get("actions") or []
         )
     ]
-    rows += [("drift alerts", drift_days, "x"), ("drift retrains", retrain_days, "o")]
+    rows.append(("drift retrains", retrain_days, "o"))
     for row, (label, at, marker) in enumerate(rows):
         event_axes.scatter(at, [row] * len(at), marker=marker, s=40, label=label)
     event_axes.set_yticks(range(len(rows)), [label for label, _, _ in rows])
     event_axes.set_ylim(-0.5, len(rows) - 0.5)
     event_axes.set_xlabel("day")
     event_axes.set_title("Production versions, drift alerts and retrains")
+    from matplotlib.ticker import MaxNLocator
+
     for axes in (share_axes, grade_axes, event_axes):
         if shift_day is not None:
             axes.axvline(shift_day - 0.5, color="tab:red", lw=1.2, label="world shifts")
         axes.set_xlim(min(x) - 0.5, max(x) + 0.5)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(alpha=0.3)
-    share_axes.legend(loc="center right", fontsize="small")
-    grade_axes.legend(loc="lower right", fontsize="small")
+    for axes in (share_axes, grade_axes):  # beside the plot: the lines fill its whole height
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     figure.savefig(path, format="png")
 
 
@@ -697,8 +717,8 @@ def _recovery_markdown(summary: Mapping[str, Any]) -> list[str]:
         f"({_fmt(get('truth_r2_last_quarter'))}) |",
         f"| production AUC, last quarter (truth) | {_fmt(get('production_auc_last_quarter'))} "
         f"({_fmt(get('truth_auc_last_quarter'))}) |",
-        f"| drift alerts | {_fmt(alerts.get('count'))} "
-        f"{_fmt(alerts.get('per_model') or {}) if alerts.get('count') else ''} |",
+        f"| drift alerts (days with one, per model) | {_fmt(alerts.get('count'))} "
+        f"{_fmt(alerts.get('days') or {}) if alerts.get('count') else ''} |",
         f"| drift retrains | {_fmt(get('drift_retrains'))} |",
         "| promotions | "
         + (", ".join(f"{m} {n}" for m, n in sorted(promotions.items())) or "n/a")

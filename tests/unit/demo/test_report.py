@@ -255,6 +255,7 @@ def test_recovery_figures_hand_computed() -> None:
     assert figures["drift_alerts"] == {
         "count": 3,
         "per_model": {"engagement": 2, "follow_through": 1},
+        "days": {"engagement": 2, "follow_through": 1},
     }
     assert figures["drift_retrains"] == 1  # the same action read twice counts once
     assert figures["drift_actions"] == [RETRAINED, {"model": "engagement", "action": "cooldown"}]
@@ -266,7 +267,7 @@ def test_recovery_when_the_bandit_never_moves_or_recovers_at_once() -> None:
     figures = recovery(stuck, shift_day=3)
     assert figures["days_to_recover"] is None
     assert figures["new_best_arm_share_last_quarter"] == 0.5
-    assert figures["drift_alerts"] == {"count": 0, "per_model": {}}
+    assert figures["drift_alerts"] == {"count": 0, "per_model": {}, "days": {}}
     assert figures["drift_retrains"] == 0
     at_once = [shifted_day(i, 4 if i >= 3 else 0) for i in range(8)]
     assert recovery(at_once, shift_day=3)["days_to_recover"] == 0
