@@ -639,16 +639,20 @@ def _markdown(days: Sequence[DayRecord], summary: Mapping[str, Any]) -> str:
     lines += _recovery_markdown(summary)
     arms = get("arms") or {}
     if arms:
+        # After a shift, both regimes' probabilities (the driver adds the one before it).
+        before = any("expected_success_before_shift" in row for row in arms.values())
         lines += [
             "## Arms",
             "",
-            "| arm | pulls | successes | success rate | hidden probability |",
-            "|---|---:|---:|---:|---:|",
+            "| arm | pulls | successes | success rate | hidden probability |"
+            + (" before the shift |" if before else ""),
+            "|---|---:|---:|---:|---:|" + ("---:|" if before else ""),
         ]
         for arm, row in arms.items():
             lines.append(
                 f"| `{arm}` | {row.get('pulls', 0)} | {row.get('successes', 0)} "
                 f"| {_fmt(row.get('success_rate'))} | {_fmt(row.get('expected_success'))} |"
+                + (f" {_fmt(row.get('expected_success_before_shift'))} |" if before else "")
             )
         lines.append("")
     lines += [

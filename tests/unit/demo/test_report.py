@@ -290,10 +290,12 @@ def test_recovery_needs_the_shift_inside_the_run(shift_day: int) -> None:
 
 def test_report_of_a_shifted_run(tmp_path: Path) -> None:
     summary = (
-        summarize(SHIFTED)
+        summarize(SHIFTED, expected_success={"old": 0.3, "new": 0.55})
         | recovery(SHIFTED, shift_day=3)
         | {"promotions": {"engagement": 2}, "bandit_discount": 0.8}
     )
+    summary["arms"]["old"]["expected_success_before_shift"] = 0.55
+    summary["arms"]["new"]["expected_success_before_shift"] = 0.3
     paths = write_report(tmp_path, SHIFTED, summary)
     assert (tmp_path / "timeline.png").read_bytes().startswith(PNG_SIGNATURE)
     markdown = paths[0].read_text()
@@ -306,3 +308,5 @@ def test_report_of_a_shifted_run(tmp_path: Path) -> None:
     assert "| drift retrains | 1 |" in markdown
     assert "| promotions | engagement 2 |" in markdown
     assert "![shift, recovery, production models and drift](timeline.png)" in markdown
+    assert "| hidden probability | before the shift |" in markdown
+    assert "| `old` | 18 | 0 | 0 | 0.3 | 0.55 |" in markdown
