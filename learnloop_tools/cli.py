@@ -234,6 +234,14 @@ def up(
     show_default=True,
     help="Where the report goes.",
 )
+@click.option(
+    "--shift-day",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Day (counted from 0, as day_index in summary.json) on which the hidden truth shifts: "
+    "another hook becomes the best and quality pays more.  [default: 40 % into the run]",
+)
+@click.option("--no-shift", is_flag=True, help="Keep the hidden truth the same all run.")
 @click.option("--keep-running", is_flag=True, help="Keep serving what was learned afterwards.")
 @click.option("--verbose", is_flag=True, help="Show the jobs' logs and every request.")
 def demo(
@@ -243,13 +251,24 @@ def demo(
     port: int,
     state_dir: Path,
     out_dir: Path,
+    shift_day: int | None,
+    no_shift: bool,
     keep_running: bool,
     verbose: bool,
 ) -> None:
     """Simulate a population with a hidden truth on the local stack and grade what was learned.
 
-    Writes OUT/report.md, regret.png, engagement.png and summary.json.
+    By default the truth shifts part-way through (--shift-day, --no-shift) and the report
+    shows whether the loop recovers. Writes OUT/report.md, regret.png, engagement.png,
+    timeline.png and summary.json.
     """
+    if shift_day is not None and (no_shift or shift_day >= days):
+        raise click.BadParameter(
+            "--no-shift takes no --shift-day"
+            if no_shift
+            else f"the shift must come before the last day: at most {days - 1} for --days {days}",
+            param_hint="--shift-day",
+        )
     import os
 
     from learnloop.observability import logger
@@ -271,7 +290,14 @@ def demo(
         # The per-day lines are the demo's output; the jobs' warnings (a drift alert as the
         # bandit shifts what gets posted) would break them up. --verbose shows everything.
         logger.setLevel("ERROR")
-    config = DemoConfig(days=days, posts_per_day=posts_per_day, seed=seed, out_dir=out_dir)
+    config = DemoConfig(
+        days=days,
+        posts_per_day=posts_per_day,
+        seed=seed,
+        out_dir=out_dir,
+        shift=not no_shift,
+        shift_day=shift_day,
+    )
     # State is saved on stop only: a periodic snapshot would rescan the tables mid-run.
     runner = Runner(
         port=port,

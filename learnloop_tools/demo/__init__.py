@@ -1,12 +1,13 @@
 """The simulated world and report of ``learnloop demo``.
 
-:mod:`.world` (numpy) holds the population and its hidden truth; :mod:`.report` writes the
-markdown, plots and JSON of a run (matplotlib is imported only when a report is written).
+:mod:`.world` (numpy) holds the population and its hidden truth (and the regime it shifts
+to); :mod:`.report` writes the markdown, plots and JSON of a run (matplotlib is imported
+only when a report is written).
 """
 
 from __future__ import annotations
 
-from learnloop_tools.demo.report import DayRecord, summarize, write_report
+from learnloop_tools.demo.report import DayRecord, recovery, summarize, write_report
 from learnloop_tools.demo.world import (
     SUCCESS_THRESHOLD,
     EngagementTruth,
@@ -28,6 +29,7 @@ __all__ = [
     "SimulatedPost",
     "World",
     "length_bucket",
+    "recovery",
     "summarize",
     "write_report",
 ]

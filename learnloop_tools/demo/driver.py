@@ -2,9 +2,15 @@
 
 Every simulated day the driver asks the bandits over HTTP which hooks and hours to post with,
 posts the content, its outcomes, users' reactions and analytics events over HTTP, and fires the
-app's own scheduled handlers (``learn`` every 4 hours, ``rollup_daily`` after midnight) at
-their schedule expressions on a simulated clock. At the end it compares what was learned with
-the world's hidden truth and writes a report.
+app's own scheduled handlers (``learn`` every 4 hours, ``rollup_daily`` after midnight,
+``drift_check`` at 01:30, ...) at their schedule expressions on a simulated clock. Each day it
+also grades the production models on a few hundred fresh posts from the world (through
+``POST /v1/predict/*``) and reads what the drift check found (``GET /v1/admin/alerts``).
+
+By default the world shifts part-way through the run (:meth:`World.shifted`: another arm
+becomes the best, the quality → engagement slope changes); the report shows whether the loop
+recovers. At the end it compares what was learned with the world's hidden truth and writes the
+report.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from learnloop.clock import iso, utcnow
+from learnloop.exceptions import SimulationError
 from learnloop_tools.demo.client import ApiCallError, ApiClient
-from learnloop_tools.demo.report import DayRecord, summarize, write_report
+from learnloop_tools.demo.report import DayRecord, recovery, summarize, write_report
 from learnloop_tools.demo.world import SimulatedPost, World
 from learnloop_tools.local.schedule import parse_schedule, scheduled_event
 
@@ -57,10 +64,42 @@ class DemoConfig:
     drafts_per_post: int = 2
     out_dir: Path = Path("learnloop-report")
     evaluation_posts: int = 3000
+    #: Fresh posts each day's grading of the production models draws (from that day's regime).
+    daily_evaluation_posts: int = 300
+    #: Whether the hidden truth shifts mid-run (see :meth:`World.shifted`).
+    shift: bool = True
+    #: The ``day_index`` (from 0) of the first day of the new regime; ``None``: 40 % into the
+    #: run (day 8 of 21), which leaves the bandit time to settle before and to recover after.
+    shift_day: int | None = None
     #: Schedules nothing in the report depends on fire once, after the last day, instead of on
-    #: their expressions: the drift check (so ``--keep-running``'s dashboard shows one; daily it
-    #: would cost ~1.3 s a day on moto) and the hourly deletion purge (the demo deletes nobody).
-    final_only: tuple[str, ...] = ("drift_check", "privacy_purge")
+    #: their expressions: the hourly deletion purge (the demo deletes nobody). The drift check
+    #: runs daily so that drift can act on the shift.
+    final_only: tuple[str, ...] = ("privacy_purge",)
+
+    def __post_init__(self) -> None:
+        shift_at = self.shift_at
+        if shift_at is not None and not 1 <= shift_at < self.days:
+            raise SimulationError(
+                f"shift_day must be between 1 and {self.days - 1} (days - 1), got {shift_at}"
+            )
+
+    @property
+    def shift_at(self) -> int | None:
+        """The day the world shifts on, ``None`` without a shift."""
+        if not self.shift:
+            return None
+        return self.shift_day if self.shift_day is not None else default_shift_day(self.days)
+
+
+def default_shift_day(days: int) -> int:
+    """40 % into a run of ``days`` days (at least day 1).
+
+    Examples
+    --------
+    >>> default_shift_day(21), default_shift_day(8), default_shift_day(2)
+    (8, 3, 1)
+    """
+    return max(1, round(0.4 * days))
 
 
 @dataclass
@@ -87,6 +126,12 @@ class DemoDriver:
         an EventBridge scheduled event.
     config
         The run's size and seed.
+    echo
+        Where lines go when there is no progress bar.
+    after_job
+        Called after each scheduled job (e.g. delivers the S3 events of published models).
+    bandit_discount
+        The stack's ``LEARNLOOP_BANDIT_DISCOUNT``, for the report.
     """
 
     def __init__(
@@ -98,18 +143,32 @@ class DemoDriver:
         config: DemoConfig,
         echo: Callable[[str], None] = print,
         after_job: Callable[[], object] | None = None,
+        bandit_discount: float | None = None,
     ) -> None:
         self.ingest = ApiClient(api_url, key=keys["ingest"])
         self.read = ApiClient(api_url, key=keys["read"])
+        #: Reads the drift alerts and the registry; without an admin key neither is reported.
+        self.admin = ApiClient(api_url, key=keys["admin"]) if "admin" in keys else None
         self.schedules = schedules
         self.after_job = after_job
+        self.bandit_discount = bandit_discount
         self.config = config
         self.echo = echo
-        self.world = World.generate(seed=config.seed)
+        #: The regimes: before the shift, and after it (``None`` without a shift).
+        self.before = World.generate(seed=config.seed)
+        self.after = (
+            self.before.shifted(seed=config.seed + 3) if config.shift_at is not None else None
+        )
+        #: The regime in force on the day being simulated.
+        self.world = self.before
         self.model_picked_days = 0
+        #: What the drift checks fired today found: ``{"alerts": [...], "actions": [...]}``.
+        self._drift_today: dict[str, list[Any]] = {"alerts": [], "actions": []}
         #: Schedule name → how often it fired.
         self.fired: dict[str, int] = {}
         self.rng = np.random.default_rng(config.seed + 1)
+        #: Grading draws from its own stream so that it changes nothing the loop sees.
+        self.grading_rng = np.random.default_rng(config.seed + 4)
 
     def run(self, *, progress: bool = True) -> DemoRun:
         """Simulate every day, fire the schedules, grade the models, write the report."""
@@ -134,6 +193,8 @@ class DemoDriver:
             )
 
         for day_index in bar:
+            if day_index == config.shift_at and self.after is not None:
+                self.world = self.after
             day_start = start + timedelta(days=day_index)
             fire_until(day_start + timedelta(minutes=30))  # 00:00 learn, 00:15 rollup
             posts = self._post_content(day_index, day_start)
@@ -142,6 +203,11 @@ class DemoDriver:
             self._react(day_start)
             self._send_events(day_index, day_start)
             record = self._record(day_index, day_start.date(), posts)
+            record.extra["grades"] = self._grade_day()
+            record.extra["drift"], self._drift_today = (
+                self._drift_today,
+                {"alerts": [], "actions": []},
+            )
             run.days.append(record)
             _write(bar, self._day_line(record), self.echo)
         # Let the last day's outcomes be learned from and rolled up.
@@ -153,10 +219,20 @@ class DemoDriver:
         run.summary = summarize(
             run.days, expected_success={a: self.world.expected_success(a) for a in self.world.arms}
         )
+        if self.after is not None:
+            for arm, row in run.summary["arms"].items():
+                row["expected_success_before_shift"] = round(self.before.expected_success(arm), 6)
+        run.summary.update(recovery(run.days, shift_day=config.shift_at))
+        run.summary["promotions"] = self._promotions()
+        run.summary["bandit_discount"] = self.bandit_discount
         run.summary.update(self._grade_models())
         run.summary["days_drafts_picked_by_model"] = self.model_picked_days
         run.summary["schedules_fired"] = dict(sorted(self.fired.items()))
-        run.summary["hidden_truth"] = self.world.hidden_truth()
+        run.summary["hidden_truth"] = self.before.hidden_truth()
+        if self.after is not None:
+            run.summary["hidden_truth"]["after_shift"] = self.after.hidden_truth() | {
+                "from_day": config.shift_at
+            }
         run.summary["config"] = {
             k: str(v) if isinstance(v, Path) else v for k, v in config.__dict__.items()
         }
@@ -350,29 +426,58 @@ class DemoDriver:
         self.fired[name] = self.fired.get(name, 0) + 1
         if self.after_job is not None:
             self.after_job()  # e.g. deliver the S3 events of the models a job published
+        if name == "drift_check" and self.admin is not None:
+            latest = self.admin.request("GET", "/v1/admin/alerts")
+            # ``actions`` (what drift did about its alerts) is newer than the route: read it
+            # defensively.
+            for key in ("alerts", "actions"):
+                found = latest.get(key) if isinstance(latest, dict) else None
+                self._drift_today[key].extend(found if isinstance(found, list) else [])
 
     def _day_line(self, record: DayRecord) -> str:
         share = record.best_arm_share or 0.0
         engagement = record.mean_engagement or 0.0
+        shifted = "  (the world shifted)" if record.day_index == self.config.shift_at else ""
         return (
             f"day {record.day_index + 1:>3} {record.date}  posts {record.posts:>3}  "
             f"best-arm share {share:5.0%}  regret {record.regret:5.2f} "
             f"(random {record.regret_random:5.2f})  mean engagement {engagement:.4f}  "
-            f"hours {record.extra['hours']}"
+            f"hours {record.extra['hours']}{shifted}"
         )
 
     # --- grading -----------------------------------------------------------------------------
 
     def _grade_models(self) -> dict[str, Any]:
         """Ridge R² and logistic AUC of the production models, asked over the predict API on
-        fresh posts from the world, next to what the truth itself scores."""
+        fresh posts from the world (as it is at the end of the run), next to what the truth
+        itself scores."""
+        grades = self._grade(
+            self.config.evaluation_posts, np.random.default_rng(self.config.seed + 2)
+        )
+        return {
+            "truth_r2": grades["truth_r2"],
+            "truth_auc": grades["truth_auc"],
+            "ridge_r2": grades["production_r2"],
+            "ridge_r2_vs_expected": grades["production_r2_vs_expected"],
+            "logistic_auc": grades["production_auc"],
+            "models": {k: v for k, v in grades["versions"].items() if v is not None},
+        }
+
+    def _grade_day(self) -> dict[str, Any]:
+        """The same grades on today's fresh posts, from today's regime."""
+        return self._grade(self.config.daily_evaluation_posts, self.grading_rng)
+
+    def _grade(self, n_posts: int, rng: np.random.Generator) -> dict[str, Any]:
+        """``production_r2`` (vs the drawn rates), ``production_r2_vs_expected``,
+        ``production_auc``, ``truth_r2``, ``truth_auc`` and ``versions`` (predictor → the
+        production version that predicted, ``None`` before one exists) on ``n_posts`` fresh
+        posts of the current regime."""
         from sklearn.metrics import r2_score, roc_auc_score
 
-        rng = np.random.default_rng(self.config.seed + 2)
         world = self.world
         posts = [
             world.post(world.arms[int(rng.integers(len(world.arms)))], int(rng.integers(24)), rng)
-            for _ in range(self.config.evaluation_posts)
+            for _ in range(n_posts)
         ]
         rates = np.array([p.engagement_rate for p in posts])
         expected = np.array([p.expected_rate for p in posts])
@@ -383,13 +488,15 @@ class DemoDriver:
                 for p in posts
             ]
         )
+        # AUC needs both classes; a tiny grading sample might lack one.
+        both = bool(labels.any() and not labels.all())
         grades: dict[str, Any] = {
-            "truth_r2": round(float(r2_score(rates, expected)), 4),
-            "truth_auc": round(float(roc_auc_score(labels, truth)), 4),
-            "ridge_r2": None,
-            "ridge_r2_vs_expected": None,
-            "logistic_auc": None,
-            "models": {},
+            "truth_r2": _rounded(r2_score(rates, expected)),
+            "truth_auc": _rounded(roc_auc_score(labels, truth)) if both else None,
+            "production_r2": None,
+            "production_r2_vs_expected": None,
+            "production_auc": None,
+            "versions": {"engagement": None, "follow_through": None},
         }
         engagement = self._predict(
             "/v1/predict/engagement",
@@ -404,9 +511,9 @@ class DemoDriver:
             ],
         )
         if engagement is not None:
-            predicted, grades["models"]["engagement"] = engagement
-            grades["ridge_r2"] = round(float(r2_score(rates, predicted)), 4)
-            grades["ridge_r2_vs_expected"] = round(float(r2_score(expected, predicted)), 4)
+            predicted, grades["versions"]["engagement"] = engagement
+            grades["production_r2"] = _rounded(r2_score(rates, predicted))
+            grades["production_r2_vs_expected"] = _rounded(r2_score(expected, predicted))
         follow = self._predict(
             "/v1/predict/follow-through",
             [
@@ -419,9 +526,23 @@ class DemoDriver:
             ],
         )
         if follow is not None:
-            scores, grades["models"]["follow_through"] = follow
-            grades["logistic_auc"] = round(float(roc_auc_score(labels, scores)), 4)
+            scores, grades["versions"]["follow_through"] = follow
+            grades["production_auc"] = _rounded(roc_auc_score(labels, scores)) if both else None
         return grades
+
+    def _promotions(self) -> dict[str, int] | None:
+        """Per model, how often the registry moved production forward (``promote`` in its
+        history, the first version included); ``None`` without an admin key."""
+        if self.admin is None:
+            return None
+        models = self.admin.request("GET", "/v1/models").get("models", {})
+        return {
+            name: sum(
+                h.get("action") == "promote" and h.get("to") is not None
+                for h in info.get("history") or []
+            )
+            for name, info in sorted(models.items())
+        }
 
     def _predict(self, path: str, rows: list[dict[str, Any]]) -> tuple[np.ndarray, str] | None:
         """Predictions for ``rows`` (1000 per request) and the model version that made them;
@@ -441,6 +562,10 @@ class DemoDriver:
         return np.array(predictions), version
 
 
+def _rounded(value: float) -> float:
+    return round(float(value), 4)
+
+
 def _progress(days: range, *, enabled: bool) -> Any:
     if not enabled:
         return days
@@ -456,7 +581,21 @@ def _write(bar: Any, line: str, echo: Callable[[str], None]) -> None:
 
 def format_summary(summary: dict[str, Any]) -> str:
     """The closing lines of a run, for people."""
-    lines = [
+    get = summary.get
+    lines = []
+    if get("shift_day") is not None:
+        recovered = get("days_to_recover")
+        lines.append(
+            f"the world shifted on day {summary['shift_day']}: best arm {get('old_best_arm')} "
+            f"-> {get('new_best_arm')}; the bandit's daily share of the new one passed 50 % "
+            + (
+                "never"
+                if recovered is None
+                else f"{recovered} day{'' if recovered == 1 else 's'} later"
+            )
+            + f"; its share over the last quarter: {_share(get('new_best_arm_share_last_quarter'))}"
+        )
+    lines += [
         f"best-arm share, last quarter: {summary['best_arm_share_last_quarter']:.1%} "
         f"(oracle arm {summary['oracle_arm']})",
         f"cumulative regret: {summary['regret_vs_oracle']:.1f} vs the oracle, "
@@ -470,7 +609,25 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"the engagement model picked the published drafts on "
         f"{summary['days_drafts_picked_by_model']} of {summary['days']} days",
     ]
+    if "production_r2_last_quarter" in summary:
+        alerts = get("drift_alerts") or {}
+        lines += [
+            f"last quarter, daily fresh posts: production R² "
+            f"{_num(get('production_r2_last_quarter'))} (truth {_num(get('truth_r2_last_quarter'))}"
+            f"), production AUC {_num(get('production_auc_last_quarter'))} (truth "
+            f"{_num(get('truth_auc_last_quarter'))})",
+            f"drift alerts {alerts.get('count', 0)} (days with one: {alerts.get('days') or {}}), "
+            f"drift retrains {get('drift_retrains', 0)}, promotions {get('promotions')}",
+        ]
     return "\n".join(lines)
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
 
 
 def summary_json(summary: dict[str, Any]) -> str:

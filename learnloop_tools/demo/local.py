@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 
 from learnloop.settings import Settings
 from learnloop.store import Tables
@@ -14,14 +14,35 @@ from learnloop_tools.local.runner import app_schedules
 
 #: The demo has its own stage, so its reset never touches what ``learnloop up`` stored.
 DEMO_STAGE = "demo"
+#: What the demo stage sets unless the environment does. ``LEARNLOOP_BANDIT_DISCOUNT``: the
+#: bandits' per-day forgetting. The demo's world shifts mid-run; a bandit that never forgets
+#: (1.0, the product's default) keeps every old success of the old best arm and takes a week
+#: or more to let go of it. At 0.8 a day's counts weigh half after ~3 days, so about the last
+#: 100 posts decide: enough to keep the best arm's share high while the world holds still.
+DEMO_DEFAULTS: dict[str, str] = {"LEARNLOOP_BANDIT_DISCOUNT": "0.8"}
 
 
-def demo_settings() -> Settings:
-    """The environment's settings, moved to the demo's own stage."""
+def demo_settings(environ: MutableMapping[str, str] | None = None) -> Settings:
+    """The environment's settings, moved to the demo's own stage, with :data:`DEMO_DEFAULTS`
+    for what the environment does not set.
+
+    The defaults are written into ``environ`` (the process environment by default) too: the
+    embedded app builds its own settings from the process environment.
+
+    Examples
+    --------
+    >>> env = {}
+    >>> settings = demo_settings(env)
+    >>> settings.stage, settings.bandit_discount, env["LEARNLOOP_BANDIT_DISCOUNT"]
+    ('demo', 0.8, '0.8')
+    >>> demo_settings({"LEARNLOOP_BANDIT_DISCOUNT": "0.95"}).bandit_discount
+    0.95
+    """
+    environ = os.environ if environ is None else environ
+    for key, value in DEMO_DEFAULTS.items():
+        environ.setdefault(key, value)
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("LEARNLOOP_TABLE_PREFIX", "LEARNLOOP_BUCKET")
+        k: v for k, v in environ.items() if k not in ("LEARNLOOP_TABLE_PREFIX", "LEARNLOOP_BUCKET")
     }
     env["LEARNLOOP_STAGE"] = DEMO_STAGE
     return Settings.from_env(env)
@@ -56,8 +77,9 @@ def run_demo(
         config=config,
         echo=echo,
         after_job=runner.deliver_bucket_events,  # type: ignore[attr-defined]
+        bandit_discount=settings.bandit_discount,
     )
     return driver.run(progress=progress)
 
 
-__all__ = ["DEMO_STAGE", "demo_settings", "run_demo"]
+__all__ = ["DEMO_DEFAULTS", "DEMO_STAGE", "demo_settings", "run_demo"]

@@ -44,6 +44,19 @@ Posts (content decisions)
       ``followers_gained = 1 + Poisson(2 + 8 * viral_score / 100)``.
     * ``topic`` and ``style`` are decoys: they change nothing.
 
+The shift
+    :meth:`World.shifted` returns the world after its hidden truth changes (the demo switches
+    to it on its shift day, 40 % into the run by default):
+
+    * **Another hook becomes the best.** The arms' success probabilities are permuted: an arm
+      drawn from the shift's seed takes the best value (0.55), the old best takes the median
+      of the other values (0.275 with six arms: mediocre), the rest are shuffled among the
+      other arms.
+    * **Quality pays more.** ``b_q`` goes from 0.05 to 0.09; the other coefficients stay.
+      Quality means are solved again for the new slope, so each arm's success probability is
+      exactly its new value.
+    * Everything else stays: users, items, posting hours and follow-through.
+
 Reactions (users and items)
     * Items: ``n_items_per_type`` per content type (``meme``, ``news``, ``coin``, ``ai_insight``),
       each with a hidden topic mix ``v ~ Dirichlet(0.4)`` over :data:`ITEM_TOPICS` (its text
@@ -72,7 +85,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -142,6 +155,7 @@ _HOUR_RATE_EFFECT = 0.008
 _HOUR_REACH_EFFECT = 0.8
 _BEST_P = 0.55
 _OTHER_P = (0.40, 0.15)
+_SHIFTED_QUALITY_SLOPE = 0.09
 _GRID = 801  # quadrature points over quality in [0, 1] (odd, for Simpson's rule)
 _COINS = (
     "BTC", "ETH", "SOL", "ADA", "DOGE", "XRP", "DOT", "AVAX", "LINK", "MATIC",
@@ -507,6 +521,97 @@ class World:
             users=users,
             items=items,
             success_by_hour=dict(zip(arms, by_hour, strict=True)),
+        )
+
+    def shifted(
+        self,
+        *,
+        seed: int | np.random.Generator | None = 0,
+        quality_slope: float = _SHIFTED_QUALITY_SLOPE,
+        success_probabilities: Sequence[float] | None = None,
+    ) -> World:
+        """The world after its hidden truth shifts: the post-shift regime.
+
+        The people, the items, the posting hours and follow-through stay as they are. Two things
+        change: the arms' success probabilities are permuted so that another arm becomes the
+        best and the old best lands in the middle (by default), and the engagement rate's slope
+        in ``quality_score`` becomes ``quality_slope``. Quality means are solved again, as in
+        :meth:`generate`, so each arm's success probability is exactly its new value.
+
+        Parameters
+        ----------
+        seed
+            Fixes which arm becomes the best and how the others are reshuffled.
+        quality_slope
+            ``b_q`` after the shift (0.05 before, by default).
+        success_probabilities
+            The new probabilities in arm order (a single maximum, not on the old best arm);
+            by default a permutation of the current ones: the old best takes the median of the
+            others' values, an arm drawn from ``seed`` takes the maximum, the rest are shuffled.
+
+        Returns
+        -------
+        World
+            A new world; this one is unchanged.
+
+        Raises
+        ------
+        SimulationError
+            When the given probabilities do not have one maximum on another arm than the old
+            best, or a probability is out of the range quality can reach.
+
+        Examples
+        --------
+        >>> world = World.generate(seed=7)
+        >>> after = world.shifted(seed=8)
+        >>> after.oracle_arm != world.oracle_arm, after.engagement.quality
+        (True, 0.09)
+        >>> sorted(after.success_probabilities.values()) == sorted(
+        ...     world.success_probabilities.values())
+        True
+        >>> round(after.expected_success(after.oracle_arm), 3)
+        0.55
+        """
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        old_best = self.oracle_arm
+        if success_probabilities is None:
+            values = sorted(self.success_probabilities.values(), reverse=True)
+            others = values[1:]
+            middle = others[(len(others) - 1) // 2]  # the old best becomes mediocre
+            rest = [v for i, v in enumerate(others) if i != (len(others) - 1) // 2]
+            candidates = [arm for arm in self.arms if arm != old_best]
+            new_best = candidates[int(rng.integers(len(candidates)))]
+            remaining = [arm for arm in candidates if arm != new_best]
+            shuffled = [rest[i] for i in rng.permutation(len(rest))]
+            targets = {old_best: middle, new_best: values[0]} | dict(
+                zip(remaining, shuffled, strict=True)
+            )
+            probabilities = [targets[arm] for arm in self.arms]
+        else:
+            probabilities = [float(p) for p in success_probabilities]
+            if len(probabilities) != len(self.arms):
+                raise SimulationError(
+                    f"success_probabilities needs {len(self.arms)} values, got {len(probabilities)}"
+                )
+        top = max(probabilities)
+        if probabilities.count(top) != 1 or self.arms[probabilities.index(top)] == old_best:
+            raise SimulationError(
+                "exactly one arm, not the old best, must have the highest success probability"
+            )
+        engagement = replace(self.engagement, quality=float(quality_slope))
+        means, by_hour = _calibrate(engagement, probabilities)
+        return World(
+            seed=self.seed,
+            arms=self.arms,
+            success_probabilities=dict(zip(self.arms, probabilities, strict=True)),
+            quality_means=dict(zip(self.arms, means, strict=True)),
+            peak_hour=self.peak_hour,
+            hour_multiplier=self.hour_multiplier,
+            engagement=engagement,
+            follow_through=self.follow_through,
+            users=self.users,
+            items=self.items,
+            success_by_hour=dict(zip(self.arms, by_hour, strict=True)),
         )
 
     # --- the bandit's truth ---------------------------------------------------------------------

@@ -38,26 +38,53 @@ def test_a_short_demo_learns_and_writes_its_report(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "best-arm share, last quarter" in result.stdout
+    assert "the world shifted on day 3" in result.stdout
     assert (tmp_path / "state" / "local.env").exists()
-    for name in ("report.md", "regret.png", "engagement.png", "summary.json"):
+    for name in ("report.md", "regret.png", "engagement.png", "timeline.png", "summary.json"):
         assert (out / name).stat().st_size > 0
-    assert (out / "regret.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     written = json.loads((out / "summary.json").read_text())
-    summary = written["summary"]
-    # Eight days are enough for the bandit to settle on the best arm (the default seed): its
-    # regret stops growing after day 7 (16.4 vs 44.1 for random; 95.8% best-arm share).
-    assert summary["regret_vs_oracle"] < summary["regret_random"] / 1.5
-    assert summary["best_arm_share_last_quarter"] >= 0.8
-    assert summary["regret_sublinear"] is True
+    summary, days = written["summary"], written["days"]
+    assert len(days) == 8
+    # The world shifts 40 % into the run: on day 3 another hook becomes the best.
+    assert summary["shift_day"] == 3
+    assert summary["old_best_arm"] != summary["new_best_arm"] == summary["oracle_arm"]
+    assert [d["oracle_arm"] for d in days] == [summary["old_best_arm"]] * 3 + [
+        summary["new_best_arm"]
+    ] * 5
+    truth = summary["hidden_truth"]
+    assert truth["oracle_arm"] == summary["old_best_arm"]
+    assert truth["after_shift"]["oracle_arm"] == summary["new_best_arm"]
+    assert truth["after_shift"]["engagement"]["quality_score"] == 0.09
+    # Three days to settle and five to follow are short, but the forgetting bandit has left
+    # the old best arm behind by the end (the default seed: the new best arm's daily share
+    # passes 50 % the day after the shift; it has 83 % of the last two days' posts).
+    assert days[2]["best_arm_share"] >= 0.4  # it had found the old best arm
+    assert summary["old_best_arm_share_last_quarter"] < 0.2
+    assert summary["new_best_arm_share_last_quarter"] >= 0.5
+    assert summary["days_to_recover"] is not None and 1 <= summary["days_to_recover"] <= 4
+    assert summary["regret_vs_oracle"] < summary["regret_random"]
+    assert summary["bandit_discount"] == 0.8
     assert summary["days_drafts_picked_by_model"] > 0  # the predict endpoint drove decisions
-    # The truth itself scores R² ≈ 0.66 on fresh posts; eight days of (model-picked) drafts
-    # already give a model that explains a good part of it.
-    assert summary["ridge_r2"] is not None and summary["ridge_r2"] > 0.15
+    # Graded each day on fresh posts of that day's regime, next to the truth's own scores.
+    grades = [d["extra"]["grades"] for d in days]
+    assert all(0.4 < g["truth_r2"] < 0.9 for g in grades)
+    assert grades[-1]["versions"]["engagement"] is not None
+    assert summary["production_r2_last_quarter"] is not None
+    assert summary["truth_r2_last_quarter"] is not None
+    assert summary["production_auc_last_quarter"] is not None
+    assert summary["ridge_r2"] is not None and summary["ridge_r2"] > 0.0
     assert summary["logistic_auc"] is not None and summary["logistic_auc"] > 0.55
-    assert len(written["days"]) == 8
+    # Drift runs daily and is reported, whatever it found; promotions come from the registry.
+    assert set(summary["drift_alerts"]) == {"count", "per_model", "days"}
+    assert summary["drift_retrains"] >= 0
+    assert summary["promotions"]["engagement"] >= 1
+    assert summary["promotions"]["follow_through"] >= 1
+    assert summary["production_changes"]["engagement"]  # the days production moved
     fired = summary["schedules_fired"]
     assert fired["learn"] >= 6 * 8 and fired["rollup_daily"] >= 8  # on their expressions
-    assert fired["drift_check"] == fired["privacy_purge"] == 1  # once, after the last day
+    assert fired["drift_check"] == 8  # daily at 01:30, so that drift can act
+    assert fired["privacy_purge"] == 1  # once, after the last day
 
 
 def test_the_same_seed_replays_the_same_run(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from support.api import call, error_of, fields_of
 
 
@@ -53,6 +54,26 @@ def test_timing_tries_unpulled_hours_then_the_best(client: Any, keys: dict, tabl
     )
     assert known.json_body["policy"] == "ucb1"
     assert known.json_body["arm"] == "9"
+
+
+def test_decayed_hours_keep_their_mean(client: Any, keys: dict, tables: Any) -> None:
+    # LEARNLOOP_BANDIT_DISCOUNT < 1 leaves fractional pulls: 1.9 pulls of mean 0.03 must not
+    # read as 1 pull of mean 0.057, and an hour decayed under half a pull is tried again.
+    tables.bandit_arms("timing", "7", pulls=1.9, reward_sum=0.057).save()
+    tables.bandit_arms("timing", "9", pulls=40.0, reward_sum=1.6).save()
+    tables.bandit_arms("timing", "21", pulls=0.4, reward_sum=0.02).save()
+    response = call(
+        client,
+        "POST",
+        "/v1/bandit/select",
+        key=keys["read"],
+        body={"scope": "timing", "candidates": ["7", "9", "21"]},
+    )
+    assert response.status_code == 200, response.body
+    body = response.json_body
+    assert body["mean_rewards"]["7"] == pytest.approx(0.03)
+    assert body["mean_rewards"]["9"] == pytest.approx(0.04)
+    assert body["arm"] == "21" and body["expectations"]["21"] is None  # forgotten: unpulled
 
 
 def test_no_arms_and_no_candidates_is_409(client: Any, keys: dict) -> None:

@@ -84,7 +84,9 @@ def select(
             "posteriors": thompson.posterior_summary(n_draws=4000),
         }
     stats = {
-        a: (int(stored[a].pulls), float(stored[a].reward_sum)) for a in candidates if a in stored
+        a: _whole_pulls(float(stored[a].pulls), float(stored[a].reward_sum))
+        for a in candidates
+        if a in stored
     }
     ucb = UCB1.from_stats(stats, arms=candidates, random_state=random_state)
     expectations = ucb.predict_expectations()
@@ -101,6 +103,25 @@ def select(
         "expectations": {a: (v if math.isfinite(v) else None) for a, v in expectations.items()},
         "mean_rewards": ucb.mean_rewards(),
     }
+
+
+def _whole_pulls(pulls: float, reward_sum: float) -> tuple[int, float]:
+    """Stored pulls as the whole number UCB1 counts, keeping the arm's mean reward.
+
+    With ``LEARNLOOP_BANDIT_DISCOUNT`` < 1 stored pulls decay to fractions; truncating 1.9
+    pulls to 1 would nearly double the hour's mean. Under half a pull the hour is forgotten:
+    it counts as unpulled and is tried again.
+
+    Examples
+    --------
+    >>> pulls, total = _whole_pulls(1.9, 0.057)
+    >>> pulls, round(total / pulls, 6), _whole_pulls(0.4, 0.02)
+    (2, 0.03, (0, 0.0))
+    """
+    whole = round(pulls)
+    if whole == 0:
+        return 0, 0.0
+    return whole, reward_sum * whole / pulls
 
 
 def _candidates(scope: str, given: Sequence[str] | None, stored: list[str]) -> list[str]:

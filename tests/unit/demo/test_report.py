@@ -12,7 +12,13 @@ import pytest
 
 from learnloop.exceptions import SimulationError
 from learnloop_tools.demo import report as report_module
-from learnloop_tools.demo.report import REPORT_FILES, DayRecord, summarize, write_report
+from learnloop_tools.demo.report import (
+    REPORT_FILES,
+    DayRecord,
+    recovery,
+    summarize,
+    write_report,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 START = date(2026, 1, 1)
@@ -107,12 +113,20 @@ def test_one_day_and_days_without_posts() -> None:
     [
         [],
         [DAYS[0], DAYS[0]],
-        [DAYS[0], dataclasses.replace(DAYS[1], oracle_arm="other")],
     ],
 )
 def test_bad_runs_raise(days: list[DayRecord]) -> None:
     with pytest.raises(SimulationError):
         summarize(days)
+
+
+def test_summary_grades_each_day_against_its_own_oracle() -> None:
+    # The world shifted before day 2: "other" is the best arm from then on.
+    days = [*DAYS[:2], *(dataclasses.replace(d, oracle_arm="other") for d in DAYS[2:])]
+    summary = summarize(days)
+    assert summary["oracle_arm"] == "other"  # the regime the run ends in
+    assert summary["best_arm_share"] == 0.25  # (1 + 2 + 1 + 0) / 16
+    assert summary["best_arm_share_last_quarter"] == 0.0
 
 
 def test_day_record_derived_fields() -> None:
@@ -130,7 +144,7 @@ def test_write_report_files(tmp_path: Path) -> None:
     assert [p.name for p in paths] == list(REPORT_FILES)
     assert all(p.parent == out and p.is_file() and p.stat().st_size > 0 for p in paths)
 
-    for png in (out / "regret.png", out / "engagement.png"):
+    for png in (out / "regret.png", out / "engagement.png", out / "timeline.png"):
         data = png.read_bytes()
         assert data.startswith(PNG_SIGNATURE)
         assert data[12:16] == b"IHDR" and len(data) > 1000
@@ -168,3 +182,131 @@ def test_no_global_backend_change(tmp_path: Path) -> None:
     backend = matplotlib.get_backend()
     write_report(tmp_path, DAYS, summarize(DAYS))
     assert matplotlib.get_backend() == backend
+
+
+# --- a world that shifts -----------------------------------------------------------------------
+
+
+def shifted_day(i: int, new_posts: int, extra: dict | None = None) -> DayRecord:
+    """Day ``i`` of 8 with 4 posts, ``new_posts`` of them on arm "new"; "old" is the best arm
+    before day 3, "new" from day 3 on."""
+    return DayRecord(
+        day_index=i,
+        date=START + timedelta(days=i),
+        pulls={"old": 4 - new_posts, "new": new_posts},
+        successes={},
+        regret=0.0,
+        regret_random=0.0,
+        mean_engagement=None,
+        oracle_arm="old" if i < 3 else "new",
+        extra=extra or {},
+    )
+
+
+ALERTS = [{"model": "engagement", "metric": "psi"}, {"model": "follow_through", "metric": "auc"}]
+RETRAINED = {"at": "t1", "model": "engagement", "trigger": "psi", "action": "retrained",
+             "version": "v2", "outcome": "promoted", "reason": "better on common data"}  # fmt: skip
+SHIFTED = [
+    shifted_day(0, 0),
+    shifted_day(1, 1, {"grades": {"versions": {"engagement": None}}}),
+    shifted_day(2, 0, {"grades": {"versions": {"engagement": "v1"}}}),
+    shifted_day(3, 1, {"grades": {"versions": {"engagement": "v1"}}}),
+    shifted_day(4, 2, {"drift": {"alerts": ALERTS, "actions": [RETRAINED]}}),
+    shifted_day(
+        5,
+        3,
+        {
+            "grades": {"versions": {"engagement": "v2"}},
+            # The alerts route shows the latest check's actions: the retrain is read again.
+            "drift": {
+                "alerts": ALERTS[:1],
+                "actions": [RETRAINED, {"model": "engagement", "action": "cooldown"}],
+            },
+        },
+    ),
+    shifted_day(
+        6,
+        3,
+        {
+            "grades": {
+                "production_r2": 0.4,
+                "truth_r2": 0.6,
+                "production_auc": 0.7,
+                "truth_auc": 0.75,
+            }
+        },
+    ),
+    shifted_day(7, 4, {"grades": {"production_r2": 0.6, "truth_r2": 0.7, "production_auc": None}}),
+]
+
+
+def test_recovery_figures_hand_computed() -> None:
+    figures = recovery(list(reversed(SHIFTED)), shift_day=3)
+    assert figures["shift_day"] == 3
+    assert (figures["old_best_arm"], figures["new_best_arm"]) == ("old", "new")
+    # New-arm shares from day 3: 25 %, 50 % (not past half), 75 %: two days after the shift.
+    assert figures["days_to_recover"] == 2
+    assert figures["new_best_arm_share_last_quarter"] == 0.875  # days 6 and 7: 7 of 8 posts
+    assert figures["old_best_arm_share_last_quarter"] == 0.125
+    assert figures["production_r2_last_quarter"] == 0.5
+    assert figures["truth_r2_last_quarter"] == 0.65
+    assert figures["production_auc_last_quarter"] == 0.7  # day 7 has none
+    assert figures["truth_auc_last_quarter"] == 0.75
+    assert figures["drift_alerts"] == {
+        "count": 3,
+        "per_model": {"engagement": 2, "follow_through": 1},
+        "days": {"engagement": 2, "follow_through": 1},
+    }
+    assert figures["drift_retrains"] == 1  # the same action read twice counts once
+    assert figures["drift_actions"] == [RETRAINED, {"model": "engagement", "action": "cooldown"}]
+    assert figures["production_changes"] == {"engagement": [2, 5]}
+
+
+def test_recovery_when_the_bandit_never_moves_or_recovers_at_once() -> None:
+    stuck = [shifted_day(i, 2 if i >= 3 else 0) for i in range(8)]  # never past 50 %
+    figures = recovery(stuck, shift_day=3)
+    assert figures["days_to_recover"] is None
+    assert figures["new_best_arm_share_last_quarter"] == 0.5
+    assert figures["drift_alerts"] == {"count": 0, "per_model": {}, "days": {}}
+    assert figures["drift_retrains"] == 0
+    at_once = [shifted_day(i, 4 if i >= 3 else 0) for i in range(8)]
+    assert recovery(at_once, shift_day=3)["days_to_recover"] == 0
+
+
+def test_recovery_without_a_shift() -> None:
+    figures = recovery(DAYS, shift_day=None)
+    assert figures["shift_day"] is None
+    assert figures["new_best_arm"] is None and figures["days_to_recover"] is None
+    assert figures["production_r2_last_quarter"] is None
+
+
+@pytest.mark.parametrize("shift_day", [0, 8, 12])
+def test_recovery_needs_the_shift_inside_the_run(shift_day: int) -> None:
+    with pytest.raises(SimulationError):
+        recovery(SHIFTED, shift_day=shift_day)
+    with pytest.raises(SimulationError):
+        recovery([], shift_day=None)
+
+
+def test_report_of_a_shifted_run(tmp_path: Path) -> None:
+    summary = (
+        summarize(SHIFTED, expected_success={"old": 0.3, "new": 0.55})
+        | recovery(SHIFTED, shift_day=3)
+        | {"promotions": {"engagement": 2}, "bandit_discount": 0.8}
+    )
+    summary["arms"]["old"]["expected_success_before_shift"] = 0.55
+    summary["arms"]["new"]["expected_success_before_shift"] = 0.3
+    paths = write_report(tmp_path, SHIFTED, summary)
+    assert (tmp_path / "timeline.png").read_bytes().startswith(PNG_SIGNATURE)
+    markdown = paths[0].read_text()
+    assert "## The world shifts" in markdown
+    assert "best arm went from `old` to `new`" in markdown
+    assert "factor of 0.8 per simulated day" in markdown
+    assert "| days until the new best arm's daily share passes 50 % | 2 |" in markdown
+    assert "| new best arm's share, last quarter | 87.5 % |" in markdown
+    assert "| production R², last quarter (truth) | 0.5 (0.65) |" in markdown
+    assert "| drift retrains | 1 |" in markdown
+    assert "| promotions | engagement 2 |" in markdown
+    assert "![shift, recovery, production models and drift](timeline.png)" in markdown
+    assert "| hidden probability | before the shift |" in markdown
+    assert "| `old` | 18 | 0 | 0 | 0.3 | 0.55 |" in markdown

@@ -343,3 +343,81 @@ def test_hidden_truth_is_json_ready(world: World) -> None:
         sum(world.success_probabilities.values()),
         abs_tol=1e-5,
     )
+
+
+# --- the shift ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shifted(world: World) -> World:
+    return world.shifted(seed=3)
+
+
+def test_shift_permutes_the_probabilities_and_keeps_them_exact(
+    world: World, shifted: World
+) -> None:
+    before, after = world.success_probabilities, shifted.success_probabilities
+    assert sorted(after.values()) == sorted(before.values())  # the same values, reassigned
+    for arm in world.arms:  # quality means were solved again: each arm hits its new value
+        assert shifted.expected_success(arm) == pytest.approx(after[arm], abs=1e-6)
+    assert after != before
+
+
+def test_shift_makes_another_arm_best_and_the_old_best_mediocre(
+    world: World, shifted: World
+) -> None:
+    assert shifted.oracle_arm != world.oracle_arm
+    assert shifted.success_probabilities[shifted.oracle_arm] == max(
+        world.success_probabilities.values()
+    )
+    others = sorted(p for a, p in world.success_probabilities.items() if a != world.oracle_arm)
+    # Six arms: the old best takes the median of the other five values.
+    assert shifted.success_probabilities[world.oracle_arm] == others[len(others) // 2]
+    assert shifted.regret(world.oracle_arm) > 0.2
+
+
+def test_shift_changes_the_quality_slope_only(world: World, shifted: World) -> None:
+    assert world.engagement.quality == 0.05 and shifted.engagement.quality == 0.09
+    assert dataclasses.replace(shifted.engagement, quality=0.05) == world.engagement
+    assert shifted.quality_means != world.quality_means
+    # Everything else about the world stays: the people, items, hours and follow-through.
+    assert shifted.users is world.users and shifted.items is world.items
+    assert shifted.peak_hour == world.peak_hour
+    assert shifted.follow_through == world.follow_through
+
+
+def test_posts_after_the_shift_follow_the_new_truth(shifted: World) -> None:
+    rng = np.random.default_rng(5)
+    posts = [shifted.post(shifted.oracle_arm, int(rng.integers(24)), rng) for _ in range(3000)]
+    assert np.mean([p.success for p in posts]) == pytest.approx(0.55, abs=0.03)
+    quality = np.array([p.quality_score for p in posts])
+    expected = np.array([p.expected_rate for p in posts])
+    residual = expected - np.array(
+        [shifted.engagement.mean_rate(0.0, p.content_type, p.length, p.hour) for p in posts]
+    )
+    assert np.allclose(residual, 0.09 * quality)
+
+
+def test_shift_is_seeded(world: World, shifted: World) -> None:
+    again = world.shifted(seed=3)
+    assert again.hidden_truth() == shifted.hidden_truth()
+    new_bests = {world.shifted(seed=s).oracle_arm for s in range(5)}
+    assert len(new_bests) > 1 and world.oracle_arm not in new_bests
+    assert world.shifted(seed=np.random.default_rng(3)).oracle_arm == shifted.oracle_arm
+
+
+def test_shift_with_given_probabilities() -> None:
+    world = World.generate(seed=1, n_arms=3, success_probabilities=[0.2, 0.6, 0.1])
+    after = world.shifted(success_probabilities=[0.6, 0.3, 0.1], quality_slope=0.07)
+    assert after.oracle_arm == "hook:question" and after.engagement.quality == 0.07
+    assert after.expected_success("hook:stat") == pytest.approx(0.3, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "probabilities",
+    [[0.2, 0.6, 0.1], [0.6, 0.6, 0.1], [0.5, 0.2]],  # old best stays best; a tie; wrong length
+)
+def test_bad_shift_raises(probabilities: list[float]) -> None:
+    world = World.generate(seed=1, n_arms=3, success_probabilities=[0.2, 0.6, 0.1])
+    with pytest.raises(SimulationError):
+        world.shifted(success_probabilities=probabilities)
