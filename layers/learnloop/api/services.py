@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from learnloop.api.auth.keys import Authenticator
 from learnloop.api.ratelimit import DynamoDBRateLimiter, limits_from_settings
 from learnloop.bandits.arms import ArmsCache
+from learnloop.decisions.log import DecisionLog
 from learnloop.settings import Settings, get_settings
 from learnloop.store.clients import s3_client
 from learnloop.store.tables import Tables
@@ -144,6 +145,17 @@ class Services:
             return ArmsCache(self.tables, ttl_seconds=self.settings.arms_cache_seconds)
 
         return self._built("arms_cache", build)
+
+    @property
+    def decision_log(self) -> DecisionLog:
+        """The container's buffer of decisions (select and recommendations log into it)."""
+
+        consent = self.consent  # built first: _built's lock is not re-entrant
+
+        def build() -> DecisionLog:
+            return DecisionLog(self.tables, consent=consent)
+
+        return self._built("decision_log", build)
 
     @property
     def consent(self) -> ConsentCache:
