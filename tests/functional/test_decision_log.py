@@ -83,7 +83,10 @@ def test_select_is_logged_with_propensities_and_clicks_reach_the_ctr_per_policy(
     ]
 
     for answer in answers[:3]:
-        assert feedback(client, keys, decision_id=answer["decision_id"], type="click").status_code == 200
+        assert (
+            feedback(client, keys, decision_id=answer["decision_id"], type="click").status_code
+            == 200
+        )
     stats = call(client, "GET", "/v1/admin/decisions/stats", key=keys["admin"]).json_body
     thompson = next(g for g in stats["totals"]["by_policy"] if g["policy"] == "thompson")
     assert (thompson["decisions"], thompson["clicks"], thompson["ctr"]) == (6, 3, 0.5)
@@ -97,9 +100,7 @@ def test_select_is_logged_with_propensities_and_clicks_reach_the_ctr_per_policy(
     }
 
 
-def test_feedback_is_idempotent_and_checked(
-    client: Any, keys: dict[str, str], tables: Any
-) -> None:
+def test_feedback_is_idempotent_and_checked(client: Any, keys: dict[str, str], tables: Any) -> None:
     seed_arms(tables)
     answer = select(client, keys, scope="content", n=2)
     decision_id = answer["decision_id"]
@@ -174,9 +175,7 @@ def two_tower(exploring: Any, s3: Any) -> str:
 
 
 def recommend(client: Any, keys: dict[str, str], **query: Any) -> dict[str, Any]:
-    response = call(
-        client, "GET", f"/v1/recommendations?{urlencode(query)}", key=keys["read"]
-    )
+    response = call(client, "GET", f"/v1/recommendations?{urlencode(query)}", key=keys["read"])
     assert response.status_code == 200, response.body
     return response.json_body
 
@@ -206,8 +205,9 @@ def test_recommendations_are_logged_with_slot_propensities(
 
     clicked = answers[0]["items"][2]["item_key"]
     assert (
-        feedback(client, keys, decision_id=answers[0]["decision_id"], type="click", item=clicked)
-        .status_code
+        feedback(
+            client, keys, decision_id=answers[0]["decision_id"], type="click", item=clicked
+        ).status_code
         == 200
     )
     stats = call(client, "GET", "/v1/admin/decisions/stats", key=keys["admin"]).json_body

@@ -154,5 +154,5 @@ def slate_propensities(
             probability += 1.0 - above[j]
         if j < len(order) and order[j] == item:
             probability += above[j]
-        result.append(float(min(max(probability, 0.0), 1.0)))
+        result.append(round(float(min(max(probability, 0.0), 1.0)), 12))
     return result

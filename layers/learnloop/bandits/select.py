@@ -126,9 +126,7 @@ def select(
         [expectations[a] for a in candidates], epsilon=epsilon
     )
     order = [position[a] for a in sorted(candidates, key=lambda a: -expectations[a])]
-    probabilities = slate_propensities(
-        first_probability, order, [position[a] for a in chosen]
-    )
+    probabilities = slate_propensities(first_probability, order, [position[a] for a in chosen])
     reply = {
         "scope": request.scope,
         "policy": "ucb1",
@@ -140,7 +138,11 @@ def select(
     }
     context = {"epsilon": epsilon}
     return _logged(
-        reply, request, version, list(zip(chosen, probabilities, strict=True)), decisions,
+        reply,
+        request,
+        version,
+        list(zip(chosen, probabilities, strict=True)),
+        decisions,
         context=context,
     )
 

@@ -20,9 +20,10 @@ click-through rate and off-policy estimate towards users who did not opt out.
 Examples
 --------
 >>> log = DecisionLog(tables)  # doctest: +SKIP
->>> decision_id = log.add(surface="bandit", scope="content", policy="thompson",
+>>> shown = [{"item": "hook:a", "position": 0, "propensity": 0.7}]
+>>> decision_id = log.add(surface="bandit", scope="content", policy="thompson",  # doctest: +SKIP
 ...     policy_version="2026-11-20T09:30:00.000000Z", user_id="u1", context={"n": 1},
-...     shown=[{"item": "hook:a", "position": 0, "propensity": 0.7}], chosen=["hook:a"])
+...     shown=shown, chosen=["hook:a"])
 >>> log.flush()  # doctest: +SKIP
 1
 """
@@ -194,7 +195,8 @@ def read_decisions(tables: Tables, start: date, end: date) -> Iterator[dict[str,
     Examples
     --------
     >>> from datetime import date
-    >>> rows = list(read_decisions(tables, date(2026, 11, 20), date(2026, 11, 20)))  # doctest: +SKIP
+    >>> day = date(2026, 11, 20)
+    >>> rows = list(read_decisions(tables, day, day))  # doctest: +SKIP
     >>> rows[0]["shown"][0]["propensity"], rows[0]["reward"]  # doctest: +SKIP
     (0.71, 1.0)
     """
@@ -210,8 +212,12 @@ def read_decisions(tables: Tables, start: date, end: date) -> Iterator[dict[str,
                 feedback.setdefault(item.decision_id, []).append(
                     {"type": item.type, "item": item.item, "value": float(item.value or 0.0)}
                 )
-        for decision in sorted(decisions.values(), key=lambda d: (d["created_at"], d["decision_id"])):
-            got = sorted(feedback.get(decision["decision_id"], []), key=lambda f: (f["type"], f["item"]))
+        for decision in sorted(
+            decisions.values(), key=lambda d: (d["created_at"], d["decision_id"])
+        ):
+            got = sorted(
+                feedback.get(decision["decision_id"], []), key=lambda f: (f["type"], f["item"])
+            )
             decision["feedback"] = got
             decision["clicks"] = [f["item"] for f in got if f["type"] == "click"]
             decision["reward"] = sum(f["value"] for f in got) if got else None

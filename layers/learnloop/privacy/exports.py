@@ -34,9 +34,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from learnloop.clock import as_utc, iso, utcnow
+from learnloop.decisions.log import read_decisions
 from learnloop.exceptions import StoreError
 from learnloop.observability import logger
-from learnloop.decisions.log import read_decisions
 from learnloop.privacy.rows import decision_row, event_row, item_rows, jsonl, reaction_row
 from learnloop.store.clients import s3_client
 from learnloop.store.queries import as_record, query_day

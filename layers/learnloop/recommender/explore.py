@@ -38,7 +38,7 @@ def explore_ranking(
     *,
     k: int,
     epsilon: float,
-    random_state: int | np.random.Generator | None = None,
+    random_state: int | Sequence[int] | np.random.Generator | None = None,
 ) -> list[tuple[int, float, float]]:
     """The ``k`` items to show, each with its score and the probability of its slot.
 
@@ -50,7 +50,7 @@ def explore_ranking(
         How many to show.
     epsilon : float
         Each slot's probability of being explored, in [0, 1].
-    random_state : int, numpy.random.Generator or None
+    random_state : int, sequence of int, numpy.random.Generator or None
         Seeds the exploration.
 
     Returns

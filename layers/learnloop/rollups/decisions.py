@@ -66,8 +66,14 @@ def decision_stats(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         key = (record["surface"], record["policy"], record.get("policy_version") or "", label)
         group = groups.setdefault(
             key,
-            {"decisions": 0, "impressions": 0, "clicks": 0, "conversions": 0, "clicked": 0,
-             "reward": 0.0},
+            {
+                "decisions": 0,
+                "impressions": 0,
+                "clicks": 0,
+                "conversions": 0,
+                "clicked": 0,
+                "reward": 0.0,
+            },
         )
         clicks = set(record.get("clicks") or [])
         shown = record.get("shown") or []

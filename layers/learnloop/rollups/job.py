@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from learnloop.clock import as_utc
-from learnloop.observability import logger
 from learnloop.decisions.log import read_decisions
+from learnloop.observability import logger
 from learnloop.rollups.compute import coin_reaction_counts, compute_daily_stats
 from learnloop.rollups.decisions import decision_stats
 from learnloop.store.queries import as_record, query_day
