@@ -212,7 +212,9 @@ def post_feedback(call: Call) -> dict[str, Any]:
     errors=(409,),
 )
 def post_predict_engagement(call: Call) -> dict[str, Any]:
-    return predict_engagement(call.services.model_cache, call.json())
+    return predict_engagement(
+        call.services.model_cache, call.json(), assign=call.services.model_variants.assign
+    )
 
 
 @api.route(
@@ -252,6 +254,7 @@ def get_recommendations(call: Call) -> dict[str, Any]:
         call.query,
         consent=call.services.consent,
         decisions=call.services.decision_log,
+        assign=call.services.model_variants.assign,
     )
 
 
@@ -309,7 +312,9 @@ def get_similar_items(call: Call, content_type: str, external_id: str) -> dict[s
 def post_sentiment(call: Call) -> dict[str, Any]:
     from learnloop.sentiment.classify import classify  # numpy stays off the ingest cold path
 
-    return classify(call.services.sentiment_cache, call.json())
+    return classify(
+        call.services.sentiment_cache, call.json(), assign=call.services.model_variants.assign
+    )
 
 
 @api.route(

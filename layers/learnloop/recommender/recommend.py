@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from learnloop.models.cache import VersionCache
+    from learnloop.models.variants import AssignModel
     from learnloop.recommender.index import TwoTowerIndex
     from learnloop.text.encoder import TextEncoder
 
@@ -113,8 +114,12 @@ def recommend(
     *,
     consent: ConsentCache | None = None,
     decisions: DecisionLog | None = None,
+    assign: AssignModel | None = None,
 ) -> dict[str, Any]:
     """The ``k`` items to show ``user_id``, never one they already reacted to.
+
+    With ``assign`` (the API's running model experiments), a user in a variant that names a
+    ``two_tower`` version is served that version; the reply and the log name the ``variant``.
 
     The model's list goes through an ε-greedy exploration layer (``recommend_epsilon``, pool
     ``recommend_explore_pool``; see :mod:`learnloop.recommender.explore`); each item carries
@@ -161,7 +166,8 @@ def recommend(
     request = validate(
         RecommendationsIn, dict(query or {}), context={"content_types": settings.content_types}
     )
-    index = cache.get(TWO_TOWER_MODEL)
+    assignment = assign(TWO_TOWER_MODEL, request.user_id) if assign is not None else None
+    index = cache.get_version(TWO_TOWER_MODEL, assignment.version if assignment else None)
     reacted, liked = _reacted(tables, request.user_id)
     vector: np.ndarray | None = None
     strategy = TWO_TOWER_MODEL
@@ -193,7 +199,7 @@ def recommend(
     items = _items(index, [(row, score) for row, score, _ in shown])
     for item, (_, _, propensity) in zip(items, shown, strict=True):
         item["propensity"] = propensity
-    reply = {
+    reply: dict[str, Any] = {
         "model": index.name,
         "version": index.version,
         "user_id": request.user_id,
@@ -201,6 +207,8 @@ def recommend(
         "content_type": request.content_type,
         "items": items,
     }
+    if assignment is not None:
+        reply["variant"] = assignment.as_variant()
     return {"decision_id": _log(reply, request, epsilon, decisions, anonymous=anonymous), **reply}
 
 
@@ -229,6 +237,7 @@ def _log(
         ],
         chosen=[item["item_key"] for item in items],
         context={"k": request.k, "epsilon": epsilon},
+        variant=reply.get("variant"),
     )
     decisions.flush()
     return decision_id
