@@ -213,8 +213,9 @@ def experiment_results(
         "mismatch"}, "unknown_variant_exposures", "excluded_users", "decisions": {variant:
         decision stats}}``; ``decisions`` is the click-through and reward of the decisions
         logged under each variant (:func:`learnloop.rollups.decisions.decision_stats`).
-        ``mismatch`` true means the exposed users are split too unlike the weights for chance (p < 0.001): exposure
-        logging or assignment is broken, and the variants' differences cannot be trusted.
+        ``mismatch`` true means the exposed users are split too unlike the weights for chance
+        (p < 0.001): exposure logging or assignment is broken, and the variants' differences
+        cannot be trusted.
 
     Examples
     --------
