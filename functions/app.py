@@ -435,6 +435,30 @@ def rollback_model(call: Call, name: str) -> dict[str, Any]:
     return models.rollback(call.tables, name, call.json_or_none(), actor=call.actor)
 
 
+@api.route(
+    "GET",
+    "/v1/models/{name}/evaluation",
+    scope=Scope.ADMIN,
+    summary="The evaluation set versions of a model are compared on",
+    tag="admin",
+    errors=(404,),
+)
+def get_evaluation_set(call: Call, name: str) -> dict[str, Any]:
+    return models.get_evaluation_set(call.tables, name)
+
+
+@api.route(
+    "PUT",
+    "/v1/models/{name}/evaluation",
+    scope=Scope.ADMIN,
+    summary="Pin the evaluation set versions of a model are compared on",
+    tag="admin",
+    body="learnloop.models.operations:EvaluationSetIn",
+)
+def put_evaluation_set(call: Call, name: str) -> dict[str, Any]:
+    return models.put_evaluation_set(call.tables, name, call.json(), actor=call.actor)
+
+
 # --- privacy: consent, deletion, admin export -------------------------------------------------
 
 

@@ -372,6 +372,28 @@ def job_run(name: str, day: str | None, now: str | None) -> None:
     click.echo(json.dumps(result, indent=2, default=str))
 
 
+@main.command()
+@click.option("--pending", is_flag=True, help="Run every pending request (required).")
+@_state_dir_option
+def retrain(pending: bool, state_dir: Path) -> None:
+    """Carry out the retrain requests drift_check recorded (two_tower, sentiment): run each
+    training job here; print what each published (or why it could not run)."""
+    import json
+    import os
+
+    from learnloop.store import Tables
+    from learnloop.store.clients import s3_client
+    from learnloop_tools.local.env_file import read_env_file
+    from learnloop_tools.local.retrain import run_pending_retrains
+
+    if not pending:
+        raise click.UsageError("say which requests: --pending (every one not carried out yet)")
+    env = {**read_env_file(state_dir / "local.env"), **os.environ}
+    settings = Settings.from_env(env)
+    done = run_pending_retrains(Tables(settings), s3_client(settings), env=env)
+    click.echo(json.dumps({"retrains": done}, indent=2, default=str))
+
+
 # --- deploy: package, deploy, destroy, train (learnloop_tools.deploy) ----------------------------
 
 _runtime_option = click.option(

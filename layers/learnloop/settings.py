@@ -74,6 +74,20 @@ def _probability(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+#: What registration may do with a version that passed its checks (``LEARNLOOP_PROMOTION_POLICY``).
+PROMOTION_POLICIES = ("not_worse", "always", "never")
+
+
+def _policy(env: Mapping[str, str]) -> str:
+    raw = env.get("LEARNLOOP_PROMOTION_POLICY") or "not_worse"
+    if raw not in PROMOTION_POLICIES:
+        raise ConfigurationError(
+            f"LEARNLOOP_PROMOTION_POLICY must be one of {', '.join(PROMOTION_POLICIES)}, "
+            f"got {raw!r}"
+        )
+    return raw
+
+
 def _rate(env: Mapping[str, str], scope: str) -> float:
     name = f"LEARNLOOP_RATE_LIMIT_{scope.upper()}_PER_SECOND"
     return _float(env, name, RATE_LIMIT_DEFAULTS[scope][0])
@@ -159,6 +173,28 @@ class Settings:
     drift_r2_tolerance: float = 0.1
     #: Follow-through alerts when its recent AUC is more than this below the validation AUC.
     drift_auc_tolerance: float = 0.05
+    #: two_tower alerts when its recall@10 on recent likes is more than this below validation.
+    drift_recall_tolerance: float = 0.1
+    #: two_tower: fewer scored users than this (known users with a new like): skipped.
+    drift_min_users: int = 20
+    #: sentiment alerts when its predicted label mix is further than this (total variation
+    #: distance, 0-1) from the training mix.
+    drift_label_mix_threshold: float = 0.2
+    #: A model retrained for drift is not retrained for drift again within this many hours.
+    drift_retrain_cooldown_hours: float = 24.0
+    #: EventBridge bus that gets ``learnloop.retrain.requested`` events; None: none are sent.
+    event_bus_name: str | None = None
+    # --- registration: champion and challenger scored on one evaluation set ---
+    #: ``not_worse`` (on the common set, within the tolerance), ``always`` or ``never``.
+    promotion_policy: str = "not_worse"
+    #: A loss of the key metric up to this counts as a tie, and the newer version wins, so
+    #: small random losses do not freeze the loop.
+    promotion_tolerance: float = 0.01
+    #: Production older than this is replaced by a newer version unless the newcomer is
+    #: significantly worse (paired bootstrap: 95 % upper bound of the difference < -tolerance).
+    max_production_age_days: float = 7.0
+    #: Paired bootstrap resamples of the evaluation set's rows (seeded).
+    promotion_bootstrap_resamples: int = 500
     # --- privacy ---
     #: Seconds an ingest container trusts a user's consent / tombstone lookup (opt-out delay).
     consent_cache_seconds: float = 10.0
@@ -234,6 +270,19 @@ class Settings:
             drift_psi_threshold=_float(env, "LEARNLOOP_DRIFT_PSI_THRESHOLD", 0.2),
             drift_r2_tolerance=_float(env, "LEARNLOOP_DRIFT_R2_TOLERANCE", 0.1),
             drift_auc_tolerance=_float(env, "LEARNLOOP_DRIFT_AUC_TOLERANCE", 0.05),
+            drift_recall_tolerance=_float(env, "LEARNLOOP_DRIFT_RECALL_TOLERANCE", 0.1),
+            drift_min_users=_int(env, "LEARNLOOP_DRIFT_MIN_USERS", 20, minimum=1),
+            drift_label_mix_threshold=_float(env, "LEARNLOOP_DRIFT_LABEL_MIX_THRESHOLD", 0.2),
+            drift_retrain_cooldown_hours=_float(
+                env, "LEARNLOOP_DRIFT_RETRAIN_COOLDOWN_HOURS", 24.0
+            ),
+            event_bus_name=env.get("LEARNLOOP_EVENT_BUS") or None,
+            promotion_policy=_policy(env),
+            promotion_tolerance=_float(env, "LEARNLOOP_PROMOTION_TOLERANCE", 0.01),
+            max_production_age_days=_float(env, "LEARNLOOP_MAX_PRODUCTION_AGE_DAYS", 7.0),
+            promotion_bootstrap_resamples=_int(
+                env, "LEARNLOOP_PROMOTION_BOOTSTRAP_RESAMPLES", 500, minimum=1
+            ),
             consent_cache_seconds=_float(env, "LEARNLOOP_CONSENT_CACHE_SECONDS", 10.0),
             admin_export_inline_bytes=_int(env, "LEARNLOOP_ADMIN_EXPORT_INLINE_BYTES", 1_000_000),
             admin_export_max_days=_int(env, "LEARNLOOP_ADMIN_EXPORT_MAX_DAYS", 92),

@@ -57,24 +57,26 @@ PROFILES: dict[str, Profile] = {
     # Serving: ONNX models, the item matrix and tokenizers are read from models/.
     "api_read": Profile(s3_read=("models/",)),
     # Admin: registry moves, exports download, user deletion (every table; rewrites exports/
-    # within its time budget).
-    "api_admin": Profile(s3_read=("models/", "exports/"), s3_write=("exports/",)),
+    # within its time budget), pinning an evaluation set (read to check its sha256).
+    "api_admin": Profile(s3_read=("models/", "exports/", "evaluation/"), s3_write=("exports/",)),
     "rollup_daily": Profile(layers=("ingest",), dynamodb_scan=True, needs_secret=False),
-    # The one function that trains in Lambda: scikit-learn + skl2onnx, writes models/.
+    # The one function that trains in Lambda: scikit-learn + skl2onnx, writes models/ and
+    # the hold-out rows to evaluation/.
     "learn": Profile(
         layers=("ingest", "learn"),
         dynamodb_scan=True,
         s3_read=("models/",),
-        s3_write=("models/",),
+        s3_write=("models/", "evaluation/"),
         needs_secret=False,
     ),
-    # Registration reads the dropped files, smoke-tests the ONNX and writes only DynamoDB.
-    "on_model_dropped": Profile(s3_read=("models/",), needs_secret=False),
+    # Registration reads the dropped files and the evaluation sets, smoke-tests and scores the
+    # ONNX, and writes only DynamoDB.
+    "on_model_dropped": Profile(s3_read=("models/", "evaluation/"), needs_secret=False),
     # Drift: reads day partitions (Query, never Scan) and the production ONNX + manifest from
-    # models/, scores with onnxruntime (inference layer), writes only its ledger items.
-    "drift_check": Profile(
-        layers=("ingest", "inference"), s3_read=("models/",), needs_secret=False
-    ),
+    # models/, scores with onnxruntime (inference layer), writes only its ledger items (a
+    # drifted predictor's retrain is requested there: the learn layer would not fit beside
+    # inference). The secret maps reactions' users to the two-tower model's pseudonyms.
+    "drift_check": Profile(layers=("ingest", "inference"), s3_read=("models/",)),
     # Deletions' leftover export rewrites: the ledger's pending items and the tombstones'
     # receipts (users), read/rewrite exports/; pseudonyms only, so no secret.
     "privacy_purge": Profile(

@@ -42,7 +42,7 @@ CLUSTER_ID = "TrainingCluster"
 ARTIFACTS_PARAMETER = "ArtifactsBucket"
 #: What a training task may read and write in the bucket (contract B and C).
 TRAINING_S3_READ = ("exports/", "models/")
-TRAINING_S3_WRITE = ("models/",)
+TRAINING_S3_WRITE = ("models/", "evaluation/")
 #: The one index training jobs read: who opted out or was deleted.
 USERS_EXCLUSION_INDEX = User.by_exclusion.Meta.index_name
 #: Fargate sizes and schedule per training job; unnamed jobs get ``"*"``.

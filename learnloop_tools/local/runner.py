@@ -331,7 +331,34 @@ class Runner:
         self.api_url = self._api.url
         if self.app_schedules:
             for name, expression, handler in app_schedules(self.app_module):
+                if name == "drift_check":
+                    handler = self._then_retrain(handler)
                 self.add_schedule(name, expression, handler)
+
+    def _then_retrain(self, handler: Job) -> Job:
+        """The drift check, then the retrain requests it recorded (AWS runs those as tasks)."""
+
+        def job(event: dict[str, Any]) -> object:
+            result = handler(event)
+            try:
+                self.run_pending_retrains()
+            except Exception:  # a failed retrain must not make the check look failed
+                logger.exception("pending retrains failed")
+            return result
+
+        return job
+
+    def run_pending_retrains(self, **options: Any) -> list[dict[str, Any]]:
+        """Carry out the pending retrain requests (:mod:`learnloop_tools.local.retrain`),
+        then deliver the arrivals of what they published to registration."""
+        from learnloop_tools.local.retrain import run_pending_retrains
+
+        done = run_pending_retrains(
+            Tables(self.settings), s3_client(self.settings), env=dict(os.environ), **options
+        )
+        if any(d["version"] for d in done):
+            self.deliver_bucket_events()
+        return done
 
     def _start_bucket_events(self) -> None:
         # Real AWS delivers S3 events through EventBridge itself; emulators do not.

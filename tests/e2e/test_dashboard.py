@@ -213,10 +213,48 @@ def test_the_dashboard_logs_in_and_charts_the_seeded_data(
     for model, report in drift["models"].items():
         # A model the check could not judge is named with the reason, never "no drift".
         assert (f"{model}: not checked" in panel.inner_text()) == bool(report.get("skipped"))
+    assert int(panel.get_attribute("data-actions")) == len(drift["actions"])
 
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
     assert problems == [], problems
+
+
+def test_the_alerts_panel_shows_what_drift_did(seeded: dict[str, Any], browser: Any) -> None:
+    from learnloop.drift.ledger import action_key
+    from learnloop.models.registry import production_record
+
+    runner: Runner = seeded["runner"]
+    tables = Tables(runner.settings)
+    at = seeded["drift"]["checked_at"]
+    version = production_record(tables, "engagement").target
+    alert = {"model": "engagement", "feature": None, "metric": "r2", "value": 0.1}
+    # What the drift job writes: a predictor retrained (now production), a request pending.
+    for model, action, made in (
+        ("engagement", "retrained", version),
+        ("two_tower", "retrain_requested", None),
+    ):
+        value = {
+            "at": at,
+            "model": model,
+            "trigger": [{**alert, "model": model}],
+            "action": action,
+            "version": made,
+            "reason": "seeded",
+        }
+        tables.ledger(action_key(at, model), created_at=at, value=value).save()
+    page = browser.new_page()
+    page.goto(f"{runner.api_url}/admin")
+    page.fill("#admin-key", runner.keys["admin"])
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("body[data-state=ready]", timeout=20_000)
+    panel = page.locator("#alerts")
+    assert panel.get_attribute("data-actions") == "2"
+    retrained = panel.locator("ol.actions li[data-model=engagement]")
+    assert retrained.get_attribute("data-outcome") == "promoted"
+    assert f"engagement: drift → retrained → promoted v{version}" in retrained.inner_text()
+    requested = panel.locator("ol.actions li[data-model=two_tower]")
+    assert "two_tower: drift → retrain requested → pending" in requested.inner_text()
 
 
 def test_a_key_without_admin_scope_is_turned_away(seeded: dict[str, Any], browser: Any) -> None:

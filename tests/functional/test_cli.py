@@ -97,3 +97,23 @@ def test_models_promote_and_rollback_from_the_cli(env: Any, tables: Any, s3: Any
     assert listed["models"]["engagement"]["production"] == v2
     missing = CliRunner().invoke(main, ["models", "promote", "engagement", "20200101T000000Z"])
     assert missing.exit_code == 1 and "Error" in missing.output
+
+
+def test_retrain_pending_runs_each_requested_job_and_records_what_it_gave(
+    env: Any, tables: Any
+) -> None:
+    from support.drift_requests import CHECKED_AT, request_retrain
+
+    from learnloop.drift.actions import pending_requests
+
+    assert CliRunner().invoke(main, ["retrain"]).exit_code == 2  # --pending is required
+    request_retrain(tables, "two_tower")
+    result = CliRunner().invoke(main, ["retrain", "--pending"])
+    assert result.exit_code == 0, result.output
+    [done] = json.loads(result.stdout[result.stdout.index('{\n  "retrains"') :])["retrains"]
+    assert (done["model"], done["at"], done["version"]) == ("two_tower", CHECKED_AT, None)
+    # torch is here, so the job really ran; with no exports to train on it published nothing
+    # (or, without torch, it could not run): either way the request stays pending, saying why.
+    assert done["reason"].startswith("retrain requested; ")
+    [pending] = pending_requests(tables)
+    assert pending["reason"] == done["reason"]

@@ -168,13 +168,22 @@ def test_the_admin_function_rewrites_exports_within_a_deletion(
 def test_training_tasks_read_exports_and_write_only_models(template: dict[str, Any]) -> None:
     role = template["Resources"]["TrainingTaskRole"]["Properties"]
     statements = role["Policies"][0]["PolicyDocument"]["Statement"]
-    assert _s3_grants(statements, "s3:PutObject") == ["models/*"]
+    # models/ and the hold-out rows each version is compared on (evaluation/).
+    assert _s3_grants(statements, "s3:PutObject") == ["models/*", "evaluation/*"]
     assert set(_s3_grants(statements, "s3:GetObject")) == {"exports/*", "models/*"}
     # Of DynamoDB only the users table's exclusion index (who opted out or was deleted).
     dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in s["Action"])]
     assert [(s["Action"], s["Resource"]) for s in dynamodb] == [
         (["dynamodb:Query"], {"Fn::Sub": "${UsersTable.Arn}/index/by_exclusion"})
     ]
+
+
+def test_registration_reads_models_and_evaluation_sets_and_writes_no_s3(
+    template: dict[str, Any],
+) -> None:
+    statements = _policy(template, "OnModelDropped")
+    assert _s3_grants(statements, "s3:GetObject") == ["models/*", "evaluation/*"]
+    assert not {"s3:PutObject", "s3:DeleteObject"} & _actions(statements)
 
 
 def test_retained_stage_keeps_its_data(tmp_path: Path) -> None:
@@ -235,6 +244,8 @@ def test_drift_check_reads_models_scores_with_onnx_and_writes_only_dynamodb(
     function = template["Resources"]["DriftCheckFunction"]["Properties"]
     # onnxruntime (inference), not scikit-learn (learn).
     assert function["Layers"] == [{"Ref": "IngestLayer"}, {"Ref": "InferenceLayer"}]
+    # The two-tower check pseudonymizes reactions' users as training did.
+    assert "LEARNLOOP_PSEUDONYM_SECRET" in function["Environment"]["Variables"]
     rules = [
         r["Properties"]
         for r in resources_of(template, "AWS::Events::Rule").values()

@@ -232,6 +232,8 @@ def test_no_production_model_is_skipped(tables: Any, s3: Any) -> None:
     assert result.models == {
         "engagement": {"skipped": "engagement has no production version"},
         "follow_through": {"skipped": "follow_through has no production version"},
+        "two_tower": {"skipped": "two_tower has no production version"},
+        "sentiment": {"skipped": "sentiment has no production version"},
     }
 
 
@@ -267,7 +269,7 @@ def test_admin_alerts_route_returns_what_the_job_found(
     assert response.status_code == 200
     body = json.loads(response.body)
     skipped = {n: m["skipped"] for n, m in result["models"].items() if m.get("skipped")}
-    assert body == {
+    assert {k: v for k, v in body.items() if k != "actions"} == {
         "checked_at": result["checked_at"],
         "alerts": result["alerts"],
         "skipped": skipped,
@@ -287,3 +289,134 @@ def test_no_metric_line_where_metrics_are_switched_off(
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     _emit(alert)
     assert '"DriftAlert"' in capsys.readouterr().out
+
+
+# --- drift acts: retrain, debounce, the timeline -----------------------------------------------
+
+
+def inverted_rate(quality: float, rng: np.random.Generator) -> float:
+    return 0.06 - 0.05 * quality + float(rng.normal(0.0, 0.002))
+
+
+def inverted_follows(novelty: float, rng: np.random.Generator) -> int:
+    return 1 - follows(novelty, rng)
+
+
+def post_drifted_window(tables: Any) -> None:
+    """100 recent decisions whose outcomes follow another relation: both predictors alert."""
+    post_window(
+        tables,
+        "recent",
+        100,
+        end=NOW,
+        days=7,
+        seed=4,
+        rate=inverted_rate,
+        follow=inverted_follows,
+    )
+
+
+def versions_of(s3: Any, tables: Any, name: str) -> set[str]:
+    from learnloop_tools.local.retrain import published_versions
+
+    return published_versions(s3, tables.settings.bucket, name)
+
+
+def manifest_of(s3: Any, tables: Any, name: str, version: str) -> dict[str, Any]:
+    key = f"models/{name}/{version}/manifest.json"
+    body = s3.get_object(Bucket=tables.settings.bucket, Key=key)["Body"].read()
+    return dict(json.loads(body))
+
+
+def test_a_drifted_predictor_is_retrained_on_the_window_and_the_alerts_show_the_outcome(
+    client: Any, keys: dict[str, str], tables: Any, s3: Any, production: dict[str, Any]
+) -> None:
+    from learnloop.models.artifacts import new_version
+
+    post_drifted_window(tables)
+    result = run_job("drift_check", tables, NOW, s3=s3)
+    actions = {a["model"]: a for a in result["actions"]}
+    assert set(actions) == {"engagement", "follow_through"}
+    for name, action in actions.items():
+        assert action["action"] == "retrained", action
+        assert action["version"] == new_version(NOW)
+        assert action["at"] == result["checked_at"]
+        assert [a["model"] for a in action["trigger"]] == [name] * len(action["trigger"])
+        manifest = manifest_of(s3, tables, name, action["version"])
+        # Trained on the drift window only (the 100 recent rows, not the 300 of training).
+        assert manifest["rows"] == 100
+        assert manifest["extra"]["trigger"] == "drift"
+        assert manifest["extra"]["window_days"] == 7
+        assert manifest["extra"]["drift_check"] == result["checked_at"]
+    # Registration has not seen the manifests yet: the outcome is pending.
+    body = json.loads(call(client, "GET", "/v1/admin/alerts", key=keys["admin"]).body)
+    assert [(a["model"], a["outcome"]) for a in body["actions"]] == [
+        ("follow_through", "pending"),
+        ("engagement", "pending"),
+    ]
+    # The S3 event arrives: registration decides; the timeline reads its decision.
+    decided = {}
+    for name, action in actions.items():
+        key = f"models/{name}/{action['version']}/manifest.json"
+        decided[name] = register_model(tables, s3, bucket=tables.settings.bucket, key=key, now=NOW)
+    body = json.loads(call(client, "GET", "/v1/admin/alerts", key=keys["admin"]).body)
+    for action in body["actions"]:
+        registered = decided[action["model"]]
+        expected = "promoted" if registered.status == "production" else "kept"
+        assert action["outcome"] == expected
+        record = tables.models.get(action["model"], action["version"])
+        assert action["outcome_reason"] == record.reason
+        assert registered.reason in record.reason
+    assert {k for k in body if k != "actions"} == {"checked_at", "alerts", "skipped"}
+
+
+def test_a_rerun_of_the_check_does_not_retrain_and_a_cooldown_holds_the_next_checks(
+    tables: Any, s3: Any, production: dict[str, Any]
+) -> None:
+    post_drifted_window(tables)
+    first = run_job("drift_check", tables, NOW, s3=s3)
+    published = versions_of(s3, tables, "engagement")
+    assert len(published) == 2  # production + the drift retrain
+    # At-least-once delivery: the same check again finds its actions and trains nothing.
+    again = run_job("drift_check", tables, NOW, s3=s3)
+    assert again["actions"] == first["actions"]
+    assert versions_of(s3, tables, "engagement") == published
+    # The alert persists two hours later: within the 24 h cooldown, nothing is retrained.
+    later = run_job("drift_check", tables, NOW + timedelta(hours=2), s3=s3)
+    assert {a["model"]: a["action"] for a in later["actions"]} == {
+        "engagement": "cooldown",
+        "follow_through": "cooldown",
+    }
+    assert all(a["version"] is None for a in later["actions"])
+    assert "not again within 24 h" in later["actions"][0]["reason"]
+    assert versions_of(s3, tables, "engagement") == published
+    # A day later the cooldown is over: the still-drifting model is retrained again.
+    next_day = run_job("drift_check", tables, NOW + timedelta(hours=25), s3=s3)
+    assert {a["action"] for a in next_day["actions"]} == {"retrained"}
+    assert len(versions_of(s3, tables, "engagement")) == 3
+
+
+def test_where_drift_runs_without_scikit_learn_the_predictor_retrain_is_requested(
+    tables: Any, s3: Any, production: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from learnloop.drift import actions
+    from learnloop.drift.actions import pending_requests
+    from learnloop_tools.local.retrain import run_pending_retrains
+
+    # The drift_check Lambda stacks ingest + inference: no room for the learn layer.
+    monkeypatch.setattr(actions, "can_train_predictors", lambda: False)
+    post_drifted_window(tables)
+    result = run_job("drift_check", tables, NOW, s3=s3)
+    assert {(a["model"], a["action"], a["version"]) for a in result["actions"]} == {
+        ("engagement", "retrain_requested", None),
+        ("follow_through", "retrain_requested", None),
+    }
+    assert len(versions_of(s3, tables, "engagement")) == 1  # nothing trained yet
+    assert {r["model"] for r in pending_requests(tables)} == {"engagement", "follow_through"}
+    # Where scikit-learn is (the local stack), the requests are trained in-process.
+    done = run_pending_retrains(tables, s3, run=lambda name, args: 1)
+    assert all(d["version"] for d in done), done
+    assert pending_requests(tables) == []
+    new = versions_of(s3, tables, "engagement") - {production["engagement"]["version"]}
+    [version] = new
+    assert manifest_of(s3, tables, "engagement", version)["extra"]["trigger"] == "drift"

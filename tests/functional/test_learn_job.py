@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from learnloop.bandits.updates import update_bandits
+from learnloop.clock import iso
 from learnloop.ingest import ingest_outcomes, put_content
 from learnloop.jobs.learn import learn
+from learnloop.models.evaluation import decode_set
 from learnloop.models.registration import register_model
 from learnloop.models.registry import ModelRegistry
 
@@ -174,6 +176,7 @@ def test_learn_trains_both_predictors_and_publishes_onnx(tables: Any, s3: Any) -
         listed = s3.list_objects_v2(Bucket=tables.settings.bucket, Prefix=prefix)
         assert {o["Key"] for o in listed["Contents"]} == {
             prefix + "model.onnx",
+            prefix + "validation.onnx",
             prefix + "manifest.json",
         }
         manifest = json.loads(
@@ -182,6 +185,14 @@ def test_learn_trains_both_predictors_and_publishes_onnx(tables: Any, s3: Any) -
             ].read()
         )
         assert manifest["rows"] == 80
+        # The hold-out rows (16 of 80), with their decision ids, are the evaluation set.
+        evaluation = manifest["evaluation"]
+        assert (evaluation["source"], evaluation["rows"]) == ("holdout", 16)
+        body = s3.get_object(Bucket=tables.settings.bucket, Key=evaluation["key"])["Body"].read()
+        held_out = decode_set(body)
+        assert (
+            len(set(held_out["decision_id"].tolist())) == 16 and "" not in held_out["decision_id"]
+        )
         assert info["manifest_key"] == prefix + "manifest.json"
         # Publishing writes S3 only; registration (the manifest's trigger) records the version.
         assert list(tables.models.query(name)) == []
@@ -260,3 +271,25 @@ def test_concurrent_runs_count_every_outcome_once(tables: Any) -> None:
     assert sum(r.counted for r in results) == 40
     pulls = sum(p for _, _, p, _ in arms(tables, "content").values())
     assert pulls == 40
+
+
+def test_a_run_in_the_past_reaches_back_from_its_own_time(tables: Any) -> None:
+    # A replay or backfill long after the fact: outcomes stamped 90 days ago, more than the
+    # training window before the wall clock, are still found by a first run for that time.
+    then = datetime.now(UTC).replace(microsecond=0) - timedelta(days=90)
+    put_content(
+        tables, "old", {"posted_at": iso(then - timedelta(hours=8)), "bandit_arm": "a"}, now=then
+    )
+    ingest_outcomes(
+        tables,
+        {
+            "decision_id": "old",
+            "collected_at": iso(then - timedelta(hours=2)),
+            "impressions": 100,
+            "likes": 9,
+        },
+        now=then,
+    )
+    result = update_bandits(tables, then + timedelta(hours=1))
+    assert result.counted == 1
+    assert arms(tables, "content") == {"a": (1, 0, 1, 0.09)}

@@ -65,3 +65,22 @@ def test_a_taken_port_is_a_runner_error(stage_settings: Settings, tmp_path: Path
             second.start()
         assert not second.running
         assert get(f"{first.api_url}/v1/health")["status"] == "ok"
+
+
+def test_the_runner_carries_out_retrain_requests_after_a_drift_check(
+    stage_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from support.drift_requests import request_retrain
+
+    from learnloop.drift.actions import pending_requests
+    from learnloop.store import Tables
+    from learnloop_tools.local import retrain
+
+    # As where the train extra is not installed: the runner says so instead of failing.
+    monkeypatch.setattr(retrain, "missing_extra", lambda name: "train")
+    with Runner(port=0, state_dir=tmp_path, settings=stage_settings, snapshot_seconds=0) as runner:
+        tables = Tables(runner.settings)
+        request_retrain(tables, "two_tower")
+        runner.run_schedule("drift_check")
+        [pending] = pending_requests(tables)
+    assert pending["reason"] == retrain.unavailable_reason("train")

@@ -133,6 +133,17 @@ def test_main_writes_a_complete_artifact_naming_its_exports(
     users = json.loads(files["users.json"])["users"]
     assert gone not in users and len(users) == len({r[0] for r in rows}) - 1
     assert manifest["rows"] == sum(1 for r in rows if r[0] != gone)
+    # The test split is the version's evaluation set; the excluded user is not in it.
+    from learnloop.models.evaluation import read_set
+
+    evaluation = manifest["evaluation"]
+    assert evaluation["source"] == "holdout"
+    assert evaluation["rows"] == manifest["extra"]["split"]["test"]
+    held_out = read_set(s3, settings.bucket, evaluation)
+    assert len(held_out["users"]) == evaluation["rows"] and gone not in held_out["users"]
+    assert len(held_out["seen_users"]) == (
+        manifest["extra"]["split"]["train"] + manifest["extra"]["split"]["validation"]
+    )
 
 
 def test_main_without_exports_fails_with_a_reason(

@@ -64,3 +64,43 @@ def drop_text_encoder(
 
 def register(tables: Any, s3: Any, key: str) -> Any:
     return register_model(tables, s3, bucket=tables.settings.bucket, key=key, now=T0)
+
+
+def domain_texts(
+    per_class: int = 30, *, seed: int = 1, noise: float = 0.15
+) -> tuple[list[str], list[str]]:
+    """Texts of another domain: ``up`` and ``down`` mean the opposite there, and a ``noise``
+    share of the labels is wrong (a harder set: lower held-out scores)."""
+    texts, labels = labelled_texts(per_class, seed=seed)
+    swap = {"negative": "positive", "positive": "negative", "neutral": "neutral"}
+    rng = np.random.default_rng(seed)
+    swapped = [swap[label] for label in labels]
+    for i in np.flatnonzero(rng.uniform(size=len(swapped)) < noise):
+        swapped[i] = str(rng.choice([x for x in CLASS_TOKEN if x != swapped[i]]))
+    return texts, swapped
+
+
+def drop_sentiment(
+    tables: Any,
+    s3: Any,
+    texts: list[str],
+    labels: list[str],
+    *,
+    minute: int,
+    source: str,
+    encoder_version: str,
+    encoder: TextEncoder | None = None,
+) -> str:
+    """Train a head on ``texts`` as the sentiment job does, write its hold-out as an
+    evaluation set of ``source`` and publish it at ``T0 + minute``; the manifest key."""
+    from datetime import timedelta
+
+    from training_jobs.sentiment.job import build_artifact, train_sentiment, write_evaluation_set
+
+    training = train_sentiment(texts, labels, encoder or tiny_encoder(), Cs=(1.0,), cv=3)
+    ref = {"name": "text_encoder", "version": encoder_version}
+    bucket = tables.settings.bucket
+    evaluation = write_evaluation_set(s3, bucket, "sentiment", training, ref, source=source)
+    version = new_version(T0 + timedelta(minutes=minute))
+    files, manifest = build_artifact(training, ref, version=version, evaluation=evaluation)
+    return write_artifact(s3, bucket, "sentiment", version, files, manifest)[-1]

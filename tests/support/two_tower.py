@@ -200,8 +200,11 @@ def drop_two_tower(
     metrics: dict[str, Any] | None = None,
     edit: Any = None,
     name: str = "two_tower",
+    evaluation: dict[str, Any] | None = None,
 ) -> str:
     """Write a two-tower version at ``T0 + minute``; return its manifest key.
+
+    ``evaluation`` is the manifest's evaluation set (from :func:`write_pairs_set`).
 
     ``edit(manifest, files)`` may tamper with either before upload (bypassing
     :func:`write_artifact`'s checks).
@@ -212,6 +215,8 @@ def drop_two_tower(
     manifest = two_tower_manifest(
         data, files, version, {"ndcg@10": 0.3} if metrics is None else metrics, name
     )
+    if evaluation is not None:
+        manifest["evaluation"] = evaluation
     bucket = tables.settings.bucket
     if edit is None:
         return write_artifact(s3, bucket, name, version, files, manifest)[-1]
@@ -221,3 +226,25 @@ def drop_two_tower(
         s3.put_object(Bucket=bucket, Key=prefix + file, Body=content)
     s3.put_object(Bucket=bucket, Key=prefix + MANIFEST_FILE, Body=json.dumps(manifest).encode())
     return prefix + MANIFEST_FILE
+
+
+def best_items(data: TwoTowerData, k: int = 2) -> list[tuple[str, str]]:
+    """Each user's ``k`` items of highest dot product under ``data``: (user, item) pairs."""
+    scores = data.user_matrix @ data.item_matrix.T
+    return [
+        (user, data.item_keys[int(i)])
+        for user, row in zip(data.users, scores, strict=True)
+        for i in np.argsort(-row, kind="stable")[:k]
+    ]
+
+
+def write_pairs_set(
+    tables: Any, s3: Any, pairs: Sequence[tuple[str, str]], *, source: str = "holdout"
+) -> dict[str, Any]:
+    """Upload held-out (user, item) pairs as a two-tower evaluation set; its ref."""
+    from learnloop.models.evaluation import write_set
+
+    arrays = {"users": [u for u, _ in pairs], "items": [i for _, i in pairs]}
+    return write_set(
+        s3, tables.settings.bucket, "two_tower", arrays, source=source, rows=len(pairs)
+    )

@@ -12,11 +12,19 @@ MODULES = [
     "learnloop.bandits.base",
     "learnloop.bandits.thompson",
     "learnloop.bandits.ucb",
+    "learnloop.decisions.ope",
+    "learnloop.decisions.replay",
     "learnloop.drift.statistics",
+    "learnloop.drift.ledger",
+    "learnloop.drift.served",
+    "learnloop.drift.actions",
+    "learnloop_tools.local.retrain",
     "learnloop.predictors.features",
     "learnloop.predictors.estimators",
     "learnloop.models.artifacts",
     "learnloop.models.conversion",
+    "learnloop.models.evaluation",
+    "learnloop.models.promotion",
 ]
 
 

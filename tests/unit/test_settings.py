@@ -82,3 +82,22 @@ def test_drift_settings_come_from_the_environment() -> None:
     for name in ("LEARNLOOP_DRIFT_WINDOW_DAYS", "LEARNLOOP_DRIFT_BINS"):
         with pytest.raises(ConfigurationError):
             Settings.from_env({name: "1" if name.endswith("BINS") else "0"})
+
+
+def test_promotion_settings_come_from_the_environment() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.promotion_policy, defaults.promotion_tolerance) == ("not_worse", 0.01)
+    assert defaults.max_production_age_days == 7.0
+    assert defaults.promotion_bootstrap_resamples == 500
+    settings = Settings.from_env(
+        {
+            "LEARNLOOP_PROMOTION_POLICY": "never",
+            "LEARNLOOP_PROMOTION_TOLERANCE": "0.02",
+            "LEARNLOOP_MAX_PRODUCTION_AGE_DAYS": "3.5",
+            "LEARNLOOP_PROMOTION_BOOTSTRAP_RESAMPLES": "200",
+        }
+    )
+    assert (settings.promotion_policy, settings.promotion_tolerance) == ("never", 0.02)
+    assert (settings.max_production_age_days, settings.promotion_bootstrap_resamples) == (3.5, 200)
+    with pytest.raises(ConfigurationError, match="LEARNLOOP_PROMOTION_POLICY"):
+        Settings.from_env({"LEARNLOOP_PROMOTION_POLICY": "sometimes"})

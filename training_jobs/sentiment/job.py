@@ -10,6 +10,12 @@ ONNX probabilities equal scikit-learn's to ``--max-onnx-diff`` (1e-5) — writes
 and ``manifest.json`` (last) to ``models/{name}/{version}/``, which triggers registration.
 ``--out DIR`` writes the two files to a folder instead.
 
+The held-out texts, their labels and their embeddings go to the bucket as the version's
+evaluation set (:mod:`learnloop.models.evaluation`, named by the manifest's ``evaluation``):
+``source`` ``domain`` when ``--data`` names the user's own labelled texts, ``reference`` for
+the stage's default labelled file (``--evaluation-source`` overrides). Registration scores
+the head and production's on the name's registered set: a ``domain`` set becomes it.
+
 The manifest pins the text encoder version the head was trained on (``extra.text_encoder``):
 serving embeds with exactly that version, whatever the encoder's production alias says later.
 
@@ -112,6 +118,8 @@ class SentimentTraining:
     embed_seconds: float
     fit_seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The held-out ``texts``, ``labels`` and ``embeddings`` (the evaluation set's rows).
+    holdout: dict[str, Any] = field(default_factory=dict)
 
 
 def train_sentiment(
@@ -186,8 +194,8 @@ def train_sentiment(
         X = np.asarray(embeddings, dtype=np.float32)
         embed_seconds = 0.0
     y = np.asarray(labels)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=test_size, stratify=y, random_state=random_state
+    X_train, X_test, y_train, y_test, _, test_rows = train_test_split(
+        X, y, np.arange(len(y)), test_size=test_size, stratify=y, random_state=random_state
     )
     started = time.perf_counter()
     classifier = SentimentClassifier(Cs=Cs, cv=cv, random_state=random_state).fit(
@@ -221,7 +229,45 @@ def train_sentiment(
         embed_seconds=embed_seconds,
         fit_seconds=fit_seconds,
         extra={"majority_label": str(majority)},
+        holdout={
+            "texts": [texts[i] for i in test_rows],
+            "labels": [str(label) for label in y_test],
+            "embeddings": X_test,
+        },
     )
+
+
+def write_evaluation_set(
+    s3: Any,
+    bucket: str,
+    name: str,
+    training: SentimentTraining,
+    text_encoder: Mapping[str, Any],
+    *,
+    source: str,
+) -> dict[str, Any]:
+    """Upload the held-out texts, labels and their embeddings (made by ``text_encoder``) as
+    the version's evaluation set; the manifest's ``evaluation`` entry.
+
+    Examples
+    --------
+    >>> ref = write_evaluation_set(s3, "b", "sentiment", result,  # doctest: +SKIP
+    ...                            {"name": "text_encoder", "version": "20261120T093000Z"},
+    ...                            source="domain")
+    >>> ref["source"], ref["rows"] == result.test_rows  # doctest: +SKIP
+    ('domain', True)
+    """
+    from learnloop.models.evaluation import write_set
+
+    holdout = training.holdout
+    arrays = {
+        "texts": holdout["texts"],
+        "labels": holdout["labels"],
+        "embeddings": holdout["embeddings"],
+        "encoder_name": str(text_encoder["name"]),
+        "encoder_version": str(text_encoder["version"]),
+    }
+    return write_set(s3, bucket, name, arrays, source=source, rows=len(holdout["labels"]))
 
 
 def build_artifact(
@@ -232,6 +278,7 @@ def build_artifact(
     version: str | None = None,
     data_source: str | None = None,
     now: datetime | None = None,
+    evaluation: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, bytes], dict[str, Any]]:
     """``(files, manifest)`` of one sentiment version (contract C, ``extra.kind`` sentiment).
 
@@ -242,6 +289,8 @@ def build_artifact(
     text_encoder : mapping
         The encoder the head was trained on: ``name``, ``version`` and (optionally) the
         ``sha256`` of its ``model.onnx``; recorded as ``extra.text_encoder``.
+    evaluation : mapping, optional
+        The manifest's ``evaluation`` entry (from :func:`write_evaluation_set`).
 
     Examples
     --------
@@ -280,11 +329,18 @@ def build_artifact(
             "rows": training.rows,
             "test_rows": training.test_rows,
             "label_counts": training.label_counts,
+            # The mix the drift check compares the head's predicted mix on recent texts with.
+            "label_mix": {
+                label: round(n / max(1, sum(training.label_counts.values())), 6)
+                for label, n in training.label_counts.items()
+            },
             "majority_label": training.extra.get("majority_label"),
             "data": data_source,
         },
         now=now,
     )
+    if evaluation is not None:
+        manifest["evaluation"] = dict(evaluation)
     return files, manifest
 
 
@@ -334,6 +390,13 @@ def main(
     parser.add_argument(
         "--max-onnx-diff", type=float, default=MAX_ONNX_DIFF, help="ONNX vs sklearn tolerance"
     )
+    parser.add_argument(
+        "--evaluation-source",
+        choices=("domain", "reference"),
+        default=None,
+        help="what the held-out set is: domain (the user's own texts; the default with "
+        "--data) or reference (the default without --data)",
+    )
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     needs_aws = args.out is None or args.encoder_dir is None or args.data is None
     if needs_aws:
@@ -375,8 +438,20 @@ def main(
     if not m["onnx_max_abs_diff"] <= args.max_onnx_diff:
         print(f"ONNX differs by more than {args.max_onnx_diff}: not published", file=sys.stderr)
         return 2
+    evaluation = None
+    if args.out is None:
+        assert settings is not None
+        kind = args.evaluation_source or ("domain" if args.data else "reference")
+        evaluation = write_evaluation_set(
+            s3, settings.bucket, args.name, training, encoder_ref, source=kind
+        )
     files, manifest = build_artifact(
-        training, encoder_ref, name=args.name, version=args.version, data_source=source
+        training,
+        encoder_ref,
+        name=args.name,
+        version=args.version,
+        data_source=source,
+        evaluation=evaluation,
     )
     if args.out is not None:
         written = write_artifact_dir(args.out, files, manifest)

@@ -199,9 +199,26 @@ def train_two_tower(
         extra,
         now=now,
     )
+    manifest["evaluation"] = _write_evaluation_set(s3, bucket, train + valid, test)
     keys = write_artifact(s3, bucket, MODEL_NAME, version, files, manifest)
     echo(f"wrote s3://{bucket}/{keys[-1]}")
     return TrainResult(version, keys, manifest)
+
+
+def _write_evaluation_set(
+    s3: Any, bucket: str, seen: Sequence[Any], test: Sequence[Any]
+) -> dict[str, Any]:
+    """The test split (the newest positives) as the version's ``holdout`` evaluation set;
+    the positives before it are the ``seen`` ones every ranking leaves out."""
+    from learnloop.models.evaluation import write_set
+
+    arrays = {
+        "users": [row.user for row in test],
+        "items": [row.item_key for row in test],
+        "seen_users": [row.user for row in seen],
+        "seen_items": [row.item_key for row in seen],
+    }
+    return write_set(s3, bucket, MODEL_NAME, arrays, source="holdout", rows=len(test))
 
 
 def _matrices(model: TwoTowerRecommender) -> dict[str, bytes]:

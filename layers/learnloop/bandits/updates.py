@@ -161,7 +161,7 @@ def update_bandits(
     result.recovered = recover_pending(tables, now, discount=discount)
     watermark = _read_watermark(tables)
     margin = timedelta(seconds=tables.settings.learn_safety_margin_seconds)
-    outcomes, newest_received = _new_outcomes(tables, watermark, margin)
+    outcomes, newest_received = _new_outcomes(tables, now, watermark, margin)
     contents = _contents(tables, list(outcomes))
     observations: list[Observation] = []
     oldest_waiting: str | None = None
@@ -214,14 +214,18 @@ def _write_watermark(tables: Tables, received_at: str, now: datetime) -> None:
 
 
 def _new_outcomes(
-    tables: Tables, watermark: str | None, margin: timedelta
+    tables: Tables, now: datetime, watermark: str | None, margin: timedelta
 ) -> tuple[dict[str, Outcome], str | None]:
     """The latest outcome of each decision received after ``watermark`` (less the margin)."""
-    today = utcnow().date()
+    # Outcomes are stamped on arrival (wall clock); a run for a logical ``now`` in the past
+    # (a backfill, a replay) must still reach back from ``now`` and forward to today.
+    today = max(utcnow().date(), as_utc(now).date())
     if watermark is None:
         since = None
-        # A first run looks as far back as the predictors train.
-        first_day: date = today - timedelta(days=tables.settings.training_window_days)
+        # A first run looks as far back as the predictors train, from the run's own time.
+        first_day: date = min(utcnow(), as_utc(now)).date() - timedelta(
+            days=tables.settings.training_window_days
+        )
     else:
         since_dt = datetime.fromisoformat(watermark.replace("Z", "+00:00")) - margin
         since = iso(since_dt)

@@ -1,11 +1,13 @@
-"""Decisions: every bandit choice and recommendation list, logged with propensities, the
-feedback apps report on them, and (``ope``) off-policy evaluation over those logs.
+"""Decisions: what the bandits and recommenders chose, and what a different policy would earn.
 
-- ``log``: the per-container :class:`~learnloop.decisions.log.DecisionLog` (batched writes)
-  and :func:`~learnloop.decisions.log.read_decisions` (decisions joined with feedback).
+- ``log``: the per-container :class:`~learnloop.decisions.log.DecisionLog` (batched writes,
+  propensities as the policies state them) and :func:`~learnloop.decisions.log.read_decisions`
+  (decisions joined with their feedback).
 - ``feedback``: ``POST /v1/feedback``, stored idempotently per (decision, type, item).
+- ``ope``: off-policy estimators (IPW, SNIPW, DM, DR, slate IIPS) over logged feedback, numpy only.
+- ``replay``: logged bandit decisions → ``ope`` inputs for a candidate bandit configuration.
 
-Importing the package loads nothing heavy (no numpy).
+Importing the package loads nothing; numpy comes with the modules that use it.
 """
 
 from __future__ import annotations

@@ -19,6 +19,11 @@ through day partitions (never a Scan), and become features through the same buil
   (0.1) or ``drift_auc_tolerance`` (0.05) below the manifest's validation metric alerts.
 * Fewer than ``drift_min_rows`` (50) recent rows: the model is skipped and the result says why.
 
+The two-tower recommender (recall@10 of its rankings on the recent likes vs its validation)
+and the sentiment head (its predicted label mix on recent texts vs its training mix) are
+checked too, by :mod:`learnloop.drift.served`. What the job then *does* about the alerts
+(retrain, or request a retrain) is :mod:`learnloop.drift.actions`.
+
 The recent window can overlap the training window (``learn`` retrains every 4 hours); each
 model's report counts the ``overlap_rows`` so a reader knows how much of the check is
 in-sample.
@@ -44,6 +49,13 @@ from pynamodb.exceptions import PutError
 
 from learnloop.clock import as_utc, iso
 from learnloop.drift.ledger import JOB, LATEST_KEY, day_key
+from learnloop.drift.served import (
+    SENTIMENT,
+    TWO_TOWER,
+    recent_reactions,
+    sentiment_drift,
+    two_tower_drift,
+)
 from learnloop.drift.statistics import feature_psi, mse, r2, roc_auc
 from learnloop.exceptions import ModelLoadError, StoreError
 from learnloop.models.cache import MODEL_FILE, ProductionRef, S3ArtifactLoader, load_model
@@ -117,6 +129,10 @@ PREDICTORS: dict[str, _Predictor] = {
 }
 
 
+#: Every model the check covers, in report order: the predictors, then the served models.
+MODELS: tuple[str, ...] = (*PREDICTORS, TWO_TOWER, SENTIMENT)
+
+
 @dataclass
 class DriftResult:
     """What one ``drift_check`` run found.
@@ -180,7 +196,7 @@ def drift_check(
     window_days : int, optional
         The recent window; defaults to ``settings.drift_window_days``.
     models : sequence of str, optional
-        Names of :data:`PREDICTORS` to check (default: all).
+        Names of :data:`MODELS` to check (default: all).
 
     Returns
     -------
@@ -209,9 +225,28 @@ def drift_check(
     result = DriftResult(
         checked_at=iso(now), window={"start": iso(start), "end": iso(now), "days": days}
     )
-    check = _Check(tables, S3ArtifactLoader(tables, s3), recent, days)
-    for name in models if models is not None else PREDICTORS:
-        report, alerts = check.model(name, PREDICTORS[name])
+    loader = S3ArtifactLoader(tables, s3)
+    check = _Check(tables, loader, recent, days)
+    reactions: list[Any] | None = None
+    for name in models if models is not None else MODELS:
+        if name in PREDICTORS:
+            report, alerts = check.model(name, PREDICTORS[name])
+        else:
+            if reactions is None:  # read once, for both served models
+                reactions = recent_reactions(tables, now, days)
+            if name == TWO_TOWER:
+                report, alerts = two_tower_drift(
+                    tables, loader, now, days=days, reactions=reactions
+                )
+            else:
+                report, alerts = sentiment_drift(
+                    tables,
+                    loader,
+                    now,
+                    days=days,
+                    contents=[row.content for row in recent],
+                    reactions=reactions,
+                )
         result.models[name] = report
         result.alerts.extend(alerts)
     result.recorded = _record(tables, result)
@@ -437,4 +472,4 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(float(value), _DECIMALS)
 
 
-__all__ = ["JOB", "MIN_ROWS_PER_BIN", "PREDICTORS", "DriftResult", "drift_check"]
+__all__ = ["JOB", "MIN_ROWS_PER_BIN", "MODELS", "PREDICTORS", "DriftResult", "drift_check"]

@@ -295,6 +295,49 @@ def roc_auc(
     return float((below.sum() + 0.5 * tied.sum()) / (len(positives) * len(negatives)))
 
 
+def label_mix(labels: Sequence[str], order: Sequence[str]) -> dict[str, float]:
+    """The share of each label of ``order`` in ``labels`` (labels outside ``order`` ignored).
+
+    Examples
+    --------
+    >>> label_mix(["up", "up", "down", "flat"], ["down", "flat", "up"])
+    {'down': 0.25, 'flat': 0.25, 'up': 0.5}
+    """
+    counts = {label: 0 for label in order}
+    for label in labels:
+        if label in counts:
+            counts[label] += 1
+    total = sum(counts.values())
+    return {label: (n / total if total else 0.0) for label, n in counts.items()}
+
+
+def total_variation(p: Mapping[str, float], q: Mapping[str, float]) -> float:
+    """Total variation distance of two distributions over the same labels: half the L1
+    distance, 0 (equal) to 1 (disjoint); the share of texts whose label would have to change.
+
+    Examples
+    --------
+    >>> total_variation({"a": 0.5, "b": 0.5}, {"a": 0.9, "b": 0.1})
+    0.4
+    """
+    labels = set(p) | set(q)
+    return round(0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in labels), 12)
+
+
+def mix_psi(p: Mapping[str, float], q: Mapping[str, float], *, epsilon: float = EPSILON) -> float:
+    """PSI of two label mixes (shares floored at ``epsilon``), reference ``p``, current ``q``.
+
+    Examples
+    --------
+    >>> mix_psi({"a": 0.5, "b": 0.5}, {"a": 0.5, "b": 0.5})
+    0.0
+    """
+    labels = sorted(set(p) | set(q))
+    reference = np.maximum(np.array([p.get(k, 0.0) for k in labels]), epsilon)
+    current = np.maximum(np.array([q.get(k, 0.0) for k in labels]), epsilon)
+    return float(np.sum((current - reference) * np.log(current / reference)))
+
+
 def _levels(indicators: np.ndarray) -> np.ndarray:
     """Level codes of dummy-coded rows: 0 for the baseline (no column set), else column + 1."""
     return np.where(indicators.any(axis=1), indicators.argmax(axis=1) + 1, 0)
@@ -333,9 +376,12 @@ __all__ = [
     "EPSILON",
     "categorical_psi",
     "feature_psi",
+    "label_mix",
+    "mix_psi",
     "mse",
     "psi",
     "quantile_edges",
     "r2",
     "roc_auc",
+    "total_variation",
 ]

@@ -33,9 +33,15 @@ def _export(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
 
 
 def _drift(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
-    from learnloop.drift.check import drift_check  # numpy: the drift_check function alone
+    # numpy: the drift_check function alone (scikit-learn only when a predictor retrains)
+    from learnloop.drift.actions import act_on_drift
+    from learnloop.drift.check import drift_check
+    from learnloop.store.clients import s3_client
 
-    return drift_check(tables, now, s3=options.get("s3")).to_dict()
+    s3 = options.get("s3") or s3_client(tables.settings)
+    result = drift_check(tables, now, s3=s3)
+    actions = act_on_drift(tables, s3, result, now, events=options.get("events"))
+    return {**result.to_dict(), "actions": actions}
 
 
 def _privacy_purge(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:

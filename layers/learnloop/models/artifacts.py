@@ -25,6 +25,8 @@ from learnloop.exceptions import ValidationError
 
 MANIFEST_FILE = "manifest.json"
 MODEL_FILE = "model.onnx"
+#: A predictor's recipe fit on the rows before its hold-out: the model its metrics describe.
+VALIDATION_FILE = "validation.onnx"
 INPUT_NAME = "features"
 # onnxruntime 1.16 (the oldest `serve` allows) reads IR <= 9 and default-domain opset <= 19;
 # 17 keeps a margin and covers every operator the linear models need.

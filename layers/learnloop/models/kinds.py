@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from learnloop.exceptions import LearnloopError
-from learnloop.models.artifacts import MODEL_FILE
+from learnloop.models.artifacts import MODEL_FILE, VALIDATION_FILE
 from learnloop.text.encoder import TOKENIZER_FILE, TextEncoder
 
 __all__ = [
@@ -146,22 +146,29 @@ def kind_of(manifest: Mapping[str, Any]) -> ModelKind:
 
 def check_predictor(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> None:
     """``model.onnx`` takes one ``[n, len(feature_names)]`` matrix and predicts finite values
-    on a zero row; the feature names in its metadata (when present) are the manifest's."""
+    on a zero row; the feature names in its metadata (when present) are the manifest's. The
+    validation twin ``validation.onnx``, when the artifact carries one, passes the same checks
+    (registration scores it against production's)."""
+    for file in (MODEL_FILE, VALIDATION_FILE):
+        if file in files:
+            _check_predictor_file(files[file], file, list(manifest["feature_names"]))
+
+
+def _check_predictor_file(model: bytes, file: str, feature_names: list[str]) -> None:
     import numpy as np
 
-    feature_names = list(manifest["feature_names"])
-    session = _session(files[MODEL_FILE], MODEL_FILE)
+    session = _session(model, file)
     inputs = session.get_inputs()
     n = len(feature_names)
     if len(inputs) != 1:
         raise ArtifactRejectedError(
-            f"{MODEL_FILE} takes {len(inputs)} inputs; expected one feature matrix"
+            f"{file} takes {len(inputs)} inputs; expected one feature matrix"
         )
     shape = list(inputs[0].shape or [])
     width = shape[-1] if shape else None
     if len(shape) != 2 or not isinstance(width, int) or width != n:
         raise ArtifactRejectedError(
-            f"{MODEL_FILE} input shape {shape} does not take the manifest's {n} features"
+            f"{file} input shape {shape} does not take the manifest's {n} features"
         )
     stored = session.get_modelmeta().custom_metadata_map.get("feature_names")
     if stored is not None:
@@ -171,11 +178,11 @@ def check_predictor(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> 
             names = None
         if names != feature_names:
             raise ArtifactRejectedError(
-                f"{MODEL_FILE} was trained on features {names}, the manifest lists {feature_names}"
+                f"{file} was trained on features {names}, the manifest lists {feature_names}"
             )
-    outputs = _run(session, {inputs[0].name: np.zeros((1, n), dtype=np.float32)}, MODEL_FILE)
+    outputs = _run(session, {inputs[0].name: np.zeros((1, n), dtype=np.float32)}, file)
     if not all(_finite(o) for o in outputs):
-        raise ArtifactRejectedError("smoke prediction on a zero row is not finite")
+        raise ArtifactRejectedError(f"{file}: smoke prediction on a zero row is not finite")
 
 
 # --- two-tower -----------------------------------------------------------------------------------

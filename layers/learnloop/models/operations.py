@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
+from learnloop.clock import utcnow
+from learnloop.exceptions import NotFoundError, ValidationError
+from learnloop.models.promotion import registered_set, set_registered_set
 from learnloop.models.registration import on_s3_event
 from learnloop.models.registry import ModelRegistry
 from learnloop.store.clients import s3_client
@@ -30,6 +33,48 @@ class RollbackIn(Strict):
     """``POST /v1/models/{name}/rollback``."""
 
     reason: Reason = "rolled back by hand"
+
+
+class EvaluationSetIn(Strict):
+    """``PUT /v1/models/{name}/evaluation``: the set to compare versions of ``name`` on."""
+
+    key: Annotated[str, StringConstraints(pattern=r"^evaluation/[a-z0-9_-]+/[0-9a-f]{64}\.npz$")]
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    source: Literal["holdout", "domain", "reference"]
+    rows: Annotated[int, Field(ge=0)] | None = None
+    #: A pinned set is not replaced by the domain set of a later version.
+    pinned: bool = True
+
+
+def get_evaluation_set(tables: Tables, name: str) -> dict[str, Any]:
+    """The registered evaluation set of ``name`` and its history (404 when it has none)."""
+    key = validate(ModelNameIn, {"name": name})
+    current = registered_set(tables, key.name)
+    if current is None:
+        raise NotFoundError(f"{key.name} has no registered evaluation set")
+    return {"name": key.name, **current}
+
+
+def put_evaluation_set(tables: Tables, name: str, body: Any, *, actor: str) -> dict[str, Any]:
+    """Pin the evaluation set versions of ``name`` are compared on; the set must exist in the
+    bucket and match its sha256 (422 naming ``key`` otherwise)."""
+    from learnloop.models.evaluation import EvaluationSetError, read_set
+
+    key = validate(ModelNameIn, {"name": name})
+    request = validate(EvaluationSetIn, body if body is not None else {})
+    ref = request.model_dump(exclude={"pinned"})
+    try:
+        arrays = read_set(s3_client(tables.settings), tables.settings.bucket, ref)
+    except EvaluationSetError as exc:
+        details = [{"field": "key", "message": exc.message}]
+        raise ValidationError(exc.message, details=details) from exc
+    if ref["rows"] is None:
+        held_out: Any = next((arrays[k] for k in ("y", "labels", "users") if k in arrays), [])
+        ref["rows"] = len(held_out)
+    value = set_registered_set(
+        tables, key.name, ref, version=None, actor=actor, now=utcnow(), pinned=request.pinned
+    )
+    return {"name": key.name, **value}
 
 
 def list_models(tables: Tables) -> dict[str, Any]:

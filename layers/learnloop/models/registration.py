@@ -10,8 +10,11 @@ Created") triggers :func:`register_model`, which
    ``feature_names`` (count, and the names the model's metadata carries) and runs a smoke
    prediction on a zero row; ``two_tower`` and ``text_encoder`` artifacts load every file and
    run their towers / encoder on a smoke input;
-4. compares the key metric (:data:`KEY_METRICS`) with production's and promotes the version
-   when the policy allows it (``"not_worse"``, ``"always"`` or ``"never"``).
+4. scores the version and production on one common evaluation set and promotes the version
+   when the policy allows it (``"not_worse"`` within a tolerance, with a maximum production
+   age; ``"always"`` or ``"never"``; default ``settings.promotion_policy``): see
+   :mod:`learnloop.models.promotion`. The comparison (set, sha256, both scores, the rule) is
+   recorded on the version (``comparison``).
 
 A version failing steps 1 to 3 is recorded as ``rejected``, one that passes but is not promoted as
 ``candidate``; either way with the reason on its record, and production never moves. Delivery
@@ -36,14 +39,15 @@ from learnloop.clock import iso, utcnow
 from learnloop.exceptions import ConflictError, NotFoundError, StoreError, ValidationError
 from learnloop.models.artifacts import MANIFEST_FILE, sha256_hex
 from learnloop.models.kinds import ArtifactRejectedError, ModelKind, kind_of
+from learnloop.models.promotion import Decision, decide, set_registered_set
 from learnloop.models.registry import (
     CANDIDATE,
     PRODUCTION,
     REJECTED,
     ModelRegistry,
-    production_record,
 )
 from learnloop.observability import logger
+from learnloop.settings import PROMOTION_POLICIES
 from learnloop.store.tables import Tables
 
 #: Model name → (key metric, higher is better). Other models may name theirs in the manifest:
@@ -54,7 +58,7 @@ KEY_METRICS: dict[str, tuple[str, bool]] = {
     "follow_through": ("auc", True),
     "two_tower": ("ndcg@10", True),
 }
-POLICIES = ("not_worse", "always", "never")
+POLICIES = PROMOTION_POLICIES
 REQUIRED_FIELDS = ("name", "version", "created_at", "feature_names", "metrics", "files")
 REGISTRATION_ACTOR = "registration"
 #: The reason a version carries between passing its checks and its promotion: a redelivery
@@ -84,6 +88,7 @@ class RegistrationResult:
     duplicate: bool = False
     manifest_sha256: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    comparison: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, for logs and handler results."""
@@ -142,7 +147,7 @@ def register_model(
     bucket: str,
     key: str,
     now: datetime | None = None,
-    policy: str = "not_worse",
+    policy: str | None = None,
 ) -> RegistrationResult:
     """Register the model version whose manifest was dropped at ``key``.
 
@@ -158,9 +163,10 @@ def register_model(
         ``models/{name}/{version}/manifest.json``.
     now : datetime, optional
         Time of the records written; defaults to UTC now.
-    policy : {"not_worse", "always", "never"}
-        Promote when the key metric is at least production's (or there is no production),
-        after every check passes, or never (an admin promotes by hand).
+    policy : {"not_worse", "always", "never"}, optional
+        Promote when the version is not worse than production on the common evaluation set
+        (or there is no production), after every check passes, or never (an admin promotes
+        by hand). Defaults to ``settings.promotion_policy``.
 
     Returns
     -------
@@ -181,6 +187,7 @@ def register_model(
     >>> result.status, result.promoted  # doctest: +SKIP
     ('production', True)
     """
+    policy = policy or tables.settings.promotion_policy
     if policy not in POLICIES:
         raise ValidationError(
             f"unknown promotion policy {policy!r}",
@@ -194,7 +201,8 @@ def register_model(
         )
     name, version = parsed
     prefix = key[: -len(MANIFEST_FILE)]
-    moment = iso(now or utcnow())
+    when = now or utcnow()
+    moment = iso(when)
     registry = ModelRegistry(tables, clock=(lambda: now) if now else None)
     body = _read(s3, bucket, key)
     if body is None:
@@ -206,15 +214,28 @@ def register_model(
         return _redelivered(registry, existing, key, digest)
 
     manifest: dict[str, Any] = {}
-    status, reason, promote_reason = REJECTED, "", None
+    decision = Decision(REJECTED, "")
     try:
         manifest = _parse_manifest(body)
         kind = _check_fields(manifest, name, version)
         files = _verify_files(s3, bucket, prefix, manifest["files"])
         kind.check(files, manifest)
-        status, reason, promote_reason = _decide(tables, name, manifest, policy)
+        decision = decide(
+            tables,
+            s3,
+            bucket,
+            name,
+            version,
+            manifest,
+            files,
+            policy=policy,
+            metric=key_metric(name, manifest),
+            now=when,
+            read_files=lambda other, listed: _verify_files(s3, bucket, other, listed),
+        )
     except ArtifactRejectedError as rejected:
-        status, reason = REJECTED, rejected.reason
+        decision = Decision(REJECTED, rejected.reason)
+    status, reason, promote_reason = decision.status, decision.reason, decision.promote_reason
     metrics = manifest.get("metrics") if isinstance(manifest.get("metrics"), dict) else None
     record = tables.models(
         name,
@@ -225,6 +246,7 @@ def register_model(
         metrics=metrics,
         manifest=manifest or None,
         manifest_sha256=digest,
+        comparison=decision.comparison,
         actor=REGISTRATION_ACTOR,
         created_at=moment,
         updated_at=moment,
@@ -240,8 +262,19 @@ def register_model(
             raise StoreError(f"{name} {version} vanished while registering") from exc
         return _redelivered(registry, existing, key, digest)
     registry.remember_name(name)
+    if decision.register_set is not None:
+        set_registered_set(
+            tables, name, decision.register_set, version=version, actor=REGISTRATION_ACTOR, now=when
+        )
     result = RegistrationResult(
-        name, version, status, reason, key, manifest_sha256=digest, metrics=metrics or {}
+        name,
+        version,
+        status,
+        reason,
+        key,
+        manifest_sha256=digest,
+        metrics=metrics or {},
+        comparison=decision.comparison,
     )
     if promote_reason:
         result = _promote(registry, result, promote_reason)
@@ -250,7 +283,7 @@ def register_model(
 
 
 def on_s3_event(
-    event: Mapping[str, Any], tables: Tables, s3: Any, bucket: str, *, policy: str = "not_worse"
+    event: Mapping[str, Any], tables: Tables, s3: Any, bucket: str, *, policy: str | None = None
 ) -> list[RegistrationResult]:
     """Register the manifest an EventBridge "Object Created" event from S3 announces.
 
@@ -345,38 +378,6 @@ def _verify_files(
     return contents
 
 
-def _decide(
-    tables: Tables, name: str, manifest: Mapping[str, Any], policy: str
-) -> tuple[str, str, str | None]:
-    """``(status, reason, promotion reason or None)`` of a version that passed every check."""
-    if policy == "never":
-        return CANDIDATE, "passed every check; policy 'never' leaves promotion to an admin", None
-    alias = production_record(tables, name)
-    if policy == "always":
-        return CANDIDATE, "", "passed every check; policy 'always'"
-    if alias is None or alias.target is None:
-        return CANDIDATE, "", "passed every check; no production version yet"
-    metric = key_metric(name, manifest)
-    if metric is None:
-        return CANDIDATE, "no key metric to compare with production; promote by hand", None
-    metric_name, higher_is_better = metric
-    new = _number(manifest["metrics"].get(metric_name))
-    if new is None:
-        return CANDIDATE, f"key metric {metric_name} is missing; production kept", None
-    try:
-        current = tables.models.get(name, alias.target, consistent_read=True)
-        old = _number((current.metrics or {}).get(metric_name))
-    except tables.models.DoesNotExist:
-        old = None
-    if old is None:
-        return CANDIDATE, "", f"{metric_name} {new:.6g}; production {alias.target} has none"
-    not_worse = new >= old if higher_is_better else new <= old
-    comparison = f"{metric_name} {new:.6g} vs production {alias.target}'s {old:.6g}"
-    if not not_worse:
-        return CANDIDATE, f"worse than production: {comparison}; production kept", None
-    return CANDIDATE, "", f"not worse than production: {comparison}"
-
-
 def _promote(
     registry: ModelRegistry, result: RegistrationResult, reason: str
 ) -> RegistrationResult:
@@ -407,6 +408,7 @@ def _redelivered(registry: ModelRegistry, record: Any, key: str, digest: str) ->
         duplicate=True,
         manifest_sha256=record.manifest_sha256,
         metrics=dict(record.metrics or {}),
+        comparison=record.comparison,
     )
     if record.manifest_sha256 != digest:
         # A version is immutable: another manifest for it is refused, the first one stands.
@@ -443,6 +445,7 @@ def _with(
         duplicate=result.duplicate if duplicate is None else duplicate,
         manifest_sha256=result.manifest_sha256,
         metrics=result.metrics,
+        comparison=result.comparison,
     )
 
 

@@ -97,6 +97,7 @@ def version_dict(record: ModelRecord) -> dict[str, Any]:
         "reason": record.reason,
         "metrics": record.metrics,
         "s3_prefix": record.s3_prefix,
+        "comparison": record.comparison,
         "created_at": record.created_at,
         "updated_at": record.updated_at,
     }

@@ -63,6 +63,14 @@ class TrainedPredictor:
         Earliest and latest row timestamp (UTC).
     n_validation : int
         Rows in the chronological hold-out.
+    validation_estimator : Any
+        The same recipe fit on the rows before the hold-out: the model ``metrics`` describe
+        (published as ``validation.onnx``, the twin registration compares).
+    holdout : dict of str to numpy.ndarray
+        The hold-out rows: ``X``, ``y``, ``posted_at`` (ISO) and ``decision_id`` (empty
+        strings when unknown), the evaluation set the publisher writes.
+    trained_through, holdout_from : datetime or None
+        The newest row the twin trained on and the oldest held-out row.
     """
 
     name: str
@@ -73,6 +81,10 @@ class TrainedPredictor:
     window_start: datetime
     window_end: datetime
     n_validation: int = field(default=0)
+    validation_estimator: Any = field(default=None, repr=False)
+    holdout: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    trained_through: datetime | None = None
+    holdout_from: datetime | None = None
 
 
 def train_engagement_model(
@@ -84,6 +96,7 @@ def train_engagement_model(
     holdout: float = 0.2,
     min_rows: int = 50,
     refit: bool = True,
+    ids: Sequence[str] | None = None,
 ) -> TrainedPredictor:
     """Ridge regression of engagement rate on :data:`ENGAGEMENT_FEATURES`.
 
@@ -104,6 +117,8 @@ def train_engagement_model(
         Fewer rows than this raise :class:`InsufficientDataError`.
     refit : bool, default True
         Refit on all rows after validation; False returns the model the metrics describe.
+    ids : sequence of str, optional
+        The decision id of each row, kept with the hold-out rows.
 
     Returns
     -------
@@ -142,7 +157,18 @@ def train_engagement_model(
         "mse": float(mean_squared_error(y[val], predicted)),
     }
     estimator = estimator.fit(X, y) if refit else validated
-    return _trained(ENGAGEMENT_MODEL, estimator, ENGAGEMENT_FEATURES, metrics, stamps, len(val))
+    return _trained(
+        ENGAGEMENT_MODEL,
+        estimator,
+        ENGAGEMENT_FEATURES,
+        metrics,
+        stamps,
+        (train, val),
+        validated,
+        X,
+        y,
+        ids,
+    )
 
 
 def train_follow_through_model(
@@ -154,6 +180,7 @@ def train_follow_through_model(
     holdout: float = 0.2,
     min_rows: int = 50,
     refit: bool = True,
+    ids: Sequence[str] | None = None,
 ) -> TrainedPredictor:
     """Logistic regression of follow-through (``followers_gained > 0``).
 
@@ -174,6 +201,8 @@ def train_follow_through_model(
         Fewer rows than this raise :class:`InsufficientDataError`.
     refit : bool, default True
         Refit on all rows after validation.
+    ids : sequence of str, optional
+        The decision id of each row, kept with the hold-out rows.
 
     Returns
     -------
@@ -226,7 +255,16 @@ def train_follow_through_model(
     }
     estimator = estimator.fit(X, y) if refit else validated
     return _trained(
-        FOLLOW_THROUGH_MODEL, estimator, FOLLOW_THROUGH_FEATURES, metrics, stamps, len(val)
+        FOLLOW_THROUGH_MODEL,
+        estimator,
+        FOLLOW_THROUGH_FEATURES,
+        metrics,
+        stamps,
+        (train, val),
+        validated,
+        X,
+        y.astype(np.float64),
+        ids,
     )
 
 
@@ -301,8 +339,20 @@ def _trained(
     feature_names: tuple[str, ...],
     metrics: dict[str, float | None],
     stamps: np.ndarray,
-    n_validation: int,
+    split: tuple[np.ndarray, np.ndarray],
+    validated: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    ids: Sequence[str] | None,
 ) -> TrainedPredictor:
+    train, val = split
+    if ids is not None and len(ids) != len(stamps):
+        raise ValidationError(
+            f"{len(ids)} ids for {len(stamps)} rows",
+            details=[{"field": "ids", "message": "one decision id per row"}],
+        )
+    decision_ids = np.asarray(["" if ids is None else str(ids[i]) for i in val])
+    posted_at = np.asarray([datetime.fromtimestamp(float(stamps[i]), UTC).isoformat() for i in val])
     return TrainedPredictor(
         name=name,
         estimator=estimator,
@@ -311,7 +361,11 @@ def _trained(
         n_rows=len(stamps),
         window_start=datetime.fromtimestamp(float(stamps.min()), UTC),
         window_end=datetime.fromtimestamp(float(stamps.max()), UTC),
-        n_validation=n_validation,
+        n_validation=len(val),
+        validation_estimator=validated,
+        holdout={"X": X[val], "y": y[val], "posted_at": posted_at, "decision_id": decision_ids},
+        trained_through=datetime.fromtimestamp(float(stamps[train].max()), UTC),
+        holdout_from=datetime.fromtimestamp(float(stamps[val].min()), UTC),
     )
 
 

@@ -1,21 +1,30 @@
 """Train the engagement (ridge) and follow-through (logistic) predictors and publish them.
 
 Rows are the real join of content and outcomes over a training window, read through day
-partitions. Each trained model goes to ``models/{name}/{version}/`` (ONNX + manifest, manifest
-last) and nowhere else: registration (:mod:`learnloop.models.registration`), triggered by the
-manifest's arrival, records the version and decides what becomes production.
+partitions. Each trained model goes to ``models/{name}/{version}/`` and nowhere else:
+``model.onnx`` (refit on every row: it serves), ``validation.onnx`` (the same recipe fit on the
+rows before the hold-out: what the metrics describe) and the manifest, last. The hold-out rows
+go to ``evaluation/{name}/{sha256}.npz``, named by the manifest's ``evaluation``: registration
+(:mod:`learnloop.models.registration`), triggered by the manifest's arrival, scores this
+version's twin and production's twin on them and decides what becomes production.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from learnloop.clock import as_utc, iso
 from learnloop.exceptions import InsufficientDataError
-from learnloop.models.artifacts import MODEL_FILE, build_manifest, new_version, write_artifact
+from learnloop.models.artifacts import (
+    MODEL_FILE,
+    VALIDATION_FILE,
+    build_manifest,
+    new_version,
+    write_artifact,
+)
 from learnloop.models.conversion import to_onnx
 from learnloop.store.queries import batch_get, days_between, query_days
 from learnloop.store.tables import Tables
@@ -83,7 +92,7 @@ def engagement_data(rows: list[JoinedRow]) -> tuple[list[dict[str, Any]], list[f
 
     Rows without a ``quality_score`` are left out. Training and the drift check both use it.
     """
-    usable = [r for r in rows if r.content.get("quality_score") is not None]
+    usable = _engagement_rows(rows)
     return (
         [
             {
@@ -107,12 +116,7 @@ def follow_through_data(
 
     Rows without a ``novelty_score`` or ``expertise_level`` are left out.
     """
-    usable = [
-        r
-        for r in rows
-        if r.content.get("novelty_score") is not None
-        and r.content.get("expertise_level") is not None
-    ]
+    usable = _follow_through_rows(rows)
     return (
         [
             {
@@ -127,10 +131,31 @@ def follow_through_data(
     )
 
 
+def _engagement_rows(rows: list[JoinedRow]) -> list[JoinedRow]:
+    return [r for r in rows if r.content.get("quality_score") is not None]
+
+
+def _follow_through_rows(rows: list[JoinedRow]) -> list[JoinedRow]:
+    return [
+        r
+        for r in rows
+        if r.content.get("novelty_score") is not None
+        and r.content.get("expertise_level") is not None
+    ]
+
+
 def train_and_publish(
-    tables: Tables, s3: Any, now: datetime, *, rows: list[JoinedRow] | None = None
+    tables: Tables,
+    s3: Any,
+    now: datetime,
+    *,
+    rows: list[JoinedRow] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Train both predictors on the joined rows and publish each one that had enough data.
+
+    ``extra`` is merged into each manifest's ``extra`` (e.g. why this run trained:
+    ``{"trigger": "drift", "window_days": 7, "drift_check": checked_at}``).
 
     Returns
     -------
@@ -147,27 +172,44 @@ def train_and_publish(
     )
 
     rows = joined_rows(tables, now) if rows is None else rows
-    trainers: dict[str, tuple[Callable[..., Any], Callable[[list[JoinedRow]], Any]]] = {
-        ENGAGEMENT_MODEL: (train_engagement_model, engagement_data),
-        FOLLOW_THROUGH_MODEL: (train_follow_through_model, follow_through_data),
+    Extract = Callable[[list[JoinedRow]], Any]
+    trainers: dict[str, tuple[Callable[..., Any], Extract, Extract]] = {
+        ENGAGEMENT_MODEL: (train_engagement_model, engagement_data, _engagement_rows),
+        FOLLOW_THROUGH_MODEL: (
+            train_follow_through_model,
+            follow_through_data,
+            _follow_through_rows,
+        ),
     }
     results: dict[str, dict[str, Any]] = {}
-    for name, (train, extract) in trainers.items():
+    for name, (train, extract, usable) in trainers.items():
         features, targets, stamps = extract(rows)
+        ids = [r.content["decision_id"] for r in usable(rows)]
         try:
-            trained = train(features, targets, stamps, min_rows=tables.settings.min_training_rows)
+            trained = train(
+                features, targets, stamps, min_rows=tables.settings.min_training_rows, ids=ids
+            )
         except InsufficientDataError as exc:
             results[name] = {"skipped": exc.message}
             continue
-        results[name] = publish(tables, s3, trained, now)
+        results[name] = publish(tables, s3, trained, now, extra=extra)
     return results
 
 
-def publish(tables: Tables, s3: Any, trained: Any, now: datetime) -> dict[str, Any]:
-    """Write a trained predictor's ONNX and manifest to the stage's bucket, manifest last.
+def publish(
+    tables: Tables,
+    s3: Any,
+    trained: Any,
+    now: datetime,
+    *,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write a trained predictor's ONNX, its validation twin, its hold-out rows (the
+    evaluation set) and its manifest to the stage's bucket, manifest last.
 
     Only S3 is written: the manifest's arrival triggers registration, which owns the models
-    table (see :func:`learnloop.models.registration.register_model`).
+    table (see :func:`learnloop.models.registration.register_model`). ``extra`` is merged
+    into the manifest's ``extra``.
 
     Returns
     -------
@@ -180,8 +222,30 @@ def publish(tables: Tables, s3: Any, trained: Any, now: datetime) -> dict[str, A
     'models/engagement/20261120T230000Z/manifest.json'
     """
 
+    from learnloop.models.evaluation import write_set  # numpy: only when publishing
+
     version = new_version(now)
+    bucket = tables.settings.bucket
     files = {MODEL_FILE: to_onnx(trained.estimator, trained.feature_names)}
+    details: dict[str, Any] = {
+        "task": "regression" if trained.name == "engagement" else "classification"
+    }
+    evaluation = None
+    if getattr(trained, "validation_estimator", None) is not None and trained.holdout:
+        files[VALIDATION_FILE] = to_onnx(trained.validation_estimator, trained.feature_names)
+        details["validation"] = {
+            "trained_through": iso(trained.trained_through),
+            "holdout_from": iso(trained.holdout_from),
+        }
+        evaluation = write_set(
+            s3,
+            bucket,
+            trained.name,
+            {**trained.holdout, "feature_names": list(trained.feature_names)},
+            source="holdout",
+            rows=len(trained.holdout["y"]),
+        )
+    details.update(extra or {})
     manifest = build_manifest(
         trained.name,
         version,
@@ -190,10 +254,12 @@ def publish(tables: Tables, s3: Any, trained: Any, now: datetime) -> dict[str, A
         trained.metrics,
         (trained.window_start, trained.window_end),
         trained.n_rows,
-        extra={"task": "regression" if trained.name == "engagement" else "classification"},
+        extra=details,
         now=now,
     )
-    written = write_artifact(s3, tables.settings.bucket, trained.name, version, files, manifest)
+    if evaluation is not None:
+        manifest["evaluation"] = evaluation
+    written = write_artifact(s3, bucket, trained.name, version, files, manifest)
     return {
         "version": version,
         "metrics": trained.metrics,

@@ -37,6 +37,11 @@ def dynamodb_client(settings: Settings, *, session: boto3.session.Session | None
     return _client("dynamodb", settings, session)
 
 
+def events_client(settings: Settings, *, session: boto3.session.Session | None = None) -> Any:
+    """An EventBridge client for ``settings`` (retrain requests go to the stage's bus)."""
+    return _client("events", settings, session)
+
+
 def _client(
     service: str, settings: Settings, session: boto3.session.Session | None, **kwargs: Any
 ) -> Any:

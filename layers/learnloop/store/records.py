@@ -400,6 +400,10 @@ class ModelRecord(BaseModel):
     lineage = ListAttribute(of=UnicodeAttribute, null=True)
     #: sha256 of the manifest a version was registered from: a redelivered drop is a no-op.
     manifest_sha256 = UnicodeAttribute(null=True)
+    #: How registration compared the version with production (the set, both scores, the rule).
+    comparison = JSONAttribute(null=True)
+    #: The ``@evaluation`` item: the name's registered evaluation set and its history.
+    evaluation = JSONAttribute(null=True)
 
 
 # --- experiments -----------------------------------------------------------------------------

@@ -356,8 +356,27 @@ function drawAlerts(container, body) {
     text: a.message || `${a.model || ""} ${a.feature || ""} ${a.metric || ""} = ${a.value}` }));
   const headline = body.alerts.length ? `Last check: ${body.checked_at}`
     : `No drift at the last check (${body.checked_at}).`;
+  // What the checks did about their alerts, newest first: drift → retrained → promoted / kept.
+  const actions = (body.actions || []).map((a) => el("li", {
+    class: a.outcome === "promoted" ? "ok" : a.outcome === "rejected" ? "error" : "muted",
+    "data-model": a.model, "data-action": a.action, "data-outcome": a.outcome || "",
+    text: actionText(a) }));
+  container.dataset.actions = String(actions.length);
   container.replaceChildren(el("p", { class: body.alerts.length ? "muted" : "empty", text: headline }),
-    ...(alerts.length || skipped.length ? [el("ul", { class: "alerts" }, [...alerts, ...skipped])] : []));
+    ...(alerts.length || skipped.length ? [el("ul", { class: "alerts" }, [...alerts, ...skipped])] : []),
+    ...(actions.length ? [el("h3", { text: "Drift actions" }), el("ol", { class: "actions" }, actions)] : []));
+}
+
+function actionText(a) {
+  const steps = [`${a.model}: drift`];
+  const done = { retrained: "retrained", retrain_requested: "retrain requested" }[a.action];
+  if (!done) return `${a.at} ${steps[0]} → ${a.action} (${a.reason})`;
+  steps.push(done);
+  if (a.outcome === "promoted") steps.push(`promoted v${a.version}`);
+  else if (a.outcome === "kept") steps.push(`kept because ${a.outcome_reason || "production stayed"}`);
+  else if (a.outcome === "rejected") steps.push(`rejected v${a.version}: ${a.outcome_reason || ""}`);
+  else steps.push(`pending (${a.outcome_reason || a.reason})`);
+  return `${a.at} ${steps.join(" → ")}`;
 }
 
 // --- page flow ---------------------------------------------------------------------------------

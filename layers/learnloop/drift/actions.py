@@ -1,0 +1,404 @@
+"""What the ``drift_check`` job does about its alerts, and the timeline of it.
+
+An alert for a model triggers a retrain of that model:
+
+* ``engagement`` / ``follow_through`` are retrained here and now: the predictors' training
+  step (:func:`learnloop.predictors.training.train_and_publish`) trains on the rows of the
+  recent drift window only (after a detected change, older rows describe a different world)
+  and publishes to S3 with ``extra = {"trigger": "drift", "window_days", "drift_check",
+  "drifted"}`` in the manifest. Registration, triggered by the manifest's arrival, decides
+  promotion as for any other version. (``train_and_publish`` trains both predictors; only the
+  drifted ones get an action, ``drifted`` in the manifest says which.)
+* ``two_tower`` / ``sentiment`` are container jobs the runtime never imports: the job records a
+  *retrain request* (the action item carries ``pending_job = "retrain"``, so it sits in the
+  ledger's sparse ``by_pending`` index until carried out) and, when ``LEARNLOOP_EVENT_BUS`` is
+  set, puts a ``learnloop.retrain.requested`` event on that bus. The local stack carries
+  requests out (``learnloop retrain --pending``, and the runner after each drift check).
+
+Debounce: each action is one ledger item ``drift_action#{checked_at}#{model}`` written with
+``attribute_not_exists``, so a redelivered check (the same ``checked_at``) finds it and
+retrains nothing; and a model retrained for drift within ``drift_retrain_cooldown_hours``
+(24) of this check (``drift_retrain#{model}``) gets a ``cooldown`` action instead, so a
+persistent alert does not retrain every run.
+
+Each action is ``{"at", "model", "trigger": [alerts], "action": "retrained" |
+"retrain_requested" | "cooldown" | "skipped", "version", "reason"}``; :func:`timeline` adds
+``outcome`` (``promoted`` / ``kept`` / ``rejected`` / ``pending``) and its reason from the
+version's registry record when read, because registration is asynchronous.
+
+Examples
+--------
+>>> actions = act_on_drift(tables, s3, drift_check(tables, now, s3=s3), now)  # doctest: +SKIP
+>>> [(a["model"], a["action"], a["version"]) for a in actions]  # doctest: +SKIP
+[('engagement', 'retrained', '20261120T013000Z')]
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from learnloop.clock import as_utc
+from learnloop.drift.ledger import (
+    RETRAIN_JOB,
+    action_key,
+    cooldown_key,
+    day_key,
+)
+from learnloop.exceptions import LearnloopError, StoreError
+from learnloop.models.registry import ARCHIVED, CANDIDATE, PRODUCTION, REJECTED
+from learnloop.observability import logger
+from learnloop.store.queries import batch_get
+from learnloop.store.tables import Tables
+
+#: Retrained in the drift job itself (scikit-learn, lazily).
+PREDICTOR_MODELS = ("engagement", "follow_through")
+#: Container training jobs: a retrain request is recorded for them.
+CONTAINER_MODELS = ("two_tower", "sentiment")
+#: Every model a drift action may name, as the timeline reads them.
+ACTION_MODELS = (*PREDICTOR_MODELS, *CONTAINER_MODELS)
+#: EventBridge ``detail-type`` and ``source`` of a retrain request.
+RETRAIN_DETAIL_TYPE = "learnloop.retrain.requested"
+EVENT_SOURCE = "learnloop.drift"
+#: The timeline reads the checks of this many days back from the latest one.
+TIMELINE_DAYS = 30
+#: ``GET /v1/admin/alerts`` returns at most this many actions.
+TIMELINE_LIMIT = 20
+
+
+def act_on_drift(
+    tables: Tables,
+    s3: Any,
+    result: Any,
+    now: datetime,
+    *,
+    events: Any | None = None,
+) -> list[dict[str, Any]]:
+    """Retrain (or request a retrain of) each model the check alerted on; record each step.
+
+    Parameters
+    ----------
+    tables : Tables
+        The stage's tables; the cooldown and the window come from ``tables.settings``.
+    s3 : boto3 S3 client
+        Where the retrained predictors are published.
+    result : DriftResult
+        The check (its ``checked_at``, ``window`` and ``alerts``).
+    now : datetime
+        The check's logical time (the retrained versions' time).
+    events : boto3 EventBridge client, optional
+        Gets the retrain requests when ``settings.event_bus_name`` is set (default: the
+        stage's client).
+
+    Returns
+    -------
+    list of dict
+        One action per alerted model (an earlier delivery's action when this check already
+        ran).
+    """
+    settings = tables.settings
+    checked_at = str(result.checked_at)
+    days = int(result.window.get("days") or settings.drift_window_days)
+    by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for alert in result.alerts:
+        by_model[str(alert["model"])].append(dict(alert))
+    actions: list[dict[str, Any]] = []
+    retrain: list[dict[str, Any]] = []
+    for model, alerts in by_model.items():
+        key = action_key(checked_at, model)
+        done = _get(tables, key)
+        if done is not None:  # a redelivery of this check: what it did stands
+            actions.append(dict(done.value or {}))
+            continue
+        value: dict[str, Any] = {
+            "at": checked_at,
+            "model": model,
+            "trigger": alerts,
+            "action": "",
+            "version": None,
+            "reason": "",
+        }
+        last = _get(tables, cooldown_key(model))
+        hours = settings.drift_retrain_cooldown_hours
+        if last is not None and _after(last.created_at, as_utc(now) - timedelta(hours=hours)):
+            value["action"] = "cooldown"
+            value["reason"] = (
+                f"retrained for drift at {last.created_at}; not again within {hours:g} h"
+            )
+            actions.append(_claim(tables, key, value))
+            continue
+        # A container job, or a predictor where this function has no scikit-learn (the
+        # drift_check Lambda stacks ingest + inference; the learn layer would not fit too).
+        container = model in CONTAINER_MODELS or not can_train_predictors()
+        value["action"] = "retrain_requested" if container else "retrained"
+        if model in CONTAINER_MODELS:
+            value["reason"] = f"retrain requested: {model} is trained by a container job"
+        elif container:
+            value["reason"] = "retrain requested: scikit-learn is not installed where drift ran"
+        else:
+            value["reason"] = f"training on the last {days} days"
+        claimed = _claim(tables, key, value, pending=container)
+        if claimed is not value:  # another delivery got there first
+            actions.append(claimed)
+            continue
+        _stamp_cooldown(tables, model, checked_at)
+        if container:
+            _announce(tables, value, events)
+            actions.append(value)
+        else:
+            retrain.append(value)
+    if retrain:
+        actions.extend(_retrain_predictors(tables, s3, now, retrain, checked_at, days))
+    for action in actions:
+        logger.info("drift action", extra={"action": action})
+    return actions
+
+
+def can_train_predictors() -> bool:
+    """Whether scikit-learn and skl2onnx are importable here (the predictors' training step)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("sklearn", "skl2onnx"))
+
+
+def retrain_predictors(
+    tables: Tables, s3: Any, now: datetime, *, checked_at: str, days: int, drifted: list[str]
+) -> dict[str, dict[str, Any]]:
+    """``train_and_publish`` on the rows of the ``days`` before ``now``, the manifests saying
+    why (``extra.trigger = "drift"``); model name → its result (``version`` or ``skipped``)."""
+    from learnloop.predictors.training import joined_rows, train_and_publish
+
+    extra = {
+        "trigger": "drift",
+        "window_days": days,
+        "drift_check": checked_at,
+        "drifted": sorted(drifted),
+    }
+    try:
+        rows = joined_rows(tables, now, window=timedelta(days=days))
+        return train_and_publish(tables, s3, now, rows=rows, extra=extra)
+    except LearnloopError as exc:
+        logger.exception("drift retrain failed")
+        return {name: {"skipped": f"training failed: {exc.message}"} for name in drifted}
+
+
+def _retrain_predictors(
+    tables: Tables,
+    s3: Any,
+    now: datetime,
+    claimed: list[dict[str, Any]],
+    checked_at: str,
+    days: int,
+) -> list[dict[str, Any]]:
+    """One ``train_and_publish`` on the drift window's rows; each claimed action updated."""
+    drifted = [v["model"] for v in claimed]
+    published = retrain_predictors(
+        tables, s3, now, checked_at=checked_at, days=days, drifted=drifted
+    )
+    for value in claimed:
+        info = published.get(value["model"]) or {"skipped": "not trained"}
+        if "skipped" in info:
+            value["action"] = "skipped"
+            value["reason"] = str(info["skipped"])
+        else:
+            value["version"] = info["version"]
+            value["reason"] = f"trained on the {info['rows']} rows of the last {days} days"
+        _save(tables, action_key(checked_at, value["model"]), value)
+    return claimed
+
+
+def complete_request(
+    tables: Tables, checked_at: str, model: str, *, version: str | None, reason: str
+) -> dict[str, Any]:
+    """Record what carrying out a retrain request gave: ``version`` (None when the job could
+    not run, and then the request stays pending) and ``reason``.
+
+    Examples
+    --------
+    >>> complete_request(tables, checked_at, "sentiment", version="20261120T020000Z",
+    ...                  reason="sentiment job published")["version"]  # doctest: +SKIP
+    '20261120T020000Z'
+    """
+    key = action_key(checked_at, model)
+    entry = tables.ledger.get(key)
+    value = dict(entry.value or {})
+    value["reason"] = reason
+    if version is not None:
+        value["version"] = version
+        entry.pending_job = None  # leaves by_pending: carried out
+        entry.chunk = None
+    entry.value = value
+    entry.save()
+    return value
+
+
+def pending_requests(tables: Tables) -> list[dict[str, Any]]:
+    """The retrain requests not carried out yet, oldest first (one Query of ``by_pending``)."""
+    found = [dict(e.value or {}) for e in tables.ledger.by_pending.query(RETRAIN_JOB)]
+    return sorted(found, key=lambda v: (str(v.get("at")), str(v.get("model"))))
+
+
+def timeline(tables: Tables, *, limit: int = TIMELINE_LIMIT) -> list[dict[str, Any]]:
+    """The drift actions of the checks of the last :data:`TIMELINE_DAYS` days, newest first,
+    each with ``outcome`` and ``outcome_reason`` read from the registry now.
+
+    Reads the dated check items (one BatchGetItem), the actions of their checks (another)
+    and the versions' registry records (a third): never a Scan. Only the last check of a day
+    has a dated item, so an earlier check's actions that day are not listed.
+
+    Examples
+    --------
+    >>> timeline(tables)[0]["outcome"]  # doctest: +SKIP
+    'promoted'
+    """
+    from learnloop.drift.ledger import LATEST_KEY
+
+    ledger = tables.ledger
+    try:
+        latest = ledger.get(LATEST_KEY)
+    except ledger.DoesNotExist:
+        return []
+    last_day = as_utc(_parse(latest.created_at)).date()
+    days = [day_key(last_day - timedelta(days=i)) for i in range(TIMELINE_DAYS)]
+    checks = {str(e.created_at) for e in batch_get(ledger, days, attributes_to_get=["created_at"])}
+    checks.add(str(latest.created_at))
+    keys = [action_key(at, model) for at in sorted(checks) for model in ACTION_MODELS]
+    actions = [dict(e.value) for e in batch_get(ledger, keys) if isinstance(e.value, dict)]
+    actions.sort(key=lambda v: (str(v.get("at")), str(v.get("model"))), reverse=True)
+    actions = actions[:limit]
+    wanted = sorted({(str(a["model"]), str(a["version"])) for a in actions if a.get("version")})
+    records = {(r.name, r.version): r for r in batch_get(tables.models, wanted)}
+    for action in actions:
+        record = records.get((str(action.get("model")), str(action.get("version"))))
+        action["outcome"], action["outcome_reason"] = outcome(action, record)
+    return actions
+
+
+def outcome(action: Mapping[str, Any], record: Any | None) -> tuple[str | None, str | None]:
+    """``(outcome, reason)`` of an action given its version's registry record.
+
+    ``promoted`` (production now, or archived: it was production), ``kept`` (a candidate:
+    registration kept production), ``rejected``, ``pending`` (no version yet, or not
+    registered yet); None for cooldown and skipped actions.
+
+    Examples
+    --------
+    >>> outcome({"action": "cooldown", "version": None}, None)
+    (None, None)
+    >>> outcome({"action": "retrain_requested", "version": None}, None)
+    ('pending', 'waiting for the training job')
+    """
+    if action.get("action") not in ("retrained", "retrain_requested"):
+        return None, None
+    if not action.get("version"):
+        return "pending", "waiting for the training job"
+    if record is None:
+        return "pending", "published; not registered yet"
+    status = record.status
+    reason = record.reason
+    if status in (PRODUCTION, ARCHIVED):
+        return "promoted", reason
+    if status == CANDIDATE:
+        return "kept", reason
+    if status == REJECTED:
+        return "rejected", reason
+    return "pending", reason
+
+
+def _announce(tables: Tables, value: Mapping[str, Any], events: Any | None) -> bool:
+    """Put a ``learnloop.retrain.requested`` event on the configured bus (none: no event)."""
+    bus = tables.settings.event_bus_name
+    if not bus:
+        return False
+    if events is None:
+        from learnloop.store.clients import events_client
+
+        events = events_client(tables.settings)
+    detail = {k: value[k] for k in ("at", "model", "trigger", "reason")}
+    detail["stage"] = tables.settings.stage
+    response = events.put_events(
+        Entries=[
+            {
+                "Source": EVENT_SOURCE,
+                "DetailType": RETRAIN_DETAIL_TYPE,
+                "Detail": json.dumps(detail, default=str),
+                "EventBusName": bus,
+            }
+        ]
+    )
+    if response.get("FailedEntryCount"):
+        # The ledger item is the request; the event only wakes a consumer up sooner.
+        logger.warning("retrain event not accepted", extra={"response": response["Entries"]})
+        return False
+    return True
+
+
+def _get(tables: Tables, key: str) -> Any | None:
+    try:
+        return tables.ledger.get(key)
+    except tables.ledger.DoesNotExist:
+        return None
+
+
+def _claim(
+    tables: Tables, key: str, value: dict[str, Any], *, pending: bool = False
+) -> dict[str, Any]:
+    """Write the action once; returns ``value`` itself when this call wrote it, else the
+    action a concurrent delivery wrote."""
+    ledger = tables.ledger
+    entry = ledger(key, created_at=value["at"], value=value)
+    if pending:
+        entry.pending_job = RETRAIN_JOB
+        entry.chunk = f"{value['at']}#{value['model']}"
+    try:
+        entry.save(condition=ledger.key.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            found = _get(tables, key)
+            return dict(found.value or {}) if found is not None else value
+        message = exc.cause_response_message
+        raise StoreError(f"could not record the drift action: {message}") from exc
+    return value
+
+
+def _save(tables: Tables, key: str, value: dict[str, Any]) -> None:
+    """Overwrite an action this run claimed (the outcome of its retrain)."""
+    tables.ledger(key, created_at=value["at"], value=value).save()
+
+
+def _stamp_cooldown(tables: Tables, model: str, checked_at: str) -> None:
+    ledger = tables.ledger
+    entry = ledger(cooldown_key(model), created_at=checked_at, value={"at": checked_at})
+    try:
+        entry.save(condition=ledger.key.does_not_exist() | (ledger.created_at < checked_at))
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise StoreError(f"could not record the retrain: {exc.cause_response_message}") from exc
+
+
+def _after(stamp: str, moment: datetime) -> bool:
+    return _parse(stamp) > moment
+
+
+def _parse(value: str) -> datetime:
+    return as_utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+
+
+__all__ = [
+    "ACTION_MODELS",
+    "CONTAINER_MODELS",
+    "EVENT_SOURCE",
+    "PREDICTOR_MODELS",
+    "RETRAIN_DETAIL_TYPE",
+    "act_on_drift",
+    "can_train_predictors",
+    "complete_request",
+    "outcome",
+    "pending_requests",
+    "retrain_predictors",
+    "timeline",
+]
