@@ -49,6 +49,9 @@ class _Cache:
     def get(self, name: str) -> Any:
         return self.index
 
+    def get_version(self, name: str, version: str | None) -> Any:
+        return self.index
+
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
