@@ -282,3 +282,27 @@ def test_decision_stats_range_is_checked(client: Any, keys: dict[str, str]) -> N
         key=keys["admin"],
     )
     assert too_long.status_code == 422 and fields_of(too_long) == {"from"}
+
+
+def test_the_off_policy_replay_reads_what_select_logged(
+    client: Any, keys: dict[str, str], tables: Any
+) -> None:
+    from learnloop.decisions.ope import InverseProbabilityWeighting
+    from learnloop.decisions.replay import ThompsonCandidate, replay
+
+    seed_arms(tables)
+    answers = [select(client, keys, scope="content") for _ in range(8)]
+    for answer in answers[::2]:
+        feedback(client, keys, decision_id=answer["decision_id"], type="click")
+    result = replay(
+        read_decisions(tables, TODAY, TODAY),
+        ThompsonCandidate(random_state=0),
+        scope="content",
+        batch_size=4,
+    )
+    assert sorted(result.decision_ids) == sorted(a["decision_id"] for a in answers)
+    assert result.data.rewards.tolist().count(1.0) == 4
+    logged = {a["decision_id"]: a["propensities"][0] for a in answers}
+    assert result.data.propensities.tolist() == [logged[d] for d in result.decision_ids]
+    value = InverseProbabilityWeighting(n_resamples=0).estimate(result.data)
+    assert value.n == 8 and 0.0 <= value.estimate <= 8.0

@@ -100,7 +100,9 @@ def select(
         estimated = thompson_propensities(alpha, beta, draws=draws, random_state=rng)
         probability = dict(zip(candidates, (float(p) for p in estimated), strict=True))
         # Each of the n draws is its own decision: every chosen arm has the same distribution.
-        shown = [(arm, probability[arm]) for arm in chosen]
+        # An arm was chosen, so its probability is not 0 even when no Monte Carlo draw saw it
+        # win: it is logged at the estimate's resolution, 1 / draws, never 0.
+        shown = [(arm, max(probability[arm], 1.0 / draws)) for arm in chosen]
         reply: dict[str, Any] = {
             "scope": request.scope,
             "policy": "thompson",
