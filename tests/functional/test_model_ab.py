@@ -171,3 +171,29 @@ def test_recommendation_variants_are_logged_and_results_carry_their_ctr(
         [group] = per_variant[name]["by_policy"]
         assert group["variant"] == f"ranker-ab:{name}"
         assert (group["clicks"], group["impressions"]) == (clicked[name], shown[name])
+
+
+def test_sentiment_variants_serve_their_head(
+    client: Any, keys: dict[str, str], tables: Any, s3: Any
+) -> None:
+    from support.sentiment import drop_sentiment, drop_text_encoder, labelled_texts, register
+
+    key, encoder = drop_text_encoder(tables, s3)
+    assert register(tables, s3, key).status == "production"
+    texts, labels = labelled_texts(20)
+    heads = []
+    for minute, seed_texts in ((1, (texts, labels)), (2, labelled_texts(20, seed=1))):
+        manifest = drop_sentiment(
+            tables, s3, *seed_texts, minute=minute, source="holdout", encoder_version=encoder
+        )
+        result = register(tables, s3, manifest)
+        assert result.status in ("production", "candidate", "archived"), result.reason
+        heads.append(result.version)
+    variants = start(client, keys, "sentiment-ab", "sentiment", heads)
+    for user in USERS[:12]:
+        body = {"texts": ["the coin up"], "user_id": user}
+        first = call(client, "POST", "/v1/sentiment", key=keys["read"], body=body).json_body
+        again = call(client, "POST", "/v1/sentiment", key=keys["read"], body=body).json_body
+        expected = variant_for("sentiment-ab", user, variants)
+        assert first["variant"]["variant"] == expected
+        assert first["version"] == again["version"] == heads[0 if expected == "control" else 1]
