@@ -9,9 +9,8 @@ Sections (each prints its table and returns its figures under its key in the JSO
   seeds, and how often the bootstrap interval (``--resamples``) covers the truth.
 - ``speed``: wall time of each estimator on 100,000 logged decisions, point estimate alone and
   with the bootstrap interval (median of ``--repeats``).
-- ``logging_overhead``: select/recommend p50 with the decision log on vs off. Left for the
-  decision-log change (issue 14 part 1): add a function returning its figures and a row in
-  ``SECTIONS``.
+- ``logging_overhead``: select/recommend p50 with the decision log off, record-only and on,
+  interleaved in the same run (``bench/decision_log.py``, ``--log-calls`` calls per mode).
 
 Usage::
 
@@ -185,13 +184,23 @@ def bench_speed(args: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
+def bench_logging_overhead(args: argparse.Namespace) -> dict[str, Any]:
+    """Select/recommend p50 with the decision log off vs on: ``bench/decision_log.py``."""
+    if str(_ROOT) not in sys.path:
+        sys.path.insert(0, str(_ROOT))
+    from bench.decision_log import main as decision_log
+
+    figures: dict[str, Any] = decision_log(["--calls", str(args.log_calls)])
+    return figures
+
+
 # -- sections ------------------------------------------------------------------------------------
 
-# Each section prints its table and returns its figures, stored under its key. The decision
-# log's latency section (select/recommend p50, logging on vs off) goes here as a third entry.
+# Each section prints its table and returns its figures, stored under its key.
 SECTIONS: list[tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = [
     ("accuracy", bench_accuracy),
     ("speed", bench_speed),
+    ("logging_overhead", bench_logging_overhead),
 ]
 
 
@@ -202,6 +211,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument("--repeats", type=int, default=3, help="timings per speed figure")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first run")
+    parser.add_argument(
+        "--log-calls", type=int, default=150, help="timed calls per mode (logging_overhead)"
+    )
     parser.add_argument(
         "--sections",
         type=lambda v: v.split(","),

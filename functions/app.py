@@ -26,6 +26,7 @@ from learnloop.api import (
 )
 from learnloop.api.auth import Scope
 from learnloop.bandits.posteriors import bandit_posteriors
+from learnloop.decisions.feedback import put_feedback
 from learnloop.drift.alerts import latest_alerts
 from learnloop.market.coin_sentiment import market_sentiment
 from learnloop.models import operations as models
@@ -33,6 +34,7 @@ from learnloop.observability import logger, metrics
 from learnloop.predictors.predict import predict_engagement, predict_follow_through
 from learnloop.privacy import admin_export, deletion
 from learnloop.recommender import recommend
+from learnloop.rollups.decisions import decision_stats_range
 from learnloop.rollups.stats import daily_stats
 from learnloop.users import consent
 
@@ -179,7 +181,25 @@ def post_insight_feedback(call: Call, insight_id: str) -> Response:
 def bandit_select(call: Call) -> dict[str, Any]:
     from learnloop.bandits.select import select  # numpy stays off the ingest cold path
 
-    return select(call.tables, call.json(), arms=call.services.arms_cache)
+    return select(
+        call.tables,
+        call.json(),
+        arms=call.services.arms_cache,
+        decisions=call.services.decision_log,
+    )
+
+
+@api.route(
+    "POST",
+    "/v1/feedback",
+    scope=Scope.INGEST,
+    summary="A click, conversion or reward on a logged decision (idempotent)",
+    tag="serving",
+    body="learnloop.decisions.feedback:FeedbackIn",
+    errors=(404,),
+)
+def post_feedback(call: Call) -> dict[str, Any]:
+    return put_feedback(call.tables, call.json())
 
 
 @api.route(
@@ -192,7 +212,9 @@ def bandit_select(call: Call) -> dict[str, Any]:
     errors=(409,),
 )
 def post_predict_engagement(call: Call) -> dict[str, Any]:
-    return predict_engagement(call.services.model_cache, call.json())
+    return predict_engagement(
+        call.services.model_cache, call.json(), assign=call.services.model_variants.assign
+    )
 
 
 @api.route(
@@ -227,7 +249,12 @@ def post_predict_follow_through(call: Call) -> dict[str, Any]:
 )
 def get_recommendations(call: Call) -> dict[str, Any]:
     return recommend.recommend(
-        call.tables, call.services.recommender_cache, call.query, consent=call.services.consent
+        call.tables,
+        call.services.recommender_cache,
+        call.query,
+        consent=call.services.consent,
+        decisions=call.services.decision_log,
+        assign=call.services.model_variants.assign,
     )
 
 
@@ -285,7 +312,9 @@ def get_similar_items(call: Call, content_type: str, external_id: str) -> dict[s
 def post_sentiment(call: Call) -> dict[str, Any]:
     from learnloop.sentiment.classify import classify  # numpy stays off the ingest cold path
 
-    return classify(call.services.sentiment_cache, call.json())
+    return classify(
+        call.services.sentiment_cache, call.json(), assign=call.services.model_variants.assign
+    )
 
 
 @api.route(
@@ -504,6 +533,21 @@ def get_openapi(call: Call) -> dict[str, Any]:
 )
 def admin_stats(call: Call) -> dict[str, Any]:
     return daily_stats(call.tables, call.query)
+
+
+@api.route(
+    "GET",
+    "/v1/admin/decisions/stats",
+    scope=Scope.ADMIN,
+    summary="Click-through and reward of logged decisions per policy, version, position, variant",
+    tag="admin",
+    query=(
+        QueryParam("from", DATE_SCHEMA, "first day, YYYY-MM-DD (default: to - 6 days)"),
+        TO_TODAY,
+    ),
+)
+def admin_decision_stats(call: Call) -> dict[str, Any]:
+    return decision_stats_range(call.tables, call.query)
 
 
 @api.route(

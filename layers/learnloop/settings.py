@@ -56,6 +56,24 @@ def _float(env: Mapping[str, str], name: str, default: float, *, positive: bool 
     return value
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "on", "yes"):
+        return True
+    if raw in ("0", "false", "off", "no"):
+        return False
+    raise ConfigurationError(f"{name} must be on or off, got {raw!r}")
+
+
+def _probability(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not 0.0 <= value <= 1.0:
+        raise ConfigurationError(f"{name} must be in [0, 1]")
+    return value
+
+
 #: What registration may do with a version that passed its checks (``LEARNLOOP_PROMOTION_POLICY``).
 PROMOTION_POLICIES = ("not_worse", "always", "never")
 
@@ -127,6 +145,21 @@ class Settings:
     training_window_days: int = 60
     #: Per-day decay of the bandits' past statistics, in (0, 1]; 1 never forgets.
     bandit_discount: float = 1.0
+    # --- decision log: every select / recommendations answer, with propensities ---
+    #: Log decisions at all (``LEARNLOOP_DECISION_LOG=off`` stops it; answers keep an id).
+    decision_log: bool = True
+    #: Logged decisions and their feedback expire after this many days (DynamoDB TTL).
+    decision_log_ttl_days: int = 30
+    #: Monte Carlo draws behind a Thompson-sampling propensity (standard error
+    #: sqrt(p (1 - p) / draws): at most 0.031 with 256).
+    propensity_draws: int = 256
+    #: UCB1 (timing) exploration: with this probability the hour is drawn uniformly instead.
+    bandit_epsilon: float = 0.05
+    #: Recommendations exploration: each slot shows a uniformly drawn item of the pool with
+    #: this probability instead of the model's item at that rank.
+    recommend_epsilon: float = 0.05
+    #: Recommendations exploration pool: the items ranked just below the ``k`` shown (at least k).
+    recommend_explore_pool: int = 20
     # --- drift_check: the recent window against each production predictor's training window ---
     #: The recent window: outcomes collected in the last this many days.
     drift_window_days: int = 7
@@ -224,6 +257,12 @@ class Settings:
             min_training_rows=_int(env, "LEARNLOOP_MIN_TRAINING_ROWS", 50),
             learn_safety_margin_seconds=_float(env, "LEARNLOOP_LEARN_SAFETY_MARGIN_SECONDS", 60.0),
             bandit_discount=_float(env, "LEARNLOOP_BANDIT_DISCOUNT", 1.0),
+            decision_log=_flag(env, "LEARNLOOP_DECISION_LOG", True),
+            decision_log_ttl_days=_int(env, "LEARNLOOP_DECISION_LOG_TTL_DAYS", 30, minimum=1),
+            propensity_draws=_int(env, "LEARNLOOP_PROPENSITY_DRAWS", 256, minimum=16),
+            bandit_epsilon=_probability(env, "LEARNLOOP_BANDIT_EPSILON", 0.05),
+            recommend_epsilon=_probability(env, "LEARNLOOP_RECOMMEND_EPSILON", 0.05),
+            recommend_explore_pool=_int(env, "LEARNLOOP_RECOMMEND_EXPLORE_POOL", 20, minimum=1),
             training_window_days=_int(env, "LEARNLOOP_TRAINING_WINDOW_DAYS", 60),
             drift_window_days=_int(env, "LEARNLOOP_DRIFT_WINDOW_DAYS", 7, minimum=1),
             drift_min_rows=_int(env, "LEARNLOOP_DRIFT_MIN_ROWS", 50),

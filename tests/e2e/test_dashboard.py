@@ -119,6 +119,18 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
                 }
             )
         send(runner, "POST", "/v1/outcomes", {"outcomes": outcomes}, ingest)
+        # Four logged bandit decisions, one clicked: the decisions panel shows 25 % CTR.
+        choice = {"scope": "content", "candidates": ["hook:x", "hook:y"]}
+        picks = [
+            send(runner, "POST", "/v1/bandit/select", choice, runner.keys["read"]) for _ in "abcd"
+        ]
+        send(
+            runner,
+            "POST",
+            "/v1/feedback",
+            {"decision_id": picks[0]["decision_id"], "type": "click"},
+            ingest,
+        )
         tables = Tables(runner.settings)
         for day in DAYS:
             run_job("rollup_daily", tables, NOW, day=day)
@@ -185,6 +197,10 @@ def test_the_dashboard_logs_in_and_charts_the_seeded_data(
         "13",
         "18",
     }
+
+    decisions = page.locator("#decisions")
+    assert decisions.get_attribute("data-policies") == "1"
+    assert decisions.locator("tr[data-policy=thompson] td.ctr").inner_text() == "25.0%"
 
     models = page.locator("#models")
     assert int(models.get_attribute("data-models")) >= 1, seeded["learned"]

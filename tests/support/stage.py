@@ -21,6 +21,9 @@ def new_stage_settings(endpoint_url: str) -> Any:
         bucket=f"{stage}-bucket",
         endpoint_url=endpoint_url,
         pseudonym_secret="test-secret",
+        # No exploration unless a test asks for it: answers stay deterministic.
+        bandit_epsilon=0.0,
+        recommend_epsilon=0.0,
     )
 
 

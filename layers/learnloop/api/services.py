@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from learnloop.api.auth.keys import Authenticator
 from learnloop.api.ratelimit import DynamoDBRateLimiter, limits_from_settings
 from learnloop.bandits.arms import ArmsCache
+from learnloop.decisions.log import DecisionLog
+from learnloop.experiments.models import ModelVariants
 from learnloop.settings import Settings, get_settings
 from learnloop.store.clients import s3_client
 from learnloop.store.tables import Tables
@@ -81,6 +83,7 @@ class Services:
                 loader.production,
                 lambda ref: load_two_tower_artifact(loader, ref),
                 check_seconds=self.settings.model_check_seconds,
+                resolve=loader.version,
             )
 
         return self._built("recommender_cache", build)
@@ -132,6 +135,7 @@ class Services:
                 loader.production,
                 lambda ref: load_sentiment_artifact(loader, ref, shared_encoder=shared),
                 check_seconds=self.settings.model_check_seconds,
+                resolve=loader.version,
             )
 
         return self._built("sentiment_cache", build)
@@ -144,6 +148,29 @@ class Services:
             return ArmsCache(self.tables, ttl_seconds=self.settings.arms_cache_seconds)
 
         return self._built("arms_cache", build)
+
+    @property
+    def model_variants(self) -> ModelVariants:
+        """The running experiments that name model versions (re-read every few seconds)."""
+        consent = self.consent  # built first: _built's lock is not re-entrant
+
+        def build() -> ModelVariants:
+            return ModelVariants(
+                self.tables, ttl_seconds=self.settings.arms_cache_seconds, consent=consent
+            )
+
+        return self._built("model_variants", build)
+
+    @property
+    def decision_log(self) -> DecisionLog:
+        """The container's buffer of decisions (select and recommendations log into it)."""
+
+        consent = self.consent  # built first: _built's lock is not re-entrant
+
+        def build() -> DecisionLog:
+            return DecisionLog(self.tables, consent=consent)
+
+        return self._built("decision_log", build)
 
     @property
     def consent(self) -> ConsentCache:

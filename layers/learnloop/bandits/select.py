@@ -7,12 +7,19 @@ import math
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import Field
 
 from learnloop.bandits.arms import ArmsCache
+from learnloop.bandits.propensity import (
+    epsilon_greedy_propensities,
+    slate_propensities,
+    thompson_propensities,
+)
 from learnloop.bandits.thompson import ThompsonSampling
 from learnloop.bandits.ucb import UCB1
 from learnloop.bandits.updates import CONTENT_SCOPE, TIMING_SCOPE
+from learnloop.decisions.log import BANDIT_SURFACE, DecisionLog, new_decision_id
 from learnloop.exceptions import ConflictError
 from learnloop.store.tables import Tables
 from learnloop.validation import Identifier, Strict, validate
@@ -28,6 +35,8 @@ class SelectIn(Strict):
     n: Annotated[int, Field(ge=1, le=100)] = 1
     #: Seeds the draws, for reproducible simulations; leave it out in production.
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
+    #: Who the decision is for (logged as a keyed pseudonym; never required).
+    user_id: Identifier | None = None
 
 
 def select(
@@ -36,14 +45,19 @@ def select(
     *,
     arms: ArmsCache | None = None,
     random_state: int | None = None,
+    decisions: DecisionLog | None = None,
 ) -> dict[str, Any]:
     """Choose ``n`` arms (``n`` independent draws: one per decision about to be made).
 
     Content arms use Thompson sampling on Beta(successes + 1, failures + 1); timing arms (UTC
-    hours "0".."23") use UCB1 on mean engagement rate. Candidates not seen yet start at the
-    prior (Thompson) or are tried first (UCB1).
+    hours "0".."23") use UCB1 on mean engagement rate behind an ε-greedy layer
+    (``bandit_epsilon``). Candidates not seen yet start at the prior (Thompson) or are tried
+    first (UCB1).
 
-    ``arms`` (the container's :class:`ArmsCache`) saves a Query per request.
+    ``arms`` (the container's :class:`ArmsCache`) saves a Query per request. With
+    ``decisions`` (the container's :class:`~learnloop.decisions.log.DecisionLog`) the answer
+    is logged with each chosen arm's propensity (see :mod:`learnloop.bandits.propensity`);
+    the answer carries ``decision_id`` and ``propensities`` either way.
 
     Raises
     ------
@@ -68,6 +82,11 @@ def select(
             f"the {request.scope!r} bandit has no arms yet; pass 'candidates'",
             details=[{"field": "candidates", "message": "required until arms exist"}],
         )
+    settings = tables.settings
+    # The propensity and exploration draws get streams of their own, so a seeded request
+    # chooses exactly what it chose before they existed.
+    rng = np.random.default_rng(None if random_state is None else [random_state, 1])
+    version = _arms_version(stored, candidates)
     if request.scope == CONTENT_SCOPE:
         counts = {
             a: (float(stored[a].successes), float(stored[a].failures))
@@ -76,13 +95,22 @@ def select(
         }
         thompson = ThompsonSampling.from_counts(counts, arms=candidates, random_state=random_state)
         chosen = [thompson.predict() for _ in range(request.n)]
-        return {
+        alpha, beta = thompson.posterior_parameters()
+        draws = settings.propensity_draws
+        estimated = thompson_propensities(alpha, beta, draws=draws, random_state=rng)
+        probability = dict(zip(candidates, (float(p) for p in estimated), strict=True))
+        # Each of the n draws is its own decision: every chosen arm has the same distribution.
+        # An arm was chosen, so its probability is not 0 even when no Monte Carlo draw saw it
+        # win: it is logged at the estimate's resolution, 1 / draws, never 0.
+        shown = [(arm, max(probability[arm], 1.0 / draws)) for arm in chosen]
+        reply: dict[str, Any] = {
             "scope": request.scope,
             "policy": "thompson",
             "arms": chosen,
             "arm": chosen[0],
             "posteriors": thompson.posterior_summary(n_draws=4000),
         }
+        return _logged(reply, request, version, shown, decisions, draws=draws)
     stats = {
         a: _whole_pulls(float(stored[a].pulls), float(stored[a].reward_sum))
         for a in candidates
@@ -90,11 +118,20 @@ def select(
     }
     ucb = UCB1.from_stats(stats, arms=candidates, random_state=random_state)
     expectations = ucb.predict_expectations()
+    epsilon = settings.bandit_epsilon
     first = ucb.predict()
+    if epsilon > 0 and rng.random() < epsilon:
+        first = candidates[int(rng.integers(len(candidates)))]
     # Hours are slots, not repeatable draws: n > 1 returns the n best distinct hours.
     ranked = sorted((a for a in candidates if a != first), key=lambda a: -expectations[a])
     chosen = [first, *ranked[: request.n - 1]]
-    return {
+    position = {a: i for i, a in enumerate(candidates)}
+    first_probability = epsilon_greedy_propensities(
+        [expectations[a] for a in candidates], epsilon=epsilon
+    )
+    order = [position[a] for a in sorted(candidates, key=lambda a: -expectations[a])]
+    probabilities = slate_propensities(first_probability, order, [position[a] for a in chosen])
+    reply = {
         "scope": request.scope,
         "policy": "ucb1",
         "arms": chosen,
@@ -103,6 +140,62 @@ def select(
         "expectations": {a: (v if math.isfinite(v) else None) for a, v in expectations.items()},
         "mean_rewards": ucb.mean_rewards(),
     }
+    context = {"epsilon": epsilon}
+    return _logged(
+        reply,
+        request,
+        version,
+        list(zip(chosen, probabilities, strict=True)),
+        decisions,
+        context=context,
+    )
+
+
+def _logged(
+    reply: dict[str, Any],
+    request: SelectIn,
+    version: str,
+    shown: list[tuple[str, float]],
+    decisions: DecisionLog | None,
+    *,
+    draws: int | None = None,
+    context: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``reply`` with its ``decision_id`` and ``propensities``, logged when a log is given."""
+    entries = [
+        {"item": arm, "position": i, "propensity": round(p, 6)} for i, (arm, p) in enumerate(shown)
+    ]
+    logged_context = {"n": request.n, **(context or {})}
+    if request.candidates:
+        logged_context["candidates"] = list(dict.fromkeys(request.candidates))
+    if decisions is not None:
+        decision_id = decisions.add(
+            surface=BANDIT_SURFACE,
+            scope=request.scope,
+            policy=reply["policy"],
+            policy_version=version,
+            user_id=request.user_id,
+            shown=entries,
+            chosen=reply["arms"],
+            context=logged_context,
+            propensity_draws=draws,
+        )
+        decisions.flush()
+    else:
+        decision_id = new_decision_id()
+    return {
+        "decision_id": decision_id,
+        **reply,
+        "policy_version": version,
+        "propensities": [e["propensity"] for e in entries],
+    }
+
+
+def _arms_version(stored: dict[str, Any], candidates: list[str]) -> str:
+    """The arm state a decision used: the latest ``updated_at`` of its stored arms
+    (``"prior"`` when none was ever updated)."""
+    stamps = [stored[a].updated_at for a in candidates if a in stored and stored[a].updated_at]
+    return max(stamps) if stamps else "prior"
 
 
 def _whole_pulls(pulls: float, reward_sum: float) -> tuple[int, float]:

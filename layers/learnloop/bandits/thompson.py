@@ -206,6 +206,18 @@ class ThompsonSampling(Bandit):
             for i, arm in enumerate(self.arms_)
         }
 
+    def posterior_parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every arm's Beta posterior ``(alpha, beta)``, in ``arms_`` order.
+
+        Examples
+        --------
+        >>> alpha, beta = ThompsonSampling.from_counts({"a": (3, 1)}).posterior_parameters()
+        >>> alpha.tolist(), beta.tolist()
+        ([4.0], [2.0])
+        """
+        self._check_fitted()
+        return self._posterior()
+
     # -- Bandit ----------------------------------------------------------------------------------
 
     def _validate_hyperparameters(self) -> None:

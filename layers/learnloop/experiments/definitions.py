@@ -96,7 +96,8 @@ def put_experiment(
     request = validate(ExperimentIn, body if body is not None else {})
     weights = normalised_weights([v.weight for v in request.variants])
     variants = [
-        {"name": v.name, "weight": w} for v, w in zip(request.variants, weights, strict=True)
+        {"name": v.name, "weight": w, **({"models": dict(v.models)} if v.models else {})}
+        for v, w in zip(request.variants, weights, strict=True)
     ]
     model = tables.experiments
     try:
@@ -243,7 +244,9 @@ def _same_variants(stored: Any, wanted: list[dict[str, Any]]) -> bool:
     if len(stored) != len(wanted):
         return False
     return all(
-        str(s["name"]) == w["name"] and abs(float(s["weight"]) - w["weight"]) <= _WEIGHT_TOLERANCE
+        str(s["name"]) == w["name"]
+        and abs(float(s["weight"]) - w["weight"]) <= _WEIGHT_TOLERANCE
+        and (s.get("models") or {}) == (w.get("models") or {})
         for s, w in zip(stored, wanted, strict=True)
     )
 

@@ -30,10 +30,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from learnloop.clock import as_utc, iso, utcnow
+from learnloop.decisions.log import read_decisions
 from learnloop.experiments.schemas import EXPOSURE_EVENT_TYPE
 from learnloop.experiments.statistics import (
     probability_best,
@@ -41,6 +42,7 @@ from learnloop.experiments.statistics import (
     two_proportion_z_test,
     wilson_interval,
 )
+from learnloop.rollups.decisions import MAX_DECISION_RANGE_DAYS, decision_stats
 from learnloop.store.queries import days_between, query_days
 from learnloop.store.records import Experiment
 from learnloop.store.tables import Tables
@@ -208,9 +210,12 @@ def experiment_results(
     dict
         ``{"window": {"from", "to", "days", "truncated"} | None, "goal_event_type",
         "control", "variants": [...summarize rows], "sample_ratio": {"chi2", "p_value",
-        "mismatch"}, "unknown_variant_exposures", "excluded_users"}``. ``mismatch`` true means
-        the exposed users are split too unlike the weights for chance (p < 0.001): exposure
-        logging or assignment is broken, and the variants' differences cannot be trusted.
+        "mismatch"}, "unknown_variant_exposures", "excluded_users", "decisions": {variant:
+        decision stats}}``; ``decisions`` is the click-through and reward of the decisions
+        logged under each variant (:func:`learnloop.rollups.decisions.decision_stats`).
+        ``mismatch`` true means the exposed users are split too unlike the weights for chance
+        (p < 0.001): exposure logging or assignment is broken, and the variants' differences
+        cannot be trusted.
 
     Examples
     --------
@@ -222,9 +227,11 @@ def experiment_results(
     window = results_window(experiment, now=now)
     records: list[Record] = []
     reply_window: dict[str, Any] | None = None
+    decisions: dict[str, Any] = {name: decision_stats([]) for name in names}
     if window is not None:
         start, end, truncated = window
         days = days_between(start.date(), end.date()) if end >= start else []
+        decisions = _decisions_by_variant(tables, experiment.experiment_id, names, days)
         events = tables.events
         found = query_days(
             events,
@@ -267,7 +274,25 @@ def experiment_results(
         "sample_ratio": _sample_ratio(tally, experiment),
         "unknown_variant_exposures": tally.unknown_variant_exposures,
         "excluded_users": tally.excluded_users,
+        "decisions": decisions,
     }
+
+
+def _decisions_by_variant(
+    tables: Tables, experiment_id: str, names: list[str], days: list[date]
+) -> dict[str, Any]:
+    """Per variant: the click-through and reward of the decisions logged under it
+    (:func:`learnloop.rollups.decisions.decision_stats`), over the window's last
+    :data:`~learnloop.rollups.decisions.MAX_DECISION_RANGE_DAYS` days."""
+    grouped: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    if days:
+        last = days[-1]
+        first = max(days[0], last - timedelta(days=MAX_DECISION_RANGE_DAYS - 1))
+        for record in read_decisions(tables, first, last):
+            variant = record.get("variant") or {}
+            if variant.get("experiment_id") == experiment_id and variant.get("variant") in grouped:
+                grouped[variant["variant"]].append(record)
+    return {name: decision_stats(records) for name, records in grouped.items()}
 
 
 def _sample_ratio(tally: Tally, experiment: Experiment) -> dict[str, Any]:

@@ -32,11 +32,19 @@ VariantName = Annotated[
 EventType = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+#: A model name (``engagement``, ``two_tower``, ``sentiment``) or a version id.
+ModelKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
+]
+
+
 class VariantIn(Strict):
-    """One variant: its name (an id, sent back in exposures) and its relative weight."""
+    """One variant: its name (an id, sent back in exposures), its relative weight, and the
+    model versions it serves (``{"engagement": "20261121T000000Z"}``; none: production)."""
 
     name: VariantName
     weight: Annotated[float, Field(gt=0.0, le=1e6, allow_inf_nan=False)]
+    models: Annotated[dict[ModelKey, ModelKey], Field(max_length=8)] | None = None
 
 
 class ExperimentIn(Strict):

@@ -54,6 +54,8 @@ __all__ = [
 PRODUCTION_ALIAS = "@production"
 #: Larger model files are refused rather than read into a Lambda's memory.
 MAX_MODEL_BYTES = 256 * 1024 * 1024
+#: Non-production versions (A/B variants) a container keeps loaded at once.
+MAX_PINNED_VERSIONS = 4
 _PROBABILITIES = "probabilities"
 
 
@@ -219,6 +221,19 @@ class S3ModelLoader:
         prefix = alias.s3_prefix or f"models/{name}/{alias.target}/"
         return ProductionRef(name=name, version=alias.target, s3_prefix=prefix)
 
+    def version(self, name: str, version: str) -> ProductionRef | None:
+        """Where version ``version`` of ``name`` lives (one GetItem of its registry record),
+        or ``None`` when the registry holds no such version (or it was rejected)."""
+        models = self.tables.models
+        try:
+            record = models.get(name, version)
+        except models.DoesNotExist:
+            return None
+        if record.status == "rejected" or version.startswith("@"):
+            return None
+        prefix = record.s3_prefix or f"models/{name}/{version}/"
+        return ProductionRef(name=name, version=version, s3_prefix=prefix)
+
     def read(self, ref: ProductionRef) -> bytes:
         """The ONNX bytes of ``ref``: ``s3://{bucket}/{s3_prefix}model.onnx``.
 
@@ -346,12 +361,16 @@ class VersionCache(Generic[V]):
         *,
         check_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        resolve: Callable[[str, str], ProductionRef | None] | None = None,
     ) -> None:
         self._production = production
         self._load = load
+        self._resolve = resolve
         self.check_seconds = check_seconds
         self.clock = clock
         self._entries: dict[str, _Entry[V]] = {}
+        #: Pinned versions (A/B variants): immutable, so loaded once; the latest few are kept.
+        self._pinned: dict[tuple[str, str], V] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -385,6 +404,49 @@ class VersionCache(Generic[V]):
             return self._refresh(name)
         finally:
             lock.release()
+
+    def get_version(self, name: str, version: str | None) -> V:
+        """Version ``version`` of ``name`` (an experiment variant's), else the production one.
+
+        A version is immutable, so it is loaded once and kept (the latest
+        ``MAX_PINNED_VERSIONS``). The production version is served when ``version`` is None,
+        is the production one, or cannot be found or loaded (a warning is logged): a bad
+        variant never takes serving down, and the reply's ``version`` says what served.
+
+        Examples
+        --------
+        >>> class Box:
+        ...     def __init__(self, version): self.version = version
+        >>> cache = VersionCache(lambda n: ProductionRef(n, "v2", "p/"), lambda r: Box(r.version),
+        ...     resolve=lambda n, v: ProductionRef(n, v, "p/") if v == "v1" else None)
+        >>> cache.get_version("m", "v1").version, cache.get_version("m", "v9").version
+        ('v1', 'v2')
+        """
+        if version is None or self._resolve is None:
+            return self.get(name)
+        held = self.peek(name)
+        if held is not None and held.version == version:
+            return self.get(name)
+        pinned = self._pinned.get((name, version))
+        if pinned is not None:
+            return pinned
+        try:
+            ref = self._resolve(name, version)
+            value = self._load(ref) if ref is not None else None
+        except Exception as exc:  # a variant's model must not take serving down
+            _warn("variant version failed to load; serving production", name, version, exc)
+            return self.get(name)
+        if value is None:
+            logger.warning(
+                "variant version unknown; serving production",
+                extra={"model": name, "version": version},
+            )
+            return self.get(name)
+        with self._locks_guard:
+            if len(self._pinned) >= MAX_PINNED_VERSIONS:
+                self._pinned.pop(next(iter(self._pinned)))
+            self._pinned[(name, version)] = value
+        return value
 
     def peek(self, name: str) -> V | None:
         """The version held for ``name`` without checking the alias or loading (or None)."""
@@ -482,6 +544,7 @@ class ModelCache(VersionCache[LoadedModel]):
             lambda ref: load_model(ref.name, ref.version, loader.read(ref)),
             check_seconds=check_seconds,
             clock=clock,
+            resolve=getattr(loader, "version", None),
         )
 
 

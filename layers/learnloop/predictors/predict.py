@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from learnloop.exceptions import ModelLoadError
-from learnloop.validation import Strict, validate
+from learnloop.validation import Identifier, Strict, validate
 
 if TYPE_CHECKING:
     import numpy as np
 
     from learnloop.models.cache import LoadedModel, ModelCache
+    from learnloop.models.variants import AssignModel
 
 __all__ = [
     "ENGAGEMENT_MODEL",
@@ -72,9 +73,10 @@ class FollowThroughRowIn(Strict):
 
 
 class PredictEngagementIn(Strict):
-    """``{"rows": [...]}`` with 1 to 1000 rows."""
+    """``{"rows": [...]}`` with 1 to 1000 rows; ``user_id`` serves that user's A/B variant."""
 
     rows: list[EngagementRowIn] = Field(min_length=1, max_length=MAX_ROWS)
+    user_id: Identifier | None = None
 
 
 class PredictFollowThroughIn(Strict):
@@ -83,8 +85,13 @@ class PredictFollowThroughIn(Strict):
     rows: list[FollowThroughRowIn] = Field(min_length=1, max_length=MAX_ROWS)
 
 
-def predict_engagement(cache: ModelCache, body: Any) -> dict[str, Any]:
-    """Predicted engagement rate of each row, from the production ``engagement`` model.
+def predict_engagement(
+    cache: ModelCache, body: Any, *, assign: AssignModel | None = None
+) -> dict[str, Any]:
+    """Predicted engagement rate of each row, from the production ``engagement`` model, or,
+    given ``user_id`` and an experiment whose variants name engagement versions (``assign``,
+    see :mod:`learnloop.experiments.models`), from the user's variant's version; the reply
+    then names the ``variant`` and the ``version`` that served.
 
     Parameters
     ----------
@@ -118,9 +125,13 @@ def predict_engagement(cache: ModelCache, body: Any) -> dict[str, Any]:
 
     request = validate(PredictEngagementIn, body)
     X = engagement_matrix([row.model_dump() for row in request.rows])
-    model = cache.get(ENGAGEMENT_MODEL)
+    assignment = assign(ENGAGEMENT_MODEL, request.user_id) if assign and request.user_id else None
+    model = cache.get_version(ENGAGEMENT_MODEL, assignment.version if assignment else None)
     _check_features(model, ENGAGEMENT_FEATURES)
-    return _reply(model, model.predict(X))
+    reply = _reply(model, model.predict(X))
+    if assignment is not None:
+        reply["variant"] = assignment.as_variant()
+    return reply
 
 
 def predict_follow_through(cache: ModelCache, body: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ events      Query on the hash key ``user_id``
 insights    the sparse ``by_user`` index: insights the user owns (the whole partition,
             with everyone's feedback on them, goes) and the user's feedback on others'
 ledger      the sparse ``by_user`` index: entries that name a user carry ``user_id``
+decisions   the sparse ``by_user`` index (the pseudonym): logged decisions and their feedback
 users       GetItem/DeleteItem of the user's consent item
 ==========  =========================================================================
 
@@ -108,7 +109,7 @@ def delete_user(
     Examples
     --------
     >>> delete_user(tables, "u1")["tables"]  # doctest: +SKIP
-    {'reactions': 2, 'events': 3, 'insights': 2, 'ledger': 1, 'users': 1}
+    {'reactions': 2, 'events': 3, 'insights': 2, 'ledger': 1, 'decisions': 4, 'users': 1}
     >>> delete_user(tables, "u1", sync_seconds=0)["exports"]["status"]  # doctest: +SKIP
     'pending'
     """
@@ -135,6 +136,11 @@ def delete_user(
     counts["insights"] = sum(insights.values())
     ledger = [tables.ledger(item.key) for item in tables.ledger.by_user.query(user_id)]
     counts["ledger"] = _delete_all(tables.ledger, ledger)
+    decisions = [
+        tables.decisions(item.decision_id, item.record)
+        for item in tables.decisions.by_user.query(pseudonym)
+    ]
+    counts["decisions"] = _delete_all(tables.decisions, decisions)
     counts["users"] = _delete_consent_item(tables, user_id)
     logger.info("deleted a user's rows", extra={"pseudonym": pseudonym, "counts": counts})
     daily_stats = _check_daily_stats(tables, days, (user_id, pseudonym))

@@ -5,6 +5,7 @@ The layout is contract B (docs/contracts.md)::
     s3://{bucket}/exports/{yyyy-mm-dd}/reactions.jsonl
     s3://{bucket}/exports/{yyyy-mm-dd}/events.jsonl
     s3://{bucket}/exports/{yyyy-mm-dd}/items.jsonl
+    s3://{bucket}/exports/{yyyy-mm-dd}/decisions.jsonl    (logged decisions with feedback)
     s3://{bucket}/exports/{yyyy-mm-dd}/manifest.json      (written last)
 
 JSON Lines rather than Parquet: pyarrow is ~100 MB, too heavy for a Lambda layer; JSONL streams,
@@ -33,9 +34,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from learnloop.clock import as_utc, iso, utcnow
+from learnloop.decisions.log import read_decisions
 from learnloop.exceptions import StoreError
 from learnloop.observability import logger
-from learnloop.privacy.rows import event_row, item_rows, jsonl, reaction_row
+from learnloop.privacy.rows import decision_row, event_row, item_rows, jsonl, reaction_row
 from learnloop.store.clients import s3_client
 from learnloop.store.queries import as_record, query_day
 from learnloop.store.tables import Tables
@@ -46,8 +48,9 @@ EXPORTS_PREFIX = "exports/"
 REACTIONS_FILE = "reactions.jsonl"
 EVENTS_FILE = "events.jsonl"
 ITEMS_FILE = "items.jsonl"
+DECISIONS_FILE = "decisions.jsonl"
 MANIFEST_FILE = "manifest.json"
-DATA_FILES: tuple[str, ...] = (REACTIONS_FILE, EVENTS_FILE, ITEMS_FILE)
+DATA_FILES: tuple[str, ...] = (REACTIONS_FILE, EVENTS_FILE, ITEMS_FILE, DECISIONS_FILE)
 PSEUDONYM_SCHEME = "hmac-sha256"
 JSONL_CONTENT_TYPE = "application/x-ndjson"
 
@@ -141,10 +144,18 @@ def build_day_files(
         (event_row(r, p, content_types=settings.content_types) for p, r in events),
         key=lambda row: (row["occurred_at"], row["event_id"], row["user"]),
     )
+    decision_rows = []
+    # Decisions already carry the pseudonym (or None: logged without one).
+    for decision in read_decisions(tables, day, day):
+        if decision["user_id"] in excluded:
+            left_out.add(decision["user_id"])
+        else:
+            decision_rows.append(decision_row(decision))
     files = {
         REACTIONS_FILE: jsonl(reaction_rows),
         EVENTS_FILE: jsonl(event_rows),
         ITEMS_FILE: jsonl(item_rows(r for _, r in reactions)),
+        DECISIONS_FILE: jsonl(decision_rows),
     }
     return files, len(left_out)
 

@@ -210,6 +210,20 @@ def item_rows(reactions: Iterable[Record]) -> list[dict[str, Any]]:
     return rows
 
 
+def decision_row(decision: Mapping[str, Any]) -> dict[str, Any]:
+    """The export row of one logged decision (``decisions.jsonl``): its user is the pseudonym
+    it was logged with (``None``: logged without one).
+
+    Examples
+    --------
+    >>> decision_row({"decision_id": "d1", "user_id": "p1", "day": "2026-11-20", "reward": 1.0})
+    {'decision_id': 'd1', 'reward': 1.0, 'user': 'p1'}
+    """
+    row = {k: _plain(v) for k, v in decision.items() if k not in ("user_id", "day")}
+    row["user"] = decision.get("user_id")
+    return row
+
+
 def dumps_row(row: Mapping[str, Any]) -> str:
     """One JSON line: sorted keys, compact, UTF-8 as is, so equal rows give equal bytes."""
     return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -222,6 +236,7 @@ def jsonl(rows: Iterable[Mapping[str, Any]]) -> bytes:
 
 __all__ = [
     "TEXT_FIELDS",
+    "decision_row",
     "dumps_row",
     "event_row",
     "item_key_of",

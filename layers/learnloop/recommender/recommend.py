@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from learnloop.decisions.log import RECOMMENDATIONS_SURFACE, DecisionLog, new_decision_id
 from learnloop.exceptions import NoProductionModelError, NotFoundError
 from learnloop.store.keys import item_key
 from learnloop.store.tables import Tables
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from learnloop.models.cache import VersionCache
+    from learnloop.models.variants import AssignModel
     from learnloop.recommender.index import TwoTowerIndex
     from learnloop.text.encoder import TextEncoder
 
@@ -111,8 +113,18 @@ def recommend(
     query: Mapping[str, str] | None,
     *,
     consent: ConsentCache | None = None,
+    decisions: DecisionLog | None = None,
+    assign: AssignModel | None = None,
 ) -> dict[str, Any]:
     """The ``k`` items to show ``user_id``, never one they already reacted to.
+
+    With ``assign`` (the API's running model experiments), a user in a variant that names a
+    ``two_tower`` version is served that version; the reply and the log name the ``variant``.
+
+    The model's list goes through an ε-greedy exploration layer (``recommend_epsilon``, pool
+    ``recommend_explore_pool``; see :mod:`learnloop.recommender.explore`); each item carries
+    the ``propensity`` of its slot. With ``decisions`` the answer is logged; it carries a
+    ``decision_id`` either way.
 
     A user who opted out or was deleted is never personalised from what the model learned of
     them (a deleted user's embedding stays in the model until it is retrained): they get the
@@ -154,35 +166,81 @@ def recommend(
     request = validate(
         RecommendationsIn, dict(query or {}), context={"content_types": settings.content_types}
     )
-    index = cache.get(TWO_TOWER_MODEL)
+    assignment = assign(TWO_TOWER_MODEL, request.user_id) if assign is not None else None
+    index = cache.get_version(TWO_TOWER_MODEL, assignment.version if assignment else None)
     reacted, liked = _reacted(tables, request.user_id)
     vector: np.ndarray | None = None
     strategy = TWO_TOWER_MODEL
-    if not dropped_users(tables, [request.user_id], cache=consent):
+    anonymous = bool(dropped_users(tables, [request.user_id], cache=consent))
+    if not anonymous:
         vector = index.user_vector(pseudonymize(request.user_id, settings.pseudonym_secret))
         if vector is None:
             vector = index.history_vector(liked)
             strategy = "history"
+    epsilon = settings.recommend_epsilon
+    # The ranking goes on past k: the exploration pool (none needed when epsilon is 0).
+    wanted = request.k + (max(request.k, settings.recommend_explore_pool) if epsilon > 0 else 0)
     if vector is not None:
         found = index.recommend(
-            vector, k=request.k, content_type=request.content_type, exclude=reacted
+            vector, k=wanted, content_type=request.content_type, exclude=reacted
         )
     else:
         strategy = "popular"
         found = index.popular(
-            k=request.k,
+            k=wanted,
             content_type=request.content_type,
             exclude=reacted,
             random_state=request.seed,
         )
-    return {
+    from learnloop.recommender.explore import explore_ranking  # numpy: first request only
+
+    seed = None if request.seed is None else [request.seed, 1]
+    shown = explore_ranking(found, k=request.k, epsilon=epsilon, random_state=seed)
+    items = _items(index, [(row, score) for row, score, _ in shown])
+    for item, (_, _, propensity) in zip(items, shown, strict=True):
+        item["propensity"] = propensity
+    reply: dict[str, Any] = {
         "model": index.name,
         "version": index.version,
         "user_id": request.user_id,
         "strategy": strategy,
         "content_type": request.content_type,
-        "items": _items(index, found),
+        "items": items,
     }
+    if assignment is not None:
+        reply["variant"] = assignment.as_variant()
+    return {"decision_id": _log(reply, request, epsilon, decisions, anonymous=anonymous), **reply}
+
+
+def _log(
+    reply: dict[str, Any],
+    request: RecommendationsIn,
+    epsilon: float,
+    decisions: DecisionLog | None,
+    *,
+    anonymous: bool,
+) -> str:
+    """Log a recommendations answer (when a log is given) and return its decision id."""
+    if decisions is None:
+        return new_decision_id()
+    items = reply["items"]
+    decision_id = decisions.add(
+        surface=RECOMMENDATIONS_SURFACE,
+        scope=request.content_type or "all",
+        policy=reply["strategy"],
+        policy_version=reply["version"],
+        user_id=request.user_id,
+        anonymous=anonymous,
+        shown=[
+            {"item": item["item_key"], "position": i, "propensity": item["propensity"]}
+            for i, item in enumerate(items)
+        ],
+        chosen=[item["item_key"] for item in items],
+        context={"k": request.k, "epsilon": epsilon},
+        variant=reply.get("variant"),
+    )
+    decisions.flush()
+    return decision_id
 
 
 def similar_users(

@@ -7,8 +7,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from learnloop.clock import as_utc
+from learnloop.decisions.log import read_decisions
 from learnloop.observability import logger
 from learnloop.rollups.compute import coin_reaction_counts, compute_daily_stats
+from learnloop.rollups.decisions import decision_stats
 from learnloop.store.queries import as_record, query_day
 from learnloop.store.tables import Tables
 
@@ -64,6 +66,8 @@ def rollup_day(tables: Tables, day: date) -> RollupResult:
         feedback=feedback,
         previous_reactions_by_coin=coin_reaction_counts(previous) if previous else None,
     )
+    # Click-through and reward of the day's logged decisions (aggregates, no user).
+    stats["decisions"] = decision_stats(read_decisions(tables, day, day))
     changed = _stored_stats(tables, day) != stats
     if changed:
         tables.daily_stats(day.isoformat(), stats=stats).save()

@@ -34,12 +34,13 @@ from learnloop.models.cache import ProductionRef
 from learnloop.models.kinds import ArtifactRejectedError, check_sentiment
 from learnloop.models.registry import REJECTED
 from learnloop.text.encoder import MODEL_FILE, TOKENIZER_FILE, TextEncoder
-from learnloop.validation import Strict, validate
+from learnloop.validation import Identifier, Strict, validate
 
 if TYPE_CHECKING:
     import numpy as np
 
     from learnloop.models.cache import S3ArtifactLoader, VersionCache
+    from learnloop.models.variants import AssignModel
     from learnloop.text.encoder import TextEncoder
 
 __all__ = [
@@ -66,6 +67,8 @@ class SentimentIn(Strict):
     """``{"texts": [...]}``: 1 to 64 non-blank strings of at most 2,000 characters each."""
 
     texts: list[Text] = Field(min_length=1, max_length=MAX_TEXTS)
+    #: Serves this user's A/B variant's sentiment version (see learnloop.experiments.models).
+    user_id: Identifier | None = None
 
 
 class TextEncoderUnavailableError(ConflictError):
@@ -153,7 +156,9 @@ def load_sentiment_artifact(
     )
 
 
-def classify(cache: VersionCache[SentimentModel], body: Any) -> dict[str, Any]:
+def classify(
+    cache: VersionCache[SentimentModel], body: Any, *, assign: AssignModel | None = None
+) -> dict[str, Any]:
     """The sentiment of each text, from the production ``sentiment`` model.
 
     Parameters
@@ -186,7 +191,8 @@ def classify(cache: VersionCache[SentimentModel], body: Any) -> dict[str, Any]:
     learnloop.exceptions.ValidationError: invalid fields: texts
     """
     request = validate(SentimentIn, body)
-    model = cache.get(SENTIMENT_MODEL)
+    assignment = assign(SENTIMENT_MODEL, request.user_id) if assign and request.user_id else None
+    model = cache.get_version(SENTIMENT_MODEL, assignment.version if assignment else None)
     probabilities = model.predict_proba(request.texts)
     results = []
     for row in probabilities.tolist():
@@ -200,12 +206,15 @@ def classify(cache: VersionCache[SentimentModel], body: Any) -> dict[str, Any]:
                 },
             }
         )
-    return {
+    reply: dict[str, Any] = {
         "model": model.name,
         "version": model.version,
         "text_encoder": {"model": model.encoder.name, "version": model.encoder.version},
         "results": results,
     }
+    if assignment is not None:
+        reply["variant"] = assignment.as_variant()
+    return reply
 
 
 def _load_encoder(

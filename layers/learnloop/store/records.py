@@ -447,6 +447,76 @@ class Experiment(BaseModel):
     by_status = ExperimentsByStatus()
 
 
+# --- decisions -------------------------------------------------------------------------------
+
+
+class DecisionsByDay(GlobalSecondaryIndex["DecisionRecord"]):
+    """A day's decisions and the feedback on them (sharded): rollups, exports, evaluation."""
+
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    day_shard = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class DecisionsByUser(GlobalSecondaryIndex["DecisionRecord"]):
+    """Privacy (sparse): the decisions and feedback of one pseudonym, for deletion."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = KeysOnlyProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+
+
+class DecisionRecord(BaseModel):
+    """A logged decision (``record == "decision"``) or one piece of feedback on it
+    (``record == "feedback#{type}#{item}"``): one partition holds a decision and its feedback,
+    so joining them is one Query, and the same feedback delivered twice is one item.
+
+    ``user_id`` is the user's keyed pseudonym (null for users who opted out or were deleted);
+    see :mod:`learnloop.decisions.log`.
+    """
+
+    entity = "decisions"
+
+    decision_id = UnicodeAttribute(hash_key=True)
+    record = UnicodeAttribute(range_key=True)
+    created_at = UnicodeAttribute()
+    day_shard = UnicodeAttribute()
+    user_id = UnicodeAttribute(null=True)
+    #: ``bandit`` | ``recommendations`` (decision items).
+    surface = UnicodeAttribute(null=True)
+    scope = UnicodeAttribute(null=True)
+    policy = UnicodeAttribute(null=True)
+    policy_version = UnicodeAttribute(null=True)
+    #: ``{"experiment_id", "variant"}`` or null.
+    variant = JSONAttribute(null=True)
+    context = JSONAttribute(null=True)
+    #: ``[{"item", "position", "propensity"}]``.
+    shown = JSONAttribute(null=True)
+    chosen = JSONAttribute(null=True)
+    propensity_draws = NumberAttribute(null=True)
+    #: Feedback items: ``click`` | ``conversion`` | ``reward``, the item and its value.
+    type = UnicodeAttribute(null=True)
+    item = UnicodeAttribute(null=True)
+    value = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    by_day = DecisionsByDay()
+    by_user = DecisionsByUser()
+
+
+DECISION_RECORD = "decision"
+
+
+def decision_feedback_record(feedback_type: str, item: str) -> str:
+    """The range key of feedback ``feedback_type`` on ``item`` of a decision."""
+    return f"feedback#{feedback_type}#{item}"
+
+
 # --- rate limits -----------------------------------------------------------------------------
 
 
@@ -481,4 +551,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     ModelRecord,
     RateLimitBucket,
     Experiment,
+    DecisionRecord,
 )

@@ -22,6 +22,7 @@ from learnloop.store.records import (
     BaseModel,
     Content,
     DailyStats,
+    DecisionRecord,
     Event,
     Experiment,
     Insight,
@@ -151,3 +152,9 @@ class Tables:
     @property
     def experiments(self) -> type[Experiment]:
         return self._bound["experiments"]  # type: ignore[return-value]
+
+    # --- decisions ---
+
+    @property
+    def decisions(self) -> type[DecisionRecord]:
+        return self._bound["decisions"]  # type: ignore[return-value]

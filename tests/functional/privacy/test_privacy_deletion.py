@@ -152,6 +152,7 @@ def test_deletion_removes_the_user_everywhere_but_the_tombstone(
         "events": 3,
         "insights": 3,
         "ledger": 1,
+        "decisions": 0,
         "users": 1,
     }
     assert receipt["insights"] == {"owned": 1, "feedback_on_owned": 1, "feedback_given": 1}

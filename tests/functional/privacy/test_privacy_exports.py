@@ -116,12 +116,24 @@ def test_export_is_pseudonymized_excludes_opted_out_and_deleted_and_is_idempoten
 
     result = run_job("export_training_data", tables, NOW)  # the day before NOW
     assert result["date"] == "2026-11-20" and result["changed"] is True
-    assert result["rows"] == {"reactions.jsonl": 3, "events.jsonl": 3, "items.jsonl": 2}
+    assert result["rows"] == {
+        "reactions.jsonl": 3,
+        "events.jsonl": 3,
+        "items.jsonl": 2,
+        "decisions.jsonl": 0,
+    }
     assert result["excluded_users"] == 2
 
     files = objects(s3, bucket)
     assert sorted(files) == [
-        PREFIX + n for n in ("events.jsonl", "items.jsonl", "manifest.json", "reactions.jsonl")
+        PREFIX + n
+        for n in (
+            "decisions.jsonl",
+            "events.jsonl",
+            "items.jsonl",
+            "manifest.json",
+            "reactions.jsonl",
+        )
     ]
     everything = b"".join(files.values())
     for raw in (b"alice", b"bob", b"carol", b"dave", b"free-text", b"loved it"):
@@ -222,7 +234,12 @@ def test_late_data_changes_the_export_and_its_manifest(tables: Any, s3: Any) -> 
 
 def test_an_empty_day_exports_empty_files(tables: Any, s3: Any) -> None:
     result = export_day(tables, date(2026, 1, 1), s3=s3, now=NOW)
-    assert result.rows == {"reactions.jsonl": 0, "events.jsonl": 0, "items.jsonl": 0}
+    assert result.rows == {
+        "reactions.jsonl": 0,
+        "events.jsonl": 0,
+        "items.jsonl": 0,
+        "decisions.jsonl": 0,
+    }
     manifest = json.loads(
         s3.get_object(Bucket=tables.settings.bucket, Key="exports/2026-01-01/manifest.json")[
             "Body"

@@ -310,6 +310,42 @@ function drawExperiments(container, body) {
   container.replaceChildren(...blocks);
 }
 
+// Logged decisions joined with their feedback (GET /v1/admin/decisions/stats, at most 31 days).
+function drawDecisions(container, body) {
+  const groups = (body.totals && body.totals.by_policy) || [];
+  container.dataset.policies = String(groups.length);
+  if (!groups.length) return empty(container, "No decisions logged in this range.");
+  const rows = groups.map((g) => el("tr", { "data-policy": g.policy }, [
+    el("td", { text: g.surface }),
+    el("td", { text: g.policy }),
+    el("td", { text: g.policy_version || "–" }),
+    el("td", { text: g.variant || "–" }),
+    el("td", { text: String(g.decisions) }),
+    el("td", { text: `${g.clicks} / ${g.impressions}` }),
+    el("td", { class: "ctr", text: percent(g.ctr) }),
+    el("td", { text: g.reward_mean === null ? "–" : g.reward_mean.toFixed(3) }),
+  ]));
+  const positions = ((body.totals && body.totals.by_position) || []).map((p) =>
+    `${p.policy} #${p.position + 1}: ${percent(p.ctr)}`).join(" · ");
+  container.replaceChildren(el("table", { class: "results" }, [
+    el("thead", {}, [el("tr", {}, ["surface", "policy", "version", "variant", "decisions",
+      "clicks / shown", "CTR", "mean reward"].map((t) => el("th", { text: t })))]),
+    el("tbody", {}, rows),
+  ]), el("p", { class: "muted", text: `CTR by position: ${positions || "–"} · ${body.from} → ${body.to}` }));
+}
+
+async function loadDecisions(container, stats) {
+  // The decision stats read every decision of the range: at most the last 31 days of it.
+  const to = new Date(`${stats.to}T00:00:00Z`);
+  const earliest = new Date(to.getTime() - 30 * 86400000).toISOString().slice(0, 10);
+  const from = stats.from > earliest ? stats.from : earliest;
+  try {
+    drawDecisions(container, await api(`/v1/admin/decisions/stats?from=${from}&to=${stats.to}`));
+  } catch (error) {
+    container.replaceChildren(el("p", { class: "error", text: `Could not load: ${error.message}` }));
+  }
+}
+
 function drawAlerts(container, body) {
   container.dataset.alerts = String(body.alerts.length);
   if (!body.checked_at) return empty(container, "No drift checks yet.");
@@ -382,6 +418,7 @@ async function load() {
     drawModels($("models"), models);
     drawAlerts($("alerts"), alerts);
     drawExperiments($("experiments"), experiments);
+    await loadDecisions($("decisions"), stats);
     $("status").textContent = `${stats.totals.days_with_stats} of ${stats.days.length} days rolled up`;
     document.body.dataset.state = "ready";
   } catch (error) {
