@@ -232,7 +232,11 @@ def publish(
     bucket = tables.settings.bucket
     files = {MODEL_FILE: to_onnx(trained.estimator, trained.feature_names)}
     details: dict[str, Any] = {
-        "task": "regression" if trained.name == "engagement" else "classification"
+        "task": "regression" if trained.name == "engagement" else "classification",
+        # The penalty the recipe used (the engagement model's is chosen per run).
+        "params": {
+            k: float(v) for k, v in trained.estimator.get_params().items() if k in ("alpha", "C")
+        },
     }
     evaluation = None
     if getattr(trained, "validation_estimator", None) is not None and trained.holdout:
