@@ -399,10 +399,11 @@ def _drift_figures(days: Sequence[DayRecord]) -> dict[str, Any]:
             per_model[model] = per_model.get(model, 0) + 1
         for model in _alerted_models(d):
             alert_days[model] = alert_days.get(model, 0) + 1
-        # The alerts route shows the latest check's actions: a later read can repeat them.
+        # The alerts route lists recent checks' actions: a later read repeats one, with its
+        # newer state (a request carried out, an outcome decided). One per check and model.
         for action in drift.get("actions") or []:
             if isinstance(action, dict):
-                actions.setdefault(json.dumps(action, sort_keys=True, default=str), action)
+                actions[f"{action.get('at')}#{action.get('model')}"] = action
     distinct = list(actions.values())
     return {
         "drift_alerts": {

@@ -206,22 +206,22 @@ def shifted_day(i: int, new_posts: int, extra: dict | None = None) -> DayRecord:
 ALERTS = [{"model": "engagement", "metric": "psi"}, {"model": "follow_through", "metric": "auc"}]
 RETRAINED = {"at": "t1", "model": "engagement", "trigger": "psi", "action": "retrained",
              "version": "v2", "outcome": "promoted", "reason": "better on common data"}  # fmt: skip
+#: The same action as first read: requested, not carried out yet.
+REQUESTED = {**RETRAINED, "action": "retrain_requested", "version": None, "outcome": "pending"}
+COOLDOWN = {"at": "t2", "model": "engagement", "action": "cooldown"}
 SHIFTED = [
     shifted_day(0, 0),
     shifted_day(1, 1, {"grades": {"versions": {"engagement": None}}}),
     shifted_day(2, 0, {"grades": {"versions": {"engagement": "v1"}}}),
     shifted_day(3, 1, {"grades": {"versions": {"engagement": "v1"}}}),
-    shifted_day(4, 2, {"drift": {"alerts": ALERTS, "actions": [RETRAINED]}}),
+    shifted_day(4, 2, {"drift": {"alerts": ALERTS, "actions": [REQUESTED]}}),
     shifted_day(
         5,
         3,
         {
             "grades": {"versions": {"engagement": "v2"}},
-            # The alerts route shows the latest check's actions: the retrain is read again.
-            "drift": {
-                "alerts": ALERTS[:1],
-                "actions": [RETRAINED, {"model": "engagement", "action": "cooldown"}],
-            },
+            # The alerts route lists recent actions: the request is read again, carried out.
+            "drift": {"alerts": ALERTS[:1], "actions": [RETRAINED, COOLDOWN]},
         },
     ),
     shifted_day(
@@ -258,7 +258,7 @@ def test_recovery_figures_hand_computed() -> None:
         "days": {"engagement": 2, "follow_through": 1},
     }
     assert figures["drift_retrains"] == 1  # the same action read twice counts once
-    assert figures["drift_actions"] == [RETRAINED, {"model": "engagement", "action": "cooldown"}]
+    assert figures["drift_actions"] == [RETRAINED, COOLDOWN]  # in its latest state
     assert figures["production_changes"] == {"engagement": [2, 5]}
 
 
