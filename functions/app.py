@@ -186,6 +186,7 @@ def bandit_select(call: Call) -> dict[str, Any]:
         call.json(),
         arms=call.services.arms_cache,
         decisions=call.services.decision_log,
+        policies=call.services.policy_cache,
     )
 
 
