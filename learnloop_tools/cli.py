@@ -396,6 +396,13 @@ def evaluate() -> None:
     default=None,
     help="Lower bound must beat production by this (default: LEARNLOOP_POLICY_PROMOTION_MARGIN).",
 )
+@click.option(
+    "--batch-size",
+    type=int,
+    default=100,
+    show_default=True,
+    help="Decisions per learning step of the replayed candidate.",
+)
 @click.option("--resamples", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap and draw seed.")
 @click.option("--register", is_flag=True, help="Publish it as a bandit_policy model version.")
@@ -408,6 +415,7 @@ def evaluate_policy(
     days: int | None,
     estimator: str,
     margin: float | None,
+    batch_size: int,
     resamples: int,
     seed: int,
     register: bool,
@@ -445,13 +453,15 @@ def evaluate_policy(
             scope=scope,
             estimator=estimator,
             margin=settings.policy_promotion_margin if margin is None else margin,
+            batch_size=batch_size,
             n_resamples=resamples,
             random_state=seed,
             start=first,
             end=last,
         )
     except LearnloopError as exc:
-        raise click.ClickException(exc.message) from exc
+        said = "; ".join(f"{d.get('field')}: {d.get('message')}" for d in exc.details)
+        raise click.ClickException(f"{exc.message} ({said})" if said else exc.message) from exc
     if register:
         name, version, files, manifest = policy_artifact(report)
         keys = write_artifact(s3_client(settings), settings.bucket, name, version, files, manifest)

@@ -1,10 +1,11 @@
 """A candidate bandit configuration evaluated on the decision log, gated, promoted and served.
 
-Decisions are logged through ``POST /v1/bandit/select`` (two content arms at the same prior,
-so production picks each about half the time) with a known reward structure: every ``good``
-decision is clicked (``POST /v1/feedback``), no ``bad`` one is. Production's logged value is
-about 0.5. A candidate that learns (prior 2/2) moves to ``good`` after its first batch; one
-buried under a 100000/100000 prior stays at a coin flip and cannot beat production.
+Decisions are logged through ``POST /v1/bandit/select`` (the stored arms lean to ``good``:
+Beta(3, 2) against Beta(2, 3), so production picks it about three times in four) with a known
+reward structure: every ``good`` decision is clicked (``POST /v1/feedback``), no ``bad`` one
+is. Production's logged value is about 0.76. A candidate that learns from the log (prior 2/2,
+replayed in batches of 25) plays ``good`` after its first batch, about 0.9; one buried under a
+100000/100000 prior stays near a coin flip, about 0.5: worse than production.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from learnloop.clock import utcnow
 from learnloop.decisions.evaluation import evaluate_policy, policy_artifact
 from learnloop.decisions.log import read_decisions
 from learnloop.models.artifacts import write_artifact
+from learnloop.models.registration import register_model
 from learnloop.models.registry import production_record
 from learnloop_tools.local.s3_events import object_created_event
 
@@ -51,8 +53,8 @@ def select(client: Any, keys: dict[str, str], **body: Any) -> dict[str, Any]:
 
 def log_decisions(client: Any, keys: dict[str, str], tables: Any) -> None:
     at = "2026-11-20T09:00:00.000000Z"
-    for arm in ("good", "bad"):
-        tables.bandit_arms("content", arm, successes=0, failures=0, updated_at=at).save()
+    tables.bandit_arms("content", "good", successes=2, failures=1, updated_at=at).save()
+    tables.bandit_arms("content", "bad", successes=1, failures=2, updated_at=at).save()
     for seed in range(DECISIONS):
         answer = select(client, keys, scope="content", seed=seed)
         if answer["arm"] == "good":
@@ -79,17 +81,17 @@ def test_the_better_candidate_is_promoted_on_its_lower_bound_and_then_serves(
     log_decisions(client, keys, tables)
     records = list(read_decisions(tables, TODAY, TODAY))
     reports = {
-        spec: evaluate_policy(records, spec, n_resamples=300, start=TODAY, end=TODAY)
+        spec: evaluate_policy(records, spec, batch_size=25, n_resamples=300, start=TODAY, end=TODAY)
         for spec in (BETTER, WORSE)
     }
     better, worse = reports[BETTER], reports[WORSE]
     assert better["rows"]["used"] == worse["rows"]["used"] == DECISIONS
-    assert 0.35 < better["production"]["estimate"] < 0.65  # a coin flip between the arms
+    assert 0.66 < better["production"]["estimate"] < 0.86  # P(Beta(3, 2) > Beta(2, 3)) ~ 0.76
     assert better["gate"]["decision"] == "promote" and better["gate"]["promote"]
     assert better["value"]["ci_low"] > better["production"]["estimate"]
     assert set(better["estimates"]) == {"ipw", "snipw", "dm", "dr"}
     assert worse["gate"]["decision"] == "keep"
-    assert worse["value"]["ci_low"] <= worse["production"]["estimate"]
+    assert worse["value"]["ci_high"] < worse["production"]["estimate"]  # worse, not a tie
 
     # Registered through the bucket event: the worse one first, with no production yet.
     bucket = tables.settings.bucket
@@ -116,7 +118,7 @@ def test_the_better_candidate_is_promoted_on_its_lower_bound_and_then_serves(
     answer = select(client, keys, scope="content")
     assert answer["policy_version"] == promoted
     assert answer["arms_version"] == "2026-11-20T09:00:00.000000Z"
-    assert answer["posteriors"]["good"]["alpha"] == 2.0  # 0 successes + the prior's 2
+    assert answer["posteriors"]["good"]["alpha"] == 4.0  # 2 successes + the prior's 2
     logged = next(
         d for d in read_decisions(tables, TODAY, TODAY) if d["decision_id"] == answer["decision_id"]
     )
@@ -131,3 +133,43 @@ def test_without_a_policy_version_select_behaves_as_before(
     answer = select(client, keys, scope="content")
     assert answer["policy_version"] == "2026-11-20" and "arms_version" not in answer
     assert answer["posteriors"]["a"]["alpha"] == 4.0
+
+
+def synthetic_report(spec: str = BETTER) -> dict[str, Any]:
+    """Uniform logging over good (always pays) and bad (never): production 0.5, BETTER ~0.75."""
+    records = [
+        {
+            "surface": "bandit",
+            "scope": "content",
+            "chosen": [arm],
+            "shown": [{"item": arm, "position": 0, "propensity": 0.5}],
+            "reward": 1.0 if arm == "good" else 0.0,
+            "created_at": "2026-12-06T10:00:00Z",
+        }
+        for arm in ["good", "bad"] * 100
+    ]
+    return evaluate_policy(records, spec, n_resamples=200)
+
+
+@pytest.mark.parametrize(
+    ("policy", "margin", "status"),
+    [
+        ("not_worse", 0.5, "candidate"),  # the stage's margin, not the report's 0, decides
+        ("never", 0.0, "candidate"),
+        ("always", 0.5, "production"),
+    ],
+)
+def test_registration_applies_the_stage_margin_and_the_promotion_policy(
+    tables: Any, s3: Any, policy: str, margin: float, status: str
+) -> None:
+    tables.settings = tables.settings.with_overrides(policy_promotion_margin=margin)
+    report = synthetic_report()
+    assert report["gate"]["decision"] == "promote" and report["gate"]["margin"] == 0.0
+    name, version, files, manifest = policy_artifact(report)
+    key = write_artifact(s3, tables.settings.bucket, name, version, files, manifest)[-1]
+    result = register_model(tables, s3, bucket=tables.settings.bucket, key=key, policy=policy)
+    assert result.status == status
+    comparison = result.comparison
+    assert comparison is not None and comparison["margin"] == margin
+    assert comparison["decision"] == ("keep" if margin > 0.3 else "promote")
+    assert comparison["rows"] == 200 and comparison["estimator"] == "dr"
