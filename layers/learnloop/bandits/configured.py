@@ -6,7 +6,8 @@ for ``content``, UCB1's ``alpha`` and the ε-greedy share for ``timing``; its ``
 recorded with it. Its configuration sits on the version's record (``manifest.extra.policy``),
 so reading it costs two GetItems, not an S3 read, and this cache does that at most every
 ``ttl_seconds`` per scope (like :class:`learnloop.bandits.arms.ArmsCache`). No production
-version, or one that cannot be read, means today's defaults (``None``).
+version, or one that cannot be read, means today's defaults (``None``); a failed read keeps
+what was served until the next check.
 
 Examples
 --------
@@ -22,6 +23,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
 
 from learnloop.models.kinds import BANDIT_POLICY_NAMES, ArtifactRejectedError, policy_config
 from learnloop.models.registry import production_record
@@ -98,7 +102,13 @@ class PolicyCache:
             entry = self._entries.get(scope)
         if entry is not None and now - entry[0] < self.ttl_seconds:
             return entry[1]
-        served = production_policy(self.tables, scope)
+        try:
+            served = production_policy(self.tables, scope)
+        except (PynamoDBException, BotoCoreError, ClientError):
+            # A failed read must not fail selection: keep what was served (or the defaults)
+            # until the next check.
+            logger.exception("bandit policy read failed", extra={"scope": scope})
+            served = entry[1] if entry is not None else None
         with self._lock:
             self._entries[scope] = (now, served)
         return served
