@@ -626,6 +626,11 @@ def drift_check(event: CloudWatchEvent) -> dict[str, Any]:
     return jobs.run_scheduled("drift_check", event.time, api.services().tables)
 
 
+@app.schedule(Cron(0, 2, "*", "*", "?", "*"), name="evaluate_policies")
+def evaluate_policies(event: CloudWatchEvent) -> dict[str, Any]:
+    return jobs.run_scheduled("evaluate_policies", event.time, api.services().tables)
+
+
 @app.schedule(Rate(1, unit=Rate.HOURS), name="privacy_purge")
 def privacy_purge(event: CloudWatchEvent) -> dict[str, Any]:
     return jobs.run_scheduled("privacy_purge", event.time, api.services().tables)

@@ -510,7 +510,7 @@ def job() -> None:
 @click.option("--now", default=None, help="The run's logical time (ISO 8601; default: now).")
 def job_run(name: str, day: str | None, now: str | None) -> None:
     """Run the job NAME (rollup_daily, learn, export_training_data, drift_check,
-    privacy_purge) once; print the result."""
+    privacy_purge, evaluate_policies) once; print the result."""
     import json
     from datetime import date, datetime
 

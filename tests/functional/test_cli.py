@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from support.bandit_log import log_bandit_decisions
 
 from learnloop_tools.cli import main
 
@@ -117,29 +118,6 @@ def test_retrain_pending_runs_each_requested_job_and_records_what_it_gave(
     assert done["reason"].startswith("retrain requested; ")
     [pending] = pending_requests(tables)
     assert pending["reason"] == done["reason"]
-
-
-def log_bandit_decisions(tables: Any, n: int = 200) -> None:
-    """``n`` content decisions, alternately ``good`` (always clicked) and ``bad`` (never),
-    each logged with propensity 0.5: production's value is exactly 0.5."""
-    from learnloop.decisions.feedback import put_feedback
-    from learnloop.decisions.log import DecisionLog
-
-    log = DecisionLog(tables)
-    for i in range(n):
-        arm = "good" if i % 2 == 0 else "bad"
-        decision_id = log.add(
-            surface="bandit",
-            scope="content",
-            policy="thompson",
-            policy_version="prior",
-            user_id=None,
-            shown=[{"item": arm, "position": 0, "propensity": 0.5}],
-            chosen=[arm],
-        )
-        log.flush()
-        if arm == "good":
-            put_feedback(tables, {"decision_id": decision_id, "type": "click"})
 
 
 def test_evaluate_policy_prints_the_estimate_production_and_the_gate(env: Any, tables: Any) -> None:

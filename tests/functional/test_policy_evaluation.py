@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 from support.api import call
+from support.bandit_log import log_bandit_decisions
 
 from learnloop.api import Services, set_services
 from learnloop.api.auth import Authenticator
 from learnloop.clock import utcnow
 from learnloop.decisions.evaluation import evaluate_policy, policy_artifact
 from learnloop.decisions.log import read_decisions
+from learnloop.jobs import run_job
 from learnloop.models.artifacts import write_artifact
 from learnloop.models.registration import register_model
 from learnloop.models.registry import production_record
@@ -173,3 +175,30 @@ def test_registration_applies_the_stage_margin_and_the_promotion_policy(
     assert comparison is not None and comparison["margin"] == margin
     assert comparison["decision"] == ("keep" if margin > 0.3 else "promote")
     assert comparison["rows"] == 200 and comparison["estimator"] == "dr"
+
+
+def test_the_daily_job_publishes_the_candidates_its_gate_promotes_once(
+    tables: Any, s3: Any
+) -> None:
+    log_bandit_decisions(tables, n=200)
+    tables.settings = tables.settings.with_overrides(
+        policy_candidates=(BETTER, WORSE, "ucb1:epsilon=0.1", "thompson:prior=x"),
+        policy_promotion_margin=0.1,
+    )
+    now = datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC).replace(hour=2)
+    first = run_job("evaluate_policies", tables, now, s3=s3)
+    assert first["to"] == TODAY.isoformat()
+    rows = {row["candidate"]: row for row in first["candidates"]}
+    better, worse = rows[BETTER], rows[WORSE]
+    assert better["decision"] == "promote" and better["lower_bound"] > 0.6
+    assert worse["decision"] == "keep" and worse["published"] is None
+    assert rows["ucb1:epsilon=0.1"]["decision"] == "error"  # no timing decision logged
+    assert "no usable bandit decision" in rows["ucb1:epsilon=0.1"]["note"]
+    assert "bad setting" in rows["thompson:prior=x"]["note"]
+    version = better["published"]
+    key = f"models/bandit_policy/{version}/manifest.json"
+    registered = register_model(tables, s3, bucket=tables.settings.bucket, key=key)
+    assert registered.status == "production"  # registration agrees under the same margin
+    again = run_job("evaluate_policies", tables, now.replace(hour=3), s3=s3)
+    rerun = {row["candidate"]: row for row in again["candidates"]}[BETTER]
+    assert rerun["published"] is None and "production already" in rerun["note"]

@@ -12,6 +12,11 @@ estimator's lower bound beats production's value by more than ``margin``.
 publishes manifest last, so registration runs and re-applies the gate
 (:mod:`learnloop.models.promotion`).
 
+:func:`evaluate_policies` is the daily job: it values every configured candidate
+(``LEARNLOOP_POLICY_CANDIDATES``) on the last ``policy_evaluation_days`` of the log and
+publishes the ones whose gate says promote, unless that configuration is production already
+or was published within the range (a rerun publishes nothing twice).
+
 Examples
 --------
 >>> records = [{"surface": "bandit", "scope": "content", "chosen": [arm], "reward": reward,
@@ -27,10 +32,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from learnloop.decisions.log import read_decisions
 from learnloop.decisions.ope import ESTIMATORS, evaluate
 from learnloop.decisions.replay import (
     EpsilonGreedyUCB,
@@ -39,17 +45,27 @@ from learnloop.decisions.replay import (
     parse_candidate,
     replay,
 )
-from learnloop.models.artifacts import build_manifest, new_version
+from learnloop.exceptions import LearnloopError
+from learnloop.models.artifacts import build_manifest, new_version, write_artifact
 from learnloop.models.kinds import (
     BANDIT_POLICY_FILE,
     BANDIT_POLICY_KIND,
     BANDIT_POLICY_NAMES,
     OPE_REPORT_FILE,
+    ArtifactRejectedError,
     policy_config,
 )
+from learnloop.models.registry import production_record
+from learnloop.store.tables import Tables
 from learnloop.validation import invalid
 
-__all__ = ["GATE_RULE", "candidate_config", "evaluate_policy", "policy_artifact"]
+__all__ = [
+    "GATE_RULE",
+    "candidate_config",
+    "evaluate_policies",
+    "evaluate_policy",
+    "policy_artifact",
+]
 
 #: The gate: the candidate's lower bound must beat production's logged value plus a margin.
 GATE_RULE = "ope_lower_bound"
@@ -240,3 +256,117 @@ def policy_artifact(
         now=now,
     )
     return name, version, files, manifest
+
+
+def evaluate_policies(
+    tables: Tables,
+    now: datetime,
+    *,
+    s3: Any = None,
+    candidates: Sequence[str] | None = None,
+    days: int | None = None,
+    n_resamples: int = 1000,
+) -> dict[str, Any]:
+    """Value each candidate on the recent decision log; publish those the gate promotes.
+
+    Parameters
+    ----------
+    tables : Tables
+        The stage's tables.
+    now : datetime
+        The run's logical time: the range is the ``days`` UTC days ending on its date.
+    s3 : boto3 S3 client, optional
+        Publishes the artifacts (default: the stage's).
+    candidates : sequence of str, optional
+        Specs (default ``settings.policy_candidates``); ``thompson`` ones value the content
+        bandit, ``ucb1`` ones the timing bandit.
+    days : int, optional
+        Default ``settings.policy_evaluation_days``.
+    n_resamples : int, default 1000
+        Bootstrap resamples.
+
+    Returns
+    -------
+    dict
+        ``{"from", "to", "candidates": [{"candidate", "decision", "estimate", "lower_bound",
+        "production", "published" (version or None), "note"}]}``; a candidate that cannot be
+        valued (a bad spec, no usable decision) has ``decision: "error"`` and the reason.
+
+    Examples
+    --------
+    >>> evaluate_policies(tables, now, candidates=["thompson:prior=2/8"])  # doctest: +SKIP
+    {'from': '2026-11-30', 'to': '2026-12-06', 'candidates': [{'decision': 'promote', ...}]}
+    """
+    settings = tables.settings
+    specs = list(settings.policy_candidates if candidates is None else candidates)
+    last = now.date()
+    first = last - timedelta(days=(days or settings.policy_evaluation_days) - 1)
+    records = list(read_decisions(tables, first, last)) if specs else []
+    out: list[dict[str, Any]] = []
+    for spec in specs:
+        scope = "timing" if spec.split(":", 1)[0] == "ucb1" else "content"
+        try:
+            report = evaluate_policy(
+                records,
+                spec,
+                scope=scope,
+                margin=settings.policy_promotion_margin,
+                n_resamples=n_resamples,
+                start=first,
+                end=last,
+            )
+        except LearnloopError as exc:
+            said = "; ".join(str(d.get("message")) for d in exc.details) or exc.message
+            out.append({"candidate": spec, "decision": "error", "note": said})
+            continue
+        gate = report["gate"]
+        row: dict[str, Any] = {
+            "candidate": spec,
+            "decision": gate["decision"],
+            "estimate": report["value"]["estimate"],
+            "lower_bound": gate["lower_bound"],
+            "production": gate["production"],
+            "published": None,
+            "note": gate["reason"],
+        }
+        if gate["promote"]:
+            already = _already(tables, report["config"], first)
+            if already:
+                row["note"] = already
+            else:
+                if s3 is None:
+                    from learnloop.store.clients import s3_client
+
+                    s3 = s3_client(settings)
+                name, version, files, manifest = policy_artifact(report, now=now)
+                write_artifact(s3, settings.bucket, name, version, files, manifest)
+                row["published"] = version
+        out.append(row)
+    return {"from": first.isoformat(), "to": last.isoformat(), "candidates": out}
+
+
+def _already(tables: Tables, config: Mapping[str, Any], since: date) -> str | None:
+    """Why ``config`` needs no new version: it is production, or was published since ``since``."""
+    name = BANDIT_POLICY_NAMES[config["scope"]]
+    model = tables.models
+    alias = production_record(tables, name)
+    if alias is not None and alias.target is not None:
+        try:
+            current = model.get(name, alias.target, consistent_read=True)
+            if _config_of(current) == config:
+                return f"this configuration is production already ({alias.target})"
+        except model.DoesNotExist:
+            pass
+    # Version ids are UTC times: the range bounds them (and keeps out the "@" alias items).
+    low, high = since.strftime("%Y%m%dT000000Z"), "99991231T235959Z"
+    for record in model.query(name, model.version.between(low, high)):
+        if _config_of(record) == config:
+            return f"this configuration was published as {record.version} ({record.status})"
+    return None
+
+
+def _config_of(record: Any) -> dict[str, Any] | None:
+    try:
+        return policy_config(((record.manifest or {}).get("extra") or {}).get("policy"))
+    except ArtifactRejectedError:
+        return None
