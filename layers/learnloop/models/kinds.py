@@ -496,8 +496,9 @@ def policy_config(value: Any) -> dict[str, Any]:
             raise ArtifactRejectedError(f"policy prior is {prior!r}; expected [a, b] > 0")
         config["prior"] = [float(v) for v in prior]
     for key, (low, high, open_low) in ranges.items():
-        number = value.get(key)
-        if not (_real(number) and (number > low if open_low else number >= low) and number <= high):
+        number: Any = value.get(key)
+        finite = _real(number) and math.isfinite(number)
+        if not (finite and (number > low if open_low else number >= low) and number <= high):
             bracket = "(" if open_low else "["
             raise ArtifactRejectedError(
                 f"policy {key} is {number!r}; expected {bracket}{low}, {high}]"

@@ -153,6 +153,7 @@ def test_unsound_policies_are_rejected(change: Any, message: str) -> None:
         {"scope": "content", "policy": "thompson", "prior": [1, 1], "discount": 0.0},
         {"scope": "content", "policy": "ucb1", "alpha": 1.0, "epsilon": 0.1},
         {"scope": "timing", "policy": "ucb1", "alpha": -1.0, "epsilon": 0.1},
+        {"scope": "timing", "policy": "ucb1", "alpha": float("inf"), "epsilon": 0.1},
         {"scope": "timing", "policy": "ucb1", "alpha": 1.0, "epsilon": True},
         {"scope": "weather", "policy": "ucb1"},
     ],
