@@ -186,6 +186,7 @@ def bandit_select(call: Call) -> dict[str, Any]:
         call.json(),
         arms=call.services.arms_cache,
         decisions=call.services.decision_log,
+        policies=call.services.policy_cache,
     )
 
 
@@ -623,6 +624,11 @@ def learn(event: CloudWatchEvent) -> dict[str, Any]:
 @app.schedule(Cron(30, 1, "*", "*", "?", "*"), name="drift_check")
 def drift_check(event: CloudWatchEvent) -> dict[str, Any]:
     return jobs.run_scheduled("drift_check", event.time, api.services().tables)
+
+
+@app.schedule(Cron(0, 2, "*", "*", "?", "*"), name="evaluate_policies")
+def evaluate_policies(event: CloudWatchEvent) -> dict[str, Any]:
+    return jobs.run_scheduled("evaluate_policies", event.time, api.services().tables)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="privacy_purge")

@@ -367,6 +367,134 @@ def _registry_move(action: str, name: str, body: dict[str, str]) -> None:
 
 
 @main.group()
+def evaluate() -> None:
+    """Off-policy evaluation on the decision log."""
+
+
+@evaluate.command("policy")
+@click.option(
+    "--candidate",
+    required=True,
+    help='Bandit configuration, e.g. "thompson:prior=2/8,discount=0.9" or "ucb1:epsilon=0.2".',
+)
+@click.option(
+    "--scope", type=click.Choice(["content", "timing"]), default="content", show_default=True
+)
+@click.option("--from", "start", default=None, help="First day read (YYYY-MM-DD).")
+@click.option("--to", "end", default=None, help="Last day read (YYYY-MM-DD; default: today).")
+@click.option("--days", type=int, default=None, help="The last N days (default 7).")
+@click.option(
+    "--estimator",
+    type=click.Choice(["dr", "ipw", "snipw", "dm"]),
+    default="dr",
+    show_default=True,
+    help="The estimator the gate reads (every one is printed).",
+)
+@click.option(
+    "--margin",
+    type=float,
+    default=None,
+    help="Lower bound must beat production by this (default: LEARNLOOP_POLICY_PROMOTION_MARGIN).",
+)
+@click.option(
+    "--batch-size",
+    type=int,
+    default=100,
+    show_default=True,
+    help="Decisions per learning step of the replayed candidate.",
+)
+@click.option("--resamples", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap and draw seed.")
+@click.option("--register", is_flag=True, help="Publish it as a bandit_policy model version.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def evaluate_policy(
+    candidate: str,
+    scope: str,
+    start: str | None,
+    end: str | None,
+    days: int | None,
+    estimator: str,
+    margin: float | None,
+    batch_size: int,
+    resamples: int,
+    seed: int,
+    register: bool,
+    as_json: bool,
+) -> None:
+    """Replay a candidate bandit configuration over the stage's decision log; print its
+    estimated value next to production's and the promotion gate's verdict."""
+    import json
+    from datetime import date, timedelta
+
+    from learnloop.clock import utcnow
+    from learnloop.decisions.evaluation import evaluate_policy as run
+    from learnloop.decisions.evaluation import policy_artifact
+    from learnloop.decisions.log import read_decisions
+    from learnloop.exceptions import LearnloopError
+    from learnloop.models.artifacts import write_artifact
+    from learnloop.store import Tables
+    from learnloop.store.clients import s3_client
+
+    if days is not None and start is not None:
+        raise click.UsageError("give --from/--to or --days, not both")
+    try:
+        last = date.fromisoformat(end) if end else utcnow().date()
+        first = date.fromisoformat(start) if start else last - timedelta(days=(days or 7) - 1)
+    except ValueError as exc:
+        raise click.BadParameter(f"dates are YYYY-MM-DD: {exc}") from exc
+    if first > last:
+        raise click.BadParameter("--from is after --to")
+    settings = Settings.from_env()
+    tables = Tables(settings)
+    try:
+        report = run(
+            read_decisions(tables, first, last),
+            candidate,
+            scope=scope,
+            estimator=estimator,
+            margin=settings.policy_promotion_margin if margin is None else margin,
+            batch_size=batch_size,
+            n_resamples=resamples,
+            random_state=seed,
+            start=first,
+            end=last,
+        )
+    except LearnloopError as exc:
+        said = "; ".join(f"{d.get('field')}: {d.get('message')}" for d in exc.details)
+        raise click.ClickException(f"{exc.message} ({said})" if said else exc.message) from exc
+    if register:
+        name, version, files, manifest = policy_artifact(report)
+        keys = write_artifact(s3_client(settings), settings.bucket, name, version, files, manifest)
+        report["registered"] = {"name": name, "version": version, "manifest": keys[-1]}
+    click.echo(json.dumps(report, indent=2) if as_json else _policy_report_text(report))
+
+
+def _policy_report_text(report: dict[str, Any]) -> str:
+    value, production, gate = report["value"], report["production"], report["gate"]
+    rows = report["rows"]
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(rows["skipped"].items())) or "none"
+    lines = [
+        f"candidate  {report['candidate']} ({report['scope']}, "
+        f"{report['range']['from']} to {report['range']['to']})",
+        f"estimate   {value['estimator']} {value['estimate']:.4f} "
+        f"[{value['ci_low']:.4f}, {value['ci_high']:.4f}] ({value['confidence']:.0%} bootstrap)",
+        f"production {production['estimate']:.4f} "
+        f"[{production['ci_low']:.4f}, {production['ci_high']:.4f}] (logged mean reward)",
+        "estimators "
+        + "  ".join(
+            f"{name} {v['estimate']:.4f} [{v['ci_low']:.4f}, {v['ci_high']:.4f}]"
+            for name, v in report["estimates"].items()
+        ),
+        f"ess        {report['ess']:.1f} of {rows['used']} rows used; skipped: {skipped}",
+        f"gate       {gate['decision'].upper()}: {gate['reason']}",
+    ]
+    if "registered" in report:
+        done = report["registered"]
+        lines.append(f"registered {done['name']} {done['version']} ({done['manifest']})")
+    return "\n".join(lines)
+
+
+@main.group()
 def job() -> None:
     """Run scheduled jobs by hand."""
 
@@ -382,7 +510,7 @@ def job() -> None:
 @click.option("--now", default=None, help="The run's logical time (ISO 8601; default: now).")
 def job_run(name: str, day: str | None, now: str | None) -> None:
     """Run the job NAME (rollup_daily, learn, export_training_data, drift_check,
-    privacy_purge) once; print the result."""
+    privacy_purge, evaluate_policies) once; print the result."""
     import json
     from datetime import date, datetime
 

@@ -195,6 +195,14 @@ class Settings:
     max_production_age_days: float = 7.0
     #: Paired bootstrap resamples of the evaluation set's rows (seeded).
     promotion_bootstrap_resamples: int = 500
+    #: A ``bandit_policy`` version is promoted when its off-policy lower bound beats the
+    #: logged policy's mean reward by more than this (reward per decision).
+    policy_promotion_margin: float = 0.0
+    #: Bandit configurations ``evaluate_policies`` values every day (specs as for
+    #: ``learnloop evaluate policy``; ``;``-separated in ``LEARNLOOP_POLICY_CANDIDATES``).
+    policy_candidates: tuple[str, ...] = ()
+    #: Days of the decision log ``evaluate_policies`` reads.
+    policy_evaluation_days: int = 7
     # --- privacy ---
     #: Seconds an ingest container trusts a user's consent / tombstone lookup (opt-out delay).
     consent_cache_seconds: float = 10.0
@@ -283,6 +291,13 @@ class Settings:
             promotion_bootstrap_resamples=_int(
                 env, "LEARNLOOP_PROMOTION_BOOTSTRAP_RESAMPLES", 500, minimum=1
             ),
+            policy_promotion_margin=_float(env, "LEARNLOOP_POLICY_PROMOTION_MARGIN", 0.0),
+            policy_candidates=tuple(
+                spec.strip()
+                for spec in env.get("LEARNLOOP_POLICY_CANDIDATES", "").split(";")
+                if spec.strip()
+            ),
+            policy_evaluation_days=_int(env, "LEARNLOOP_POLICY_EVALUATION_DAYS", 7, minimum=1),
             consent_cache_seconds=_float(env, "LEARNLOOP_CONSENT_CACHE_SECONDS", 10.0),
             admin_export_inline_bytes=_int(env, "LEARNLOOP_ADMIN_EXPORT_INLINE_BYTES", 1_000_000),
             admin_export_max_days=_int(env, "LEARNLOOP_ADMIN_EXPORT_MAX_DAYS", 92),

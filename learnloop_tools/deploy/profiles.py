@@ -77,6 +77,15 @@ PROFILES: dict[str, Profile] = {
     # drifted predictor's retrain is requested there: the learn layer would not fit beside
     # inference). The secret maps reactions' users to the two-tower model's pseudonyms.
     "drift_check": Profile(layers=("ingest", "inference"), s3_read=("models/",)),
+    # Off-policy evaluation of the configured bandit candidates: day partitions of the decision
+    # log (Query), numpy (inference layer); publishes bandit_policy versions under models/ only
+    # (registration, on the drop, decides). Pseudonyms are not read, so no secret.
+    "evaluate_policies": Profile(
+        layers=("ingest", "inference"),
+        s3_read=("models/bandit_policy",),
+        s3_write=("models/bandit_policy",),
+        needs_secret=False,
+    ),
     # Deletions' leftover export rewrites: the ledger's pending items and the tombstones'
     # receipts (users), read/rewrite exports/; pseudonyms only, so no secret.
     "privacy_purge": Profile(

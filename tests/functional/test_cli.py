@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from support.bandit_log import log_bandit_decisions
 
 from learnloop_tools.cli import main
 
@@ -117,3 +118,60 @@ def test_retrain_pending_runs_each_requested_job_and_records_what_it_gave(
     assert done["reason"].startswith("retrain requested; ")
     [pending] = pending_requests(tables)
     assert pending["reason"] == done["reason"]
+
+
+def test_evaluate_policy_prints_the_estimate_production_and_the_gate(env: Any, tables: Any) -> None:
+    log_bandit_decisions(tables)
+    args = ["evaluate", "policy", "--candidate", "thompson:prior=2/2", "--days", "1"]
+    text = CliRunner().invoke(main, [*args, "--resamples", "200"])
+    assert text.exit_code == 0, text.output
+    assert "production 0.5000" in text.output
+    assert "gate       PROMOTE:" in text.output
+    assert "200 rows used; skipped: none" in text.output
+    report = json.loads(CliRunner().invoke(main, [*args, "--resamples", "200", "--json"]).stdout)
+    assert report["gate"]["decision"] == "promote" and report["estimator"] == "dr"
+    assert report["production"]["estimate"] == 0.5
+    assert report["value"]["ci_low"] > 0.5 and set(report["estimates"]) == {
+        "ipw",
+        "snipw",
+        "dm",
+        "dr",
+    }
+    # A margin larger than the gain turns the verdict, and ipw can be asked for instead.
+    strict = CliRunner().invoke(main, [*args, "--margin", "0.6", "--estimator", "ipw", "--json"])
+    assert json.loads(strict.stdout)["gate"]["decision"] == "keep"
+
+
+def test_evaluate_policy_register_publishes_a_bandit_policy_version(
+    env: Any, tables: Any, s3: Any
+) -> None:
+    log_bandit_decisions(tables)
+    args = ["evaluate", "policy", "--candidate", "thompson:prior=2/2", "--resamples", "200"]
+    result = CliRunner().invoke(main, [*args, "--register", "--json"])
+    assert result.exit_code == 0, result.output
+    registered = json.loads(result.stdout)["registered"]
+    assert registered["name"] == "bandit_policy"
+    prefix = f"models/bandit_policy/{registered['version']}/"
+    listed = s3.list_objects_v2(Bucket=env.bucket, Prefix=prefix)["Contents"]
+    assert {o["Key"][len(prefix) :] for o in listed} == {
+        "manifest.json",
+        "ope_report.json",
+        "policy.json",
+    }
+    assert registered["manifest"] == prefix + "manifest.json"
+
+
+def test_evaluate_policy_says_what_is_wrong(env: Any, tables: Any) -> None:
+    empty = CliRunner().invoke(main, ["evaluate", "policy", "--candidate", "thompson"])
+    assert empty.exit_code == 1 and "no usable bandit decision" in empty.output
+    bad = CliRunner().invoke(main, ["evaluate", "policy", "--candidate", "thompson:prior=x"])
+    assert bad.exit_code == 1 and "bad setting 'prior=x'" in bad.output
+    wrong = CliRunner().invoke(
+        main, ["evaluate", "policy", "--candidate", "ucb1", "--scope", "content"]
+    )
+    assert wrong.exit_code == 1 and "runs thompson" in wrong.output
+    both = CliRunner().invoke(
+        main,
+        ["evaluate", "policy", "--candidate", "thompson", "--days", "2", "--from", "2026-01-01"],
+    )
+    assert both.exit_code == 2

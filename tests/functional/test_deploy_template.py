@@ -98,11 +98,13 @@ def test_ingest_function_has_no_s3_access_and_no_numpy(template: dict[str, Any])
 
 def test_only_learn_writes_models_and_nothing_deletes(template: dict[str, Any]) -> None:
     writers = {
-        name
+        name: _s3_grants(_policy(template, name), "s3:PutObject")
         for name in _functions(template)
         if any(p.startswith("models/") for p in _s3_grants(_policy(template, name), "s3:PutObject"))
     }
-    assert writers == {"Learn"}
+    # evaluate_policies publishes bandit configurations, and nothing else under models/.
+    assert set(writers) == {"Learn", "EvaluatePolicies"}
+    assert writers["EvaluatePolicies"] == ["models/bandit_policy*"]
     for name in _functions(template):
         assert "s3:DeleteObject" not in _actions(_policy(template, name))
 
@@ -274,3 +276,16 @@ def test_the_sentiment_job_is_a_small_weekly_fargate_task(template: dict[str, An
     assert command in (None, ["python", "-m", "training_jobs.sentiment"])
     schedule = template["Resources"]["SentimentSchedule"]["Properties"]
     assert schedule["ScheduleExpression"] == "cron(0 5 ? * SUN *)"
+
+
+def test_evaluate_policies_reads_the_log_and_writes_only_bandit_policy_versions(
+    template: dict[str, Any],
+) -> None:
+    statements = _policy(template, "EvaluatePolicies")
+    actions = _actions(statements)
+    assert "dynamodb:Scan" not in actions  # the decision log's day partitions are Queries
+    assert _s3_grants(statements, "s3:PutObject") == ["models/bandit_policy*"]
+    assert "s3:DeleteObject" not in actions
+    function = template["Resources"]["EvaluatePoliciesFunction"]["Properties"]
+    assert function["Layers"] == [{"Ref": "IngestLayer"}, {"Ref": "InferenceLayer"}]
+    assert "LEARNLOOP_PSEUDONYM_SECRET" not in function["Environment"]["Variables"]

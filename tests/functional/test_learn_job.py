@@ -151,6 +151,28 @@ def test_discount_decays_old_counts_by_elapsed_days(tables: Any) -> None:
     assert (successes, failures, pulls) == (pytest.approx(1.5), 0, pytest.approx(1.5))
 
 
+def test_a_production_bandit_policy_sets_the_content_arms_discount(tables: Any) -> None:
+    policy = {"scope": "content", "policy": "thompson", "prior": [1.0, 1.0], "discount": 0.5}
+    version = "20261120T000000Z"
+    tables.models(
+        "bandit_policy",
+        version,
+        status="candidate",
+        manifest={"extra": {"policy": policy}},
+        s3_prefix=f"models/bandit_policy/{version}/",
+        created_at=iso(NOW),
+        updated_at=iso(NOW),
+    ).save()
+    ModelRegistry(tables).promote("bandit_policy", version, actor="test", reason="test")
+    post(tables, 1, arm="a", hour=9, rate=0.05)
+    update_bandits(tables, NOW)
+    post(tables, 2, arm="a", hour=9, rate=0.05)
+    update_bandits(tables, NOW + timedelta(days=1))
+    successes, _, pulls, _ = arms(tables, "content")["a"]
+    assert (successes, pulls) == (pytest.approx(1.5), pytest.approx(1.5))
+    assert arms(tables, "timing")["9"][2] == 2  # the timing arms keep the stage's 1.0
+
+
 @pytest.mark.parametrize("shards", [4])
 def test_learn_trains_both_predictors_and_publishes_onnx(tables: Any, s3: Any) -> None:
     rng = np.random.default_rng(0)

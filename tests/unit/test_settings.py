@@ -101,3 +101,20 @@ def test_promotion_settings_come_from_the_environment() -> None:
     assert (settings.max_production_age_days, settings.promotion_bootstrap_resamples) == (3.5, 200)
     with pytest.raises(ConfigurationError, match="LEARNLOOP_PROMOTION_POLICY"):
         Settings.from_env({"LEARNLOOP_PROMOTION_POLICY": "sometimes"})
+
+
+def test_policy_evaluation_settings_come_from_the_environment() -> None:
+    defaults = Settings.from_env({})
+    assert defaults.policy_promotion_margin == 0.0 and defaults.policy_candidates == ()
+    assert defaults.policy_evaluation_days == 7
+    settings = Settings.from_env(
+        {
+            "LEARNLOOP_POLICY_PROMOTION_MARGIN": "0.005",
+            # specs hold commas, so candidates are separated by semicolons
+            "LEARNLOOP_POLICY_CANDIDATES": "thompson:prior=2/8,discount=0.9; ucb1:epsilon=0.1;",
+            "LEARNLOOP_POLICY_EVALUATION_DAYS": "14",
+        }
+    )
+    assert settings.policy_promotion_margin == 0.005
+    assert settings.policy_candidates == ("thompson:prior=2/8,discount=0.9", "ucb1:epsilon=0.1")
+    assert settings.policy_evaluation_days == 14

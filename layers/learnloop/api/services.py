@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from learnloop.api.auth.keys import Authenticator
 from learnloop.api.ratelimit import DynamoDBRateLimiter, limits_from_settings
 from learnloop.bandits.arms import ArmsCache
+from learnloop.bandits.configured import PolicyCache
 from learnloop.decisions.log import DecisionLog
 from learnloop.experiments.models import ModelVariants
 from learnloop.settings import Settings, get_settings
@@ -148,6 +149,15 @@ class Services:
             return ArmsCache(self.tables, ttl_seconds=self.settings.arms_cache_seconds)
 
         return self._built("arms_cache", build)
+
+    @property
+    def policy_cache(self) -> PolicyCache:
+        """The container's cache of each bandit scope's production ``bandit_policy``."""
+
+        def build() -> PolicyCache:
+            return PolicyCache(self.tables, ttl_seconds=self.settings.model_check_seconds)
+
+        return self._built("policy_cache", build)
 
     @property
     def model_variants(self) -> ModelVariants:

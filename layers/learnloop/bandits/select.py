@@ -11,6 +11,7 @@ import numpy as np
 from pydantic import Field
 
 from learnloop.bandits.arms import ArmsCache
+from learnloop.bandits.configured import PolicyCache, ServedPolicy
 from learnloop.bandits.propensity import (
     epsilon_greedy_propensities,
     slate_propensities,
@@ -46,6 +47,7 @@ def select(
     arms: ArmsCache | None = None,
     random_state: int | None = None,
     decisions: DecisionLog | None = None,
+    policies: PolicyCache | None = None,
 ) -> dict[str, Any]:
     """Choose ``n`` arms (``n`` independent draws: one per decision about to be made).
 
@@ -58,6 +60,12 @@ def select(
     ``decisions`` (the container's :class:`~learnloop.decisions.log.DecisionLog`) the answer
     is logged with each chosen arm's propensity (see :mod:`learnloop.bandits.propensity`);
     the answer carries ``decision_id`` and ``propensities`` either way.
+
+    With ``policies`` (the container's :class:`~learnloop.bandits.configured.PolicyCache`),
+    a production ``bandit_policy`` version of the scope configures the choice (Thompson's
+    prior; UCB1's ``alpha`` and ε) and its version is the decision's ``policy_version`` (the
+    arm state's version moves to ``arms_version``); without one, the defaults serve and
+    ``policy_version`` is the arm state's.
 
     Raises
     ------
@@ -87,13 +95,18 @@ def select(
     # chooses exactly what it chose before they existed.
     rng = np.random.default_rng(None if random_state is None else [random_state, 1])
     version = _arms_version(stored, candidates)
+    served = policies.get(request.scope) if policies is not None else None
+    config = served.config if served is not None else {}
     if request.scope == CONTENT_SCOPE:
         counts = {
             a: (float(stored[a].successes), float(stored[a].failures))
             for a in candidates
             if a in stored
         }
-        thompson = ThompsonSampling.from_counts(counts, arms=candidates, random_state=random_state)
+        prior = config.get("prior", (1.0, 1.0))
+        thompson = ThompsonSampling.from_counts(
+            counts, arms=candidates, prior=(prior[0], prior[1]), random_state=random_state
+        )
         chosen = [thompson.predict() for _ in range(request.n)]
         alpha, beta = thompson.posterior_parameters()
         draws = settings.propensity_draws
@@ -110,15 +123,17 @@ def select(
             "arm": chosen[0],
             "posteriors": thompson.posterior_summary(n_draws=4000),
         }
-        return _logged(reply, request, version, shown, decisions, draws=draws)
+        return _logged(reply, request, version, shown, decisions, draws=draws, served=served)
     stats = {
         a: _whole_pulls(float(stored[a].pulls), float(stored[a].reward_sum))
         for a in candidates
         if a in stored
     }
-    ucb = UCB1.from_stats(stats, arms=candidates, random_state=random_state)
+    ucb = UCB1.from_stats(
+        stats, arms=candidates, alpha=config.get("alpha", 1.0), random_state=random_state
+    )
     expectations = ucb.predict_expectations()
-    epsilon = settings.bandit_epsilon
+    epsilon = config.get("epsilon", settings.bandit_epsilon)
     first = ucb.predict()
     if epsilon > 0 and rng.random() < epsilon:
         first = candidates[int(rng.integers(len(candidates)))]
@@ -148,6 +163,7 @@ def select(
         list(zip(chosen, probabilities, strict=True)),
         decisions,
         context=context,
+        served=served,
     )
 
 
@@ -160,12 +176,19 @@ def _logged(
     *,
     draws: int | None = None,
     context: dict[str, Any] | None = None,
+    served: ServedPolicy | None = None,
 ) -> dict[str, Any]:
     """``reply`` with its ``decision_id`` and ``propensities``, logged when a log is given."""
     entries = [
         {"item": arm, "position": i, "propensity": round(p, 6)} for i, (arm, p) in enumerate(shown)
     ]
     logged_context = {"n": request.n, **(context or {})}
+    arms_version: dict[str, str] = {}
+    if served is not None:
+        # The configured policy is what chose; the arm state it read stays on record.
+        arms_version = {"arms_version": version}
+        logged_context.update(arms_version)
+        version = served.version
     if request.candidates:
         logged_context["candidates"] = list(dict.fromkeys(request.candidates))
     if decisions is not None:
@@ -187,6 +210,7 @@ def _logged(
         "decision_id": decision_id,
         **reply,
         "policy_version": version,
+        **arms_version,
         "propensities": [e["propensity"] for e in entries],
     }
 

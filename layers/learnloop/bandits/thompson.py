@@ -33,6 +33,9 @@ class ThompsonSampling(Bandit):
     discount : float, default 1.0
         In (0, 1]: the factor old counts are multiplied by before each ``partial_fit`` batch.
         1.0 never forgets.
+    prior : tuple of float, default (1.0, 1.0)
+        The Beta(a, b) pseudo-counts every arm starts from (a production ``bandit_policy``
+        version may set it; see :mod:`learnloop.bandits.configured`).
     random_state : int or None, default None
         Seed of the posterior draws (and tie-breaks); ``fit`` restarts the stream.
 
@@ -63,10 +66,12 @@ class ThompsonSampling(Bandit):
         *,
         arms: Sequence[str],
         discount: float = 1.0,
+        prior: tuple[float, float] = (1.0, 1.0),
         random_state: int | None = None,
     ) -> None:
         self.arms = arms
         self.discount = discount
+        self.prior = prior
         self.random_state = random_state
 
     @classmethod
@@ -76,6 +81,7 @@ class ThompsonSampling(Bandit):
         *,
         arms: Sequence[str] | None = None,
         discount: float = 1.0,
+        prior: tuple[float, float] = (1.0, 1.0),
         random_state: int | None = None,
     ) -> ThompsonSampling:
         """A fitted bandit whose state is stored ``(successes, failures)`` counts.
@@ -87,9 +93,7 @@ class ThompsonSampling(Bandit):
         arms : sequence of str, optional
             The arms to choose from; arms missing from ``counts`` start at the prior. Defaults
             to the keys of ``counts``, in order.
-        discount : float, default 1.0
-            As in the constructor.
-        random_state : int or None, default None
+        discount, prior, random_state
             As in the constructor.
 
         Returns
@@ -111,6 +115,7 @@ class ThompsonSampling(Bandit):
         bandit = cls(
             arms=list(counts) if arms is None else list(arms),
             discount=discount,
+            prior=prior,
             random_state=random_state,
         )
         bandit.fit([], [])
@@ -201,7 +206,7 @@ class ThompsonSampling(Bandit):
                 "mean": float(alpha[i] / (alpha[i] + beta[i])),
                 "ci_low": float(low[i]),
                 "ci_high": float(high[i]),
-                "pulls": float(alpha[i] + beta[i] - 2.0),
+                "pulls": float(alpha[i] + beta[i] - sum(self.prior)),
             }
             for i, arm in enumerate(self.arms_)
         }
@@ -225,6 +230,14 @@ class ThompsonSampling(Bandit):
             raise ValidationError(
                 f"discount must be in (0, 1], got {self.discount!r}",
                 details=[{"field": "discount", "message": "must be in (0, 1]"}],
+            )
+        prior = tuple(self.prior)
+        if len(prior) != 2 or not all(
+            isinstance(v, int | float) and math.isfinite(v) and v > 0 for v in prior
+        ):
+            raise ValidationError(
+                f"prior must be two positive pseudo-counts, got {self.prior!r}",
+                details=[{"field": "prior", "message": "must be two positive pseudo-counts"}],
             )
 
     def _validate_rewards(self, rewards: np.ndarray) -> list[dict[str, Any]]:
@@ -250,8 +263,9 @@ class ThompsonSampling(Bandit):
         self.failures_[arm] = 0.0
 
     def _posterior(self) -> tuple[np.ndarray, np.ndarray]:
-        alpha = np.array([self.successes_[arm] for arm in self.arms_], dtype=np.float64) + 1.0
-        beta = np.array([self.failures_[arm] for arm in self.arms_], dtype=np.float64) + 1.0
+        a, b = (float(v) for v in self.prior)
+        alpha = np.array([self.successes_[arm] for arm in self.arms_], dtype=np.float64) + a
+        beta = np.array([self.failures_[arm] for arm in self.arms_], dtype=np.float64) + b
         return alpha, beta
 
 

@@ -21,14 +21,16 @@ Two bandits learn from each outcome:
 * ``timing``: UCB1 over the UTC hour of ``posted_at``; the reward is the engagement rate.
 
 With ``discount < 1`` every arm's statistics decay by ``discount`` per elapsed day before new
-counts are added, so the bandit follows preferences that drift.
+counts are added, so the bandit follows preferences that drift. A production ``bandit_policy``
+version of the content scope (:mod:`learnloop.bandits.configured`) sets the content arms'
+discount; the timing arms, and the content arms without one, use ``bandit_discount``.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -36,6 +38,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
+from learnloop.bandits.configured import production_policy
 from learnloop.clock import as_utc, iso, utcnow
 from learnloop.exceptions import StoreError, ValidationError
 from learnloop.store.queries import batch_get, days_between, query_days
@@ -57,6 +60,8 @@ APPLIED_CHUNKS_KEPT = 256
 RECOVERY_GRACE = timedelta(minutes=15)
 _MAX_ATTEMPTS = 16
 _WORKERS = 8
+#: One discount for every arm, or one per scope.
+Discounts = float | Mapping[str, float]
 #: What counting reads of each outcome and each content item; nothing else is fetched.
 _OUTCOME_FIELDS = ("decision_id", "collected_at", "received_at", "engagement_rate")
 _CONTENT_FIELDS = ("decision_id", "bandit_arm", "posted_at")
@@ -146,19 +151,25 @@ def update_bandits(
     threshold
         Engagement rate above which a decision is a success (default: settings).
     discount
-        Per-day decay of past statistics, in (0, 1]; 1 keeps everything (default: settings).
+        Per-day decay of past statistics, in (0, 1]; 1 keeps everything (default: settings,
+        and for the content arms the production ``bandit_policy``'s discount when there is
+        one).
 
     Examples
     --------
     >>> update_bandits(tables, now).to_dict()  # doctest: +SKIP
     {'counted': 20, 'already_counted': 0, 'waiting_for_content': 0}
     """
-    discount = tables.settings.bandit_discount if discount is None else discount
-    if not 0.0 < discount <= 1.0:
+    base = tables.settings.bandit_discount if discount is None else discount
+    if not 0.0 < base <= 1.0:
         raise ValidationError("discount must be in (0, 1]", details=[{"field": "discount"}])
+    discounts: dict[str, float] = {CONTENT_SCOPE: base, TIMING_SCOPE: base}
+    served = production_policy(tables, CONTENT_SCOPE) if discount is None else None
+    if served is not None:
+        discounts[CONTENT_SCOPE] = float(served.config["discount"])
     threshold = tables.settings.success_threshold if threshold is None else threshold
     result = BanditUpdate()
-    result.recovered = recover_pending(tables, now, discount=discount)
+    result.recovered = recover_pending(tables, now, discount=discounts)
     watermark = _read_watermark(tables)
     margin = timedelta(seconds=tables.settings.learn_safety_margin_seconds)
     outcomes, newest_received = _new_outcomes(tables, now, watermark, margin)
@@ -177,7 +188,7 @@ def update_bandits(
     run_id = uuid.uuid4().hex[:12]
     for index, chunk in enumerate(_chunks(observations)):
         counted, skipped = _commit(
-            tables, chunk, chunk_id=f"{run_id}-{index}", now=now, discount=discount
+            tables, chunk, chunk_id=f"{run_id}-{index}", now=now, discount=discounts
         )
         result.counted += counted
         result.already_counted += skipped
@@ -308,7 +319,7 @@ def _apply(
     deltas: dict[tuple[str, str], _Delta],
     chunk_id: str,
     now: datetime,
-    discount: float,
+    discount: Discounts,
 ) -> None:
     """Fold a chunk's deltas into each arm once: re-applying a chunk changes nothing."""
     model = tables.bandit_arms
@@ -342,7 +353,7 @@ def _finish(tables: Tables, entries: Iterable[Any]) -> None:
 
 
 def _commit(
-    tables: Tables, chunk: list[Observation], *, chunk_id: str, now: datetime, discount: float
+    tables: Tables, chunk: list[Observation], *, chunk_id: str, now: datetime, discount: Discounts
 ) -> tuple[int, int]:
     """Claim, apply, finish one chunk; returns (counted, already counted)."""
     claimed = _claim(tables, chunk, chunk_id, now)
@@ -364,7 +375,7 @@ def _commit(
     return len(claimed), len(chunk) - len(claimed)
 
 
-def recover_pending(tables: Tables, now: datetime, *, discount: float) -> int:
+def recover_pending(tables: Tables, now: datetime, *, discount: Discounts) -> int:
     """Finish chunks an earlier run claimed but did not apply (it crashed or timed out).
 
     Only entries older than :data:`RECOVERY_GRACE` are touched, so a chunk that a live run is
@@ -390,7 +401,7 @@ def _updated_arm(
     stored: BanditArm | None,
     delta: _Delta,
     now: datetime,
-    discount: float,
+    discount: Discounts,
 ) -> tuple[BanditArm, Any]:
     model = tables.bandit_arms
     stamp = iso(now)
@@ -402,7 +413,8 @@ def _updated_arm(
     else:
         arm = stored
         condition = model.version == stored.version
-        factor = _decay(discount, stored.decayed_at, now)
+        per_scope = discount if isinstance(discount, float | int) else discount[key[0]]
+        factor = _decay(per_scope, stored.decayed_at, now)
     arm.successes = float(arm.successes) * factor + delta.successes
     arm.failures = float(arm.failures) * factor + delta.failures
     arm.pulls = float(arm.pulls) * factor + delta.pulls

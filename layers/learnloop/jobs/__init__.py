@@ -1,7 +1,8 @@
 """The scheduled jobs by name, as ``functions/app.py`` schedules them and ``learnloop job run``
 runs them. Each takes an explicit ``now`` so it can run for any time, by hand or on schedule,
 and each is safe to run twice. The jobs themselves live in their concept folders
-(``rollups.job``, ``privacy.exports``, ``drift.check``, ``privacy.purge``); ``learn`` is here
+(``rollups.job``, ``privacy.exports``, ``drift.check``, ``privacy.purge``,
+``decisions.evaluation``); ``learn`` is here
 because it composes two of them: the bandits' and the predictors' steps."""
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ def _drift(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
     return {**result.to_dict(), "actions": actions}
 
 
+def _evaluate_policies(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
+    # numpy: this function alone
+    from learnloop.decisions.evaluation import evaluate_policies
+
+    return evaluate_policies(tables, now, s3=options.get("s3"))
+
+
 def _privacy_purge(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
     return privacy_purge(tables, now, s3=options.get("s3")).to_dict()
 
@@ -55,6 +63,7 @@ JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "export_training_data": _export,
     "drift_check": _drift,
     "privacy_purge": _privacy_purge,
+    "evaluate_policies": _evaluate_policies,
 }
 
 

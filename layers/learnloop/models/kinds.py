@@ -20,6 +20,13 @@ not name one (:data:`learnloop.models.registration.KEY_METRICS`):
     embedding of the encoder ``extra.text_encoder`` names) and giving ``probabilities`` over
     ``extra.labels`` (negative, neutral, positive); a smoke row must give finite
     probabilities summing to 1. Key metric ``macro_f1`` (held-out).
+``bandit_policy``
+    No ONNX: ``policy.json`` (a bandit configuration: Thompson ``prior`` and ``discount`` for
+    the ``content`` scope, UCB1 ``alpha`` and ``epsilon`` for ``timing``; the same object as
+    ``extra.policy``, which serving reads from the version's record) and ``ope_report.json``
+    (its off-policy evaluation on the decision log, :mod:`learnloop.decisions.evaluation`).
+    Its name is the scope's (:data:`BANDIT_POLICY_NAMES`). No key metric: registration
+    decides by the report's lower bound against production's logged value.
 
 A checker raises :class:`ArtifactRejectedError` with the reason; registration records the
 version as ``rejected`` with it. ``.npy`` files load with ``allow_pickle=False``.
@@ -36,21 +43,26 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from learnloop.exceptions import LearnloopError
 from learnloop.models.artifacts import MODEL_FILE, VALIDATION_FILE
 from learnloop.text.encoder import TOKENIZER_FILE, TextEncoder
 
 __all__ = [
+    "BANDIT_POLICY_FILE",
+    "BANDIT_POLICY_KIND",
+    "BANDIT_POLICY_NAMES",
     "DEFAULT_KIND",
     "ITEMS_FILE",
     "ITEM_EMBEDDINGS_FILE",
     "ITEM_TOWER_FILE",
     "KINDS",
+    "OPE_REPORT_FILE",
     "SENTIMENT_LABELS",
     "TOKENIZER_FILE",
     "USERS_FILE",
@@ -60,6 +72,7 @@ __all__ = [
     "ModelKind",
     "kind_of",
     "load_npy",
+    "policy_config",
     "tower_specs",
 ]
 
@@ -431,6 +444,105 @@ def check_sentiment(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> 
         raise ArtifactRejectedError("smoke probabilities are not finite or do not sum to 1")
 
 
+# --- bandit policy -------------------------------------------------------------------------------
+
+BANDIT_POLICY_KIND = "bandit_policy"
+BANDIT_POLICY_FILE = "policy.json"
+OPE_REPORT_FILE = "ope_report.json"
+#: Bandit scope → the model name whose production version configures that scope's selection.
+BANDIT_POLICY_NAMES: dict[str, str] = {"content": "bandit_policy", "timing": "bandit_policy_timing"}
+#: Scope → its policy and that policy's settings with their valid range (low, high, low open).
+_POLICY_SETTINGS: dict[str, tuple[str, dict[str, tuple[float, float, bool]]]] = {
+    "content": ("thompson", {"discount": (0.0, 1.0, True)}),
+    "timing": ("ucb1", {"alpha": (0.0, math.inf, False), "epsilon": (0.0, 1.0, False)}),
+}
+
+
+def policy_config(value: Any) -> dict[str, Any]:
+    """A bandit configuration checked and normalised (what ``policy.json`` holds).
+
+    Raises
+    ------
+    ArtifactRejectedError
+        An unknown scope or policy, a missing or out-of-range setting.
+
+    Examples
+    --------
+    >>> policy_config({"scope": "content", "policy": "thompson", "prior": [2, 8],
+    ...                "discount": 0.9})
+    {'scope': 'content', 'policy': 'thompson', 'prior': [2.0, 8.0], 'discount': 0.9}
+    >>> policy_config({"scope": "timing", "policy": "ucb1", "alpha": 1, "epsilon": 2})
+    Traceback (most recent call last):
+    learnloop.models.kinds.ArtifactRejectedError: policy epsilon is 2; expected [0.0, 1.0]
+    """
+    if not isinstance(value, Mapping):
+        raise ArtifactRejectedError("the bandit policy is not a JSON object")
+    scope = value.get("scope")
+    if scope not in _POLICY_SETTINGS:
+        raise ArtifactRejectedError(f"policy scope is {scope!r}; expected one of content, timing")
+    policy, ranges = _POLICY_SETTINGS[scope]
+    if value.get("policy") != policy:
+        raise ArtifactRejectedError(
+            f"the {scope} bandit runs {policy}; the policy names {value.get('policy')!r}"
+        )
+    config: dict[str, Any] = {"scope": scope, "policy": policy}
+    if policy == "thompson":
+        prior = value.get("prior")
+        if not (
+            isinstance(prior, list)
+            and len(prior) == 2
+            and all(_real(v) and 0 < v < math.inf for v in prior)
+        ):
+            raise ArtifactRejectedError(f"policy prior is {prior!r}; expected [a, b] > 0")
+        config["prior"] = [float(v) for v in prior]
+    for key, (low, high, open_low) in ranges.items():
+        number: Any = value.get(key)
+        finite = _real(number) and math.isfinite(number)
+        if not (finite and (number > low if open_low else number >= low) and number <= high):
+            bracket = "(" if open_low else "["
+            raise ArtifactRejectedError(
+                f"policy {key} is {number!r}; expected {bracket}{low}, {high}]"
+            )
+        config[key] = float(number)
+    return config
+
+
+def check_bandit_policy(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> None:
+    """``policy.json`` is a valid configuration of the scope the version's name configures,
+    equal to ``extra.policy`` (what serving reads); ``ope_report.json`` holds the estimate,
+    its interval and production's value the promotion gate compares."""
+    config = policy_config(_json_object(files[BANDIT_POLICY_FILE], BANDIT_POLICY_FILE))
+    expected = BANDIT_POLICY_NAMES[config["scope"]]
+    if manifest.get("name") != expected:
+        raise ArtifactRejectedError(
+            f"a {config['scope']} bandit policy is registered as {expected!r}, "
+            f"not {manifest.get('name')!r}"
+        )
+    extra = manifest.get("extra")
+    declared = extra.get("policy") if isinstance(extra, Mapping) else None
+    try:
+        same = declared is not None and policy_config(declared) == config
+    except ArtifactRejectedError:
+        same = False
+    if not same:
+        raise ArtifactRejectedError(f"extra.policy differs from {BANDIT_POLICY_FILE}")
+    report = _json_object(files[OPE_REPORT_FILE], OPE_REPORT_FILE)
+    value, production = report.get("value"), report.get("production")
+    numbers = [
+        part.get(k) if isinstance(part, Mapping) else None
+        for part, k in ((value, "estimate"), (value, "ci_low"), (production, "estimate"))
+    ]
+    if not all(_real(n) and math.isfinite(n) for n in numbers):
+        raise ArtifactRejectedError(
+            f"{OPE_REPORT_FILE} lacks value.estimate, value.ci_low or production.estimate"
+        )
+
+
+def _real(value: Any) -> TypeGuard[float]:
+    """A number (not a bool, not NaN)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
 KINDS: dict[str, ModelKind] = {
     DEFAULT_KIND: ModelKind(DEFAULT_KIND, (MODEL_FILE,), check_predictor, needs_features=True),
     "two_tower": ModelKind(
@@ -454,6 +566,9 @@ KINDS: dict[str, ModelKind] = {
     ),
     "sentiment": ModelKind(
         "sentiment", (MODEL_FILE,), check_sentiment, key_metric=("macro_f1", True)
+    ),
+    BANDIT_POLICY_KIND: ModelKind(
+        BANDIT_POLICY_KIND, (BANDIT_POLICY_FILE, OPE_REPORT_FILE), check_bandit_policy
     ),
 }
 

@@ -24,6 +24,13 @@ compared (other features, no common rows, an encoder that does not load), produc
 unless it is older than ``max_production_age_days``. A manifest naming no evaluation set, of a
 model with no registered set, is compared on its own metric as before (``rule: own_metric``).
 
+Bandit policies (``bandit_policy``)
+    Decided by the off-policy evaluation the artifact carries (``ope_report.json``): under
+    ``not_worse`` the candidate is promoted only when the lower bound of its estimated value
+    beats the logged (production) policy's mean reward on the same decisions by more than
+    ``policy_promotion_margin`` (``rule: ope_lower_bound``), whether or not a production
+    version exists: the logged policy is production even before any version configures it.
+
 Examples
 --------
 >>> rule_of(0.004, (-0.01, 0.02), tolerance=0.01, too_old=False)
@@ -45,7 +52,12 @@ from typing import Any
 from learnloop.clock import iso
 from learnloop.exceptions import LearnloopError
 from learnloop.models.artifacts import VALIDATION_FILE
-from learnloop.models.kinds import ArtifactRejectedError, kind_of
+from learnloop.models.kinds import (
+    BANDIT_POLICY_KIND,
+    OPE_REPORT_FILE,
+    ArtifactRejectedError,
+    kind_of,
+)
 from learnloop.models.registry import CANDIDATE, production_record
 from learnloop.store.tables import Tables
 
@@ -154,6 +166,8 @@ def decide(
 
     settings = tables.settings
     kind = kind_of(manifest).name
+    if kind == BANDIT_POLICY_KIND:
+        return _policy_gate(tables, name, files, policy=policy)
     try:
         own = evaluation_ref(manifest)
         # read (and sha256-check) the version's own set first: a broken set is never
@@ -307,6 +321,61 @@ def decide(
     if decision == "promote":
         return done(CANDIDATE, "", reason, **fields)
     return done(CANDIDATE, reason, **fields)
+
+
+# --- bandit policies: the off-policy gate --------------------------------------------------------
+
+
+def _policy_gate(tables: Tables, name: str, files: Mapping[str, bytes], *, policy: str) -> Decision:
+    """A ``bandit_policy`` version's decision from its OPE report (``rule: ope_lower_bound``).
+
+    The rule is re-applied here with the stage's margin rather than trusting the report's own
+    verdict, which was computed with whatever ``--margin`` its author chose."""
+    import json
+
+    report = json.loads(files[OPE_REPORT_FILE])
+    value, production = report["value"], report["production"]
+    margin = tables.settings.policy_promotion_margin
+    lower, current = float(value["ci_low"]), float(production["estimate"])
+    promote = lower > current + margin
+    alias = production_record(tables, name)
+    numbers = (
+        f"{value.get('estimator', 'estimate')} {float(value['estimate']):.4f} "
+        f"[{lower:.4f}, {float(value.get('ci_high', lower)):.4f}] vs production's logged "
+        f"{current:.4f} + margin {margin:g} on {value.get('n')} decisions "
+        f"({(report.get('range') or {}).get('from')} to {(report.get('range') or {}).get('to')})"
+    )
+    reason = (
+        f"ope_lower_bound: the lower bound beats production: {numbers}"
+        if promote
+        else f"ope_lower_bound: the lower bound does not beat production: {numbers}; "
+        "production kept"
+    )
+    comparison = {
+        "rule": "ope_lower_bound",
+        "metric": "policy_value",
+        "estimator": value.get("estimator"),
+        "candidate": float(value["estimate"]),
+        "interval": [lower, value.get("ci_high")],
+        "production": current,
+        "production_version": alias.target if alias is not None else None,
+        "margin": margin,
+        "delta": lower - current,
+        "rows": value.get("n"),
+        "ess": value.get("ess"),
+        "range": report.get("range"),
+        "skipped": (report.get("rows") or {}).get("skipped"),
+        "decision": "promote" if promote else "keep",
+        "reason": reason,
+    }
+    if policy == "never":
+        why = "passed every check; policy 'never' leaves promotion to an admin"
+        return Decision(CANDIDATE, why, None, _clean(comparison))
+    if policy == "always":
+        return Decision(CANDIDATE, "", "passed every check; policy 'always'", _clean(comparison))
+    if promote:
+        return Decision(CANDIDATE, "", reason, _clean(comparison))
+    return Decision(CANDIDATE, reason, None, _clean(comparison))
 
 
 # --- the registered evaluation set ---------------------------------------------------------------
