@@ -161,7 +161,7 @@ def test_alerts_say_no_check_yet_then_show_the_latest_check(
     client: Any, keys: dict[str, str], tables: Any
 ) -> None:
     first = json.loads(call(client, "GET", "/v1/admin/alerts", key=keys["admin"]).body)
-    assert first == {"checked_at": None, "alerts": [], "skipped": {}}
+    assert first == {"checked_at": None, "alerts": [], "skipped": {}, "actions": []}
     alert = {
         "model": "engagement",
         "feature": "quality_score",
@@ -187,6 +187,7 @@ def test_alerts_say_no_check_yet_then_show_the_latest_check(
         "checked_at": "2026-11-20T01:00:00Z",
         "alerts": [alert],
         "skipped": {"follow_through": "12 rows in the last 7 days"},
+        "actions": [],  # the check alerted, and drift acted on nothing: no action items
     }
 
 
