@@ -305,6 +305,9 @@ def demo(
         settings=demo_settings(),
         verbose=verbose,
         snapshot_seconds=0,
+        # The driver delivers the bucket's events after each job it fires; a polling thread
+        # would list the bucket every 2 s beside it. --keep-running starts one afterwards.
+        bucket_poll_seconds=0,
     )
     with _stop_on_signals() as stopping, _started(runner):
         _announce(runner)
@@ -312,6 +315,7 @@ def demo(
         click.echo(format_summary(run.summary))
         click.echo("report: " + ", ".join(str(path) for path in run.files))
         if keep_running:
+            runner.watch_bucket()
             click.echo("serving what was learned; Ctrl-C to stop")
             while not stopping.wait(0.5):
                 pass

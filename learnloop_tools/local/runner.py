@@ -90,6 +90,9 @@ class Runner:
         Interface for both servers; keep the loopback default.
     app_schedules
         Register the app's ``@app.schedule`` handlers with the scheduler.
+    bucket_poll_seconds
+        How often a background thread delivers the bucket's S3 events; 0: only when
+        :meth:`deliver_bucket_events` is called (the demo calls it after each job).
 
     Attributes
     ----------
@@ -120,6 +123,7 @@ class Runner:
         moto_port: int = 0,
         host: str = "127.0.0.1",
         app_schedules: bool = True,
+        bucket_poll_seconds: float = 2.0,
     ) -> None:
         self.port = port
         self.state_dir = Path(state_dir)
@@ -132,6 +136,7 @@ class Runner:
         self.moto_port = moto_port
         self.host = host
         self.app_schedules = app_schedules
+        self.bucket_poll_seconds = bucket_poll_seconds
         self._initial_settings = settings
         self.settings: Settings = settings or Settings()
         self.api_url: str | None = None
@@ -371,8 +376,17 @@ class Runner:
             app_event_handlers(self.app_module),
             prefix="models/",
             region=self.settings.region,
+            interval=self.bucket_poll_seconds,
         )
-        self.bucket_events.start()
+        if self.bucket_poll_seconds > 0:
+            self.bucket_events.start()
+
+    def watch_bucket(self, seconds: float = 2.0) -> None:
+        """Deliver the bucket's S3 events from a background thread every ``seconds`` from now
+        on (a runner built with ``bucket_poll_seconds=0`` delivers only when asked)."""
+        if self.bucket_events is not None:
+            self.bucket_events.interval = seconds
+            self.bucket_events.start()
 
     def deliver_bucket_events(self) -> list[str]:
         """Deliver the events of objects that arrived since the last poll, now, in this thread."""

@@ -199,6 +199,7 @@ def test_learn_trains_both_predictors_and_publishes_onnx(tables: Any, s3: Any) -
         assert {o["Key"] for o in listed["Contents"]} == {
             prefix + "model.onnx",
             prefix + "validation.onnx",
+            prefix + "reference.npz",  # the training rows' inputs: drift's reference
             prefix + "manifest.json",
         }
         manifest = json.loads(

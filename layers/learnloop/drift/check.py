@@ -58,7 +58,9 @@ from learnloop.drift.served import (
 )
 from learnloop.drift.statistics import feature_psi, mse, r2, roc_auc
 from learnloop.exceptions import ModelLoadError, StoreError
+from learnloop.models.artifacts import REFERENCE_FILE
 from learnloop.models.cache import MODEL_FILE, ProductionRef, S3ArtifactLoader, load_model
+from learnloop.models.evaluation import EvaluationSetError, decode_set
 from learnloop.models.registry import production_record
 from learnloop.observability import logger
 from learnloop.predictors.features import (
@@ -287,6 +289,8 @@ class _Check:
         try:
             manifest, files = self.loader.read_artifact(ref, only=(MODEL_FILE,))
             model = load_model(name, version, files[MODEL_FILE])
+            if REFERENCE_FILE in (manifest.get("files") or {}):
+                files.update(self.loader.read_artifact(ref, only=(REFERENCE_FILE,))[1])
         except ModelLoadError as exc:
             logger.warning("drift check: production model does not load", extra={"model": name})
             return {"version": version, "skipped": f"the production model does not load: {exc}"}, []
@@ -308,7 +312,9 @@ class _Check:
             return report, []
         X = predictor.matrix(rows)
         alerts: list[dict[str, Any]] = []
-        report["features"] = self._features(name, version, predictor, manifest, X, report, alerts)
+        report["features"] = self._features(
+            name, version, predictor, manifest, files.get(REFERENCE_FILE), X, report, alerts
+        )
         report["performance"] = self._performance(
             name, version, predictor, manifest, model, X, np.asarray(targets), alerts
         )
@@ -320,27 +326,42 @@ class _Check:
         version: str,
         predictor: _Predictor,
         manifest: Mapping[str, Any],
+        stored: bytes | None,
         X: np.ndarray,
         report: dict[str, Any],
         alerts: list[dict[str, Any]],
     ) -> dict[str, Any]:
-        reference = self._reference(manifest)
         recent_ids = {row.content["decision_id"] for row in self.recent}
-        report["overlap_rows"] = sum(row.content["decision_id"] in recent_ids for row in reference)
-        rows, _, _ = predictor.data(reference)
-        report["reference_rows"] = len(rows)
+        arrays = _stored_reference(stored, len(predictor.features))
+        if arrays is not None:
+            # The trainer stored its rows' inputs: no second read of the training window, and
+            # the reference outlives the tables' retention.
+            reference_X = np.asarray(arrays["X"], dtype=np.float64)
+            ids = arrays.get("decision_id", np.asarray([], dtype=str))
+            report["overlap_rows"] = int(sum(str(i) in recent_ids for i in ids))
+            report["reference"] = REFERENCE_FILE
+        else:
+            reference = self._reference(manifest)
+            report["overlap_rows"] = sum(
+                row.content["decision_id"] in recent_ids for row in reference
+            )
+            reference_X = predictor.matrix(predictor.data(reference)[0])
+            report["reference"] = "training window"
+        report["reference_rows"] = len(reference_X)
         window = manifest.get("window") or {}
-        if len(rows) < self.settings.drift_min_rows:
+        if len(reference_X) < self.settings.drift_min_rows:
             return {
-                "skipped": f"{len(rows)} rows of the training window ({window.get('start')} to "
-                f"{window.get('end')}) can be read; a drift check needs at least "
-                f"{self.settings.drift_min_rows}"
+                "skipped": f"{len(reference_X)} rows of the training window "
+                f"({window.get('start')} to {window.get('end')}) can be read; a drift check "
+                f"needs at least {self.settings.drift_min_rows}"
             }
         threshold = self.settings.drift_psi_threshold
-        bins = max(2, min(self.settings.drift_bins, min(len(rows), len(X)) // MIN_ROWS_PER_BIN))
+        bins = max(
+            2, min(self.settings.drift_bins, min(len(reference_X), len(X)) // MIN_ROWS_PER_BIN)
+        )
         report["bins"] = bins
         found = feature_psi(
-            predictor.matrix(rows),
+            reference_X,
             X,
             predictor.features,
             categories=CATEGORICAL_FEATURES,
@@ -426,6 +447,22 @@ class _Check:
                 if row.content.get("posted_at") and start <= _parse(row.content["posted_at"]) <= end
             ]
         return self._references[key]
+
+
+def _stored_reference(stored: bytes | None, width: int) -> dict[str, np.ndarray] | None:
+    """The arrays of an artifact's ``reference.npz``; None (read the window instead) when it is
+    absent or unusable."""
+    if stored is None:
+        return None
+    try:
+        arrays = decode_set(stored)
+    except EvaluationSetError:
+        logger.warning("drift check: reference.npz does not load; reading the training window")
+        return None
+    X = arrays.get("X")
+    if X is None or X.ndim != 2 or X.shape[1] != width:
+        return None
+    return arrays
 
 
 def _record(tables: Tables, result: DriftResult) -> list[str]:

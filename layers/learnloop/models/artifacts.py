@@ -27,6 +27,9 @@ MANIFEST_FILE = "manifest.json"
 MODEL_FILE = "model.onnx"
 #: A predictor's recipe fit on the rows before its hold-out: the model its metrics describe.
 VALIDATION_FILE = "validation.onnx"
+#: A predictor's training rows as its inputs (``X``) and ``decision_id``s, no pickle: the drift
+#: check's reference distribution, read from the artifact rather than the tables again.
+REFERENCE_FILE = "reference.npz"
 INPUT_NAME = "features"
 # onnxruntime 1.16 (the oldest `serve` allows) reads IR <= 9 and default-domain opset <= 19;
 # 17 keeps a margin and covers every operator the linear models need.

@@ -74,6 +74,9 @@ class TrainedPredictor:
         strings when unknown), the evaluation set the publisher writes.
     trained_through, holdout_from : datetime or None
         The newest row the twin trained on and the oldest held-out row.
+    reference : dict of str to numpy.ndarray
+        Every row the published model trained on: ``X`` and ``decision_id``, the drift check's
+        reference distribution.
     """
 
     name: str
@@ -88,6 +91,7 @@ class TrainedPredictor:
     holdout: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     trained_through: datetime | None = None
     holdout_from: datetime | None = None
+    reference: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
 
 def train_engagement_model(
@@ -358,7 +362,8 @@ def _trained(
             f"{len(ids)} ids for {len(stamps)} rows",
             details=[{"field": "ids", "message": "one decision id per row"}],
         )
-    decision_ids = np.asarray(["" if ids is None else str(ids[i]) for i in val])
+    every_id = np.asarray(["" if ids is None else str(ids[i]) for i in range(len(stamps))])
+    decision_ids = every_id[val]
     posted_at = np.asarray([datetime.fromtimestamp(float(stamps[i]), UTC).isoformat() for i in val])
     return TrainedPredictor(
         name=name,
@@ -373,6 +378,7 @@ def _trained(
         holdout={"X": X[val], "y": y[val], "posted_at": posted_at, "decision_id": decision_ids},
         trained_through=datetime.fromtimestamp(float(stamps[train].max()), UTC),
         holdout_from=datetime.fromtimestamp(float(stamps[val].min()), UTC),
+        reference={"X": X, "decision_id": every_id},
     )
 
 

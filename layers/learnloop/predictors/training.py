@@ -20,6 +20,7 @@ from learnloop.clock import as_utc, iso
 from learnloop.exceptions import InsufficientDataError
 from learnloop.models.artifacts import (
     MODEL_FILE,
+    REFERENCE_FILE,
     VALIDATION_FILE,
     build_manifest,
     new_version,
@@ -226,7 +227,7 @@ def publish(
     'models/engagement/20261120T230000Z/manifest.json'
     """
 
-    from learnloop.models.evaluation import write_set  # numpy: only when publishing
+    from learnloop.models.evaluation import encode_set, write_set  # numpy: when publishing
 
     version = new_version(now)
     bucket = tables.settings.bucket
@@ -238,6 +239,8 @@ def publish(
             k: float(v) for k, v in trained.estimator.get_params().items() if k in ("alpha", "C")
         },
     }
+    if getattr(trained, "reference", None):
+        files[REFERENCE_FILE] = encode_set(trained.reference)
     evaluation = None
     if getattr(trained, "validation_estimator", None) is not None and trained.holdout:
         files[VALIDATION_FILE] = to_onnx(trained.validation_estimator, trained.feature_names)
