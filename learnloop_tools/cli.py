@@ -220,7 +220,7 @@ def up(
 
 @main.command()
 @click.option(
-    "--days", type=click.IntRange(min=2), default=21, show_default=True, help="Simulated days."
+    "--days", type=click.IntRange(min=2), default=16, show_default=True, help="Simulated days."
 )
 @click.option("--posts-per-day", type=click.IntRange(1, 100), default=24, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True, help="Makes a run reproducible.")

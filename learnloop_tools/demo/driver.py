@@ -55,7 +55,7 @@ EVENT_MIX: tuple[tuple[str, Callable[[np.random.Generator, int], dict[str, Any]]
 class DemoConfig:
     """How big a run is. The defaults finish in under 2 minutes on two cores."""
 
-    days: int = 21
+    days: int = 16
     posts_per_day: int = 24
     hours_per_day: int = 4
     reactions_per_day: int = 40
@@ -69,7 +69,7 @@ class DemoConfig:
     #: Whether the hidden truth shifts mid-run (see :meth:`World.shifted`).
     shift: bool = True
     #: The ``day_index`` (from 0) of the first day of the new regime; ``None``: 40 % into the
-    #: run (day 8 of 21), which leaves the bandit time to settle before and to recover after.
+    #: run (day 6 of 16), which leaves the bandit time to settle before and to recover after.
     shift_day: int | None = None
     #: Schedules nothing in the report depends on fire once, after the last day, instead of on
     #: their expressions: the hourly deletion purge (the demo deletes nobody). The drift check

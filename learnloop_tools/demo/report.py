@@ -539,14 +539,17 @@ def _plot_timeline(path: Path, days: Sequence[DayRecord], summary: Mapping[str, 
         (f"{model} drift alert", [d.day_index for d in days if model in _alerted_models(d)], "x")
         for model in alerted
     ]
-    retrain_days = [
-        d.day_index
-        for d in days
-        if any(
-            isinstance(a, dict) and a.get("action") in RETRAIN_ACTIONS
-            for a in (d.extra.get("drift") or {}).get("actions") or []
-        )
-    ]
+    # Each action once, on the day of the check that took it (the route lists recent ones).
+    day_of = {d.date.isoformat(): d.day_index for d in days}
+    retrain_days = sorted(
+        {
+            day_of[str(a.get("at"))[:10]]
+            for a in summary.get("drift_actions") or []
+            if isinstance(a, dict)
+            and a.get("action") in RETRAIN_ACTIONS
+            and str(a.get("at"))[:10] in day_of
+        }
+    )
     rows.append(("drift retrains", retrain_days, "o"))
     for row, (label, at, marker) in enumerate(rows):
         event_axes.scatter(at, [row] * len(at), marker=marker, s=40, label=label)
