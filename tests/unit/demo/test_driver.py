@@ -19,7 +19,8 @@ def test_doctests_run() -> None:
 
 
 def test_the_world_shifts_40_percent_into_the_run_by_default() -> None:
-    assert DemoConfig().shift_at == default_shift_day(21) == 8
+    assert DemoConfig().shift_at == default_shift_day(16) == 6
+    assert default_shift_day(21) == 8
     assert DemoConfig(days=8).shift_at == 3
     assert DemoConfig(days=10, shift_day=2).shift_at == 2
     assert DemoConfig(shift=False).shift_at is None
