@@ -48,6 +48,17 @@ class TradeDeleted(Properties):
     trade_id: Identifier
 
 
+class TradeClosed(Properties):
+    """A trade's result: the outcome the journal models learn from."""
+
+    trade_id: Identifier
+    pnl: Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]
+    symbol: ShortText | None = None
+    outcome: Literal["win", "loss", "breakeven"] | None = None
+    exit_price: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    holding_seconds: Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)] | None = None
+
+
 class EmotionAnalyzed(Properties):
     emotion: ShortText
     confidence: Unit
@@ -63,6 +74,11 @@ class PatternDetected(Properties):
     pattern_type: ShortText
     confidence: Unit | None = None
     pattern_id: Identifier | None = None
+    trade_id: Identifier | None = None
+    severity: Literal["low", "medium", "high"] | None = None
+    was_warned: bool | None = None
+    outcome: Literal["win", "loss", "breakeven"] | None = None
+    pnl: Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)] | None = None
 
 
 class InsightFeedback(Properties):
@@ -108,6 +124,7 @@ EVENT_TYPES: dict[str, type[Properties]] = {
     "trade_created": TradeCreated,
     "trade_updated": TradeUpdated,
     "trade_deleted": TradeDeleted,
+    "trade_closed": TradeClosed,
     "emotion_analyzed": EmotionAnalyzed,
     "pattern_viewed": PatternViewed,
     "pattern_detected": PatternDetected,
