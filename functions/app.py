@@ -600,7 +600,7 @@ def admin_asset(call: Call, name: str) -> Response:
 
 @app.on_cw_event(models.MODEL_DROPPED_PATTERN, name="on_model_dropped")
 def on_model_dropped(event: CloudWatchEvent) -> list[dict[str, Any]]:
-    return models.on_model_dropped(event.to_dict(), api.services().tables)
+    return jobs.model_dropped(event.to_dict(), api.services().tables)
 
 
 # --- schedules ---------------------------------------------------------------------------------

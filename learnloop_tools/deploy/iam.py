@@ -103,6 +103,7 @@ def function_policy(
     table_ids: Sequence[str],
     bucket_id: str,
     log_group_id: str,
+    event_bus_id: str | None = None,
 ) -> Document:
     """The inline policy of one Lambda function.
 
@@ -112,6 +113,8 @@ def function_policy(
         What the function needs.
     table_ids, bucket_id, log_group_id
         Logical ids of the stage's tables, its bucket and the function's log group.
+    event_bus_id
+        Logical id of the stage's event bus (PutEvents on it when ``profile.puts_events``).
     """
     actions = list(DYNAMODB_READ)
     if profile.dynamodb_write:
@@ -129,6 +132,14 @@ def function_policy(
     statements += s3_statements(
         bucket_id, read=profile.s3_read, write=profile.s3_write, delete=profile.s3_delete
     )
+    if profile.puts_events and event_bus_id is not None:
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["events:PutEvents"],
+                "Resource": {"Fn::GetAtt": [event_bus_id, "Arn"]},
+            }
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 

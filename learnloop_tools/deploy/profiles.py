@@ -38,6 +38,8 @@ class Profile:
         Key prefixes of the stage's bucket (``""`` is the whole bucket).
     tables
         Entities (``"ledger"``, ``"users"``) whose tables it may touch; empty: every table.
+    puts_events
+        PutEvents on the stage's event bus (named to it in ``LEARNLOOP_EVENT_BUS``).
     """
 
     layers: tuple[str, ...] = ("ingest", "inference")
@@ -48,6 +50,7 @@ class Profile:
     s3_delete: tuple[str, ...] = ()
     needs_secret: bool = True
     tables: tuple[str, ...] = ()
+    puts_events: bool = False
 
 
 #: Functions whose needs are known. Route groups are named ``api_{scope}``.
@@ -75,8 +78,9 @@ PROFILES: dict[str, Profile] = {
     # Drift: reads day partitions (Query, never Scan) and the production ONNX + manifest from
     # models/, scores with onnxruntime (inference layer), writes only its ledger items (a
     # drifted predictor's retrain is requested there: the learn layer would not fit beside
-    # inference). The secret maps reactions' users to the two-tower model's pseudonyms.
-    "drift_check": Profile(layers=("ingest", "inference"), s3_read=("models/",)),
+    # inference). The secret maps reactions' users to the two-tower model's pseudonyms. A
+    # container model's retrain request goes on the stage's bus, whose rule starts its task.
+    "drift_check": Profile(layers=("ingest", "inference"), s3_read=("models/",), puts_events=True),
     # Off-policy evaluation of the configured bandit candidates: day partitions of the decision
     # log (Query), numpy (inference layer); publishes bandit_policy versions under models/ only
     # (registration, on the drop, decides). Pseudonyms are not read, so no secret.

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from learnloop.drift.actions import CONTAINER_MODELS, EVENT_SOURCE, RETRAIN_DETAIL_TYPE
 from learnloop.settings import Settings
 from learnloop.store.records import User
 from learnloop_tools.deploy import iam
@@ -38,6 +39,8 @@ BUCKET_ID = "Bucket"
 SECRET_ID = "PseudonymSecret"
 API_ID = "RestApi"
 CLUSTER_ID = "TrainingCluster"
+#: The stage's own EventBridge bus: drift's retrain requests, which start container jobs.
+EVENT_BUS_ID = "EventBus"
 #: The template parameter naming the bucket the zips were uploaded to.
 ARTIFACTS_PARAMETER = "ArtifactsBucket"
 #: What a training task may read and write in the bucket (contract B and C).
@@ -262,6 +265,8 @@ def _environment(
             "LEARNLOOP_BUCKET": {"Ref": BUCKET_ID},
         }
     )
+    if spec.profile.puts_events:
+        variables["LEARNLOOP_EVENT_BUS"] = {"Ref": EVENT_BUS_ID}
     if spec.profile.needs_secret:
         variables["LEARNLOOP_PSEUDONYM_SECRET"] = {
             "Fn::Sub": f"{{{{resolve:secretsmanager:${{{SECRET_ID}}}:SecretString}}}}"
@@ -307,7 +312,7 @@ def function_resources(
         logical_id(t.entity, "Table") for t in inventory.tables if not wanted or t.entity in wanted
     ]
     log_id, role_id, fn_id = f"{base}Logs", f"{base}Role", f"{base}Function"
-    policy = iam.function_policy(spec.profile, table_ids, BUCKET_ID, log_id)
+    policy = iam.function_policy(spec.profile, table_ids, BUCKET_ID, log_id, EVENT_BUS_ID)
     properties: dict[str, Any] = {
         "FunctionName": name,
         "Role": {"Fn::GetAtt": [role_id, "Arn"]},
@@ -731,34 +736,66 @@ def training_resources(
                 ],
             },
         }
+        target = _task_target(job.name, task_id)
         resources[logical_id(job.name, "Schedule")] = {
             "Type": "AWS::Events::Rule",
             "Properties": {
                 "Name": f"learnloop-{options.stage}-train-{job.name.replace('_', '-')}",
                 "ScheduleExpression": sizes["schedule"],
                 "State": "ENABLED",
-                "Targets": [
-                    {
-                        "Id": job.name,
-                        "Arn": {"Fn::GetAtt": [CLUSTER_ID, "Arn"]},
-                        "RoleArn": {"Fn::GetAtt": ["TrainingScheduleRole", "Arn"]},
-                        "EcsParameters": {
-                            "TaskDefinitionArn": {"Ref": task_id},
-                            "TaskCount": 1,
-                            "LaunchType": "FARGATE",
-                            "NetworkConfiguration": {
-                                "AwsVpcConfiguration": {
-                                    "AssignPublicIp": "ENABLED",
-                                    "Subnets": [
-                                        {"Ref": "TrainingSubnet1"},
-                                        {"Ref": "TrainingSubnet2"},
-                                    ],
-                                    "SecurityGroups": [{"Ref": "TrainingSecurityGroup"}],
-                                }
-                            },
-                        },
-                    }
-                ],
+                "Targets": [target],
+            },
+        }
+    return resources
+
+
+def _task_target(job: str, task_id: str) -> dict[str, Any]:
+    """An EventBridge target that runs one task of ``task_id`` on the training cluster."""
+    return {
+        "Id": job,
+        "Arn": {"Fn::GetAtt": [CLUSTER_ID, "Arn"]},
+        "RoleArn": {"Fn::GetAtt": ["TrainingScheduleRole", "Arn"]},
+        "EcsParameters": {
+            "TaskDefinitionArn": {"Ref": task_id},
+            "TaskCount": 1,
+            "LaunchType": "FARGATE",
+            "NetworkConfiguration": {
+                "AwsVpcConfiguration": {
+                    "AssignPublicIp": "ENABLED",
+                    "Subnets": [{"Ref": "TrainingSubnet1"}, {"Ref": "TrainingSubnet2"}],
+                    "SecurityGroups": [{"Ref": "TrainingSecurityGroup"}],
+                }
+            },
+        },
+    }
+
+
+def event_bus_resources(
+    settings: Settings, options: TemplateOptions, jobs: tuple[TrainingJobSpec, ...]
+) -> dict[str, Any]:
+    """The stage's event bus and, per container-trained model, the rule that starts its
+    training task when ``drift_check`` puts a retrain request for it on the bus."""
+    resources: dict[str, Any] = {
+        EVENT_BUS_ID: {
+            "Type": "AWS::Events::EventBus",
+            "Properties": {"Name": f"learnloop-{options.stage}"},
+        }
+    }
+    for job in jobs:
+        if job.name not in CONTAINER_MODELS:
+            continue
+        resources[logical_id(job.name, "RetrainRule")] = {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "Name": f"learnloop-{options.stage}-retrain-{job.name.replace('_', '-')}",
+                "EventBusName": {"Ref": EVENT_BUS_ID},
+                "EventPattern": {
+                    "source": [EVENT_SOURCE],
+                    "detail-type": [RETRAIN_DETAIL_TYPE],
+                    "detail": {"model": [job.name], "stage": [settings.stage]},
+                },
+                "State": "ENABLED",
+                "Targets": [_task_target(job.name, logical_id(job.name, "TaskDefinition"))],
             },
         }
     return resources
@@ -797,6 +834,8 @@ def build_template(
         resources.update(function_resources(inventory, settings, options, artifacts, spec))
     if any(spec.kind == "api" for spec in inventory.functions):
         resources.update(api_resources(inventory, options))
+    if any(spec.profile.puts_events for spec in inventory.functions):
+        resources.update(event_bus_resources(settings, options, inventory.training_jobs))
     resources.update(training_resources(settings, options, inventory.training_jobs))
     outputs: dict[str, Any] = {
         "BucketName": {"Value": {"Ref": BUCKET_ID}},
@@ -857,6 +896,7 @@ __all__ = [
     "TemplateOptions",
     "bucket_name",
     "build_template",
+    "event_bus_resources",
     "function_name",
     "logical_id",
     "read_chalice_config",

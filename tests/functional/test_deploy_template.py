@@ -289,3 +289,47 @@ def test_evaluate_policies_reads_the_log_and_writes_only_bandit_policy_versions(
     function = template["Resources"]["EvaluatePoliciesFunction"]["Properties"]
     assert function["Layers"] == [{"Ref": "IngestLayer"}, {"Ref": "InferenceLayer"}]
     assert "LEARNLOOP_PSEUDONYM_SECRET" not in function["Environment"]["Variables"]
+
+
+def test_a_drift_retrain_request_starts_the_container_models_task(
+    template: dict[str, Any],
+) -> None:
+    from learnloop.drift.actions import EVENT_SOURCE, RETRAIN_DETAIL_TYPE
+
+    resources = template["Resources"]
+    [bus_id] = resources_of(template, "AWS::Events::EventBus")
+    # drift_check is told the bus and may put events on it, and no other function may.
+    variables = resources["DriftCheckFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["LEARNLOOP_EVENT_BUS"] == {"Ref": bus_id}
+    puts = [
+        f.removesuffix("Function")
+        for f in _functions(template)
+        if "events:PutEvents" in _actions(_policy(template, f))
+    ]
+    assert puts == ["DriftCheck"]
+    [grant] = [s for s in _policy(template, "DriftCheck") if "events:PutEvents" in s["Action"]]
+    assert grant["Resource"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+    # One rule per container-trained model, on the stage's bus, running that model's task.
+    rules = {
+        name: r["Properties"]
+        for name, r in resources_of(template, "AWS::Events::Rule").items()
+        if "EventBusName" in r["Properties"]
+    }
+    assert sorted(rules) == ["SentimentRetrainRule", "TwoTowerRetrainRule"]
+    for model, rule in (
+        ("two_tower", rules["TwoTowerRetrainRule"]),
+        ("sentiment", rules["SentimentRetrainRule"]),
+    ):
+        assert rule["EventBusName"] == {"Ref": bus_id}
+        assert rule["EventPattern"] == {
+            "source": [EVENT_SOURCE],
+            "detail-type": [RETRAIN_DETAIL_TYPE],
+            "detail": {"model": [model], "stage": ["iam"]},
+        }
+        [target] = rule["Targets"]
+        task = "".join(part.title() for part in model.split("_")) + "TaskDefinition"
+        assert target["EcsParameters"]["TaskDefinitionArn"] == {"Ref": task}
+        # The schedule role may run exactly these task definitions.
+        role = resources[target["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+        statement = role["Policies"][0]["PolicyDocument"]["Statement"][0]
+        assert {"Ref": task} in statement["Resource"]

@@ -10,10 +10,12 @@ carried out.
   detected change, older rows describe a different world) and publishes to S3 with ``extra =
   {"trigger": "drift", "window_days", "drift_check", "drifted"}`` in the manifest.
 * ``two_tower`` / ``sentiment`` are container jobs the runtime never imports: when
-  ``LEARNLOOP_EVENT_BUS`` is set, the request is also put on that bus as a
-  ``learnloop.retrain.requested`` event (for a rule that starts the job's task); the local
-  stack carries requests out (``learnloop retrain --pending``, and the runner after each drift
-  check).
+  ``LEARNLOOP_EVENT_BUS`` is set (the deployed stack sets it), the request is also put on that
+  bus as a ``learnloop.retrain.requested`` event, and the stack's rule for the model starts the
+  job's Fargate task; the local stack carries requests out (``learnloop retrain --pending``, and
+  the runner after each drift check). Either way the request is done when a version of the
+  model published after it is registered (:func:`complete_by_version`, called on every model
+  drop), so a task started by the rule needs no access to the ledger.
 
 Either way registration, triggered by the manifest's arrival, decides promotion as for any
 other version (champion and challenger scored on one evaluation set).
@@ -43,7 +45,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import PutError
@@ -246,6 +248,50 @@ def complete_request(
     return value
 
 
+def complete_by_version(tables: Tables, model: str, version: str) -> list[dict[str, Any]]:
+    """Mark ``model``'s pending retrain requests done by ``version``, when it was made after
+    them (a container job started for a request, or any later run of it).
+
+    Safe to call on every registration and again on a redelivered one: only pending
+    requests older than the version change. Predictor requests are left to ``learn``.
+
+    Examples
+    --------
+    >>> [a["action"] for a in complete_by_version(tables, "two_tower", "20261121T020000Z")]
+    ... # doctest: +SKIP
+    ['retrained']
+    """
+    if model not in CONTAINER_MODELS:
+        return []
+    made = version_time(version)
+    if made is None:
+        return []
+    done: list[dict[str, Any]] = []
+    for request in pending_requests(tables):
+        at = str(request.get("at") or "")
+        if request.get("model") != model or not at or made < _parse(at):
+            continue
+        reason = f"retrained: the {model} job published {version}"
+        done.append(complete_request(tables, at, model, version=version, reason=reason))
+    return done
+
+
+def version_time(version: str) -> datetime | None:
+    """The UTC time a version id (``YYYYMMDDTHHMMSSZ``) names; None for another id.
+
+    Examples
+    --------
+    >>> version_time("20261121T020000Z").isoformat()
+    '2026-11-21T02:00:00+00:00'
+    >>> version_time("v1") is None
+    True
+    """
+    try:
+        return datetime.strptime(version, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def pending_requests(tables: Tables) -> list[dict[str, Any]]:
     """The retrain requests not carried out yet, oldest first (one Query of ``by_pending``)."""
     found = [dict(e.value or {}) for e in tables.ledger.by_pending.query(RETRAIN_JOB)]
@@ -401,8 +447,10 @@ __all__ = [
     "RETRAIN_DETAIL_TYPE",
     "act_on_drift",
     "carry_out_predictor_requests",
+    "complete_by_version",
     "complete_request",
     "outcome",
     "pending_requests",
     "timeline",
+    "version_time",
 ]

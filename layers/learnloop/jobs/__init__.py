@@ -67,6 +67,25 @@ JOBS: dict[str, Callable[..., dict[str, Any]]] = {
 }
 
 
+def model_dropped(event: dict[str, Any], tables: Tables) -> list[dict[str, Any]]:
+    """Register the model versions an S3 "Object Created" event announces, then mark the
+    drift retrain requests each new container-trained version carried out.
+
+    Examples
+    --------
+    >>> model_dropped(object_created_event, tables)  # doctest: +SKIP
+    [{'name': 'two_tower', 'version': '20261121T020000Z', 'status': 'production', ...}]
+    """
+    from learnloop.drift.actions import complete_by_version
+    from learnloop.models.operations import on_model_dropped
+
+    results = on_model_dropped(event, tables)
+    for result in results:
+        # Also on a redelivery: the first delivery may have stopped before this step.
+        complete_by_version(tables, str(result["name"]), str(result["version"]))
+    return results
+
+
 def run_job(name: str, tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
     """Run the job ``name`` for logical time ``now``; returns its JSON-ready result."""
     try:
@@ -88,4 +107,4 @@ def run_scheduled(name: str, event_time: str | None, tables: Tables) -> dict[str
     return run_job(name, tables, now)
 
 
-__all__ = ["JOBS", "run_job", "run_scheduled"]
+__all__ = ["JOBS", "model_dropped", "run_job", "run_scheduled"]
