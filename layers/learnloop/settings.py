@@ -182,6 +182,10 @@ class Settings:
     drift_label_mix_threshold: float = 0.2
     #: A model retrained for drift is not retrained for drift again within this many hours.
     drift_retrain_cooldown_hours: float = 24.0
+    #: Inputs the product's own policy sets (the timing bandit picks the posting hour): their
+    #: PSI is reported but never alerts, since the shift is ours, not the world's. Accuracy
+    #: checks still catch a model that the new mix of hours hurts.
+    drift_policy_features: tuple[str, ...] = ("hour_sin", "hour_cos", "slot")
     #: EventBridge bus that gets ``learnloop.retrain.requested`` events; None: none are sent.
     event_bus_name: str | None = None
     # --- registration: champion and challenger scored on one evaluation set ---
@@ -281,6 +285,9 @@ class Settings:
             drift_recall_tolerance=_float(env, "LEARNLOOP_DRIFT_RECALL_TOLERANCE", 0.1),
             drift_min_users=_int(env, "LEARNLOOP_DRIFT_MIN_USERS", 20, minimum=1),
             drift_label_mix_threshold=_float(env, "LEARNLOOP_DRIFT_LABEL_MIX_THRESHOLD", 0.2),
+            drift_policy_features=_split(
+                env.get("LEARNLOOP_DRIFT_POLICY_FEATURES", "hour_sin,hour_cos,slot")
+            ),
             drift_retrain_cooldown_hours=_float(
                 env, "LEARNLOOP_DRIFT_RETRAIN_COOLDOWN_HOURS", 24.0
             ),

@@ -50,12 +50,18 @@ def post_window(
     quality: tuple[float, float] = (0.0, 1.0),
     rate: Any = engagement,
     follow: Any = follows,
+    hours: tuple[int, ...] = (),
 ) -> None:
-    """``n`` decisions posted over the ``days`` before ``end``, each with one outcome 3 h later."""
+    """``n`` decisions posted over the ``days`` before ``end``, each with one outcome 3 h later
+    (posted at one of ``hours`` when given, as a timing policy would pick them)."""
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(n):
         posted = end - timedelta(hours=3, minutes=int(rng.integers(0, (days * 24 - 4) * 60)))
+        if hours:
+            posted = posted.replace(hour=int(rng.choice(hours)))
+            if posted > end - timedelta(hours=3):
+                posted -= timedelta(days=1)
         q = float(rng.uniform(*quality))
         novelty = float(rng.uniform())
         content = {
@@ -197,6 +203,30 @@ def test_shifted_feature_raises_a_psi_alert_for_that_feature(
     assert "quality_score" in alert["message"] and "PSI" in alert["message"]
     # Inputs of the other model did not move.
     assert all(f["psi"] < 0.2 for f in result.models["follow_through"]["features"].values())
+
+
+def test_posting_hours_our_timing_policy_moved_are_reported_but_never_alert(
+    tables: Any, s3: Any, production: dict[str, Any], _dynamodb_client: Any
+) -> None:
+    from learnloop.store import Tables
+
+    post_window(tables, "recent", 150, end=NOW, days=7, seed=3, hours=(14, 15))
+    result = drift_check(tables, NOW, s3=s3)
+    features = result.models["engagement"]["features"]
+    moved = {f for f in ("hour_sin", "hour_cos", "slot") if features[f]["psi"] > 0.2}
+    assert moved and all(features[f].get("policy") is True for f in moved)
+    assert "policy" not in features["quality_score"]
+    assert [a for a in result.alerts if a["metric"] == "psi"] == []
+    # With no input exempted, the same rows alert on exactly those inputs.
+    strict = Tables(
+        tables.settings.with_overrides(drift_policy_features=()), dynamodb_client=_dynamodb_client
+    )
+    flagged = {
+        a["feature"]
+        for a in drift_check(strict, NOW, s3=s3).alerts
+        if a["metric"] == "psi" and a["model"] == "engagement"
+    }
+    assert flagged == moved
 
 
 def test_recent_outcomes_from_another_relation_raise_performance_alerts(

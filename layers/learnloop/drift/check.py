@@ -12,7 +12,9 @@ through day partitions (never a Scan), and become features through the same buil
   (:func:`learnloop.drift.statistics.feature_psi`: ``drift_bins`` (10) quantile bins of the
   reference for numeric inputs, fewer when there are under 20 rows a bin
   (:data:`MIN_ROWS_PER_BIN`); one bin per level for the dummy-coded content type, length and
-  time slot). PSI above ``drift_psi_threshold`` (0.2) alerts.
+  time slot). PSI above ``drift_psi_threshold`` (0.2) alerts, except for the inputs the
+  product's own policy sets (``drift_policy_features``: the hour and slot the timing bandit
+  picks), which are reported with ``"policy": true`` and never alert.
 * **Performance drift**: the production ONNX model, loaded as serving loads it (sha256
   checked against the manifest, onnxruntime), scores the recent rows; its key metric (R² for
   engagement, AUC for follow-through; MSE is reported too) more than ``drift_r2_tolerance``
@@ -371,6 +373,9 @@ class _Check:
         for feature, info in found.items():
             value = float(info["psi"])
             out[feature] = {"psi": round(value, _DECIMALS), "kind": info["kind"]}
+            if feature in self.settings.drift_policy_features:
+                out[feature]["policy"] = True
+                continue
             if value > threshold:
                 alerts.append(
                     {
