@@ -105,3 +105,31 @@ def test_arms_are_cached_for_a_few_seconds(tables: Any) -> None:
     assert set(cache.get("content")) == {"a"}  # still fresh: no Query
     now[0] += 2
     assert set(cache.get("content")) == {"a", "b"}
+
+
+def test_an_arm_nobody_pulls_forgets_at_the_pace_of_the_others(
+    client: Any, keys: dict, tables: Any, settings: Any
+) -> None:
+    # learn decays an arm only when it writes it: "old" was last written two days before
+    # "new", so with a daily discount of 0.5 its counts are worth a quarter when read.
+    tables.bandit_arms(
+        "content", "old", successes=80, failures=20, decayed_at="2026-11-20T00:00:00.000000Z"
+    ).save()
+    tables.bandit_arms(
+        "content", "new", successes=8, failures=2, decayed_at="2026-11-22T00:00:00.000000Z"
+    ).save()
+    body = {"scope": "content", "candidates": ["old", "new"], "seed": 1}
+    kept = call(client, "POST", "/v1/bandit/select", key=keys["read"], body=body).json_body
+    assert kept["posteriors"]["old"]["alpha"] == 81  # no forgetting: counts as stored
+
+    from learnloop.bandits.posteriors import bandit_posteriors
+    from learnloop.bandits.select import select
+    from learnloop.store import Tables
+
+    forgetting = Tables(settings.with_overrides(bandit_discount=0.5))
+    read = select(forgetting, body)
+    old, new = read["posteriors"]["old"], read["posteriors"]["new"]
+    assert (old["alpha"], old["beta"]) == (pytest.approx(1 + 80 / 4), pytest.approx(1 + 20 / 4))
+    assert (new["alpha"], new["beta"]) == (9, 3)
+    shown = {a["arm"]: a for a in bandit_posteriors(forgetting)["scopes"]["content"]["arms"]}
+    assert (shown["old"]["alpha"], shown["new"]["alpha"]) == (pytest.approx(21), 9)

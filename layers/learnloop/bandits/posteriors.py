@@ -12,7 +12,8 @@ import math
 from typing import Any
 
 from learnloop.bandits.arms import ArmsCache
-from learnloop.bandits.updates import CONTENT_SCOPE, TIMING_SCOPE
+from learnloop.bandits.configured import production_policy
+from learnloop.bandits.updates import CONTENT_SCOPE, TIMING_SCOPE, aligned_factors
 from learnloop.store.tables import Tables
 
 #: Posterior draws for the 95 % intervals: intervals within ~0.01 of the exact quantiles.
@@ -41,19 +42,28 @@ def bandit_posteriors(tables: Tables, *, arms: ArmsCache | None = None) -> dict[
     {'arm': 'hook:story', 'alpha': 31.0, 'beta': 71.0, 'mean': 0.3039, ...}
     """
     from learnloop.bandits.thompson import ThompsonSampling  # numpy: admin path only
-    from learnloop.bandits.ucb import UCB1
+    from learnloop.bandits.ucb import UCB1, whole_pulls
 
     def stored(scope: str) -> dict[str, Any]:
         if arms is not None:
             return arms.get(scope)
         return {arm.arm: arm for arm in tables.bandit_arms.query(scope)}
 
+    # Forgetting as select reads it: every arm as of its scope's latest update.
+    served = production_policy(tables, CONTENT_SCOPE)
+    discount = tables.settings.bandit_discount
     content = stored(CONTENT_SCOPE)
     content_arms: list[dict[str, Any]] = []
     if content:
         names = sorted(content)
+        kept = aligned_factors(
+            content, float(served.config.get("discount", discount)) if served else discount
+        )
         thompson = ThompsonSampling.from_counts(
-            {a: (float(content[a].successes), float(content[a].failures)) for a in names},
+            {
+                a: (float(content[a].successes) * kept[a], float(content[a].failures) * kept[a])
+                for a in names
+            },
             random_state=0,
         )
         summary = thompson.posterior_summary(n_draws=_DRAWS)
@@ -66,15 +76,18 @@ def bandit_posteriors(tables: Tables, *, arms: ArmsCache | None = None) -> dict[
     timing_arms: list[dict[str, Any]] = []
     if timing:
         hours = sorted(timing, key=lambda a: (int(a) if a.isdigit() else 99, a))
-        ucb = UCB1.from_stats(
-            {a: (int(timing[a].pulls), float(timing[a].reward_sum)) for a in hours}
-        )
+        factor = aligned_factors(timing, discount)
+        stats = {
+            a: whole_pulls(float(timing[a].pulls) * factor[a], timing[a].reward_sum * factor[a])
+            for a in hours
+        }
+        ucb = UCB1.from_stats(stats)
         expectations = ucb.predict_expectations()
         means = ucb.mean_rewards()
         timing_arms = [
             {
                 "arm": a,
-                "pulls": int(timing[a].pulls),
+                "pulls": stats[a][0],
                 "mean_reward": _round(means[a]),
                 # An arm never pulled scores +inf, which JSON cannot carry: null.
                 "ucb": _round(expectations[a]),

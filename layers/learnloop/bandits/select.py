@@ -18,8 +18,8 @@ from learnloop.bandits.propensity import (
     thompson_propensities,
 )
 from learnloop.bandits.thompson import ThompsonSampling
-from learnloop.bandits.ucb import UCB1
-from learnloop.bandits.updates import CONTENT_SCOPE, TIMING_SCOPE
+from learnloop.bandits.ucb import UCB1, whole_pulls
+from learnloop.bandits.updates import CONTENT_SCOPE, TIMING_SCOPE, aligned_factors
 from learnloop.decisions.log import BANDIT_SURFACE, DecisionLog, new_decision_id
 from learnloop.exceptions import ConflictError
 from learnloop.store.tables import Tables
@@ -97,9 +97,11 @@ def select(
     version = _arms_version(stored, candidates)
     served = policies.get(request.scope) if policies is not None else None
     config = served.config if served is not None else {}
+    # Forgetting, as learn applies it: every arm as of the scope's latest update.
+    decay = aligned_factors(stored, float(config.get("discount", settings.bandit_discount)))
     if request.scope == CONTENT_SCOPE:
         counts = {
-            a: (float(stored[a].successes), float(stored[a].failures))
+            a: (float(stored[a].successes) * decay[a], float(stored[a].failures) * decay[a])
             for a in candidates
             if a in stored
         }
@@ -125,7 +127,7 @@ def select(
         }
         return _logged(reply, request, version, shown, decisions, draws=draws, served=served)
     stats = {
-        a: _whole_pulls(float(stored[a].pulls), float(stored[a].reward_sum))
+        a: whole_pulls(float(stored[a].pulls) * decay[a], float(stored[a].reward_sum) * decay[a])
         for a in candidates
         if a in stored
     }
@@ -220,25 +222,6 @@ def _arms_version(stored: dict[str, Any], candidates: list[str]) -> str:
     (``"prior"`` when none was ever updated)."""
     stamps = [stored[a].updated_at for a in candidates if a in stored and stored[a].updated_at]
     return max(stamps) if stamps else "prior"
-
-
-def _whole_pulls(pulls: float, reward_sum: float) -> tuple[int, float]:
-    """Stored pulls as the whole number UCB1 counts, keeping the arm's mean reward.
-
-    With ``LEARNLOOP_BANDIT_DISCOUNT`` < 1 stored pulls decay to fractions; truncating 1.9
-    pulls to 1 would nearly double the hour's mean. Under half a pull the hour is forgotten:
-    it counts as unpulled and is tried again.
-
-    Examples
-    --------
-    >>> pulls, total = _whole_pulls(1.9, 0.057)
-    >>> pulls, round(total / pulls, 6), _whole_pulls(0.4, 0.02)
-    (2, 0.03, (0, 0.0))
-    """
-    whole = round(pulls)
-    if whole == 0:
-        return 0, 0.0
-    return whole, reward_sum * whole / pulls
 
 
 def _candidates(scope: str, given: Sequence[str] | None, stored: list[str]) -> list[str]:

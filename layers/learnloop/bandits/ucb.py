@@ -231,6 +231,25 @@ class UCB1(Bandit):
         self.reward_sums_[arm] = 0.0
 
 
+def whole_pulls(pulls: float, reward_sum: float) -> tuple[int, float]:
+    """Stored pulls as the whole number UCB1 counts, keeping the arm's mean reward.
+
+    With ``LEARNLOOP_BANDIT_DISCOUNT`` < 1 stored pulls decay to fractions; truncating 1.9
+    pulls to 1 would nearly double the hour's mean. Under half a pull the hour is forgotten:
+    it counts as unpulled and is tried again.
+
+    Examples
+    --------
+    >>> pulls, total = whole_pulls(1.9, 0.057)
+    >>> pulls, round(total / pulls, 6), whole_pulls(0.4, 0.02)
+    (2, 0.03, (0, 0.0))
+    """
+    whole = round(pulls)
+    if whole == 0:
+        return 0, 0.0
+    return whole, reward_sum * whole / pulls
+
+
 def _pulls_and_sum(pair: Any) -> tuple[int, float] | None:
     """``pair`` as (whole pulls >= 0, finite sum, 0 when unpulled), or None when it is not."""
     try:

@@ -21,9 +21,12 @@ Two bandits learn from each outcome:
 * ``timing``: UCB1 over the UTC hour of ``posted_at``; the reward is the engagement rate.
 
 With ``discount < 1`` every arm's statistics decay by ``discount`` per elapsed day before new
-counts are added, so the bandit follows preferences that drift. A production ``bandit_policy``
-version of the content scope (:mod:`learnloop.bandits.configured`) sets the content arms'
-discount; the timing arms, and the content arms without one, use ``bandit_discount``.
+counts are added, so the bandit follows preferences that drift. A run writes only the arms it
+has outcomes for, so readers bring every arm to the scope's latest update first
+(:func:`aligned_factors`): an arm nobody pulls any more forgets at the same pace as the others.
+A production ``bandit_policy`` version of the content scope
+(:mod:`learnloop.bandits.configured`) sets the content arms' discount; the timing arms, and
+the content arms without one, use ``bandit_discount``.
 """
 
 from __future__ import annotations
@@ -414,7 +417,7 @@ def _updated_arm(
         arm = stored
         condition = model.version == stored.version
         per_scope = discount if isinstance(discount, float | int) else discount[key[0]]
-        factor = _decay(per_scope, stored.decayed_at, now)
+        factor = decay_factor(per_scope, stored.decayed_at, now)
     arm.successes = float(arm.successes) * factor + delta.successes
     arm.failures = float(arm.failures) * factor + delta.failures
     arm.pulls = float(arm.pulls) * factor + delta.pulls
@@ -425,9 +428,43 @@ def _updated_arm(
     return arm, condition
 
 
-def _decay(discount: float, decayed_at: str | None, now: datetime) -> float:
+def decay_factor(discount: float, decayed_at: str | None, now: datetime) -> float:
+    """What an arm's counts, last decayed at ``decayed_at``, are worth at ``now``:
+    ``discount`` per elapsed day.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> now = datetime(2026, 11, 22, tzinfo=timezone.utc)
+    >>> decay_factor(0.5, "2026-11-20T00:00:00.000000Z", now)
+    0.25
+    >>> decay_factor(1.0, "2026-11-20T00:00:00.000000Z", now)
+    1.0
+    """
     if discount >= 1.0 or not decayed_at:
         return 1.0
     last = datetime.fromisoformat(decayed_at.replace("Z", "+00:00"))
     days = (as_utc(now) - last).total_seconds() / 86_400
     return float(discount ** max(days, 0.0))
+
+
+def aligned_factors(stored: Mapping[str, BanditArm], discount: float) -> dict[str, float]:
+    """Per arm, the decay that brings its counts to the scope's latest update.
+
+    ``learn`` decays an arm only when it writes it, so an arm that stopped being pulled would
+    keep full-weight old counts beside freshly decayed ones. Reading every arm as of the
+    newest ``decayed_at`` of its scope is what decaying them all on each run would give,
+    without writing every arm each run.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as Arm
+    >>> aligned_factors({"a": Arm(decayed_at="2026-11-20T00:00:00.000000Z"),
+    ...                  "b": Arm(decayed_at="2026-11-22T00:00:00.000000Z")}, 0.5)
+    {'a': 0.25, 'b': 1.0}
+    """
+    stamps = [arm.decayed_at for arm in stored.values() if arm.decayed_at]
+    if discount >= 1.0 or not stamps:
+        return dict.fromkeys(stored, 1.0)
+    latest = datetime.fromisoformat(max(stamps).replace("Z", "+00:00"))
+    return {name: decay_factor(discount, arm.decayed_at, latest) for name, arm in stored.items()}
