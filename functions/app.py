@@ -505,6 +505,8 @@ def delete_user(call: Call, user_id: str) -> Response:
         QueryParam("from", DATE_SCHEMA, "first day, YYYY-MM-DD", required=True),
         QueryParam("to", DATE_SCHEMA, "last day, YYYY-MM-DD (default: from)"),
     ),
+    # The rows inline, or JSON naming a presigned download when they are too large.
+    media_type=("application/x-ndjson", "text/csv", "application/json"),
 )
 def get_admin_export(call: Call) -> Response:
     reply = admin_export.admin_export(call.tables, call.query)
@@ -589,7 +591,7 @@ def admin_page(call: Call) -> Response:
     tag="dashboard",
     path_schemas={"name": {"type": "string", "minLength": 1, "maxLength": 128}},
     errors=(404,),
-    media_type="text/plain",
+    media_type=("text/javascript", "text/css"),
 )
 def admin_asset(call: Call, name: str) -> Response:
     return dashboard.serve_asset(name)

@@ -107,3 +107,25 @@ def test_openapi_json_is_served_without_a_key(client: Any, app_module: Any) -> N
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/json")
     assert json.loads(response.body) == build_document(app_module.api.routes)
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/v1/admin/export", {"kind": "reactions", "from": "2026-11-20", "format": "csv"}),
+        ("/v1/admin/export", {"kind": "reactions", "from": "2026-11-20"}),
+        ("/admin/assets/{name}", {"name": "dashboard.js"}),
+        ("/admin/assets/{name}", {"name": "dashboard.css"}),
+    ],
+)
+def test_non_json_answers_carry_a_documented_media_type(
+    client: Any, app_module: Any, keys: dict, path: str, query: dict[str, str]
+) -> None:
+    from urllib.parse import urlencode
+
+    documented = build_document(app_module.api.routes)["paths"][path]["get"]["responses"]["200"]
+    url = path.format(**query) if "{" in path else f"{path}?{urlencode(query)}"
+    response = call(client, "GET", url, key=keys["admin"] if "{" not in path else None)
+    assert response.status_code == 200, response.body
+    media = response.headers["Content-Type"].split(";")[0].strip()
+    assert media in documented["content"]

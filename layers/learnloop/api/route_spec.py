@@ -76,7 +76,8 @@ class RouteSpec:
     errors
         Statuses the route can answer besides the ones every route of its kind can.
     media_type
-        The success response's content type (``text/html`` for the dashboard page).
+        The success response's content types (``text/html`` for the dashboard page; an export
+        answers CSV, JSON lines, or JSON naming a download).
     accepted
         Whether the route may also answer 202: accepted but not stored (the user opted out).
     accepted_description
@@ -108,7 +109,7 @@ class RouteSpec:
     path_schemas: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     status: int = 200
     errors: tuple[int, ...] = ()
-    media_type: str = "application/json"
+    media_type: tuple[str, ...] = ("application/json",)
     accepted: bool = False
     accepted_description: str | None = None
 

@@ -168,7 +168,7 @@ class Api:
         path_schemas: Mapping[str, dict[str, Any]] | None = None,
         status: int = 200,
         errors: tuple[int, ...] = (),
-        media_type: str = "application/json",
+        media_type: str | tuple[str, ...] = "application/json",
         accepted: bool = False,
         accepted_description: str | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
@@ -191,7 +191,7 @@ class Api:
             path_schemas=dict(path_schemas or {}),
             status=status,
             errors=errors,
-            media_type=media_type,
+            media_type=(media_type,) if isinstance(media_type, str) else media_type,
             accepted=accepted,
             accepted_description=accepted_description,
         )

@@ -26,6 +26,8 @@ from typing import Any
 from learnloop import __version__
 from learnloop.api.route_spec import IDENTIFIER_SCHEMA, RouteSpec
 
+JSON = "application/json"
+
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["error"],
@@ -102,9 +104,6 @@ def _operation(route: RouteSpec, body_refs: dict[str, dict[str, Any]]) -> dict[s
         statuses |= {400, 413, 415, 422}
     if route.path_params or route.query:
         statuses.add(422)
-    success_schema: dict[str, Any] = (
-        {"type": "object"} if route.media_type == "application/json" else {"type": "string"}
-    )
     operation: dict[str, Any] = {
         "operationId": route.operation_id,
         "summary": route.summary,
@@ -113,7 +112,10 @@ def _operation(route: RouteSpec, body_refs: dict[str, dict[str, Any]]) -> dict[s
         "responses": {
             str(route.status): {
                 "description": "OK",
-                "content": {route.media_type: {"schema": success_schema}},
+                "content": {
+                    media: {"schema": {"type": "object" if media == JSON else "string"}}
+                    for media in route.media_type
+                },
             },
             **{str(status): _error(status) for status in sorted(statuses)},
         },
