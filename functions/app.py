@@ -603,6 +603,14 @@ def on_model_dropped(event: CloudWatchEvent) -> list[dict[str, Any]]:
     return models.on_model_dropped(event.to_dict(), api.services().tables)
 
 
+@app.lambda_function(name="on_decision_logs")
+def on_decision_logs(event: dict[str, Any], context: Any) -> dict[str, int]:
+    # A CloudWatch Logs subscription delivery: decision lines the API functions printed.
+    from learnloop.decisions.loader import load_log_event
+
+    return load_log_event(api.services().tables, event)
+
+
 # --- schedules ---------------------------------------------------------------------------------
 
 

@@ -67,6 +67,18 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigurationError(f"{name} must be on or off, got {raw!r}")
 
 
+DECISION_SINKS = ("table", "stdout", "spool")
+
+
+def _decision_sink(env: Mapping[str, str]) -> str:
+    sink = (env.get("LEARNLOOP_DECISION_SINK") or "table").strip().lower()
+    if sink not in DECISION_SINKS:
+        raise ConfigurationError(f"LEARNLOOP_DECISION_SINK must be one of {DECISION_SINKS}")
+    if sink == "spool" and not env.get("LEARNLOOP_DECISION_SPOOL_DIR"):
+        raise ConfigurationError("LEARNLOOP_DECISION_SINK=spool needs LEARNLOOP_DECISION_SPOOL_DIR")
+    return sink
+
+
 def _probability(env: Mapping[str, str], name: str, default: float) -> float:
     value = _float(env, name, default)
     if not 0.0 <= value <= 1.0:
@@ -150,6 +162,13 @@ class Settings:
     decision_log: bool = True
     #: Logged decisions and their feedback expire after this many days (DynamoDB TTL).
     decision_log_ttl_days: int = 30
+    #: Where the request path hands a decision: ``table`` (BatchWriteItem before the answer:
+    #: simple, a DynamoDB round trip per answer), ``stdout`` (one JSON line; CloudWatch Logs
+    #: and its subscription filter carry it to ``on_decision_logs``) or ``spool`` (one line
+    #: appended to a file of ``decision_spool_dir``; ``load_decisions`` drains it).
+    decision_sink: str = "table"
+    #: The ``spool`` sink's directory (the local runner sets ``.learnloop/decisions``).
+    decision_spool_dir: str | None = None
     #: Monte Carlo draws behind a Thompson-sampling propensity (standard error
     #: sqrt(p (1 - p) / draws): at most 0.031 with 256).
     propensity_draws: int = 256
@@ -267,6 +286,8 @@ class Settings:
             bandit_discount=_float(env, "LEARNLOOP_BANDIT_DISCOUNT", 1.0),
             decision_log=_flag(env, "LEARNLOOP_DECISION_LOG", True),
             decision_log_ttl_days=_int(env, "LEARNLOOP_DECISION_LOG_TTL_DAYS", 30, minimum=1),
+            decision_sink=_decision_sink(env),
+            decision_spool_dir=env.get("LEARNLOOP_DECISION_SPOOL_DIR") or None,
             propensity_draws=_int(env, "LEARNLOOP_PROPENSITY_DRAWS", 256, minimum=16),
             bandit_epsilon=_probability(env, "LEARNLOOP_BANDIT_EPSILON", 0.05),
             recommend_epsilon=_probability(env, "LEARNLOOP_RECOMMEND_EPSILON", 0.05),

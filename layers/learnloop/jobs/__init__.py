@@ -52,6 +52,14 @@ def _evaluate_policies(tables: Tables, now: datetime, **options: Any) -> dict[st
     return evaluate_policies(tables, now, s3=options.get("s3"))
 
 
+def _load_decisions(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
+    """The spool sink's loader (the local stack's ``load_decisions``; on AWS a subscription)."""
+    from learnloop.decisions.loader import load_spool
+
+    directory = options.get("directory") or tables.settings.decision_spool_dir
+    return load_spool(tables, directory) if directory else {"files": 0, "loaded": 0}
+
+
 def _privacy_purge(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
     return privacy_purge(tables, now, s3=options.get("s3")).to_dict()
 
@@ -64,6 +72,8 @@ JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "drift_check": _drift,
     "privacy_purge": _privacy_purge,
     "evaluate_policies": _evaluate_policies,
+    # Not an app schedule: the local runner fires it (on AWS, on_decision_logs loads lines).
+    "load_decisions": _load_decisions,
 }
 
 
