@@ -92,7 +92,7 @@ def load_lines(tables: Tables, lines: Iterable[str]) -> dict[str, int]:
             counts["skipped"] += 1
             continue
         decisions[str(decision["decision_id"])] = decision  # a line delivered twice: once
-    deleted = _deleted_pseudonyms(tables, {d["user_id"] for d in decisions.values()})
+    deleted = _deleted_pseudonyms(tables, {d.get("user_id") for d in decisions.values()})
     model = tables.decisions
     with model.batch_write() as batch:
         for decision in decisions.values():
