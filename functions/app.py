@@ -500,7 +500,12 @@ def delete_user(call: Call, user_id: str) -> Response:
     summary="Pseudonymized rows of a date range (inline or a presigned URL)",
     tag="admin",
     query=(
-        QueryParam("kind", {"enum": ["reactions", "events", "outcomes"]}, "what", required=True),
+        QueryParam(
+            "kind",
+            {"enum": ["reactions", "events", "outcomes", "decisions"]},
+            "what",
+            required=True,
+        ),
         QueryParam("format", {"enum": ["csv", "jsonl"]}, "default jsonl"),
         QueryParam("from", DATE_SCHEMA, "first day, YYYY-MM-DD", required=True),
         QueryParam("to", DATE_SCHEMA, "last day, YYYY-MM-DD (default: from)"),

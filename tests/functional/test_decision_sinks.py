@@ -186,3 +186,29 @@ def test_a_spool_file_claimed_while_a_writer_appends_loses_no_line(
     loaded.append(load_spool(tables, spool)["loaded"])
     assert sum(loaded) == total
     assert len(list(tables.decisions.scan())) == total
+
+
+def test_the_admin_export_has_decisions_pseudonymized_with_consent_and_deletion_applied(
+    client: Any, keys: dict[str, str], tables: Any, s3: Any
+) -> None:
+    seed_arms(tables)
+    answers = {u: select(client, keys, scope="content", user_id=u) for u in ("u1", "u2", "u3")}
+    feedback(client, keys, decision_id=answers["u1"]["decision_id"], type="click")
+    call(client, "PUT", "/v1/users/u2/consent", key=keys["ingest"], body={"consent": "opted_out"})
+    delete_user(tables, "u3", s3=s3)
+    day = TODAY.isoformat()
+    response = call(
+        client, "GET", f"/v1/admin/export?kind=decisions&from={day}", key=keys["admin"]
+    )
+    assert response.status_code == 200, response.body
+    rows = {r["decision_id"]: r for r in map(json.loads, response.body.decode().splitlines())}
+    secret = tables.settings.pseudonym_secret
+    # u2 opted out: left out; u3 deleted: its decisions are gone.
+    assert set(rows) == {answers["u1"]["decision_id"]}
+    [row] = rows.values()
+    assert row["user"] == pseudonymize("u1", secret) and "u1" not in json.dumps(row)
+    assert row["clicks"] == [answers["u1"]["arm"]] and row["shown"][0]["propensity"] > 0
+    csv_text = call(
+        client, "GET", f"/v1/admin/export?kind=decisions&from={day}&format=csv", key=keys["admin"]
+    ).body.decode()
+    assert csv_text.splitlines()[0].startswith("decision_id,created_at,user,surface")
