@@ -12,8 +12,8 @@ call so drift hits every mode alike:
   the runtime ships it to CloudWatch Logs, the subscription loads it);
 * ``spool``: the local sink: one line appended to a spool file (``flock`` + ``write(2)``).
 
-It prints p50/p99 per mode and the added p50 of each sink over ``off`` (the goal is <= 1 ms). Against moto
-the write is an HTTP round trip on loopback plus moto's own work, so ``on`` is a pessimistic
+It prints p50/p99 per mode and the added p50 of each sink over ``off`` (the goal is <= 1 ms).
+Against moto the write is an HTTP round trip on loopback plus moto's own work, so ``on`` is a pessimistic
 stand-in for DynamoDB from Lambda in the same region (single-digit ms).
 
 Usage::
@@ -207,9 +207,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for sink in ("stdout", "spool"):
             figures[route][f"added_p50_ms_{sink}"] = round(p50[sink] - p50["off"], 3)
             figures[route][f"ratio_{sink}_off"] = round(p50[sink] / p50["off"], 3)
-            rows.append(
-                (f"{route} added p50 ({sink} - off)", f"{p50[sink] - p50['off']:.3f} ms")
-            )
+            rows.append((f"{route} added p50 ({sink} - off)", f"{p50[sink] - p50['off']:.3f} ms"))
         rows.append((f"{route} added p50 (on - off)", f"{p50['on'] - p50['off']:.3f} ms"))
         rows.append((f"{route} added p50 (record only)", f"{p50['buffer'] - p50['off']:.3f} ms"))
         rows.append((f"{route} ratio on / off", f"{p50['on'] / p50['off']:.2f}"))

@@ -32,7 +32,9 @@ def _use(settings: Any, tables: Any, **changes: Any) -> Any:
     changed = settings.with_overrides(**changes)
     tables.settings = changed
     set_services(
-        Services(settings=changed, tables=tables, authenticator=Authenticator(tables, cache_seconds=0))
+        Services(
+            settings=changed, tables=tables, authenticator=Authenticator(tables, cache_seconds=0)
+        )
     )
     return changed
 
@@ -197,9 +199,7 @@ def test_the_admin_export_has_decisions_pseudonymized_with_consent_and_deletion_
     call(client, "PUT", "/v1/users/u2/consent", key=keys["ingest"], body={"consent": "opted_out"})
     delete_user(tables, "u3", s3=s3)
     day = TODAY.isoformat()
-    response = call(
-        client, "GET", f"/v1/admin/export?kind=decisions&from={day}", key=keys["admin"]
-    )
+    response = call(client, "GET", f"/v1/admin/export?kind=decisions&from={day}", key=keys["admin"])
     assert response.status_code == 200, response.body
     rows = {r["decision_id"]: r for r in map(json.loads, response.body.decode().splitlines())}
     secret = tables.settings.pseudonym_secret

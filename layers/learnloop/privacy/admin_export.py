@@ -3,8 +3,8 @@
 ``kind=reactions|events|outcomes|decisions``, ``format=csv|jsonl`` (default ``jsonl``), ``from`` and
 ``to`` (``yyyy-mm-dd``, inclusive; ``to`` defaults to ``from``). Rows are those of the training
 export (:mod:`learnloop.privacy.rows`): the user is a pseudonym, opted-out and deleted users are
-left out, free text is dropped; a decision is its row of the daily ``decisions.jsonl`` (with its joined
-feedback; logged without a user when its user had opted out). Days are read through the ``by_day`` partitions, never a Scan.
+left out, free text is dropped; a decision is its row of the daily ``decisions.jsonl`` (with
+its joined feedback). Days are read through the ``by_day`` partitions, never a Scan.
 Up to ``admin_export_inline_bytes`` the rows come back in the response with their content type;
 larger exports are written to ``s3://{bucket}/admin-exports/...`` and answered with a presigned
 URL valid for ``admin_export_url_seconds``.

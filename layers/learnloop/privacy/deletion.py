@@ -136,9 +136,7 @@ def delete_user(
     counts["insights"] = sum(insights.values())
     ledger = [tables.ledger(item.key) for item in tables.ledger.by_user.query(user_id)]
     counts["ledger"] = _delete_all(tables.ledger, ledger)
-    owned = {
-        (item.decision_id, item.record) for item in tables.decisions.by_user.query(pseudonym)
-    }
+    owned = {(item.decision_id, item.record) for item in tables.decisions.by_user.query(pseudonym)}
     # Feedback given before its decision was loaded carries no user: found by the decision.
     for decision_id in {d for d, record in owned if record == DECISION_RECORD}:
         owned.update((decision_id, item.record) for item in tables.decisions.query(decision_id))
