@@ -13,8 +13,8 @@ call so drift hits every mode alike:
 * ``spool``: the local sink: one line appended to a spool file (``flock`` + ``write(2)``).
 
 It prints p50/p99 per mode and the added p50 of each sink over ``off`` (the goal is <= 1 ms).
-Against moto the write is an HTTP round trip on loopback plus moto's own work, so ``on`` is a pessimistic
-stand-in for DynamoDB from Lambda in the same region (single-digit ms).
+Against moto the write is an HTTP round trip on loopback plus moto's own work, so ``on`` is a
+pessimistic stand-in for DynamoDB from Lambda in the same region (single-digit ms).
 
 Usage::
 
