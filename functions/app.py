@@ -605,7 +605,12 @@ def admin_asset(call: Call, name: str) -> Response:
 
 @app.on_cw_event(models.MODEL_DROPPED_PATTERN, name="on_model_dropped")
 def on_model_dropped(event: CloudWatchEvent) -> list[dict[str, Any]]:
-    return models.on_model_dropped(event.to_dict(), api.services().tables)
+    # A new two-tower version is valued on the logged recommendations before promotion.
+    from learnloop.recommender.gate import value_on_log
+
+    return models.on_model_dropped(
+        event.to_dict(), api.services().tables, logged_gates={"two_tower": value_on_log}
+    )
 
 
 @app.lambda_function(name="on_decision_logs")

@@ -222,6 +222,9 @@ class Settings:
     policy_candidates: tuple[str, ...] = ()
     #: Days of the decision log ``evaluate_policies`` reads.
     policy_evaluation_days: int = 7
+    #: A new ``two_tower`` version is valued on production's logged recommendations (IIPS)
+    #: when at least this many usable ones exist; with fewer it is compared offline.
+    recommender_ope_min_decisions: int = 200
     # --- privacy ---
     #: Seconds an ingest container trusts a user's consent / tombstone lookup (opt-out delay).
     consent_cache_seconds: float = 10.0
@@ -319,6 +322,9 @@ class Settings:
                 if spec.strip()
             ),
             policy_evaluation_days=_int(env, "LEARNLOOP_POLICY_EVALUATION_DAYS", 7, minimum=1),
+            recommender_ope_min_decisions=_int(
+                env, "LEARNLOOP_RECOMMENDER_OPE_MIN_DECISIONS", 200, minimum=1
+            ),
             consent_cache_seconds=_float(env, "LEARNLOOP_CONSENT_CACHE_SECONDS", 10.0),
             admin_export_inline_bytes=_int(env, "LEARNLOOP_ADMIN_EXPORT_INLINE_BYTES", 1_000_000),
             admin_export_max_days=_int(env, "LEARNLOOP_ADMIN_EXPORT_MAX_DAYS", 92),
