@@ -500,7 +500,12 @@ def delete_user(call: Call, user_id: str) -> Response:
     summary="Pseudonymized rows of a date range (inline or a presigned URL)",
     tag="admin",
     query=(
-        QueryParam("kind", {"enum": ["reactions", "events", "outcomes"]}, "what", required=True),
+        QueryParam(
+            "kind",
+            {"enum": ["reactions", "events", "outcomes", "decisions"]},
+            "what",
+            required=True,
+        ),
         QueryParam("format", {"enum": ["csv", "jsonl"]}, "default jsonl"),
         QueryParam("from", DATE_SCHEMA, "first day, YYYY-MM-DD", required=True),
         QueryParam("to", DATE_SCHEMA, "last day, YYYY-MM-DD (default: from)"),
@@ -603,6 +608,14 @@ def admin_asset(call: Call, name: str) -> Response:
 @app.on_cw_event(models.MODEL_DROPPED_PATTERN, name="on_model_dropped")
 def on_model_dropped(event: CloudWatchEvent) -> list[dict[str, Any]]:
     return jobs.model_dropped(event.to_dict(), api.services().tables)
+
+
+@app.lambda_function(name="on_decision_logs")
+def on_decision_logs(event: dict[str, Any], context: Any) -> dict[str, int]:
+    # A CloudWatch Logs subscription delivery: decision lines the API functions printed.
+    from learnloop.decisions.loader import load_log_event
+
+    return load_log_event(api.services().tables, event)
 
 
 # --- schedules ---------------------------------------------------------------------------------

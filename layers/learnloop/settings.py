@@ -67,6 +67,18 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigurationError(f"{name} must be on or off, got {raw!r}")
 
 
+DECISION_SINKS = ("table", "stdout", "spool")
+
+
+def _decision_sink(env: Mapping[str, str]) -> str:
+    sink = (env.get("LEARNLOOP_DECISION_SINK") or "table").strip().lower()
+    if sink not in DECISION_SINKS:
+        raise ConfigurationError(f"LEARNLOOP_DECISION_SINK must be one of {DECISION_SINKS}")
+    if sink == "spool" and not env.get("LEARNLOOP_DECISION_SPOOL_DIR"):
+        raise ConfigurationError("LEARNLOOP_DECISION_SINK=spool needs LEARNLOOP_DECISION_SPOOL_DIR")
+    return sink
+
+
 def _probability(env: Mapping[str, str], name: str, default: float) -> float:
     value = _float(env, name, default)
     if not 0.0 <= value <= 1.0:
@@ -150,6 +162,13 @@ class Settings:
     decision_log: bool = True
     #: Logged decisions and their feedback expire after this many days (DynamoDB TTL).
     decision_log_ttl_days: int = 30
+    #: Where the request path hands a decision: ``table`` (BatchWriteItem before the answer:
+    #: simple, a DynamoDB round trip per answer), ``stdout`` (one JSON line; CloudWatch Logs
+    #: and its subscription filter carry it to ``on_decision_logs``) or ``spool`` (one line
+    #: appended to a file of ``decision_spool_dir``; ``load_decisions`` drains it).
+    decision_sink: str = "table"
+    #: The ``spool`` sink's directory (the local runner sets ``.learnloop/decisions``).
+    decision_spool_dir: str | None = None
     #: Monte Carlo draws behind a Thompson-sampling propensity (standard error
     #: sqrt(p (1 - p) / draws): at most 0.031 with 256).
     propensity_draws: int = 256
@@ -207,6 +226,9 @@ class Settings:
     policy_candidates: tuple[str, ...] = ()
     #: Days of the decision log ``evaluate_policies`` reads.
     policy_evaluation_days: int = 7
+    #: A new ``two_tower`` version is valued on production's logged recommendations (IIPS)
+    #: when at least this many usable ones exist; with fewer it is compared offline.
+    recommender_ope_min_decisions: int = 200
     # --- privacy ---
     #: Seconds an ingest container trusts a user's consent / tombstone lookup (opt-out delay).
     consent_cache_seconds: float = 10.0
@@ -271,6 +293,8 @@ class Settings:
             bandit_discount=_float(env, "LEARNLOOP_BANDIT_DISCOUNT", 1.0),
             decision_log=_flag(env, "LEARNLOOP_DECISION_LOG", True),
             decision_log_ttl_days=_int(env, "LEARNLOOP_DECISION_LOG_TTL_DAYS", 30, minimum=1),
+            decision_sink=_decision_sink(env),
+            decision_spool_dir=env.get("LEARNLOOP_DECISION_SPOOL_DIR") or None,
             propensity_draws=_int(env, "LEARNLOOP_PROPENSITY_DRAWS", 256, minimum=16),
             bandit_epsilon=_probability(env, "LEARNLOOP_BANDIT_EPSILON", 0.05),
             recommend_epsilon=_probability(env, "LEARNLOOP_RECOMMEND_EPSILON", 0.05),
@@ -305,6 +329,9 @@ class Settings:
                 if spec.strip()
             ),
             policy_evaluation_days=_int(env, "LEARNLOOP_POLICY_EVALUATION_DAYS", 7, minimum=1),
+            recommender_ope_min_decisions=_int(
+                env, "LEARNLOOP_RECOMMENDER_OPE_MIN_DECISIONS", 200, minimum=1
+            ),
             consent_cache_seconds=_float(env, "LEARNLOOP_CONSENT_CACHE_SECONDS", 10.0),
             admin_export_inline_bytes=_int(env, "LEARNLOOP_ADMIN_EXPORT_INLINE_BYTES", 1_000_000),
             admin_export_max_days=_int(env, "LEARNLOOP_ADMIN_EXPORT_MAX_DAYS", 92),

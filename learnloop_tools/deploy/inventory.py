@@ -39,6 +39,9 @@ SCOPE_FUNCTIONS: dict[str | None, str] = {
 #: Routes that were not declared through ``api.route`` (a plain ``@app.route``; a test refuses
 #: them in functions/app.py, but another app may have some).
 UNSCOPED_FUNCTION = "api_admin"
+#: ``@app.lambda_function`` handlers fed by a subscription filter on every API function's log
+#: group: name → filter pattern. The decision log's lines (learnloop.decisions.sink).
+LOG_SUBSCRIBERS: dict[str, str] = {"on_decision_logs": "{ $.learnloop_decision = 1 }"}
 _NO_SCOPE = object()
 
 
@@ -57,12 +60,14 @@ class FunctionSpec:
     """One Lambda function: its handler, trigger, layers and permissions."""
 
     name: str
-    kind: str  # "api", "schedule" or "event"
+    kind: str  # "api", "schedule", "event" or "logs" (a CloudWatch Logs subscription)
     handler: str
     profile: Profile
     schedule: str | None = None
     event_pattern: Mapping[str, Any] | None = None
     routes: tuple[RouteFunction, ...] = ()
+    #: ``logs`` functions: the filter pattern of the API functions' log lines they receive.
+    log_filter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,19 @@ def function_specs(app: Any) -> tuple[FunctionSpec, ...]:
             )
         else:  # pragma: no cover - S3/SQS/SNS triggers are not used by the app
             raise NotImplementedError(f"event source {type(source).__name__} is not deployable")
+    for function in sorted(getattr(app, "pure_lambda_functions", []), key=lambda f: f.name):
+        name = function.name
+        if name not in LOG_SUBSCRIBERS:  # pragma: no cover - the app declares no other
+            raise NotImplementedError(f"pure Lambda function {name!r} has no trigger to deploy")
+        specs.append(
+            FunctionSpec(
+                name=name,
+                kind="logs",
+                handler=function.handler_string,
+                profile=profile_for(name, "logs"),
+                log_filter=LOG_SUBSCRIBERS[name],
+            )
+        )
     return tuple(specs)
 
 

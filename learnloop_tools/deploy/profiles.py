@@ -99,6 +99,11 @@ PROFILES: dict[str, Profile] = {
         needs_secret=False,
         tables=("ledger", "users"),
     ),
+    # Decision lines from the API functions' logs (a subscription filter) → the decisions
+    # table; reads tombstones (users) to drop a pseudonym deleted meanwhile. No S3, no secret.
+    "on_decision_logs": Profile(
+        layers=("ingest",), needs_secret=False, tables=("decisions", "users")
+    ),
     # Contract B: pseudonymized JSON Lines under exports/ (no numpy).
     "export_training_data": Profile(
         layers=("ingest",), dynamodb_scan=True, s3_read=("exports/",), s3_write=("exports/",)
@@ -110,11 +115,13 @@ DEFAULTS: dict[str, Profile] = {
     "api": Profile(s3_read=("models/",)),
     "schedule": Profile(dynamodb_scan=True, s3_read=("",)),
     "event": Profile(s3_read=("",)),
+    "logs": Profile(layers=("ingest",), needs_secret=False),
 }
 
 
 def profile_for(name: str, kind: str) -> Profile:
-    """The profile of function ``name`` of ``kind`` (``api``, ``schedule`` or ``event``)."""
+    """The profile of function ``name`` of ``kind`` (``api``, ``schedule``, ``event`` or
+    ``logs``)."""
     return PROFILES.get(name) or DEFAULTS[kind]
 
 

@@ -330,6 +330,19 @@ def function_resources(
     properties["Layers"] = [
         {"Ref": logical_id(layer, "Layer")} for layer in LAYER_ORDER if layer in spec.profile.layers
     ]
+    subscribers = [f for f in inventory.functions if f.kind == "logs"]
+    if spec.kind == "api" and subscribers:
+        # Decisions leave as log lines; the subscribers below load them into the table.
+        properties["Environment"]["Variables"]["LEARNLOOP_DECISION_SINK"] = "stdout"
+    if spec.kind == "logs":
+        failed_id = f"{base}Failed"
+        policy["Statement"].append(
+            {
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": {"Fn::GetAtt": [failed_id, "Arn"]},
+            }
+        )
     resources: dict[str, Any] = {
         log_id: {
             "Type": "AWS::Logs::LogGroup",
@@ -360,6 +373,8 @@ def function_resources(
                 },
             },
         }
+    elif spec.kind == "logs":
+        resources.update(_log_subscription(inventory, options, spec, fn_id))
     else:
         rule_id = f"{base}Rule"
         rule: dict[str, Any] = {
@@ -385,6 +400,61 @@ def function_resources(
                 "FunctionName": {"Ref": fn_id},
                 "Principal": "events.amazonaws.com",
                 "SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]},
+            },
+        }
+    return resources
+
+
+def _log_subscription(
+    inventory: Inventory, options: TemplateOptions, spec: FunctionSpec, fn_id: str
+) -> dict[str, Any]:
+    """A subscription filter on every API function's log group delivering to ``spec``.
+
+    CloudWatch Logs invokes the function asynchronously: two retries, then the batch goes to
+    an SQS queue (14 days) rather than being dropped.
+    """
+    base = logical_id(spec.name)
+    failed_id = f"{base}Failed"
+    resources: dict[str, Any] = {
+        failed_id: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True},
+        },
+        f"{base}LogsPermission": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": {"Ref": fn_id},
+                "Principal": "logs.amazonaws.com",
+                "SourceArn": {
+                    "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+                    f"log-group:/aws/lambda/{inventory.app_name}-{options.stage}-*"
+                },
+            },
+        },
+        f"{base}InvokeConfig": {
+            "Type": "AWS::Lambda::EventInvokeConfig",
+            "Properties": {
+                "FunctionName": {"Ref": fn_id},
+                "Qualifier": "$LATEST",
+                "MaximumRetryAttempts": 2,
+                "DestinationConfig": {
+                    "OnFailure": {"Destination": {"Fn::GetAtt": [failed_id, "Arn"]}}
+                },
+            },
+        },
+    }
+    for api_spec in inventory.functions:
+        if api_spec.kind != "api":
+            continue
+        api_base = logical_id(api_spec.name)
+        resources[f"{api_base}{base}Subscription"] = {
+            "Type": "AWS::Logs::SubscriptionFilter",
+            "DependsOn": [f"{base}LogsPermission"],
+            "Properties": {
+                "LogGroupName": {"Ref": f"{api_base}Logs"},
+                "FilterPattern": spec.log_filter or "",
+                "DestinationArn": {"Fn::GetAtt": [fn_id, "Arn"]},
             },
         }
     return resources

@@ -314,6 +314,7 @@ class Runner:
                 "POWERTOOLS_METRICS_DISABLED": "false" if self.metrics else "true",
             }
         )
+        self._use_decision_spool()
         set_services(None)  # the app's services rebuild from the environment just set
         if not self.metrics:
             # Powertools warns on every flush without metrics (health checks) even when disabled.
@@ -339,6 +340,31 @@ class Runner:
                 if name == "drift_check":
                     handler = self._then_retrain(handler)
                 self.add_schedule(name, expression, handler)
+
+    def _use_decision_spool(self) -> None:
+        """Decisions as lines in ``<state_dir>/decisions``, loaded each minute and at stop.
+
+        The local stand-in for AWS's stdout → CloudWatch Logs subscription → ``on_decision_logs``
+        (moto delivers no subscription): the request path appends a line, the table is written
+        off it. A stage that chose another sink (``stdout``) keeps it.
+        """
+        if self.settings.decision_sink not in ("table", "spool"):
+            return
+        spool = self.settings.decision_spool_dir or str(self.state_dir.resolve() / "decisions")
+        self.settings = self.settings.with_overrides(
+            decision_sink="spool", decision_spool_dir=spool
+        )
+        self._apply_env({"LEARNLOOP_DECISION_SINK": "spool", "LEARNLOOP_DECISION_SPOOL_DIR": spool})
+        self.add_schedule("load_decisions", "rate(1 minute)", lambda event: self.load_decisions())
+
+    def load_decisions(self) -> dict[str, Any]:
+        """Load the decision spool into the table now (what the ``load_decisions`` schedule
+        does each minute); ``{"files": 0, ...}`` when the stage does not spool."""
+        from learnloop.decisions.loader import load_spool
+
+        if self.settings.decision_sink != "spool" or not self.settings.decision_spool_dir:
+            return {"files": 0, "lines": 0, "loaded": 0, "skipped": 0, "anonymized": 0}
+        return load_spool(Tables(self.settings), self.settings.decision_spool_dir)
 
     def _then_retrain(self, handler: Job) -> Job:
         """The drift check, then the retrain requests it recorded (AWS runs those as tasks)."""
@@ -434,6 +460,9 @@ class Runner:
             self._api.stop()
             self._api = None
         try:
+            if self._moto is not None or not self.embedded:
+                # What the API answered before it stopped reaches the table (and the snapshot).
+                self._drain_decisions()
             if snapshot and self._dirty():
                 self.snapshot()
         finally:
@@ -441,6 +470,12 @@ class Runner:
                 self._moto.stop()
                 self._moto = None
             self._restore_env()
+
+    def _drain_decisions(self) -> None:
+        try:
+            self.load_decisions()
+        except Exception:  # the spool stays on disk for the next start
+            logger.exception("loading the decision spool at stop failed")
 
     def _apply_env(self, values: Mapping[str, str | None]) -> None:
         for name, value in values.items():

@@ -131,6 +131,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             {"decision_id": picks[0]["decision_id"], "type": "click"},
             ingest,
         )
+        # The runner spools decisions and loads them each minute: load them now.
+        assert runner.load_decisions()["loaded"] == 4
         tables = Tables(runner.settings)
         for day in DAYS:
             run_job("rollup_daily", tables, NOW, day=day)

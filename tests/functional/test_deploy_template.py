@@ -134,8 +134,9 @@ def test_dynamodb_grants_cover_only_the_stage_tables(template: dict[str, Any]) -
     tables = set(resources_of(template, "AWS::DynamoDB::Table"))
     for name in _functions(template):
         named = _dynamodb_tables(_policy(template, name))
-        # Every function but the purge job (ledger + users only) gets the stage's tables.
-        assert named == tables or name == "PrivacyPurge", name
+        # Every function but the purge job (ledger + users only) and the decision loader
+        # (decisions + users) gets the stage's tables.
+        assert named == tables or name in ("PrivacyPurge", "OnDecisionLogs"), name
 
 
 def test_privacy_purge_touches_the_ledger_users_and_exports_only(
@@ -333,3 +334,28 @@ def test_a_drift_retrain_request_starts_the_container_models_task(
         role = resources[target["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
         statement = role["Policies"][0]["PolicyDocument"]["Statement"][0]
         assert {"Ref": task} in statement["Resource"]
+
+
+def test_api_functions_log_decisions_as_lines_the_loader_subscribes_to(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    filters = resources_of(template, "AWS::Logs::SubscriptionFilter")
+    api_logs = {
+        name[: -len("Logs")] + "Logs"
+        for name, r in resources.items()
+        if r["Type"] == "AWS::Logs::LogGroup" and name.startswith("Api")
+    }
+    assert {f["Properties"]["LogGroupName"]["Ref"] for f in filters.values()} == api_logs
+    for f in filters.values():
+        assert f["Properties"]["FilterPattern"] == "{ $.learnloop_decision = 1 }"
+        assert f["Properties"]["DestinationArn"] == {
+            "Fn::GetAtt": ["OnDecisionLogsFunction", "Arn"]
+        }
+    for name, r in resources.items():
+        if r["Type"] == "AWS::Lambda::Function" and name.startswith("Api"):
+            assert (
+                r["Properties"]["Environment"]["Variables"]["LEARNLOOP_DECISION_SINK"] == "stdout"
+            )
+    on_failure = resources["OnDecisionLogsInvokeConfig"]["Properties"]["DestinationConfig"]
+    assert on_failure["OnFailure"]["Destination"] == {"Fn::GetAtt": ["OnDecisionLogsFailed", "Arn"]}

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from learnloop.clock import utcnow
 from learnloop.settings import Settings
 from learnloop_tools.local import Runner, RunnerError
 from learnloop_tools.local.env_file import read_env_file
@@ -84,3 +85,41 @@ def test_the_runner_carries_out_retrain_requests_after_a_drift_check(
         runner.run_schedule("drift_check")
         [pending] = pending_requests(tables)
     assert pending["reason"] == retrain.unavailable_reason("train")
+
+
+def post(url: str, body: Any, key: str) -> Any:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_the_runner_spools_decisions_and_loads_them_on_schedule_and_at_stop(
+    stage_settings: Settings, tmp_path: Path
+) -> None:
+    from learnloop.decisions.log import read_decisions
+    from learnloop.store import Tables
+
+    choice = {"scope": "content", "candidates": ["hook:x", "hook:y"]}
+    with Runner(port=0, state_dir=tmp_path, settings=stage_settings, snapshot_seconds=0) as runner:
+        assert runner.settings.decision_sink == "spool"
+        spool = tmp_path.resolve() / "decisions"
+        first = post(f"{runner.api_url}/v1/bandit/select", choice, runner.keys["read"])
+        assert [p.name.startswith("decisions-") for p in spool.iterdir()] == [True]
+        runner.run_schedule("load_decisions")
+        assert list(spool.iterdir()) == []
+        second = post(f"{runner.api_url}/v1/bandit/select", choice, runner.keys["read"])
+        tables = Tables(runner.settings)
+        today = {d["decision_id"] for d in read_decisions(tables, *[utcnow().date()] * 2)}
+        assert today == {first["decision_id"]}
+        report = runner.snapshot()
+    assert report is not None
+    # The stop loaded the second decision before its final snapshot: a restart has both.
+    with Runner(port=0, state_dir=tmp_path, settings=stage_settings, snapshot_seconds=0) as again:
+        tables = Tables(again.settings)
+        today = {d["decision_id"] for d in read_decisions(tables, *[utcnow().date()] * 2)}
+        assert today == {first["decision_id"], second["decision_id"]}

@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -55,6 +56,7 @@ from learnloop.models.kinds import (
     ArtifactRejectedError,
     policy_config,
 )
+from learnloop.models.promotion import beats_production
 from learnloop.models.registry import production_record
 from learnloop.store.tables import Tables
 from learnloop.validation import invalid
@@ -180,8 +182,8 @@ def evaluate_policy(
     )
     comparison = compare_with_production(
         result,
+        rule=functools.partial(beats_production, margin=margin),
         estimator=estimator,
-        margin=margin,
         n_resamples=n_resamples,
         random_state=random_state,
     )

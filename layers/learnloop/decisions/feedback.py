@@ -6,22 +6,33 @@ user (the app need not resend who it was), and it is stored in the decision's ow
 the same feedback delivered twice is one item. The first delivery wins; a redelivery answers
 200 with ``duplicate: true`` and the stored value.
 
+With a line sink (``LEARNLOOP_DECISION_SINK=stdout|spool``) a decision reaches the table a little
+after its answer, and a click can come first. Feedback on a time-ordered id that is not loaded
+yet is accepted (``pending: true``) when the id's time lies within the log's TTL: its partition
+and day come from the id, and the item is checked when :func:`~learnloop.decisions.log.
+read_decisions` joins it (feedback on an item the decision did not show is left out there).
+Only an id that cannot be a logged decision (not time-ordered and unknown, expired, or from the
+future) answers 404.
+
 Examples
 --------
 >>> put_feedback(tables, {"decision_id": "9f...", "type": "click"})  # doctest: +SKIP
-{'decision_id': '9f...', 'type': 'click', 'item': 'hook:a', 'value': 1.0, 'duplicate': False}
+{'decision_id': '9f...', 'type': 'click', 'item': 'hook:a', 'value': 1.0, 'duplicate': False,
+ 'pending': False}
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 from pynamodb.exceptions import PutError
 
 from learnloop.clock import iso, utcnow
+from learnloop.decisions.log import FIRST_SHOWN, decision_time
 from learnloop.exceptions import NotFoundError, ValidationError
+from learnloop.store.keys import day_shard
 from learnloop.store.records import DECISION_RECORD, decision_feedback_record
 from learnloop.store.tables import Tables
 from learnloop.validation import Identifier, Strict, validate
@@ -56,7 +67,8 @@ def put_feedback(tables: Tables, body: Any, *, now: datetime | None = None) -> d
         A bad field, ``reward`` without ``value``, or an ``item`` the decision did not show
         (422, naming the field).
     NotFoundError
-        No logged decision has this id (404): unknown, expired, or logging was off.
+        No logged decision has this id and none can still be loaded under it (404): not a
+        time-ordered id, expired, or logging is off.
 
     Examples
     --------
@@ -69,14 +81,12 @@ def put_feedback(tables: Tables, body: Any, *, now: datetime | None = None) -> d
         raise ValidationError(
             "a reward needs a value", details=[{"field": "value", "message": "required for reward"}]
         )
+    now = now or utcnow()
     model = tables.decisions
     try:
         decision = model.get(request.decision_id, DECISION_RECORD)
     except model.DoesNotExist:
-        raise NotFoundError(
-            f"no logged decision {request.decision_id!r}",
-            details=[{"field": "decision_id", "message": "unknown, expired or not logged"}],
-        ) from None
+        return _put_pending(tables, request, now)
     shown = [s["item"] for s in decision.shown or []]
     item = request.item if request.item is not None else (shown[0] if shown else None)
     if item is None or item not in shown:
@@ -88,7 +98,7 @@ def put_feedback(tables: Tables, body: Any, *, now: datetime | None = None) -> d
     record = model(
         request.decision_id,
         decision_feedback_record(request.type, item),
-        created_at=iso(now or utcnow()),
+        created_at=iso(now),
         # The decision's day and owner: the day's Query joins it, deletion finds it.
         day_shard=decision.day_shard,
         user_id=decision.user_id,
@@ -97,6 +107,52 @@ def put_feedback(tables: Tables, body: Any, *, now: datetime | None = None) -> d
         value=value,
         expires_at=decision.expires_at,
     )
+    return _save_once(tables, request, record, item=item, value=value, pending=False)
+
+
+#: A decision id from slightly in the future is a clock skew between containers, not a forgery.
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _put_pending(tables: Tables, request: FeedbackIn, now: datetime) -> dict[str, Any]:
+    """Feedback on a decision not in the table (yet): kept when its id can be a logged one."""
+    settings = tables.settings
+    made = decision_time(request.decision_id)
+    ttl = timedelta(days=settings.decision_log_ttl_days)
+    if not settings.decision_log or made is None or not now - ttl <= made <= now + _CLOCK_SKEW:
+        raise NotFoundError(
+            f"no logged decision {request.decision_id!r}",
+            details=[{"field": "decision_id", "message": "unknown, expired or not logged"}],
+        )
+    item = request.item if request.item is not None else FIRST_SHOWN
+    value = request.value if request.value is not None else 1.0
+    record = tables.decisions(
+        request.decision_id,
+        decision_feedback_record(request.type, item),
+        created_at=iso(now),
+        # The partition the decision will be loaded into; its owner is found through the
+        # decision when the user is deleted (learnloop.privacy.deletion).
+        day_shard=day_shard(made, request.decision_id, shards=settings.day_shards),
+        user_id=None,
+        type=request.type,
+        item=item,
+        value=value,
+        expires_at=made + ttl,
+    )
+    answer_item = request.item  # None: the first item shown, once the decision is loaded
+    return _save_once(tables, request, record, item=answer_item, value=value, pending=True)
+
+
+def _save_once(
+    tables: Tables,
+    request: FeedbackIn,
+    record: Any,
+    *,
+    item: str | None,
+    value: float,
+    pending: bool,
+) -> dict[str, Any]:
+    model = tables.decisions
     duplicate = False
     try:
         record.save(condition=model.record.does_not_exist())
@@ -112,4 +168,5 @@ def put_feedback(tables: Tables, body: Any, *, now: datetime | None = None) -> d
         "item": item,
         "value": value,
         "duplicate": duplicate,
+        "pending": pending,
     }

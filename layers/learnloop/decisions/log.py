@@ -7,10 +7,19 @@ Every ``POST /v1/bandit/select`` and ``GET /v1/recommendations`` answer carries 
     ("bandit" | "recommendations"), scope, policy, policy_version, variant, context,
     shown: [{"item", "position", "propensity"}], chosen: [item], propensity_draws, expires_at
 
-Writes are buffered per container and sent as one BatchWriteItem, flushed before the answer
-returns (Lambda runs no background work after it), or earlier when 25 are waiting. Items expire
-after ``decision_log_ttl_days`` (DynamoDB TTL). ``LEARNLOOP_DECISION_LOG=off`` stops logging;
-answers still carry a ``decision_id`` (feedback on it then answers 404).
+How a decision reaches the table depends on ``LEARNLOOP_DECISION_SINK``
+(:mod:`learnloop.decisions.sink`): with ``stdout`` or ``spool`` the request path writes one JSON
+line (microseconds) and :mod:`learnloop.decisions.loader` moves the lines to the table in
+batches (a CloudWatch Logs subscription on AWS, the runner's ``load_decisions`` schedule
+locally), so the log is eventually consistent; with ``table`` (the default) writes are buffered
+per container and sent as one BatchWriteItem, flushed before the answer returns (Lambda runs no
+background work after it), or earlier when 25 are waiting. Items expire after
+``decision_log_ttl_days`` (DynamoDB TTL). ``LEARNLOOP_DECISION_LOG=off`` stops logging; answers
+still carry a ``decision_id`` (feedback on it is then never joined).
+
+Decision ids are time-ordered (the first 12 hex digits are the milliseconds of the decision,
+the 13th is ``7``, as in a UUIDv7), so feedback that arrives before its decision is loaded
+still finds the decision's day partition (:func:`decision_time`).
 
 Consent: a user who opted out or was deleted is logged *without* an id (``user_id`` null).
 What such a record holds (the arms or the popular list shown, and their propensities) was
@@ -30,16 +39,17 @@ Examples
 
 from __future__ import annotations
 
+import os
 import threading
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from learnloop.clock import iso, utcnow
+from learnloop.clock import as_utc, iso, utcnow
+from learnloop.decisions.sink import DecisionSink, sink_for
 from learnloop.observability import logger
 from learnloop.store.batch import BATCH_WRITE_LIMIT
 from learnloop.store.keys import day_shard
@@ -51,8 +61,11 @@ from learnloop.users.pseudonym import pseudonymize
 
 __all__ = [
     "BANDIT_SURFACE",
+    "FIRST_SHOWN",
     "RECOMMENDATIONS_SURFACE",
     "DecisionLog",
+    "decision_item",
+    "decision_time",
     "new_decision_id",
     "read_decisions",
 ]
@@ -61,26 +74,59 @@ BANDIT_SURFACE = "bandit"
 RECOMMENDATIONS_SURFACE = "recommendations"
 
 
-def new_decision_id() -> str:
-    """A new random decision id (32 hex characters).
+def new_decision_id(now: datetime | None = None) -> str:
+    """A new decision id: 32 hex digits, the first 12 the milliseconds of ``now``.
+
+    Laid out as a UUIDv7 (48-bit Unix milliseconds, version ``7``, 76 random bits), so ids sort
+    by time and :func:`decision_time` reads the day back.
 
     Examples
     --------
-    >>> len(new_decision_id()), new_decision_id() != new_decision_id()
-    (32, True)
+    >>> from datetime import datetime, timezone
+    >>> at = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
+    >>> d = new_decision_id(at)
+    >>> len(d), d[12], decision_time(d) == at, d != new_decision_id(at)
+    (32, '7', True, True)
     """
-    return uuid.uuid4().hex
+    millis = int(as_utc(now or utcnow()).timestamp() * 1000)
+    return f"{millis:012x}7{os.urandom(10).hex()[:19]}"
+
+
+#: Ids naming a time outside these years are not time-ordered ids (an older random id).
+_ID_YEARS = (2020, 2200)
+
+
+def decision_time(decision_id: str) -> datetime | None:
+    """When a time-ordered decision id was made, or ``None`` for any other id.
+
+    Examples
+    --------
+    >>> decision_time("01a1f84a95c07" + "0" * 19).isoformat()
+    '2026-11-20T09:30:00+00:00'
+    >>> decision_time("not-a-decision") is None
+    True
+    """
+    if len(decision_id) != 32 or decision_id[12] != "7":
+        return None
+    try:
+        millis = int(decision_id[:12], 16)
+    except ValueError:
+        return None
+    at = datetime.fromtimestamp(millis / 1000, tz=UTC)
+    return at if _ID_YEARS[0] <= at.year < _ID_YEARS[1] else None
 
 
 class DecisionLog:
-    """A container's buffer of decisions, written in BatchWriteItem requests.
+    """A container's decision log: lines to a sink, or a buffer written in BatchWriteItem.
 
     Parameters
     ----------
     tables : Tables
-        The stage's tables (settings give ``decision_log``, the TTL and the secret).
+        The stage's tables (settings give ``decision_log``, the sink, the TTL and the secret).
     consent : ConsentCache, optional
         The container's consent cache: who is logged without an id.
+    sink : DecisionSink, optional
+        Where decisions go; default: the one the settings choose (``None``: the table).
 
     Examples
     --------
@@ -89,10 +135,17 @@ class DecisionLog:
     True
     """
 
-    def __init__(self, tables: Tables, *, consent: ConsentCache | None = None) -> None:
+    def __init__(
+        self,
+        tables: Tables,
+        *,
+        consent: ConsentCache | None = None,
+        sink: DecisionSink | None = None,
+    ) -> None:
         self.tables = tables
         self.consent = consent
         self.enabled = tables.settings.decision_log
+        self.sink = sink if sink is not None else sink_for(tables.settings)
         self._buffer: list[DecisionRecord] = []
         self._lock = threading.Lock()
 
@@ -112,39 +165,47 @@ class DecisionLog:
         now: datetime | None = None,
         anonymous: bool | None = None,
     ) -> str:
-        """Buffer one decision and return its id (a no-op but for the id when logging is off).
+        """Log one decision and return its id (a no-op but for the id when logging is off).
 
-        ``anonymous`` says whether the user opted out or was deleted when the caller already
-        knows; otherwise the consent cache (or table) is asked.
+        With a sink the decision's line is handed over before this returns; without one it is
+        buffered until :meth:`flush`. ``anonymous`` says whether the user opted out or was
+        deleted when the caller already knows; otherwise the consent cache (or table) is asked.
         """
-        decision_id = new_decision_id()
+        now = now or utcnow()
+        decision_id = new_decision_id(now)
         if not self.enabled:
             return decision_id
         settings = self.tables.settings
-        now = now or utcnow()
         pseudonym = None
         if user_id is not None:
             if anonymous is None:
                 anonymous = bool(dropped_users(self.tables, [user_id], cache=self.consent))
             if not anonymous:
                 pseudonym = pseudonymize(user_id, settings.pseudonym_secret)
-        item = self.tables.decisions(
-            decision_id,
-            DECISION_RECORD,
-            created_at=iso(now),
-            day_shard=day_shard(now, decision_id, shards=settings.day_shards),
-            user_id=pseudonym,
-            surface=surface,
-            scope=scope,
-            policy=policy,
-            policy_version=policy_version,
-            variant=dict(variant) if variant else None,
-            context=dict(context or {}),
-            shown=[dict(s) for s in shown],
-            chosen=list(chosen),
-            propensity_draws=propensity_draws,
-            expires_at=now + timedelta(days=settings.decision_log_ttl_days),
-        )
+        line = {
+            "decision_id": decision_id,
+            "created_at": iso(now),
+            "day_shard": day_shard(now, decision_id, shards=settings.day_shards),
+            "user_id": pseudonym,
+            "surface": surface,
+            "scope": scope,
+            "policy": policy,
+            "policy_version": policy_version,
+            "variant": dict(variant) if variant else None,
+            "context": dict(context or {}),
+            "shown": [dict(s) for s in shown],
+            "chosen": list(chosen),
+            "propensity_draws": propensity_draws,
+            "expires_at": int((now + timedelta(days=settings.decision_log_ttl_days)).timestamp()),
+        }
+        if self.sink is not None:
+            try:
+                self.sink.emit(line)
+            except (OSError, ValueError):
+                # As with a failed table write: the answer the user waits for still goes out.
+                logger.exception("decision log line failed", extra={"decision_id": decision_id})
+            return decision_id
+        item = decision_item(self.tables, line)
         with self._lock:
             self._buffer.append(item)
             full = len(self._buffer) >= BATCH_WRITE_LIMIT
@@ -154,6 +215,8 @@ class DecisionLog:
 
     def flush(self) -> int:
         """Write every buffered decision in one BatchWriteItem (retrying unprocessed items).
+
+        A no-op with a sink: its lines were handed over by :meth:`add`.
 
         Returns
         -------
@@ -174,6 +237,34 @@ class DecisionLog:
             logger.exception("decision log write failed", extra={"decisions": len(pending)})
             return 0
         return len(pending)
+
+
+def decision_item(tables: Tables, line: Mapping[str, Any]) -> DecisionRecord:
+    """The ``decisions`` table item of one decision line (as :class:`DecisionLog` builds it).
+
+    Examples
+    --------
+    >>> item = decision_item(tables, {"decision_id": "d1", "created_at": "...",  # doctest: +SKIP
+    ...     "day_shard": "2026-11-20#1", "expires_at": 1766223000, "shown": [], "chosen": []})
+    """
+    expires = line.get("expires_at")
+    return tables.decisions(
+        str(line["decision_id"]),
+        DECISION_RECORD,
+        created_at=str(line["created_at"]),
+        day_shard=str(line["day_shard"]),
+        user_id=line.get("user_id"),
+        surface=line.get("surface"),
+        scope=line.get("scope"),
+        policy=line.get("policy"),
+        policy_version=line.get("policy_version"),
+        variant=line.get("variant"),
+        context=line.get("context") or {},
+        shown=list(line.get("shown") or []),
+        chosen=list(line.get("chosen") or []),
+        propensity_draws=line.get("propensity_draws"),
+        expires_at=datetime.fromtimestamp(int(expires), tz=UTC) if expires is not None else None,
+    )
 
 
 def read_decisions(tables: Tables, start: date, end: date) -> Iterator[dict[str, Any]]:
@@ -215,13 +306,33 @@ def read_decisions(tables: Tables, start: date, end: date) -> Iterator[dict[str,
         for decision in sorted(
             decisions.values(), key=lambda d: (d["created_at"], d["decision_id"])
         ):
-            got = sorted(
-                feedback.get(decision["decision_id"], []), key=lambda f: (f["type"], f["item"])
-            )
+            got = _joined(decision, feedback.get(decision["decision_id"], []))
             decision["feedback"] = got
             decision["clicks"] = [f["item"] for f in got if f["type"] == "click"]
             decision["reward"] = sum(f["value"] for f in got) if got else None
             yield decision
+
+
+#: The item of feedback given before its decision was loaded, with no item named: the first
+#: item the decision showed (what ``POST /v1/feedback`` defaults to).
+FIRST_SHOWN = "*"
+
+
+def _joined(decision: Mapping[str, Any], given: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A decision's feedback, checked against what it showed.
+
+    Feedback accepted before its decision was loaded could not be checked then: an unnamed
+    item is the first shown, and feedback on an item the decision did not show is left out.
+    """
+    shown = [s["item"] for s in decision["shown"]]
+    joined: dict[tuple[str, str], dict[str, Any]] = {}
+    for f in given:
+        item = shown[0] if f["item"] == FIRST_SHOWN and shown else f["item"]
+        if item not in shown:
+            continue
+        # Named and unnamed feedback on the same item count once, as one delivery would.
+        joined.setdefault((f["type"], item), {**f, "item": item})
+    return sorted(joined.values(), key=lambda f: (f["type"], f["item"]))
 
 
 def _decision_dict(item: DecisionRecord, day: date) -> dict[str, Any]:

@@ -10,10 +10,28 @@ seen these outcomes"; the per-decision weights stay valid because each batch's p
 depend on earlier rows only.
 
 Records are the dicts of ``learnloop.decisions.log.read_decisions``. Only ``surface ==
-"bandit"`` records of the asked ``scope`` with exactly one chosen arm (and its propensity in
-``shown``) are used; the others are counted in :attr:`Replay.skipped` by reason. A decision
-with no feedback (``reward`` None) earned ``missing_reward`` (0.0: no click reported), or is
-skipped when ``missing_reward`` is None.
+"bandit"`` records of the asked ``scope`` with every chosen arm's propensity in ``shown`` are
+used; the others are counted in :attr:`Replay.skipped` by reason. A decision with no feedback
+(``reward`` None) earned ``missing_reward`` (0.0: no click reported), or is skipped when
+``missing_reward`` is None.
+
+A select with ``n > 1`` becomes one row per shown arm, its reward the feedback on that arm
+(shared evenly when Thompson drew the same arm twice), so the estimate is per shown arm:
+
+- Thompson (``policy: thompson``): the ``n`` arms are ``n`` independent draws, each logged with
+  the probability of its draw; the candidate's probability of a row is its probability of one
+  draw (:meth:`ThompsonCandidate.probabilities`).
+- UCB1 (``policy: ucb1``): a slate, the first arm drawn ε-greedily and the rest the best
+  remaining by score, each logged with its probability at its position; the candidate's is
+  the same (:meth:`EpsilonGreedyUCB.position_probabilities`).
+
+A slate of the other policy than the candidate's (a ``thompson`` log valued by a UCB1
+candidate, or the reverse) is skipped (``other_policy_slate``): its rows do not mean the same.
+
+How a candidate is valued: it starts from its prior (Thompson: Beta(a, b) on every arm; UCB1:
+no pulls) at the first decision of the range, not from the arm state production had then, and
+learns only from the logged outcomes, batch by batch: "as if deployed at the start of the
+range".
 
 The candidates re-state the scoring of ``learnloop.bandits.thompson`` and
 ``learnloop.bandits.ucb`` in numpy rather than import them: this package sits below
@@ -38,7 +56,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -200,6 +218,35 @@ class EpsilonGreedyUCB:
         greedy = best / best.sum()
         return (1 - self.epsilon) * greedy + self.epsilon / len(arms)
 
+    def position_probabilities(self, arms: Sequence[str], positions: int) -> FloatArray:
+        """Probability of each of ``arms`` at each of the first ``positions`` slots of a slate.
+
+        The first is drawn as :meth:`probabilities` says; the rest are the best remaining by
+        score (ties in ``arms`` order), as production's ``select`` fills an ``n > 1`` slate.
+
+        Examples
+        --------
+        >>> candidate = EpsilonGreedyUCB(alpha=0.0, epsilon=0.3)
+        >>> candidate.learn(["a", "b", "c"], [1.0, 0.5, 0.0])
+        >>> candidate.position_probabilities(["a", "b", "c"], 2).round(3).tolist()
+        [[0.8, 0.1, 0.1], [0.2, 0.8, 0.0]]
+        """
+        first = self.probabilities(arms)
+        scores = self.scores(arms)
+        order = sorted(range(len(arms)), key=lambda i: -scores[i])
+        by_rank = first[order]
+        above = np.concatenate([[0.0], np.cumsum(by_rank)])  # above[j]: first ranks < j
+        matrix = np.zeros((positions, len(arms)))
+        matrix[0] = first
+        for j in range(1, positions):
+            # The arm ranked j - 1 is at j when the first ranks at or below j, the arm
+            # ranked j when it ranks above j.
+            if j - 1 < len(order):
+                matrix[j, order[j - 1]] += 1.0 - above[j]
+            if j < len(order):
+                matrix[j, order[j]] += above[j]
+        return np.clip(matrix, 0.0, 1.0)
+
     def learn(self, arms: Sequence[str], rewards: Sequence[float]) -> None:
         for arm, reward in zip(arms, rewards, strict=True):
             self.pulls_[arm] = self.pulls_.get(arm, 0) + 1
@@ -228,29 +275,49 @@ class Replay:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
+#: One row of a replay: (arm, position, logged propensity, reward).
+_Row = tuple[str, int, float, float]
+
+
 def _usable(
-    record: Mapping[str, Any], scope: str | None, missing_reward: float | None
-) -> tuple[str, float, float] | str:
-    """``(arm, propensity, reward)`` of a usable record, else the reason it is skipped."""
+    record: Mapping[str, Any],
+    scope: str | None,
+    missing_reward: float | None,
+    candidate: CandidatePolicy,
+) -> list[_Row] | str:
+    """The rows of a usable record (one per shown arm), else the reason it is skipped."""
     if record.get("surface") != "bandit":
         return "not_bandit"
     if scope is not None and record.get("scope") != scope:
         return "other_scope"
-    chosen = record.get("chosen") or []
-    if len(chosen) != 1:
-        return "not_one_chosen"
-    arm = str(chosen[0])
-    propensity = next(
-        (s.get("propensity") for s in record.get("shown") or [] if s.get("item") == arm), None
-    )
-    if propensity is None or not 0 < float(propensity) <= 1:
+    chosen = [str(arm) for arm in record.get("chosen") or []]
+    if not chosen:
+        return "none_chosen"
+    slates = hasattr(candidate, "position_probabilities")
+    if len(chosen) > 1 and record.get("policy") != ("ucb1" if slates else "thompson"):
+        return "other_policy_slate"
+    shown = {
+        (str(s.get("item")), int(s.get("position", 0))): s.get("propensity")
+        for s in record.get("shown") or []
+    }
+    propensities = [shown.get((arm, j)) for j, arm in enumerate(chosen)]
+    if any(p is None or not 0 < float(p) <= 1 for p in propensities):
         return "no_propensity"
     reward = record.get("reward")
-    if reward is None:
-        if missing_reward is None:
-            return "no_reward"
-        reward = missing_reward
-    return arm, float(propensity), float(reward)
+    if reward is None and missing_reward is None:
+        return "no_reward"
+    if len(chosen) == 1:
+        value = float(reward) if reward is not None else float(missing_reward or 0.0)
+        return [(chosen[0], 0, float(propensities[0] or 0.0), value)]
+    earned: dict[str, float] = {}
+    for f in record.get("feedback") or []:
+        earned[str(f["item"])] = earned.get(str(f["item"]), 0.0) + float(f["value"])
+    times = {arm: chosen.count(arm) for arm in chosen}
+    rows = []
+    for j, (arm, p) in enumerate(zip(chosen, propensities, strict=True)):
+        share = earned.get(arm, 0.0) / times[arm] if reward is not None else missing_reward
+        rows.append((arm, j, float(p or 0.0), float(share or 0.0)))
+    return rows
 
 
 def replay(
@@ -279,6 +346,7 @@ def replay(
     Returns
     -------
     Replay
+        One row per shown arm (one per decision when ``n`` is 1).
 
     Raises
     ------
@@ -287,31 +355,44 @@ def replay(
     """
     if batch_size < 1:
         raise invalid([{"field": "batch_size", "message": "must be >= 1"}])
-    rows: list[tuple[str, float, float]] = []
+    decisions: list[list[_Row]] = []
     ids: list[Any] = []
     skipped: dict[str, int] = {}
     for record in records:
-        usable = _usable(record, scope, missing_reward)
+        usable = _usable(record, scope, missing_reward, candidate)
         if isinstance(usable, str):
             skipped[usable] = skipped.get(usable, 0) + 1
             continue
-        rows.append(usable)
-        ids.append(record.get("decision_id"))
-    if not rows:
+        decisions.append(usable)
+        ids.extend(record.get("decision_id") for _ in usable)
+    if not decisions:
         raise invalid(
             [{"field": "records", "message": f"no usable bandit decision (skipped: {skipped})"}]
         )
-    arms = list(dict.fromkeys(arm for arm, _, _ in rows))
+    rows = [row for decision in decisions for row in decision]
+    arms = list(dict.fromkeys(arm for arm, _, _, _ in rows))
     index = {arm: i for i, arm in enumerate(arms)}
     target = np.empty((len(rows), len(arms)))
-    for start in range(0, len(rows), batch_size):
-        batch = rows[start : start + batch_size]
-        target[start : start + len(batch)] = candidate.probabilities(arms)
-        candidate.learn([arm for arm, _, _ in batch], [reward for _, _, reward in batch])
+    at = 0
+    for start in range(0, len(decisions), batch_size):
+        batch = decisions[start : start + batch_size]
+        first = candidate.probabilities(arms)
+        longest = max(len(d) for d in batch)
+        by_position = (
+            candidate.position_probabilities(arms, longest)
+            if longest > 1 and hasattr(candidate, "position_probabilities")
+            else None
+        )
+        for decision in batch:
+            for _, position, _, _ in decision:
+                target[at] = first if by_position is None else by_position[position]
+                at += 1
+        learned = [row for decision in batch for row in decision]
+        candidate.learn([arm for arm, _, _, _ in learned], [r for _, _, _, r in learned])
     data = logged_bandit(
-        actions=[index[arm] for arm, _, _ in rows],
-        propensities=[p for _, p, _ in rows],
-        rewards=[r for _, _, r in rows],
+        actions=[index[arm] for arm, _, _, _ in rows],
+        propensities=[p for _, _, p, _ in rows],
+        rewards=[r for _, _, _, r in rows],
         target_distribution=target,
     )
     return Replay(data=data, arms=arms, decision_ids=ids, skipped=skipped)
@@ -410,8 +491,8 @@ class Comparison:
 def compare_with_production(
     result: Replay,
     *,
+    rule: Callable[[float, float], bool],
     estimator: str = "dr",
-    margin: float = 0.0,
     n_resamples: int = 1000,
     random_state: int | None = None,
 ) -> Comparison:
@@ -421,10 +502,12 @@ def compare_with_production(
     ----------
     result : Replay
         From :func:`replay`.
+    rule : callable
+        ``rule(candidate_lower_bound, production_value) -> promote``: the registry's
+        :func:`learnloop.models.promotion.beats_production` with the stage's margin (passed in,
+        so this module stays on numpy and the floor).
     estimator : str, default "dr"
         A name in ``ESTIMATORS``.
-    margin : float, default 0.0
-        How much the candidate's lower bound must exceed production's mean reward.
     n_resamples, random_state
         The bootstrap's.
 
@@ -438,7 +521,8 @@ def compare_with_production(
     ...             "shown": [{"item": arm, "propensity": 0.5}]}
     ...            for arm, reward in [("a", 1.0), ("b", 0.0)] * 50]
     >>> greedy_a = replay(records, EpsilonGreedyUCB(alpha=0.0, epsilon=0.0), batch_size=10)
-    >>> compare_with_production(greedy_a, n_resamples=200, random_state=0).promote
+    >>> beats = lambda lower, production: lower > production
+    >>> compare_with_production(greedy_a, rule=beats, n_resamples=200, random_state=0).promote
     True
     """
     if estimator not in ESTIMATORS:
@@ -458,7 +542,7 @@ def compare_with_production(
     return Comparison(
         candidate=value,
         production=baseline,
-        promote=value.ci_low > baseline.estimate + margin,
+        promote=rule(value.ci_low, baseline.estimate),
     )
 
 

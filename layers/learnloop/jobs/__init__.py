@@ -52,6 +52,14 @@ def _evaluate_policies(tables: Tables, now: datetime, **options: Any) -> dict[st
     return evaluate_policies(tables, now, s3=options.get("s3"))
 
 
+def _load_decisions(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
+    """The spool sink's loader (the local stack's ``load_decisions``; on AWS a subscription)."""
+    from learnloop.decisions.loader import load_spool
+
+    directory = options.get("directory") or tables.settings.decision_spool_dir
+    return load_spool(tables, directory) if directory else {"files": 0, "loaded": 0}
+
+
 def _privacy_purge(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
     return privacy_purge(tables, now, s3=options.get("s3")).to_dict()
 
@@ -64,12 +72,15 @@ JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "drift_check": _drift,
     "privacy_purge": _privacy_purge,
     "evaluate_policies": _evaluate_policies,
+    # Not an app schedule: the local runner fires it (on AWS, on_decision_logs loads lines).
+    "load_decisions": _load_decisions,
 }
 
 
 def model_dropped(event: dict[str, Any], tables: Tables) -> list[dict[str, Any]]:
-    """Register the model versions an S3 "Object Created" event announces, then mark the
-    drift retrain requests each new container-trained version carried out.
+    """Register the model versions an S3 "Object Created" event announces (a new two-tower
+    version is first valued on the logged recommendations), then mark the drift retrain
+    requests each new container-trained version carried out.
 
     Examples
     --------
@@ -78,8 +89,9 @@ def model_dropped(event: dict[str, Any], tables: Tables) -> list[dict[str, Any]]
     """
     from learnloop.drift.actions import complete_by_version
     from learnloop.models.operations import on_model_dropped
+    from learnloop.recommender.gate import value_on_log
 
-    results = on_model_dropped(event, tables)
+    results = on_model_dropped(event, tables, logged_gates={"two_tower": value_on_log})
     for result in results:
         # Also on a redelivery: the first delivery may have stopped before this step.
         complete_by_version(tables, str(result["name"]), str(result["version"]))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
 from learnloop.clock import utcnow
 from learnloop.exceptions import NotFoundError, ValidationError
-from learnloop.models.promotion import registered_set, set_registered_set
+from learnloop.models.promotion import LoggedGate, registered_set, set_registered_set
 from learnloop.models.registration import on_s3_event
 from learnloop.models.registry import ModelRegistry
 from learnloop.store.clients import s3_client
@@ -102,8 +103,16 @@ def rollback(tables: Tables, name: str, body: Any, *, actor: str) -> dict[str, A
     return ModelRegistry(tables).rollback(key.name, actor=actor, reason=request.reason)
 
 
-def on_model_dropped(event: dict[str, Any], tables: Tables) -> list[dict[str, Any]]:
+def on_model_dropped(
+    event: dict[str, Any],
+    tables: Tables,
+    *,
+    logged_gates: Mapping[str, LoggedGate] | None = None,
+) -> list[dict[str, Any]]:
     """Register the model versions an S3 "Object Created" event announces (the app's trigger).
+
+    ``logged_gates``: valuations on the decision log by kind (the app passes the two-tower
+    one; see :mod:`learnloop.models.promotion`).
 
     Examples
     --------
@@ -111,7 +120,9 @@ def on_model_dropped(event: dict[str, Any], tables: Tables) -> list[dict[str, An
     [{'name': 'engagement', 'version': '20261120T093000Z', 'status': 'production', ...}]
     """
     settings = tables.settings
-    results = on_s3_event(event, tables, s3_client(settings), settings.bucket)
+    results = on_s3_event(
+        event, tables, s3_client(settings), settings.bucket, logged_gates=logged_gates
+    )
     return [result.to_dict() for result in results]
 
 

@@ -31,8 +31,20 @@ Bandit policies (``bandit_policy``)
     ``policy_promotion_margin`` (``rule: ope_lower_bound``), whether or not a production
     version exists: the logged policy is production even before any version configures it.
 
+Recommenders (``two_tower``)
+    Under ``not_worse``, with a production version and a logged gate (the app's
+    ``on_model_dropped`` passes :func:`learnloop.recommender.gate.value_on_log`), the candidate
+    is first valued on the recommendations production logged (IIPS over per-slot
+    propensities) and promoted only when that lower bound beats production's logged clicks per
+    answer by more than ``policy_promotion_margin`` (``rule: ope_lower_bound``, the same rule as
+    bandit policies: :func:`beats_production`). With fewer than
+    ``recommender_ope_min_decisions`` usable decisions it falls back to the offline comparison
+    above and the record's ``comparison.ope`` says so.
+
 Examples
 --------
+>>> beats_production(0.52, 0.50, margin=0.0), beats_production(0.52, 0.50, margin=0.05)
+(True, False)
 >>> rule_of(0.004, (-0.01, 0.02), tolerance=0.01, too_old=False)
 ('promote', 'not_worse')
 >>> rule_of(-0.05, (-0.08, 0.01), tolerance=0.01, too_old=True)
@@ -65,6 +77,8 @@ __all__ = [
     "EVALUATION_ITEM",
     "VALIDATION_FILE",
     "Decision",
+    "LoggedGate",
+    "beats_production",
     "decide",
     "paired_bootstrap",
     "registered_set",
@@ -76,6 +90,8 @@ __all__ = [
 EVALUATION_ITEM = "@evaluation"
 #: Kinds decided on the name's registered evaluation set rather than the candidate's own.
 REGISTERED_SET_KINDS = ("sentiment", "two_tower")
+#: The recommender kind a logged gate may value on the decision log.
+TWO_TOWER_KIND = "two_tower"
 _SCORED_METRICS = ("r2", "auc", "macro_f1", "ndcg@10")
 _MAX_SET_HISTORY = 20
 _SEED = 20261120
@@ -125,6 +141,19 @@ def rule_of(
     return "keep", "not_worse"
 
 
+#: A higher layer's valuation of a candidate on the decision log (registration cannot import
+#: the log): ``(tables, name, version, manifest, files, production_version, now) -> report``.
+LoggedGate = Callable[
+    [Tables, str, str, Mapping[str, Any], Mapping[str, bytes], str, datetime], dict[str, Any]
+]
+
+
+def beats_production(lower: float, production: float, *, margin: float) -> bool:
+    """The off-policy rule: the candidate's lower bound beats production's logged value by
+    more than ``margin``. Every OPE-gated kind decides with this, and only this."""
+    return lower > production + margin
+
+
 def decide(
     tables: Tables,
     s3: Any,
@@ -138,6 +167,7 @@ def decide(
     metric: tuple[str, bool] | None,
     now: datetime,
     read_files: FileReader,
+    logged_gate: LoggedGate | None = None,
 ) -> Decision:
     """Decide whether a version that passed every check becomes production.
 
@@ -157,6 +187,8 @@ def decide(
         The registration time (production's age is measured to it).
     read_files : callable
         Reads another version's files, sha256-checked.
+    logged_gate : callable, optional
+        Values a ``two_tower`` candidate on the decision log (see the module docstring).
 
     Returns
     -------
@@ -188,7 +220,11 @@ def decide(
         (to_register or (registered or {}).get("set")) if kind in REGISTERED_SET_KINDS else own
     )
 
+    ope_fallback: dict[str, Any] | None = None
+
     def done(status: str, why: str, promote: str | None = None, /, **comparison: Any) -> Decision:
+        if ope_fallback is not None:
+            comparison["ope"] = ope_fallback
         return Decision(status, why, promote, _clean(comparison) or None, to_register)
 
     if policy == "never":
@@ -205,6 +241,17 @@ def decide(
         production = tables.models.get(name, alias.target, consistent_read=True)
     except tables.models.DoesNotExist:
         return done(CANDIDATE, "", f"production {alias.target} has no record")
+    if logged_gate is not None and kind == TWO_TOWER_KIND:
+        report = logged_gate(tables, name, version, manifest, files, alias.target, now)
+        if report.get("status") == "estimated":
+            return _ope_decision(tables, report, alias.target, policy=policy, register=to_register)
+        ope_fallback = {
+            "status": report.get("status"),
+            "rows": report.get("rows"),
+            "min_decisions": report.get("min_decisions"),
+            "range": report.get("range"),
+            "note": "too few logged decisions for the off-policy gate; compared offline",
+        }
     age_days = _age_days(alias.target, now)
     too_old = age_days is not None and age_days > settings.max_production_age_days
     if deciding is None or metric_name not in _SCORED_METRICS:
@@ -333,12 +380,26 @@ def _policy_gate(tables: Tables, name: str, files: Mapping[str, bytes], *, polic
     verdict, which was computed with whatever ``--margin`` its author chose."""
     import json
 
+    alias = production_record(tables, name)
     report = json.loads(files[OPE_REPORT_FILE])
+    production = alias.target if alias is not None else None
+    return _ope_decision(tables, report, production, policy=policy)
+
+
+def _ope_decision(
+    tables: Tables,
+    report: Mapping[str, Any],
+    production_version: str | None,
+    *,
+    policy: str,
+    register: dict[str, Any] | None = None,
+) -> Decision:
+    """The decision of an OPE report (``value`` with ``ci_low``, ``production.estimate``):
+    :func:`beats_production` with the stage's ``policy_promotion_margin``."""
     value, production = report["value"], report["production"]
     margin = tables.settings.policy_promotion_margin
     lower, current = float(value["ci_low"]), float(production["estimate"])
-    promote = lower > current + margin
-    alias = production_record(tables, name)
+    promote = beats_production(lower, current, margin=margin)
     numbers = (
         f"{value.get('estimator', 'estimate')} {float(value['estimate']):.4f} "
         f"[{lower:.4f}, {float(value.get('ci_high', lower)):.4f}] vs production's logged "
@@ -358,7 +419,7 @@ def _policy_gate(tables: Tables, name: str, files: Mapping[str, bytes], *, polic
         "candidate": float(value["estimate"]),
         "interval": [lower, value.get("ci_high")],
         "production": current,
-        "production_version": alias.target if alias is not None else None,
+        "production_version": production_version,
         "margin": margin,
         "delta": lower - current,
         "rows": value.get("n"),
@@ -368,14 +429,15 @@ def _policy_gate(tables: Tables, name: str, files: Mapping[str, bytes], *, polic
         "decision": "promote" if promote else "keep",
         "reason": reason,
     }
+    clean = _clean(comparison)
     if policy == "never":
         why = "passed every check; policy 'never' leaves promotion to an admin"
-        return Decision(CANDIDATE, why, None, _clean(comparison))
+        return Decision(CANDIDATE, why, None, clean, register)
     if policy == "always":
-        return Decision(CANDIDATE, "", "passed every check; policy 'always'", _clean(comparison))
+        return Decision(CANDIDATE, "", "passed every check; policy 'always'", clean, register)
     if promote:
-        return Decision(CANDIDATE, "", reason, _clean(comparison))
-    return Decision(CANDIDATE, reason, None, _clean(comparison))
+        return Decision(CANDIDATE, "", reason, clean, register)
+    return Decision(CANDIDATE, reason, None, clean, register)
 
 
 # --- the registered evaluation set ---------------------------------------------------------------

@@ -39,7 +39,7 @@ from learnloop.clock import iso, utcnow
 from learnloop.exceptions import ConflictError, NotFoundError, StoreError, ValidationError
 from learnloop.models.artifacts import MANIFEST_FILE, sha256_hex
 from learnloop.models.kinds import ArtifactRejectedError, ModelKind, kind_of
-from learnloop.models.promotion import Decision, decide, set_registered_set
+from learnloop.models.promotion import Decision, LoggedGate, decide, set_registered_set
 from learnloop.models.registry import (
     CANDIDATE,
     PRODUCTION,
@@ -148,6 +148,7 @@ def register_model(
     key: str,
     now: datetime | None = None,
     policy: str | None = None,
+    logged_gates: Mapping[str, LoggedGate] | None = None,
 ) -> RegistrationResult:
     """Register the model version whose manifest was dropped at ``key``.
 
@@ -167,6 +168,10 @@ def register_model(
         Promote when the version is not worse than production on the common evaluation set
         (or there is no production), after every check passes, or never (an admin promotes
         by hand). Defaults to ``settings.promotion_policy``.
+    logged_gates : mapping of kind to callable, optional
+        Valuations on the decision log by kind (``two_tower``: the recommender's off-policy
+        gate, :func:`learnloop.recommender.gate.value_on_log`); see
+        :mod:`learnloop.models.promotion`.
 
     Returns
     -------
@@ -232,6 +237,7 @@ def register_model(
             metric=key_metric(name, manifest),
             now=when,
             read_files=lambda other, listed: _verify_files(s3, bucket, other, listed),
+            logged_gate=(logged_gates or {}).get(kind.name),
         )
     except ArtifactRejectedError as rejected:
         decision = Decision(REJECTED, rejected.reason)
@@ -283,7 +289,13 @@ def register_model(
 
 
 def on_s3_event(
-    event: Mapping[str, Any], tables: Tables, s3: Any, bucket: str, *, policy: str | None = None
+    event: Mapping[str, Any],
+    tables: Tables,
+    s3: Any,
+    bucket: str,
+    *,
+    policy: str | None = None,
+    logged_gates: Mapping[str, LoggedGate] | None = None,
 ) -> list[RegistrationResult]:
     """Register the manifest an EventBridge "Object Created" event from S3 announces.
 
@@ -304,7 +316,9 @@ def on_s3_event(
     if source_bucket != bucket:
         logger.warning("manifest from another bucket ignored", extra={"bucket": source_bucket})
         return []
-    return [register_model(tables, s3, bucket=bucket, key=key, policy=policy)]
+    return [
+        register_model(tables, s3, bucket=bucket, key=key, policy=policy, logged_gates=logged_gates)
+    ]
 
 
 # --- checks --------------------------------------------------------------------------------------

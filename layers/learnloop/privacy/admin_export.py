@@ -1,9 +1,10 @@
-"""``GET /v1/admin/export``: pseudonymized reactions, events or outcomes of a date range.
+"""``GET /v1/admin/export``: pseudonymized reactions, events, outcomes or decisions of a range.
 
-``kind=reactions|events|outcomes``, ``format=csv|jsonl`` (default ``jsonl``), ``from`` and
+``kind=reactions|events|outcomes|decisions``, ``format=csv|jsonl`` (default ``jsonl``), ``from`` and
 ``to`` (``yyyy-mm-dd``, inclusive; ``to`` defaults to ``from``). Rows are those of the training
 export (:mod:`learnloop.privacy.rows`): the user is a pseudonym, opted-out and deleted users are
-left out, free text is dropped. Days are read through the ``by_day`` partitions, never a Scan.
+left out, free text is dropped; a decision is its row of the daily ``decisions.jsonl`` (with
+its joined feedback). Days are read through the ``by_day`` partitions, never a Scan.
 Up to ``admin_export_inline_bytes`` the rows come back in the response with their content type;
 larger exports are written to ``s3://{bucket}/admin-exports/...`` and answered with a presigned
 URL valid for ``admin_export_url_seconds``.
@@ -31,8 +32,10 @@ from typing import Any, Literal
 import pydantic
 
 from learnloop.clock import utcnow
+from learnloop.decisions.log import read_decisions
 from learnloop.privacy.rows import (
     OUTCOME_COLUMNS,
+    decision_row,
     dumps_row,
     event_row,
     outcome_row,
@@ -60,6 +63,23 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "events": ("user", "event_id", "type", "occurred_at", "item_key", "properties"),
     "outcomes": OUTCOME_COLUMNS,
+    "decisions": (
+        "decision_id",
+        "created_at",
+        "user",
+        "surface",
+        "scope",
+        "policy",
+        "policy_version",
+        "variant",
+        "context",
+        "shown",
+        "chosen",
+        "propensity_draws",
+        "feedback",
+        "clicks",
+        "reward",
+    ),
 }
 
 
@@ -68,7 +88,7 @@ class ExportQuery(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True)
 
-    kind: Literal["reactions", "events", "outcomes"]
+    kind: Literal["reactions", "events", "outcomes", "decisions"]
     format: Literal["csv", "jsonl"] = "jsonl"
     from_: date = pydantic.Field(alias="from")
     to: date | None = None
@@ -120,6 +140,15 @@ def export_rows(tables: Tables, query: ExportQuery) -> list[dict[str, Any]]:
     """The pseudonymized rows of ``query``'s kind and days, in a stable order."""
     settings = tables.settings
     days = days_between(query.from_, query.last)
+    if query.kind == "decisions":
+        # Already pseudonymized when logged; opted-out and deleted users are left out, as in
+        # the daily export (a decision logged without a user stays: it holds no one's data).
+        excluded = excluded_pseudonyms(tables)
+        return [
+            decision_row(d)
+            for d in read_decisions(tables, query.from_, query.last)
+            if d["user_id"] is None or d["user_id"] not in excluded
+        ]
     model = {"reactions": tables.reactions, "events": tables.events, "outcomes": tables.outcomes}
     records = [
         as_record(r) for r in query_days(model[query.kind], days, shards=settings.day_shards)

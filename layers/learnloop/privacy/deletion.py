@@ -52,7 +52,7 @@ from learnloop.rollups.job import rollup_day
 from learnloop.store.batch import BATCH_WRITE_LIMIT
 from learnloop.store.clients import s3_client
 from learnloop.store.queries import batch_get
-from learnloop.store.records import INSIGHT_RECORD, BaseModel
+from learnloop.store.records import DECISION_RECORD, INSIGHT_RECORD, BaseModel
 from learnloop.store.tables import Tables
 from learnloop.users.consent import UserKeyIn
 from learnloop.users.pseudonym import pseudonymize
@@ -136,10 +136,11 @@ def delete_user(
     counts["insights"] = sum(insights.values())
     ledger = [tables.ledger(item.key) for item in tables.ledger.by_user.query(user_id)]
     counts["ledger"] = _delete_all(tables.ledger, ledger)
-    decisions = [
-        tables.decisions(item.decision_id, item.record)
-        for item in tables.decisions.by_user.query(pseudonym)
-    ]
+    owned = {(item.decision_id, item.record) for item in tables.decisions.by_user.query(pseudonym)}
+    # Feedback given before its decision was loaded carries no user: found by the decision.
+    for decision_id in {d for d, record in owned if record == DECISION_RECORD}:
+        owned.update((decision_id, item.record) for item in tables.decisions.query(decision_id))
+    decisions = [tables.decisions(d, record) for d, record in sorted(owned)]
     counts["decisions"] = _delete_all(tables.decisions, decisions)
     counts["users"] = _delete_consent_item(tables, user_id)
     logger.info("deleted a user's rows", extra={"pseudonym": pseudonym, "counts": counts})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from learnloop.decisions.replay import (
     replay,
 )
 from learnloop.exceptions import ValidationError
+from learnloop.models.promotion import beats_production
 
 
 def record(arm: str, reward: float | None, propensity: float = 0.5, **extra: Any) -> dict:
@@ -61,8 +63,10 @@ def test_records_that_cannot_be_evaluated_are_counted_by_reason() -> None:
         record("a", 1.0),
         record("a", 1.0, surface="recommendations"),
         record("a", 1.0, scope="timing"),
-        {**record("a", 1.0), "chosen": ["a", "b"]},
+        {**record("a", 1.0), "chosen": []},
         {**record("a", 1.0), "shown": []},
+        {**record("a", 1.0), "chosen": ["a", "b"], "policy": "ucb1"},  # b's propensity?
+        {**record("a", 1.0), "chosen": ["a", "b"], "policy": "thompson"},
         record("b", None),
     ]
     result = replay(records, EpsilonGreedyUCB(), scope="content", missing_reward=None)
@@ -70,10 +74,61 @@ def test_records_that_cannot_be_evaluated_are_counted_by_reason() -> None:
     assert result.skipped == {
         "not_bandit": 1,
         "other_scope": 1,
-        "not_one_chosen": 1,
-        "no_propensity": 1,
+        "none_chosen": 1,
+        "no_propensity": 2,
+        "other_policy_slate": 1,
         "no_reward": 1,
     }
+
+
+def slate(policy: str, arms: list[str], propensities: list[float], clicked: list[str]) -> dict:
+    return {
+        "decision_id": f"d-{'-'.join(arms)}",
+        "surface": "bandit",
+        "scope": "content",
+        "policy": policy,
+        "chosen": arms,
+        "shown": [
+            {"item": a, "position": j, "propensity": p}
+            for j, (a, p) in enumerate(zip(arms, propensities, strict=True))
+        ],
+        "feedback": [{"type": "click", "item": a, "value": 1.0} for a in clicked],
+        "reward": float(len(clicked)) if clicked else None,
+    }
+
+
+def test_thompson_selects_of_n_arms_are_n_draws_with_their_own_rewards() -> None:
+    records = [
+        slate("thompson", ["a", "b"], [0.6, 0.4], ["b"]),
+        slate("thompson", ["a", "a"], [0.6, 0.6], ["a"]),  # one click on a drawn twice
+        slate("thompson", ["b", "a"], [0.4, 0.6], []),
+    ]
+    result = replay(records, ThompsonCandidate(random_state=0), batch_size=10)
+    assert result.data.n == 6
+    assert result.data.actions.tolist() == [0, 1, 0, 0, 1, 0]
+    assert result.data.propensities.tolist() == [0.6, 0.4, 0.6, 0.6, 0.4, 0.6]
+    assert result.data.rewards.tolist() == [0.0, 1.0, 0.5, 0.5, 0.0, 0.0]
+    # One batch: every row is one draw of the candidate before it learned anything.
+    assert (result.data.target_distribution == result.data.target_distribution[0]).all()
+    assert result.decision_ids[:2] == ["d-a-b", "d-a-b"]
+
+
+def test_ucb1_slates_are_valued_position_by_position() -> None:
+    # Logged by uniform-first slates over three arms: each (arm, position) had 1/3.
+    records = [
+        slate("ucb1", ["a", "b"], [1 / 3, 1 / 3], ["a"]),
+        slate("ucb1", ["c", "a"], [1 / 3, 1 / 3], ["a"]),
+        slate("ucb1", ["b", "c"], [1 / 3, 1 / 3], []),
+    ]
+    candidate = EpsilonGreedyUCB(alpha=0.0, epsilon=0.0)
+    candidate.learn(["a", "b", "c"], [1.0, 0.5, 0.0])  # a, then b, then c: always [a, b]
+    result = replay(records, candidate, batch_size=10)
+    assert result.arms == ["a", "b", "c"]
+    target = result.data.target_distribution
+    assert target[0].tolist() == [1.0, 0.0, 0.0] and target[1].tolist() == [0.0, 1.0, 0.0]
+    # Only the first slate's a at 0 and b at 1 are what the candidate shows: 3 x 1 click / 3.
+    estimate = InverseProbabilityWeighting(n_resamples=0).estimate(result.data).estimate
+    assert estimate * result.data.n / len(records) == pytest.approx(1.0)
 
 
 def test_no_usable_record_names_the_records() -> None:
@@ -186,15 +241,19 @@ def test_promotion_needs_the_lower_bound_to_beat_production() -> None:
     records = [record(arm, reward) for arm, reward in [("a", 1.0), ("b", 0.0)] * 100]
     greedy = replay(records, EpsilonGreedyUCB(alpha=0.0, epsilon=0.0), batch_size=10)
     uniform = replay(records, EpsilonGreedyUCB(epsilon=1.0))
-    better = compare_with_production(greedy, n_resamples=200, random_state=0)
+
+    def beats(margin: float = 0.0) -> Any:
+        return functools.partial(beats_production, margin=margin)
+
+    better = compare_with_production(greedy, rule=beats(), n_resamples=200, random_state=0)
     assert better.production.estimate == pytest.approx(0.5)
     assert better.candidate.estimate > 0.9
     assert better.promote
-    same = compare_with_production(uniform, n_resamples=200, random_state=0)
+    same = compare_with_production(uniform, rule=beats(), n_resamples=200, random_state=0)
     assert same.candidate.estimate == pytest.approx(0.5)
     assert not same.promote
-    strict = compare_with_production(greedy, margin=0.6, n_resamples=200, random_state=0)
+    strict = compare_with_production(greedy, rule=beats(0.6), n_resamples=200, random_state=0)
     assert not strict.promote
     assert set(better.to_dict()) == {"candidate", "production", "promote"}
     with pytest.raises(ValidationError):
-        compare_with_production(greedy, estimator="magic")
+        compare_with_production(greedy, rule=beats(), estimator="magic")
