@@ -7,10 +7,11 @@ one wild candle cannot hide the next by inflating a standard deviation. Three si
 
 * ``price``: the log return ``ln(close / previous close)``, flagged when ``|z| >= threshold``;
 * ``volume``: ``ln(1 + volume)``, flagged when ``z >= threshold`` (spikes, not droughts);
-* ``flash_crash``: the candle's lower shadow ``ln(low / min(open, close))``, flagged when
-  ``z <= -threshold`` and the close took back at least ``recovery`` of the fall from the open
-  (``(close - low) / (open - low)``): a plunge that bounced, not a down day that closed at its
-  low (the shadow ignores the body, so an ordinary down day does not score at all).
+* ``flash_crash``: a plunge that bounced. Both the fall from the open, ``ln(low / open)``, and
+  the lower shadow, ``ln(low / min(open, close))``, score ``z <= -threshold``, and the close
+  took back at least ``recovery`` of the fall (``(close - low) / (open - low)``). The fall
+  alone would flag a big down day that bounced a little; the shadow alone flags the rare deep
+  wick of a quiet day (a shadow's spread is small next to its tail).
 
 A MAD of zero (a flat stretch) falls back to the mean absolute deviation (scaled to match a
 normal's sigma); a window with no spread at all flags nothing. The robust z-score was chosen
@@ -143,8 +144,11 @@ def detect_anomalies(
     z_return = robust_z(returns, window=window, min_periods=min_periods)
     log_volume = np.log1p(series.volume)
     z_volume = robust_z(log_volume, window=window, min_periods=min_periods)
-    wick = np.log(series.low / np.minimum(series.open, series.close))
-    z_wick = robust_z(wick, window=window, min_periods=min_periods)
+    fall_z = robust_z(np.log(series.low / series.open), window=window, min_periods=min_periods)
+    shadow = np.log(series.low / np.minimum(series.open, series.close))
+    shadow_z = robust_z(shadow, window=window, min_periods=min_periods)
+    # The flash crash's score: the weaker of its two signals.
+    z_wick = np.fmax(fall_z, shadow_z)
     fall = series.open - series.low
     with np.errstate(invalid="ignore", divide="ignore"):
         recovered = np.where(fall > 0, (series.close - series.low) / np.where(fall > 0, fall, 1), 0)
@@ -178,6 +182,8 @@ def detect_anomalies(
                 open=series.open[i],
                 close=series.close[i],
                 recovered=recovered[i],
+                fall_z=fall_z[i],
+                shadow_z=shadow_z[i],
             )
     return found
 

@@ -30,9 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
+import pydantic
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from learnloop.clock import as_utc, utcnow
+from learnloop.exceptions import ValidationError
 from learnloop.store.batch import write_in_parallel
 from learnloop.store.records import Candle
 from learnloop.store.tables import Tables
@@ -140,7 +142,8 @@ def _open_time(value: Any) -> datetime:
 
 OpenTime = Annotated[datetime, BeforeValidator(_open_time)]
 Price = Annotated[float, Field(gt=0, le=_MAX_PRICE, allow_inf_nan=False)]
-Volume = Annotated[float, Field(ge=0, le=_MAX_VOLUME, allow_inf_nan=False)]
+#: Not negative: checked with the row's other relations, so one 422 names them all.
+Volume = Annotated[float, Field(le=_MAX_VOLUME, allow_inf_nan=False)]
 
 
 class CandleIn(Strict):
@@ -255,20 +258,13 @@ def put_candles(tables: Tables, body: Any, *, now: datetime | None = None) -> di
     ...      "volume": 10}]})  # doctest: +SKIP
     {'symbol': 'BTC-USD', 'interval': '1d', 'stored': 1, 'first': '2026-01-01T00:00:00Z', ...}
     """
-    batch = validate(CandleBatchIn, body)
-    details: list[dict[str, Any]] = []
-    seen: dict[datetime, int] = {}
-    for index, row in enumerate(batch.candles):
-        where = f"candles[{index}]"
-        for name, message in ohlc_problems(row.open, row.high, row.low, row.close, row.volume):
-            details.append({"field": f"{where}.{name}", "message": message, "index": index})
-        off_grid = grid_problem(row.open_time, batch.interval)
-        if off_grid:
-            details.append({"field": f"{where}.open_time", "message": off_grid, "index": index})
-        if row.open_time in seen:
-            message = f"open_time repeats candles[{seen[row.open_time]}]"
-            details.append({"field": f"{where}.open_time", "message": message, "index": index})
-        seen.setdefault(row.open_time, index)
+    try:
+        batch = validate(CandleBatchIn, body)
+    except ValidationError as exc:
+        # Name the rows that broke a relation too, not only those pydantic refused.
+        raise invalid([*exc.details, *_relations_of_raw(body)]) from None
+    details = _relation_details(batch.candles, batch.interval)
+    seen = {row.open_time for row in batch.candles}
     if details:
         raise invalid(details)
     rows = [
@@ -283,6 +279,42 @@ def put_candles(tables: Tables, body: Any, *, now: datetime | None = None) -> di
         "first": candle_time(times[0]),
         "last": candle_time(times[-1]),
     }
+
+
+def _relation_details(candles: Sequence[CandleIn], interval: str) -> list[dict[str, Any]]:
+    details: list[dict[str, Any]] = []
+    seen: dict[datetime, int] = {}
+    for index, row in enumerate(candles):
+        where = f"candles[{index}]"
+        for name, message in ohlc_problems(row.open, row.high, row.low, row.close, row.volume):
+            details.append({"field": f"{where}.{name}", "message": message, "index": index})
+        off_grid = grid_problem(row.open_time, interval)
+        if off_grid:
+            details.append({"field": f"{where}.open_time", "message": off_grid, "index": index})
+        if row.open_time in seen:
+            message = f"open_time repeats candles[{seen[row.open_time]}]"
+            details.append({"field": f"{where}.open_time", "message": message, "index": index})
+        seen.setdefault(row.open_time, index)
+    return details
+
+
+def _relations_of_raw(body: Any) -> list[dict[str, Any]]:
+    if not isinstance(body, dict) or body.get("interval") not in INTERVALS:
+        return []
+    rows = body.get("candles")
+    if not isinstance(rows, list) or len(rows) > MAX_CANDLES:
+        return []
+    details = []
+    for index, raw in enumerate(rows):
+        try:
+            row = CandleIn.model_validate(raw)
+        except pydantic.ValidationError:
+            continue  # already named by the batch's own errors
+        for detail in _relation_details([row], str(body["interval"])):
+            details.append(
+                {**detail, "field": detail["field"].replace("[0]", f"[{index}]", 1), "index": index}
+            )
+    return details
 
 
 def write_candles(

@@ -138,17 +138,21 @@ def stochastic(
 ) -> tuple[FloatArray, FloatArray]:
     """Slow stochastic ``(%K, %D)``: the raw %K over ``k_period`` smoothed by an SMA of
     ``k_smoothing``, and %D its SMA of ``d_period``."""
-    k, d = _talib().STOCH(
+    # STOCHF's fast %D is the slow %K; TA-Lib's STOCH would hide %K until %D exists.
+    _, k = _talib().STOCHF(
         _f64(high),
         _f64(low),
         _f64(close),
         fastk_period=k_period,
-        slowk_period=k_smoothing,
-        slowk_matype=0,
-        slowd_period=d_period,
-        slowd_matype=0,
+        fastd_period=k_smoothing,
+        fastd_matype=0,
     )
-    return _f64(k), _f64(d)
+    k = _f64(k)
+    d = np.full_like(k, np.nan)
+    valid = np.flatnonzero(~np.isnan(k))
+    if len(valid) >= d_period:
+        d[valid] = sma(k[valid], d_period)
+    return k, d
 
 
 def obv(close: npt.ArrayLike, volume: npt.ArrayLike) -> FloatArray:

@@ -170,9 +170,7 @@ def score_trades(events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "max_loss_streak": _loss_streak(closes),
     }
     points = {name: _points(figures[name], rules) for name, rules in _RULES.items()}
-    signals = [
-        {"figure": name, "value": figures[name], "points": points[name]} for name in _RULES
-    ]
+    signals = [{"figure": name, "value": figures[name], "points": points[name]} for name in _RULES]
     score = sum(points.values())
     enough = len(closes) >= MIN_CLOSED_TRADES
     return {

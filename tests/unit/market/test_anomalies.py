@@ -1,0 +1,81 @@
+"""A planted flash crash in a synthetic series is flagged, and nothing else in it is."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from learnloop.market.anomalies import detect_anomalies, robust_z
+from learnloop.market.candles import CandleSeries
+
+N = 400
+CRASH = 300
+
+
+def synthetic(*, crash: bool, seed: int = 11) -> CandleSeries:
+    """Daily candles of a random walk (1.5 % a day), random shadows and volumes."""
+    rng = np.random.default_rng(seed)
+    close = 30_000 * np.exp(np.cumsum(rng.normal(0, 0.015, N)))
+    open_ = np.r_[30_000.0, close[:-1]]
+    shadows = np.exp(np.abs(rng.normal(0, 0.005, (2, N))))
+    high = np.maximum(open_, close) * shadows[0]
+    low = np.minimum(open_, close) / shadows[1]
+    volume = 1e9 * np.exp(rng.normal(0, 0.2, N))
+    if crash:
+        # Down 25 % inside the day on six times the volume, closing 1 % below the open.
+        low[CRASH] = open_[CRASH] * 0.75
+        close[CRASH] = open_[CRASH] * 0.99
+        high[CRASH] = open_[CRASH] * 1.002
+        volume[CRASH] *= 6
+        open_[CRASH + 1] = close[CRASH]
+        high[CRASH + 1] = max(high[CRASH + 1], open_[CRASH + 1])
+        low[CRASH + 1] = min(low[CRASH + 1], open_[CRASH + 1])
+    times = (np.arange(N, dtype=np.int64) * 86_400 + 1_600_000_000 // 86_400 * 86_400).astype(
+        "datetime64[s]"
+    )
+    return CandleSeries("SYN", "1d", times, open_, high, low, close, volume)
+
+
+def test_the_planted_flash_crash_is_flagged_and_nothing_else() -> None:
+    series = synthetic(crash=True)
+    flags = detect_anomalies(series)
+    crash_time = series.iso_times()[CRASH]
+    assert {(f.open_time, f.kind) for f in flags} == {
+        (crash_time, "flash_crash"),
+        (crash_time, "volume"),
+    }
+    crash = next(f for f in flags if f.kind == "flash_crash")
+    assert crash.score < -6 and crash.value == round(0.75 - 1, 8)
+    assert crash.detail["recovered"] > 0.9
+
+
+def test_the_same_series_without_the_crash_has_no_flags() -> None:
+    for seed in range(5):
+        assert detect_anomalies(synthetic(crash=False, seed=seed)) == []
+
+
+def test_a_crash_that_closes_at_its_low_is_a_price_anomaly_not_a_flash_crash() -> None:
+    series = synthetic(crash=False)
+    low, close = series.low.copy(), series.close.copy()
+    close[CRASH] = series.open[CRASH] * 0.75
+    low[CRASH] = close[CRASH] * 0.999
+    dumped = CandleSeries(
+        "SYN", "1d", series.open_time, series.open, series.high, low, close, series.volume
+    )
+    kinds = {(f.open_time, f.kind) for f in detect_anomalies(dumped)}
+    assert (dumped.iso_times()[CRASH], "price") in kinds
+    assert not any(kind == "flash_crash" for _, kind in kinds)
+
+
+def test_scores_use_only_the_past() -> None:
+    values = np.random.default_rng(3).normal(size=200)
+    before = robust_z(values)
+    changed = values.copy()
+    changed[150:] = 1e6  # the future changes...
+    after = robust_z(changed)
+    np.testing.assert_array_equal(before[:150], after[:150])  # ...scores before it do not
+    assert np.isnan(before[:20]).all()
+
+
+def test_a_flat_window_scores_nothing_rather_than_infinity() -> None:
+    z = robust_z(np.r_[np.ones(30), 2.0])
+    assert np.isnan(z).all()
