@@ -245,12 +245,16 @@ def parse_candles_file(
 
 
 def parse_candles(
-    path_or_bytes: str | Path | bytes, *, symbol: str | None = None, interval: str = "1d"
+    path_or_bytes: str | Path | bytes,
+    *,
+    symbol: str | None = None,
+    interval: str = "1d",
+    name: str | None = None,
 ) -> ParsedCandles:
-    """:func:`parse_candles_file`, also returning how many lines it read and skipped."""
+    """:func:`parse_candles_file`, also returning how many lines it read and skipped;
+    ``name`` is the file name of ``bytes`` (an S3 key), for the default symbol."""
     if interval not in INTERVALS:
         raise invalid([{"field": "interval", "message": f"one of {', '.join(INTERVALS)}"}])
-    name: str | None = None
     if isinstance(path_or_bytes, bytes):
         data = path_or_bytes
     else:

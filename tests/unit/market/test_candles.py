@@ -45,7 +45,10 @@ def test_a_yahoo_file_is_sorted_its_null_days_skipped_and_its_symbol_taken_from_
 
 
 def test_plain_csv_with_epoch_or_iso_times_and_jsonl_give_the_same_series() -> None:
-    plain = b"open_time,open,high,low,close,volume\n1767225600,1,2,0.5,1.5,10\n1767229200,1.5,2,1,1.8,0\n"
+    plain = (
+        b"open_time,open,high,low,close,volume\n"
+        b"1767225600,1,2,0.5,1.5,10\n1767229200,1.5,2,1,1.8,0\n"
+    )
     iso = (
         b"open_time,open,high,low,close,volume\n"
         b"2026-01-01T00:00:00Z,1,2,0.5,1.5,10\n2026-01-01T02:00:00+01:00,1.5,2,1,1.8,0\n"
