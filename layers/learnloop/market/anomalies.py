@@ -29,6 +29,7 @@ np.float64(51.26)
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -81,20 +82,30 @@ def robust_z(
 ) -> FloatArray:
     """Each value's robust z-score against the ``window`` values before it (NaN: too few)."""
     x = np.asarray(values, dtype=np.float64)
-    out = np.full(len(x), np.nan)
-    for i in range(min_periods, len(x)):
-        past = x[max(0, i - window) : i]
-        past = past[np.isfinite(past)]
-        if len(past) < min_periods or not math.isfinite(x[i]):
-            continue
-        median = np.median(past)
-        mad = np.median(np.abs(past - median))
-        if mad > 0:
-            out[i] = _MAD_TO_SIGMA * (x[i] - median) / mad
-            continue
-        mean_ad = np.mean(np.abs(past - median))
-        if mean_ad > 0:
-            out[i] = (x[i] - median) / (_MEAN_AD_TO_SIGMA * mean_ad)
+    n = len(x)
+    out = np.full(n, np.nan)
+    if n <= min_periods:
+        return out
+    clean = np.where(np.isfinite(x), x, np.nan)
+    # Row i holds the ``window`` values before position i (NaN-padded in front near the start).
+    padded = np.r_[np.full(window, np.nan), clean[:-1]]
+    past = np.lib.stride_tricks.sliding_window_view(padded, window)[min_periods:]
+    counts = np.sum(~np.isnan(past), axis=1)
+    usable = counts >= min_periods
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows are masked out below
+        median = np.nanmedian(past, axis=1)
+        spread = np.abs(past - median[:, None])
+        mad = np.nanmedian(spread, axis=1)
+        mean_ad = np.nanmean(spread, axis=1)
+        current = clean[min_periods:]
+        z = np.where(
+            mad > 0,
+            _MAD_TO_SIGMA * (current - median) / np.where(mad > 0, mad, 1.0),
+            (current - median) / np.where(mean_ad > 0, _MEAN_AD_TO_SIGMA * mean_ad, np.nan),
+        )
+    z[~usable | ~np.isfinite(current)] = np.nan
+    out[min_periods:] = z
     return out
 
 

@@ -79,3 +79,31 @@ def test_scores_use_only_the_past() -> None:
 def test_a_flat_window_scores_nothing_rather_than_infinity() -> None:
     z = robust_z(np.r_[np.ones(30), 2.0])
     assert np.isnan(z).all()
+
+
+def loop_robust_z(x: np.ndarray, window: int = 60, min_periods: int = 20) -> np.ndarray:
+    """The definition, one position at a time."""
+    out = np.full(len(x), np.nan)
+    for i in range(min_periods, len(x)):
+        past = x[max(0, i - window) : i]
+        past = past[np.isfinite(past)]
+        if len(past) < min_periods or not np.isfinite(x[i]):
+            continue
+        median = np.median(past)
+        mad = np.median(np.abs(past - median))
+        if mad > 0:
+            out[i] = 0.6744897501960817 * (x[i] - median) / mad
+        elif np.mean(np.abs(past - median)) > 0:
+            out[i] = (x[i] - median) / (np.sqrt(np.pi / 2) * np.mean(np.abs(past - median)))
+    return out
+
+
+def test_the_vectorised_scores_equal_the_definition() -> None:
+    rng = np.random.default_rng(1)
+    for x in (
+        rng.normal(size=300),
+        np.r_[np.nan, rng.standard_t(3, size=150)],
+        np.r_[np.ones(40), rng.integers(0, 3, 50).astype(float)],  # MAD 0: the mean-AD fallback
+        np.ones(10),
+    ):
+        np.testing.assert_allclose(robust_z(x), loop_robust_z(x), rtol=0, atol=1e-12)
