@@ -140,7 +140,8 @@ def _open_time(value: Any) -> datetime:
     return parse_open_time(value)
 
 
-OpenTime = Annotated[datetime, BeforeValidator(_open_time)]
+#: Epoch seconds, a date or ISO 8601 with an offset (the document says so: int or string).
+OpenTime = Annotated[datetime, BeforeValidator(_open_time, json_schema_input_type=int | str)]
 Price = Annotated[float, Field(gt=0, le=_MAX_PRICE, allow_inf_nan=False)]
 #: Not negative: checked with the row's other relations, so one 422 names them all.
 Volume = Annotated[float, Field(le=_MAX_VOLUME, allow_inf_nan=False)]
