@@ -51,6 +51,19 @@ def test_a_yahoo_file_imports_once_however_often_it_is_run(
     assert tables.candles.count("BTC-USD#1d#2021") == 4
     series = read_candles("BTC-USD", "1d", *_year(2021), tables=tables)
     assert series.close.tolist()[-1] == 48531.832031
+    # The flags job walks the imported series (too short to score: nothing flagged).
+    flags = CliRunner().invoke(
+        main,
+        ["job", "run", "market_anomalies", "--candles", "10", "--now", "2021-08-25T00:00:00Z"],
+    )
+    assert flags.exit_code == 0, flags.output
+    assert json.loads(flags.stdout) == {
+        "job": "market_anomalies",
+        "series": 1,
+        "candles_checked": 4,
+        "flagged": 0,
+        "removed": 0,
+    }
 
 
 def test_an_s3_object_imports_with_its_symbol_from_the_key(env: Any, tables: Any, s3: Any) -> None:
