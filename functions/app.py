@@ -395,6 +395,108 @@ def stop_experiment(call: Call, experiment_id: str) -> dict[str, Any]:
     return experiments.stop_experiment(call.tables, experiment_id)
 
 
+# --- market: candles, indicators, risk, anomalies, risk profiles -------------------------------
+
+MARKET_SYMBOL = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 32,
+    "pattern": r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
+}
+MARKET_INTERVAL = QueryParam(
+    "interval",
+    {"enum": ["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]},
+    "candle interval (default 1d)",
+)
+
+
+@api.route(
+    "POST",
+    "/v1/market/candles",
+    scope=Scope.INGEST,
+    summary="A batch of 1-1000 OHLCV candles of one symbol and interval (idempotent)",
+    tag="market",
+    body="learnloop.market.candle_store:CandleBatchIn",
+)
+def post_candles(call: Call) -> dict[str, Any]:
+    from learnloop.market.candle_store import put_candles  # no numpy on the ingest path
+
+    return put_candles(call.tables, call.json())
+
+
+@api.route(
+    "GET",
+    "/v1/market/{symbol}/indicators",
+    scope=Scope.READ,
+    summary="SMA, EMA, WMA, RSI, MACD, Bollinger, stochastic, VWAP, OBV, volume SMA",
+    tag="market",
+    path_schemas={"symbol": MARKET_SYMBOL},
+    query=(
+        MARKET_INTERVAL,
+        QueryParam("from", DATE_SCHEMA, "first day, YYYY-MM-DD (default: to - 89 days)"),
+        TO_TODAY,
+        QueryParam("names", {"type": "string", "maxLength": 200}, "comma-separated (default all)"),
+        QueryParam("period", {"type": "integer", "minimum": 2, "maximum": 200}, "default 20"),
+    ),
+)
+def get_market_indicators(call: Call, symbol: str) -> dict[str, Any]:
+    from learnloop.market.indicators import market_indicators  # numpy and TA-Lib: read path
+
+    return market_indicators(call.tables, symbol, call.query)
+
+
+@api.route(
+    "GET",
+    "/v1/market/anomalies",
+    scope=Scope.READ,
+    summary="Price, volume and flash-crash flags of stored candles, newest first",
+    tag="market",
+    query=(
+        QueryParam("symbol", MARKET_SYMBOL, "one symbol (default every series)"),
+        MARKET_INTERVAL,
+        QueryParam("from", DATE_SCHEMA, "first day, YYYY-MM-DD (default: to - 29 days)"),
+        TO_TODAY,
+        QueryParam("kind", {"enum": ["price", "volume", "flash_crash"]}, "one kind"),
+    ),
+)
+def get_market_anomalies(call: Call) -> dict[str, Any]:
+    from learnloop.market.anomalies import list_anomalies
+
+    return list_anomalies(call.tables, call.query)
+
+
+@api.route(
+    "GET",
+    "/v1/users/{user_id}/risk-profile",
+    scope=Scope.READ,
+    summary="Conservative / moderate / aggressive from the user's trades, with its figures",
+    tag="market",
+    query=(
+        QueryParam(
+            "days", {"type": "integer", "minimum": 1, "maximum": 730}, "how many (default 90)"
+        ),
+    ),
+)
+def get_risk_profile(call: Call, user_id: str) -> dict[str, Any]:
+    from learnloop.market.risk_profile import risk_profile
+
+    return risk_profile(call.tables, user_id, call.query, consent=call.services.consent)
+
+
+@api.route(
+    "POST",
+    "/v1/risk/metrics",
+    scope=Scope.READ,
+    summary="VaR, CVaR, volatility, Sharpe, Sortino, drawdown, beta and position sizes",
+    tag="market",
+    body="learnloop.market.risk:RiskMetricsIn",
+)
+def post_risk_metrics(call: Call) -> dict[str, Any]:
+    from learnloop.market.risk import risk_metrics  # numpy: read path
+
+    return risk_metrics(call.tables, call.json())
+
+
 # --- admin: models ----------------------------------------------------------------------------
 
 
@@ -649,3 +751,8 @@ def evaluate_policies(event: CloudWatchEvent) -> dict[str, Any]:
 @app.schedule(Rate(1, unit=Rate.HOURS), name="privacy_purge")
 def privacy_purge(event: CloudWatchEvent) -> dict[str, Any]:
     return jobs.run_scheduled("privacy_purge", event.time, api.services().tables)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="market_anomalies")
+def market_anomalies(event: CloudWatchEvent) -> dict[str, Any]:
+    return jobs.run_scheduled("market_anomalies", event.time, api.services().tables)

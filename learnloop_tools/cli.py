@@ -512,9 +512,15 @@ def job() -> None:
     help="rollup_daily / export_training_data: the day to roll up or export (YYYY-MM-DD).",
 )
 @click.option("--now", default=None, help="The run's logical time (ISO 8601; default: now).")
-def job_run(name: str, day: str | None, now: str | None) -> None:
+@click.option(
+    "--candles",
+    type=click.IntRange(min=1),
+    default=None,
+    help="market_anomalies: recent candles of each series to (re)check (a backfill).",
+)
+def job_run(name: str, day: str | None, now: str | None, candles: int | None) -> None:
     """Run the job NAME (rollup_daily, learn, export_training_data, drift_check,
-    privacy_purge, evaluate_policies) once; print the result."""
+    privacy_purge, evaluate_policies, market_anomalies) once; print the result."""
     import json
     from datetime import date, datetime
 
@@ -524,10 +530,60 @@ def job_run(name: str, day: str | None, now: str | None) -> None:
 
     if name not in JOBS:
         raise click.BadParameter(f"unknown job; choose from {', '.join(sorted(JOBS))}")
-    options = {"day": date.fromisoformat(day)} if day else {}
+    options: dict[str, Any] = {"day": date.fromisoformat(day)} if day else {}
+    if candles:
+        options["candles"] = candles
     moment = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else utcnow()
     result = run_job(name, Tables(Settings.from_env()), moment, **options)
     click.echo(json.dumps(result, indent=2, default=str))
+
+
+@main.group("import")
+def import_group() -> None:
+    """Bulk imports: a local file or an s3:// object, checked whole, then written in batches."""
+
+
+@import_group.command("candles")
+@click.argument("source")
+@click.option("--symbol", default=None, help="Default: the file's symbol column or name.")
+@click.option(
+    "--interval",
+    type=click.Choice(["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]),
+    default="1d",
+    show_default=True,
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True)
+def import_candles_command(source: str, symbol: str | None, interval: str, batch_size: int) -> None:
+    """Import OHLCV candles from SOURCE (a CSV: Yahoo's Date,Open,High,Low,Close,Adj
+    Close,Volume or open_time,open,high,low,close,volume; or JSON Lines), idempotently."""
+    import json
+    import sys
+
+    from learnloop.exceptions import LearnloopError
+    from learnloop.store import Tables
+    from learnloop_tools.imports import import_candles
+
+    with contextlib.ExitStack() as stack:
+        bars: list[Any] = []
+
+        def start(total: int) -> None:
+            bar = click.progressbar(length=total, label="candles", file=sys.stderr)
+            bars.append(stack.enter_context(bar))
+
+        try:
+            report = import_candles(
+                source,
+                Tables(Settings.from_env()),
+                symbol=symbol,
+                interval=interval,
+                batch_size=batch_size,
+                on_parsed=start,
+                progress=lambda n: bars[0].update(n),
+            )
+        except LearnloopError as exc:
+            named = [f"  {d['field']}: {d['message']}" for d in getattr(exc, "details", [])]
+            raise click.ClickException("\n".join([str(exc), *named])) from None
+    click.echo(json.dumps(report, indent=2))
 
 
 @main.command()

@@ -72,9 +72,10 @@ class DemoConfig:
     #: run (day 6 of 16), which leaves the bandit time to settle before and to recover after.
     shift_day: int | None = None
     #: Schedules nothing in the report depends on fire once, after the last day, instead of on
-    #: their expressions: the hourly deletion purge (the demo deletes nobody). The drift check
-    #: runs daily so that drift can act on the shift.
-    final_only: tuple[str, ...] = ("privacy_purge",)
+    #: their expressions: the hourly deletion purge (the demo deletes nobody) and the hourly
+    #: market anomaly flags (the demo sends no candles). The drift check runs daily so that
+    #: drift can act on the shift.
+    final_only: tuple[str, ...] = ("privacy_purge", "market_anomalies")
 
     def __post_init__(self) -> None:
         shift_at = self.shift_at

@@ -108,6 +108,13 @@ PROFILES: dict[str, Profile] = {
     "export_training_data": Profile(
         layers=("ingest",), dynamodb_scan=True, s3_read=("exports/",), s3_write=("exports/",)
     ),
+    # Market flags: Queries the candles of every series (numpy: inference layer) and writes
+    # only its flags; market data, no users, so no secret and no S3.
+    "market_anomalies": Profile(
+        layers=("ingest", "inference"),
+        needs_secret=False,
+        tables=("candles", "market_anomalies"),
+    ),
 }
 
 #: The default per kind of function, for functions :data:`PROFILES` does not name.

@@ -269,3 +269,40 @@ def test_a_key_without_admin_scope_is_turned_away(seeded: dict[str, Any], browse
     assert "no admin scope" in page.inner_text("#login-error")
     assert page.evaluate("sessionStorage.getItem('learnloop.adminKey')") is None
     assert not page.is_visible("#dashboard")
+
+
+def test_the_market_panel_lists_a_flagged_flash_crash(seeded: dict[str, Any], browser: Any) -> None:
+    runner: Runner = seeded["runner"]
+    # 80 quiet daily candles ending yesterday; the one three days ago plunged 30 % and bounced.
+    first = NOW.date() - timedelta(days=80)
+    crash = NOW.date() - timedelta(days=3)
+    candles, close = [], 100.0
+    for i in range(80):
+        day = first + timedelta(days=i)
+        open_, close = close, close * (1.004 if i % 3 else 0.995)
+        low = min(open_, close) * (0.7 / 0.995 if day == crash else 0.998 - 0.001 * (i % 4))
+        candles.append(
+            {
+                "open_time": day.isoformat(),
+                "open": open_,
+                "high": max(open_, close) * 1.002,
+                "low": low,
+                "close": close,
+                "volume": 1000 + i % 7,
+            }
+        )
+    body = {"symbol": "BTC-USD", "interval": "1d", "candles": candles}
+    send(runner, "POST", "/v1/market/candles", body, runner.keys["ingest"])
+    flagged = run_job("market_anomalies", Tables(runner.settings), NOW, candles=30)
+    assert flagged["flagged"] == 1, flagged
+    page = browser.new_page()
+    page.goto(f"{runner.api_url}/admin")
+    page.fill("#admin-key", runner.keys["admin"])
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("body[data-state=ready]", timeout=20_000)
+    panel = page.locator("#anomalies")
+    assert panel.get_attribute("data-anomalies") == "1"
+    row = panel.locator("tr[data-kind=flash_crash]")
+    assert row.get_attribute("data-symbol") == "BTC-USD"
+    assert row.get_attribute("data-open-time") == f"{crash.isoformat()}T00:00:00Z"
+    assert "flash crash" in row.inner_text()

@@ -138,6 +138,28 @@ def test_dynamodb_grants_cover_only_the_stage_tables(template: dict[str, Any]) -
         # (decisions + users) gets the stage's tables.
         assert named == tables or name in ("PrivacyPurge", "OnDecisionLogs"), name
 
+        # Every function but the purge job (ledger + users only) and the market flags (candles +
+        # their flags) gets the stage's tables.
+        assert named == tables or name in ("PrivacyPurge", "MarketAnomalies"), name
+
+
+def test_market_anomalies_reads_candles_and_writes_only_its_flags(
+    template: dict[str, Any],
+) -> None:
+    statements = _policy(template, "MarketAnomalies")
+    assert _dynamodb_tables(statements) == {"CandlesTable", "MarketAnomaliesTable"}
+    assert not [a for a in _actions(statements) if a.startswith("s3:")]
+    function = template["Resources"]["MarketAnomaliesFunction"]["Properties"]
+    assert function["Layers"] == [{"Ref": "IngestLayer"}, {"Ref": "InferenceLayer"}]
+    assert "LEARNLOOP_PSEUDONYM_SECRET" not in function["Environment"]["Variables"]
+    rules = [
+        r["Properties"]
+        for r in resources_of(template, "AWS::Events::Rule").values()
+        if r["Properties"]["Targets"][0]["Arn"].get("Fn::GetAtt", [None])[0]
+        == "MarketAnomaliesFunction"
+    ]
+    assert [r["ScheduleExpression"] for r in rules] == ["rate(1 hour)"]
+
 
 def test_privacy_purge_touches_the_ledger_users_and_exports_only(
     template: dict[str, Any],

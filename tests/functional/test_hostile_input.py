@@ -103,6 +103,11 @@ def test_oversized_non_utf8_and_deeply_nested_bodies(
             "rows",
             {"novelty_score": 0.5, "expertise_level": 0.5, "viral_score": 10.0},
         ),
+        (
+            "/v1/market/candles",
+            "candles",
+            {"open_time": 0, "open": 1, "high": 1, "low": 1, "close": 1, "volume": 0},
+        ),
     ],
 )
 def test_huge_batches_are_refused_before_anything_is_stored(
@@ -117,6 +122,7 @@ def test_huge_batches_are_refused_before_anything_is_stored(
     assert len(huge) > 1_048_576
     assert call(client, "POST", path, key=keys["admin"], raw=huge).status_code == 413
     assert list(tables.events.scan()) == [] and list(tables.outcomes.scan()) == []
+    assert list(tables.candles.scan()) == []
 
 
 ODD_IDS = [

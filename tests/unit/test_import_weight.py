@@ -9,7 +9,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("numpy", "onnxruntime", "sklearn", "torch", "sentence_transformers", "aws_xray_sdk")
+HEAVY = (
+    "numpy",
+    "onnxruntime",
+    "sklearn",
+    "torch",
+    "sentence_transformers",
+    "aws_xray_sdk",
+    "talib",
+)
 
 
 def test_importing_the_app_loads_no_heavy_module() -> None:

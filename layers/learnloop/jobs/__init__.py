@@ -2,7 +2,7 @@
 runs them. Each takes an explicit ``now`` so it can run for any time, by hand or on schedule,
 and each is safe to run twice. The jobs themselves live in their concept folders
 (``rollups.job``, ``privacy.exports``, ``drift.check``, ``privacy.purge``,
-``decisions.evaluation``); ``learn`` is here
+``decisions.evaluation``, ``market.anomalies``); ``learn`` is here
 because it composes two of them: the bandits' and the predictors' steps."""
 
 from __future__ import annotations
@@ -64,6 +64,14 @@ def _privacy_purge(tables: Tables, now: datetime, **options: Any) -> dict[str, A
     return privacy_purge(tables, now, s3=options.get("s3")).to_dict()
 
 
+def _market_anomalies(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
+    # numpy: this function alone
+    from learnloop.market.anomalies import market_anomalies
+
+    candles = options.get("candles")
+    return market_anomalies(tables, now, **({"candles": int(candles)} if candles else {}))
+
+
 #: Job name → runner; the same names as the scheduled functions in functions/app.py.
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "rollup_daily": _rollup,
@@ -74,6 +82,7 @@ JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "evaluate_policies": _evaluate_policies,
     # Not an app schedule: the local runner fires it (on AWS, on_decision_logs loads lines).
     "load_decisions": _load_decisions,
+    "market_anomalies": _market_anomalies,
 }
 
 

@@ -536,6 +536,53 @@ class RateLimitBucket(BaseModel):
     expires_at = TTLAttribute(null=True)
 
 
+# --- market ----------------------------------------------------------------------------------
+
+
+class Candle(BaseModel):
+    """One OHLCV candle of a symbol and interval, in its time partition.
+
+    ``series_bucket`` is ``{symbol}#{interval}#{bucket}``: the UTC day (``YYYY-MM-DD``) for
+    intervals under a day, the year (``YYYY``) for a day or longer, so a read of two years of
+    daily candles is three Queries, not 730. ``open_time`` (ISO 8601, ``Z``) sorts as time does;
+    writing the same (symbol, interval, open_time) again overwrites one item: idempotent.
+    The partition ``@series`` lists every series (range ``{symbol}#{interval}``) for the jobs.
+    """
+
+    entity = "candles"
+
+    series_bucket = UnicodeAttribute(hash_key=True)
+    open_time = UnicodeAttribute(range_key=True)
+    open = NumberAttribute(null=True)
+    high = NumberAttribute(null=True)
+    low = NumberAttribute(null=True)
+    close = NumberAttribute(null=True)
+    volume = NumberAttribute(null=True)
+    received_at = UnicodeAttribute(null=True)
+    #: ``@series`` items: the series' symbol and interval.
+    symbol = UnicodeAttribute(null=True)
+    interval = UnicodeAttribute(null=True)
+
+
+class MarketAnomaly(BaseModel):
+    """A flagged candle: ``series`` is ``{symbol}#{interval}``, ``flag`` ``{open_time}#{kind}``
+    (``kind``: ``price``, ``volume`` or ``flash_crash``); the job rewrites the same keys when
+    it runs again. Market data only: nothing per user."""
+
+    entity = "market_anomalies"
+
+    series = UnicodeAttribute(hash_key=True)
+    flag = UnicodeAttribute(range_key=True)
+    symbol = UnicodeAttribute()
+    interval = UnicodeAttribute()
+    open_time = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    score = NumberAttribute()
+    value = NumberAttribute()
+    detail = JSONAttribute(null=True)
+    detected_at = UnicodeAttribute()
+
+
 #: Every model, in the order tables are created. Infra templates derive from this list too.
 MODELS: tuple[type[BaseModel], ...] = (
     Reaction,
@@ -552,4 +599,6 @@ MODELS: tuple[type[BaseModel], ...] = (
     RateLimitBucket,
     Experiment,
     DecisionRecord,
+    Candle,
+    MarketAnomaly,
 )

@@ -20,6 +20,7 @@ from learnloop.store.records import (
     ApiKey,
     BanditArm,
     BaseModel,
+    Candle,
     Content,
     DailyStats,
     DecisionRecord,
@@ -27,6 +28,7 @@ from learnloop.store.records import (
     Experiment,
     Insight,
     LedgerEntry,
+    MarketAnomaly,
     ModelRecord,
     Outcome,
     RateLimitBucket,
@@ -158,3 +160,13 @@ class Tables:
     @property
     def decisions(self) -> type[DecisionRecord]:
         return self._bound["decisions"]  # type: ignore[return-value]
+
+    # --- market ---
+
+    @property
+    def candles(self) -> type[Candle]:
+        return self._bound["candles"]  # type: ignore[return-value]
+
+    @property
+    def market_anomalies(self) -> type[MarketAnomaly]:
+        return self._bound["market_anomalies"]  # type: ignore[return-value]

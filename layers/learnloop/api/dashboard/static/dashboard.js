@@ -379,6 +379,39 @@ function actionText(a) {
   return `${a.at} ${steps.join(" → ")}`;
 }
 
+// Price, volume and flash-crash flags of stored candles (GET /v1/market/anomalies), newest first.
+const ANOMALY_KINDS = { price: "price move", volume: "volume spike", flash_crash: "flash crash" };
+
+function anomalyValue(a) {
+  return a.kind === "volume" ? Number(a.value).toLocaleString("en") : percent(a.value);
+}
+
+function drawAnomalies(container, body) {
+  container.dataset.anomalies = String(body.anomalies.length);
+  if (!body.anomalies.length) return empty(container, `No anomalies from ${body.from} to ${body.to}.`);
+  const head = el("tr", {}, ["Candle", "Symbol", "Interval", "Kind", "Robust z", "Value"].map(
+    (text) => el("th", { text })));
+  const rows = body.anomalies.map((a) => el("tr", {
+    "data-symbol": a.symbol, "data-kind": a.kind, "data-open-time": a.open_time,
+    class: a.kind === "flash_crash" ? "error" : "",
+  }, [
+    el("td", { text: a.open_time }), el("td", { text: a.symbol }), el("td", { text: a.interval }),
+    el("td", { text: ANOMALY_KINDS[a.kind] || a.kind }), el("td", { text: a.score.toFixed(1) }),
+    el("td", { text: anomalyValue(a) }),
+  ]));
+  const note = body.count > body.anomalies.length
+    ? [el("p", { class: "muted", text: `Newest ${body.anomalies.length} of ${body.count}.` })] : [];
+  container.replaceChildren(el("table", {}, [el("thead", {}, [head]), el("tbody", {}, rows)]), ...note);
+}
+
+async function loadAnomalies(container, stats) {
+  try {
+    drawAnomalies(container, await api(`/v1/market/anomalies?from=${stats.from}&to=${stats.to}`));
+  } catch (error) {
+    container.replaceChildren(el("p", { class: "error", text: `Could not load: ${error.message}` }));
+  }
+}
+
 // --- page flow ---------------------------------------------------------------------------------
 
 function showLogin(message) {
@@ -419,6 +452,7 @@ async function load() {
     drawAlerts($("alerts"), alerts);
     drawExperiments($("experiments"), experiments);
     await loadDecisions($("decisions"), stats);
+    await loadAnomalies($("anomalies"), stats);
     $("status").textContent = `${stats.totals.days_with_stats} of ${stats.days.length} days rolled up`;
     document.body.dataset.state = "ready";
   } catch (error) {
