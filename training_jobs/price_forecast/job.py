@@ -193,6 +193,8 @@ class PriceForecastTraining:
     evaluation: dict[str, Any] = field(default_factory=dict)
     combination: WalkForwardCombination | None = None
     coverage: float = DEFAULT_COVERAGE
+    #: The candle index of each walk-forward row (row-aligned with ``combination``).
+    tested: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 def train_price_forecast(
@@ -357,6 +359,7 @@ def train_price_forecast(
         },
         combination=combination,
         coverage=coverage,
+        tested=tested,
     )
 
 
