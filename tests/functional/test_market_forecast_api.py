@@ -43,8 +43,9 @@ def synthetic_candles(n: int = 420, seed: int = 0) -> Candles:
     start = np.datetime64("2020-01-01T00:00:00", "s")
     opened = start + np.arange(n) * np.timedelta64(86400, "s")
     volume = rng.uniform(1e6, 2e6, n)
-    return Candles(SYMBOL, "1d", opened, close, close * (1 + spread), close * (1 - spread),
-                   close, volume)
+    return Candles(
+        SYMBOL, "1d", opened, close, close * (1 + spread), close * (1 - spread), close, volume
+    )
 
 
 @pytest.fixture(scope="module")
@@ -153,9 +154,7 @@ def test_a_second_version_is_compared_on_the_same_holdout_candles(
     assert second.status == "production"
 
 
-def test_weights_that_do_not_sum_to_one_are_rejected(
-    tables: Any, s3: Any, training: Any
-) -> None:
+def test_weights_that_do_not_sum_to_one_are_rejected(tables: Any, s3: Any, training: Any) -> None:
     def edit(manifest: dict[str, Any]) -> None:
         manifest["extra"]["weights"] = {"gbm": 0.9, "lstm": 0.9}
 

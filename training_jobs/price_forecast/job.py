@@ -131,9 +131,7 @@ def read_candles_file(path: str | Path, *, symbol: str, interval: str = "1d") ->
         raise TrainingDataError(f"{path} holds no usable candle")
     order = sorted(rows)
     matrix = np.asarray([rows[t] for t in order], dtype=np.float64)
-    return Candles(
-        symbol, interval, np.asarray(order, dtype="datetime64[s]"), *matrix.T.copy()
-    )
+    return Candles(symbol, interval, np.asarray(order, dtype="datetime64[s]"), *matrix.T.copy())
 
 
 def read_stored_candles(symbol: str, interval: str, settings: Settings) -> Candles:
@@ -478,8 +476,7 @@ def write_evaluation_set(s3: Any, bucket: str, name: str, training: PriceForecas
 def format_scores(scores: dict[str, dict[str, Any]]) -> list[str]:
     """A fixed-width table of :func:`score_forecasts`' figures."""
     lines = [
-        f"{'model':<12} {'MAE ratio':>9} {'dir. acc.':>9} {'95 % interval':>16} "
-        f"{'80 % cover':>10}"
+        f"{'model':<12} {'MAE ratio':>9} {'dir. acc.':>9} {'95 % interval':>16} {'80 % cover':>10}"
     ]
     for name, s in scores.items():
         ratio = "-" if s.get("mae_ratio") is None else f"{s['mae_ratio']:.4f}"
@@ -569,8 +566,10 @@ def main(
         except (LearnloopError, OSError) as exc:
             print(f"price_forecast: {getattr(exc, 'message', exc)}", file=sys.stderr)
             return 1
-        print(f"[{symbol}] walk-forward over {training.scored_rows} candles, "
-              f"{time.perf_counter() - started:.1f} s")
+        print(
+            f"[{symbol}] walk-forward over {training.scored_rows} candles, "
+            f"{time.perf_counter() - started:.1f} s"
+        )
         for line in format_scores(training.scores):
             print(f"      {line}")
         worst = max(training.onnx_max_abs_diff.values())

@@ -148,7 +148,7 @@ class LSTMMember:
         S = np.asarray(sequences, dtype=np.float32)
         target = np.asarray(y, dtype=np.float32)
         n, window, k = S.shape
-        cut = max(1, int(round(n * (1.0 - self.validation_share))))
+        cut = max(1, round(n * (1.0 - self.validation_share)))
         flat = S[:cut].reshape(-1, k)
         mean, std = flat.mean(axis=0), flat.std(axis=0)
         std = np.where(std > 1e-8, std, 1.0).astype(np.float32)
@@ -217,7 +217,7 @@ class LSTMMember:
         torch.onnx.export(
             self.module_,
             (example,),
-            buffer,
+            buffer,  # type: ignore[arg-type]  # file-like objects are accepted
             input_names=["sequences"],
             output_names=["log_return"],
             dynamic_axes={"sequences": {0: "batch"}, "log_return": {0: "batch"}},

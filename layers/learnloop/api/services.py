@@ -21,9 +21,9 @@ from learnloop.text.encoder import MODEL_FILE, TOKENIZER_FILE, TextEncoder
 from learnloop.users.consent import ConsentCache
 
 if TYPE_CHECKING:
+    from learnloop.market.forecast_serving import PriceForecastModel
     from learnloop.models.cache import ModelCache, VersionCache
     from learnloop.recommender.index import TwoTowerIndex
-    from learnloop.market.forecast_serving import PriceForecastModel
     from learnloop.sentiment.classify import SentimentModel
 
 

@@ -155,9 +155,9 @@ def score_forecasts(
     Examples
     --------
     >>> y = np.array([0.1, -0.1]); c = np.array([100.0, 100.0])
-    >>> scores = score_forecasts(y, c, {"persistence": np.zeros(2), "m": np.array([0.1, 0.1])})
+    >>> scores = score_forecasts(y, c, {"persistence": np.zeros(2), "m": np.array([0.1, 0.0])})
     >>> scores["m"]["mae_ratio"] < 1.0, scores["m"]["directional_accuracy"]
-    (True, 0.5)
+    (True, 1.0)
     """
     actual = np.asarray(actual, dtype=np.float64)
     close = np.asarray(close, dtype=np.float64)

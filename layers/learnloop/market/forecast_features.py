@@ -244,7 +244,9 @@ def build_features(
             "close_in_range": np.where(span > 0, (close - low) / np.where(span > 0, span, 1), 0.5),
             "log_volume_change": volume_change,
             "volume_z_20": np.where(
-                volume_std > 0, (log_volume - volume_mean) / np.where(volume_std > 0, volume_std, 1), 0.0
+                volume_std > 0,
+                (log_volume - volume_mean) / np.where(volume_std > 0, volume_std, 1),
+                0.0,
             ),
         }
     X = np.column_stack([columns[name] for name in FEATURE_NAMES])

@@ -254,4 +254,3 @@ def forecast(
 
 def _price(value: float) -> float:
     return float(f"{value:.8g}")
-

@@ -65,11 +65,11 @@ __all__ = [
     "BANDIT_POLICY_KIND",
     "BANDIT_POLICY_NAMES",
     "DEFAULT_KIND",
+    "FORECAST_MEMBERS",
     "ITEMS_FILE",
     "ITEM_EMBEDDINGS_FILE",
     "ITEM_TOWER_FILE",
     "KINDS",
-    "FORECAST_MEMBERS",
     "OPE_REPORT_FILE",
     "PRICE_FORECAST_KIND",
     "SENTIMENT_LABELS",
@@ -595,8 +595,7 @@ def check_price_forecast(files: Mapping[str, bytes], manifest: Mapping[str, Any]
         or not all(_real(quantiles[k]) and 0 <= quantiles[k] < math.inf for k in wanted)
     ):
         raise ArtifactRejectedError(
-            f"extra.quantiles is {quantiles!r}; expected finite values >= 0 for "
-            f"{sorted(wanted)}"
+            f"extra.quantiles is {quantiles!r}; expected finite values >= 0 for {sorted(wanted)}"
         )
     for member, pair in FORECAST_MEMBERS.items():
         for file in pair:

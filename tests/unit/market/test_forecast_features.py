@@ -57,7 +57,9 @@ def test_no_feature_peeks_at_the_future() -> None:
 
 
 def test_the_check_catches_a_feature_that_peeks() -> None:
-    def peeking(close: np.ndarray, high: np.ndarray, low: np.ndarray, vol: np.ndarray) -> np.ndarray:
+    def peeking(
+        close: np.ndarray, high: np.ndarray, low: np.ndarray, vol: np.ndarray
+    ) -> np.ndarray:
         X = build_features(close, high, low, vol)
         centred = np.convolve(np.log(close), np.ones(5) / 5, mode="same")  # uses t+1, t+2
         return np.column_stack([X, centred])

@@ -62,5 +62,5 @@ def test_the_price_forecast_kind_accepts_both_and_rejects_a_wrong_window() -> No
     }
     check_price_forecast(files, manifest)
     manifest["extra"]["window"] = 9
-    with pytest.raises(ArtifactRejectedError, match="lstm.onnx must take"):
+    with pytest.raises(ArtifactRejectedError, match=r"lstm\.onnx must take"):
         check_price_forecast(files, manifest)
