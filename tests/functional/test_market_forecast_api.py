@@ -193,3 +193,64 @@ def test_too_few_stored_candles_is_409(
 def test_the_route_needs_the_read_scope(client: Any, keys: dict[str, str]) -> None:
     assert get(client, None).status_code == 401
     assert get(client, keys["ingest"]).status_code == 403
+
+
+# --- drift: the production forecast on recent candles ----------------------------------------
+
+
+def served_model(training: Any) -> Any:
+    import onnxruntime as ort
+
+    sessions = {
+        m: ort.InferenceSession(training.onnx[f"{m}.onnx"], providers=["CPUExecutionProvider"])
+        for m in ("gbm", "lstm")
+    }
+    return forecast_serving.PriceForecastModel(
+        name="price_forecast_btc-usd",
+        version="20261120T090000Z",
+        symbol=SYMBOL,
+        interval="1d",
+        window=WINDOW,
+        feature_names=tuple(training.evaluation["feature_names"]),
+        weights=training.weights,
+        quantiles=training.quantiles,
+        coverage=0.8,
+        sessions=sessions,
+    )
+
+
+def test_drift_is_quiet_on_candles_like_the_training_ones_and_alerts_on_a_wilder_market(
+    training: Any,
+) -> None:
+    from learnloop.drift.forecast import forecast_drift
+    from learnloop.models.evaluation import decode_set, encode_set
+
+    model = served_model(training)
+    _, _, manifest = build_artifact(training, version=new_version(T0))
+    reference = decode_set(encode_set(training.reference))  # as the artifact stores it
+    calm = synthetic_candles(420, seed=5)  # the same process, other draws
+    report, alerts = forecast_drift(model, manifest, reference, calm)
+    assert report["recent_rows"] == 90
+    assert alerts == [], alerts
+    assert 0.6 <= report["performance"]["coverage"] <= 1.0
+
+    wild = synthetic_candles(420, seed=5)
+    returns = np.diff(np.log(wild.close))
+    returns[-120:] *= 6.0  # the last 120 days six times as volatile
+    close = wild.close[0] * np.exp(np.r_[0.0, np.cumsum(returns)])
+    wild = Candles(
+        SYMBOL, "1d", wild.open_time, close, close * 1.01, close * 0.99, close, wild.volume
+    )
+    report, alerts = forecast_drift(model, manifest, reference, wild)
+    flagged = {(a["metric"], a.get("feature")) for a in alerts}
+    assert ("psi", "ret_1") in flagged and ("mae", None) in flagged, flagged
+    assert report["performance"]["mae"] > 3 * report["performance"]["training_mae"]
+
+
+def test_drift_skips_a_forecast_with_too_few_recent_candles(training: Any) -> None:
+    from learnloop.drift.forecast import forecast_drift
+
+    report, alerts = forecast_drift(
+        served_model(training), {}, training.reference, synthetic_candles(80)
+    )
+    assert alerts == [] and "needs at least 30" in report["skipped"]

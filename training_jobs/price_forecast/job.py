@@ -13,7 +13,9 @@ next candle are taken from every out-of-sample row.
 
 Published to ``models/price_forecast_{symbol}/{version}/``: ``gbm.onnx`` and ``lstm.onnx``
 (serving), ``gbm_validation.onnx`` and ``lstm_validation.onnx`` (the last fold's members: the
-twins fair promotion scores, as the predictors' ``validation.onnx``), ``manifest.json`` last
+twins fair promotion scores, as the predictors' ``validation.onnx``), ``reference.npz`` (the
+training rows' features, what :mod:`learnloop.drift.forecast` compares recent candles with),
+``manifest.json`` last
 (``extra.kind = "price_forecast"``, key metric ``mae``) and the last fold's candles as the
 version's evaluation set. Each member's ONNX must equal its scikit-learn / torch output to
 ``--max-onnx-diff`` (1e-5) or nothing is published (exit 2). Exit 1: unusable data.
@@ -191,6 +193,8 @@ class PriceForecastTraining:
     evaluation: dict[str, Any] = field(default_factory=dict)
     combination: WalkForwardCombination | None = None
     coverage: float = DEFAULT_COVERAGE
+    #: The training rows' features (``reference.npz``: what drift compares recent candles with).
+    reference: dict[str, Any] = field(default_factory=dict)
     #: The candle index of each walk-forward row (row-aligned with ``combination``).
     tested: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
@@ -358,6 +362,7 @@ def train_price_forecast(
         combination=combination,
         coverage=coverage,
         tested=tested,
+        reference={"X": X[usable], "open_time": [_iso(t) for t in candles.open_time[usable]]},
     )
 
 
@@ -415,17 +420,21 @@ def build_artifact(
     evaluation: dict[str, Any] | None = None,
 ) -> tuple[str, dict[str, bytes], dict[str, Any]]:
     """``(name, files, manifest)`` of one forecast version (``extra.kind`` price_forecast)."""
-    from learnloop.models.artifacts import build_manifest, new_version
+    from learnloop.models.artifacts import REFERENCE_FILE, build_manifest, new_version
+    from learnloop.models.evaluation import encode_set
 
     now = now or datetime.now(UTC)
     version = version or new_version(now)
     candles = training.candles
     name = forecast_model_name(candles.symbol)
     first = int(WARMUP + training.window - 1)
+    files = dict(training.onnx)
+    if training.reference:
+        files[REFERENCE_FILE] = encode_set(training.reference)
     manifest = build_manifest(
         name,
         version,
-        training.onnx,
+        files,
         list(FEATURE_NAMES),
         metrics_of(training),
         (_iso(candles.open_time[first]), _iso(candles.open_time[-1])),
@@ -462,7 +471,7 @@ def build_artifact(
     )
     if evaluation is not None:
         manifest["evaluation"] = dict(evaluation)
-    return name, dict(training.onnx), manifest
+    return name, files, manifest
 
 
 def write_evaluation_set(s3: Any, bucket: str, name: str, training: PriceForecastTraining) -> Any:
