@@ -575,6 +575,9 @@ def main(
         except (LearnloopError, OSError) as exc:
             print(f"price_forecast: {getattr(exc, 'message', exc)}", file=sys.stderr)
             return 1
+        except ImportError as exc:  # no candle store in this installation
+            print(f"price_forecast: no candle store ({exc}); pass --data FILE", file=sys.stderr)
+            return 1
         print(
             f"[{symbol}] walk-forward over {training.scored_rows} candles, "
             f"{time.perf_counter() - started:.1f} s"
