@@ -335,6 +335,30 @@ def get_market_sentiment(call: Call) -> dict[str, Any]:
     return market_sentiment(call.tables, call.query)
 
 
+# --- market: price forecasts ------------------------------------------------------------------
+
+
+@api.route(
+    "GET",
+    "/v1/market/{symbol}/forecast",
+    scope=Scope.READ,
+    summary="The next candle's close: the ensemble, each member and an 80 % interval (ONNX)",
+    tag="market",
+    path_schemas={"symbol": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"}},
+    errors=(409,),
+)
+def get_market_forecast(call: Call, symbol: str) -> dict[str, Any]:
+    from learnloop.market import forecast_serving  # numpy stays off the ingest cold path
+
+    return forecast_serving.forecast(
+        call.services.forecast_cache,
+        symbol,
+        candles=lambda sym, interval, count: forecast_serving.recent_candles(
+            call.settings, sym, interval, count
+        ),
+    )
+
+
 # --- experiments: assignment (read), definitions and results (admin) ------------------------
 
 

@@ -823,7 +823,8 @@ def destroy(stage: str | None, yes: bool) -> None:
 def train(
     name: str, args: tuple[str, ...], target: str, stage: str | None, wait: bool, state_dir: Path
 ) -> None:
-    """Run the training job NAME (two_tower, text_encoder, sentiment) and exit with its code.
+    """Run the training job NAME (two_tower, text_encoder, sentiment, price_forecast) and exit
+    with its code.
 
     Arguments after NAME go to the job (`learnloop train two_tower --embedding-dim 128`).
     Locally the job gets this environment with STATE_DIR/local.env's values as defaults, so it

@@ -8,7 +8,7 @@ Examples
 >>> JOBS["two_tower"]
 'training_jobs.two_tower'
 >>> sorted(JOBS)
-['sentiment', 'text_encoder', 'two_tower']
+['price_forecast', 'sentiment', 'text_encoder', 'two_tower']
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ JOBS: dict[str, str] = {
     "two_tower": "training_jobs.two_tower",
     "text_encoder": "training_jobs.text_encoder",
     "sentiment": "training_jobs.sentiment",
+    "price_forecast": "training_jobs.price_forecast",
 }
 
 #: The package extra a job's image installs when it is not ``train``: the sentiment head embeds

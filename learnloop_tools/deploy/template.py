@@ -56,6 +56,9 @@ TRAINING_DEFAULTS: dict[str, dict[str, Any]] = {
     # A linear head over MiniLM embeddings (onnxruntime, no torch at run time): retrained
     # weekly, an hour after the encoder export, on exports/labelled/sentiment.jsonl.
     "sentiment": {"cpu": "1024", "memory": "4096", "schedule": "cron(0 5 ? * SUN *)"},
+    # Next-candle forecasts of daily candles: refit every day, after the day's candle closed
+    # (00:00 UTC) and was imported; one torch thread, so 1 vCPU.
+    "price_forecast": {"cpu": "1024", "memory": "4096", "schedule": "cron(20 0 * * ? *)"},
 }
 
 

@@ -89,3 +89,22 @@ def test_the_drift_check_loads_no_training_library() -> None:
     loaded = {name.split(".")[0] for name in json.loads(result.stdout.splitlines()[-1])}
     assert "numpy" in loaded
     assert loaded.isdisjoint((*TRAINING_ONLY, "scipy")), sorted(loaded & {*TRAINING_ONLY, "scipy"})
+
+
+def test_the_forecast_serving_path_loads_no_training_library() -> None:
+    code = (
+        "import json, sys\n"
+        "import numpy as np\n"
+        "from learnloop.market import forecast_serving\n"
+        "from learnloop.market.forecast_features import build_features\n"
+        "from learnloop.models import kinds\n"
+        "c = np.linspace(100, 120, 80)\n"
+        "assert np.isfinite(build_features(c, c, c, c)[-1]).all()\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = {name.split(".")[0] for name in json.loads(result.stdout.splitlines()[-1])}
+    assert "numpy" in loaded
+    assert loaded.isdisjoint(TRAINING_ONLY), sorted(loaded & set(TRAINING_ONLY))

@@ -21,6 +21,7 @@ from learnloop.text.encoder import MODEL_FILE, TOKENIZER_FILE, TextEncoder
 from learnloop.users.consent import ConsentCache
 
 if TYPE_CHECKING:
+    from learnloop.market.forecast_serving import PriceForecastModel
     from learnloop.models.cache import ModelCache, VersionCache
     from learnloop.recommender.index import TwoTowerIndex
     from learnloop.sentiment.classify import SentimentModel
@@ -140,6 +141,31 @@ class Services:
             )
 
         return self._built("sentiment_cache", build)
+
+    @property
+    def forecast_cache(self) -> VersionCache[PriceForecastModel]:
+        """The container's production price forecasts (one model per symbol), built on first
+        use.
+
+        Examples
+        --------
+        >>> get_services().forecast_cache.get("price_forecast_btc-usd").window  # doctest: +SKIP
+        20
+        """
+
+        def build() -> VersionCache[PriceForecastModel]:
+            # numpy and onnxruntime: built on first use, never on ingest
+            from learnloop.market.forecast_serving import load_forecast_artifact
+            from learnloop.models.cache import S3ArtifactLoader, VersionCache
+
+            loader = S3ArtifactLoader(self.tables, s3_client(self.settings))
+            return VersionCache(
+                loader.production,
+                lambda ref: load_forecast_artifact(loader, ref),
+                check_seconds=self.settings.model_check_seconds,
+            )
+
+        return self._built("forecast_cache", build)
 
     @property
     def arms_cache(self) -> ArmsCache:

@@ -17,6 +17,11 @@ predictor (``engagement``, ``follow_through``)
 sentiment
     ``texts``, ``labels`` and ``embeddings`` (float32) made by the text encoder named in
     ``encoder_name`` / ``encoder_version``.
+price_forecast
+    ``X`` (rows x features, float64: each row the features at one candle's close),
+    ``sequences`` (rows x window x features, float32: the LSTM's input ending at that row),
+    ``y`` (the next candle's log return), ``close``, ``open_time`` (ISO strings) and
+    ``feature_names``.
 two_tower
     ``users`` and ``items``: one row per held-out (user pseudonym, positive item key) pair;
     ``seen_users`` / ``seen_items``: the positives before the hold-out, left out of every
@@ -62,6 +67,7 @@ __all__ = [
     "r2_metric",
     "read_set",
     "score_predictor",
+    "score_price_forecast",
     "score_sentiment",
     "score_two_tower",
     "weighted_auc",
@@ -434,6 +440,45 @@ def score_two_tower(
             hits[start + r] = 1.0 if gains.any() else 0.0
     hit_rate = float(hits.mean()) if len(hits) else float("nan")
     return Scores(np.ones(len(ndcg)), ndcg, weighted_mean(ndcg), {"hit_rate@10": hit_rate})
+
+
+def score_price_forecast(
+    files: Mapping[str, bytes],
+    manifest: Mapping[str, Any],
+    X: np.ndarray,
+    sequences: np.ndarray,
+    y: np.ndarray,
+    *,
+    validation: bool = True,
+) -> Scores:
+    """Per-row absolute error (log return) of a price forecast's ensemble on a set; the key
+    metric is their mean (``mae``, lower is better).
+
+    ``validation`` scores the validation twins (``*_validation.onnx`` with
+    ``extra.validation.weights``) when the artifact has them: the members that had not seen
+    the set's rows. ``sequences`` may be longer than the model's window (its last steps are
+    used).
+    """
+    from learnloop.models.kinds import FORECAST_MEMBERS
+
+    extra = manifest.get("extra") or {}
+    twins = validation and all(pair[1] in files for pair in FORECAST_MEMBERS.values())
+    weights = (extra.get("validation") or {}).get("weights") if twins else extra.get("weights")
+    window = int(extra["window"])
+    predictions: dict[str, np.ndarray] = {}
+    for member, (serving, twin) in FORECAST_MEMBERS.items():
+        session = _session(files[twin if twins else serving])
+        if member == "gbm":
+            feed = np.ascontiguousarray(X, dtype=np.float32)
+        else:
+            feed = np.ascontiguousarray(np.asarray(sequences)[:, -window:, :], dtype=np.float32)
+        [values] = session.run(None, {session.get_inputs()[0].name: feed})[:1]
+        predictions[member] = np.asarray(values, dtype=np.float64).reshape(len(feed))
+    ensemble = sum(float(w) * predictions[m] for m, w in dict(weights or {}).items())
+    y = np.asarray(y, dtype=np.float64)
+    errors = np.abs(np.asarray(ensemble, dtype=np.float64) - y)
+    hits = float(np.mean((np.asarray(ensemble) > 0) == (y > 0))) if len(y) else float("nan")
+    return Scores(y, errors, weighted_mean(errors), {"directional_accuracy": hits})
 
 
 def _session(model_bytes: bytes) -> Any:

@@ -20,6 +20,13 @@ not name one (:data:`learnloop.models.registration.KEY_METRICS`):
     embedding of the encoder ``extra.text_encoder`` names) and giving ``probabilities`` over
     ``extra.labels`` (negative, neutral, positive); a smoke row must give finite
     probabilities summing to 1. Key metric ``macro_f1`` (held-out).
+``price_forecast``
+    ``gbm.onnx`` (one ``[batch, len(feature_names)]`` float matrix) and ``lstm.onnx`` (one
+    ``[batch, extra.window, len(feature_names)]`` float tensor), each predicting the next
+    candle's log return; optional validation twins ``gbm_validation.onnx`` /
+    ``lstm_validation.onnx`` (trained before the evaluation rows). ``extra.weights`` (one per
+    member, summing to 1) combine them; ``extra.quantiles`` (finite, >= 0, per member and
+    ``ensemble``) scale the interval. Key metric ``mae`` (lower is better).
 ``bandit_policy``
     No ONNX: ``policy.json`` (a bandit configuration: Thompson ``prior`` and ``discount`` for
     the ``content`` scope, UCB1 ``alpha`` and ``epsilon`` for ``timing``; the same object as
@@ -58,11 +65,13 @@ __all__ = [
     "BANDIT_POLICY_KIND",
     "BANDIT_POLICY_NAMES",
     "DEFAULT_KIND",
+    "FORECAST_MEMBERS",
     "ITEMS_FILE",
     "ITEM_EMBEDDINGS_FILE",
     "ITEM_TOWER_FILE",
     "KINDS",
     "OPE_REPORT_FILE",
+    "PRICE_FORECAST_KIND",
     "SENTIMENT_LABELS",
     "TOKENIZER_FILE",
     "USERS_FILE",
@@ -538,6 +547,77 @@ def check_bandit_policy(files: Mapping[str, bytes], manifest: Mapping[str, Any])
         )
 
 
+# --- price forecast ------------------------------------------------------------------------------
+
+PRICE_FORECAST_KIND = "price_forecast"
+#: Member name → (serving file, validation twin file).
+FORECAST_MEMBERS: dict[str, tuple[str, str]] = {
+    "gbm": ("gbm.onnx", "gbm_validation.onnx"),
+    "lstm": ("lstm.onnx", "lstm_validation.onnx"),
+}
+
+
+def check_price_forecast(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> None:
+    """Both members (and their validation twins when present) load, take the declared
+    feature matrix / window tensor and predict finite values on a zero input; the weights and
+    quantiles are sound."""
+    import numpy as np
+
+    extra = manifest.get("extra")
+    extra = extra if isinstance(extra, Mapping) else {}
+    features = manifest.get("feature_names")
+    n = len(features) if isinstance(features, list) else 0
+    window = extra.get("window")
+    if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 512:
+        raise ArtifactRejectedError(f"extra.window is {window!r}; expected an int in [1, 512]")
+    if not isinstance(extra.get("symbol"), str) or not extra["symbol"]:
+        raise ArtifactRejectedError("extra.symbol must name the symbol the model forecasts")
+    validation = extra.get("validation")
+    declared_weights = {"weights": extra.get("weights")}
+    if isinstance(validation, Mapping) and "weights" in validation:
+        declared_weights["validation.weights"] = validation["weights"]
+    for key, weights in declared_weights.items():
+        if (
+            not isinstance(weights, Mapping)
+            or set(weights) != set(FORECAST_MEMBERS)
+            or not all(_real(w) and 0 <= w <= 1 for w in weights.values())
+            or abs(sum(weights.values()) - 1.0) > 1e-6
+        ):
+            raise ArtifactRejectedError(
+                f"extra.{key} is {weights!r}; expected {sorted(FORECAST_MEMBERS)} in [0, 1] "
+                "summing to 1"
+            )
+    quantiles = extra.get("quantiles")
+    wanted = {*FORECAST_MEMBERS, "ensemble"}
+    if (
+        not isinstance(quantiles, Mapping)
+        or not wanted <= set(quantiles)
+        or not all(_real(quantiles[k]) and 0 <= quantiles[k] < math.inf for k in wanted)
+    ):
+        raise ArtifactRejectedError(
+            f"extra.quantiles is {quantiles!r}; expected finite values >= 0 for {sorted(wanted)}"
+        )
+    for member, pair in FORECAST_MEMBERS.items():
+        for file in pair:
+            if file not in files:
+                continue
+            shape = [1, n] if member == "gbm" else [1, window, n]
+            session = _session(files[file], file)
+            inputs = session.get_inputs()
+            declared = list(inputs[0].shape or []) if len(inputs) == 1 else []
+            if len(declared) != len(shape) or any(
+                isinstance(d, int) and d != s for d, s in zip(declared[1:], shape[1:], strict=True)
+            ):
+                raise ArtifactRejectedError(
+                    f"{file} must take one {['batch', *shape[1:]]} tensor; it takes "
+                    f"{[(i.name, i.shape) for i in inputs]}"
+                )
+            feed = {inputs[0].name: np.zeros(shape, dtype=np.float32)}
+            [output] = _run(session, feed, file)[:1]
+            if output.size != 1 or not _finite(output):
+                raise ArtifactRejectedError(f"{file}: smoke prediction is not one finite value")
+
+
 def _real(value: Any) -> TypeGuard[float]:
     """A number (not a bool, not NaN)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and value == value
@@ -569,6 +649,13 @@ KINDS: dict[str, ModelKind] = {
     ),
     BANDIT_POLICY_KIND: ModelKind(
         BANDIT_POLICY_KIND, (BANDIT_POLICY_FILE, OPE_REPORT_FILE), check_bandit_policy
+    ),
+    PRICE_FORECAST_KIND: ModelKind(
+        PRICE_FORECAST_KIND,
+        tuple(pair[0] for pair in FORECAST_MEMBERS.values()),
+        check_price_forecast,
+        key_metric=("mae", False),
+        needs_features=True,
     ),
 }
 

@@ -24,6 +24,12 @@ compared (other features, no common rows, an encoder that does not load), produc
 unless it is older than ``max_production_age_days``. A manifest naming no evaluation set, of a
 model with no registered set, is compared on its own metric as before (``rule: own_metric``).
 
+Price forecasts (``price_forecast``)
+    As the predictors: the candidate's hold-out candles (the last walk-forward fold), each
+    artifact's validation twins (members trained before that fold, combined with the weights
+    learned then) scored on the candles production's twins had not seen; key metric ``mae`` of
+    the next candle's log return, lower is better.
+
 Bandit policies (``bandit_policy``)
     Decided by the off-policy evaluation the artifact carries (``ope_report.json``): under
     ``not_worse`` the candidate is promoted only when the lower bound of its estimated value
@@ -67,6 +73,7 @@ from learnloop.models.artifacts import VALIDATION_FILE
 from learnloop.models.kinds import (
     BANDIT_POLICY_KIND,
     OPE_REPORT_FILE,
+    PRICE_FORECAST_KIND,
     ArtifactRejectedError,
     kind_of,
 )
@@ -92,7 +99,7 @@ EVALUATION_ITEM = "@evaluation"
 REGISTERED_SET_KINDS = ("sentiment", "two_tower")
 #: The recommender kind a logged gate may value on the decision log.
 TWO_TOWER_KIND = "two_tower"
-_SCORED_METRICS = ("r2", "auc", "macro_f1", "ndcg@10")
+_SCORED_METRICS = ("r2", "auc", "macro_f1", "ndcg@10", "mae")
 _MAX_SET_HISTORY = 20
 _SEED = 20261120
 
@@ -535,6 +542,8 @@ def _score(
             )
         if kind == "two_tower":
             return _score_two_tower(files, prod_files, arrays)
+        if kind == PRICE_FORECAST_KIND:
+            return _score_price_forecasts(manifest, files, prod_manifest, prod_files, arrays)
     except NotComparableError:
         raise
     except (KeyError, ValueError, IndexError) as exc:  # a set or artifact of the wrong shape
@@ -664,6 +673,56 @@ def _score_two_tower(
             seen.setdefault(str(user), set()).add(str(item))
     candidate = score_two_tower(files, users, items, seen)
     return candidate, score_two_tower(prod_files, users, items, seen), []
+
+
+def _score_price_forecasts(
+    manifest: Mapping[str, Any],
+    files: Mapping[str, bytes],
+    prod_manifest: Mapping[str, Any],
+    prod_files: Mapping[str, bytes],
+    arrays: Mapping[str, Any],
+) -> tuple[Any, Any, list[str]]:
+    """Both forecasts' validation twins on the candidate's hold-out candles that production's
+    twin had not seen (as the predictors' rule: rows after ``extra.validation.trained_through``)."""
+    import numpy as np
+
+    from learnloop.models.evaluation import score_price_forecast
+    from learnloop.models.kinds import FORECAST_MEMBERS
+
+    names = list(manifest["feature_names"])
+    prod_names = list(prod_manifest.get("feature_names") or [])
+    set_names = [str(n) for n in arrays["feature_names"].tolist()]
+    if prod_names != names or set_names != names:
+        raise NotComparableError(
+            f"feature names differ: candidate {names}, production {prod_names}, set {set_names}"
+        )
+    prod_window = int((prod_manifest.get("extra") or {}).get("window") or 0)
+    if not 1 <= prod_window <= arrays["sequences"].shape[1]:
+        raise NotComparableError(
+            f"production's window {prod_window} is longer than the set's "
+            f"{arrays['sequences'].shape[1]} candles"
+        )
+    notes: list[str] = []
+    twins = [pair[1] for pair in FORECAST_MEMBERS.values()]
+    if not all(t in files for t in twins):
+        notes.append("the candidate has no validation twins: its members trained on these rows")
+    opened = np.asarray([_epoch(str(t)) for t in arrays["open_time"].tolist()])
+    rows = np.ones(len(opened), dtype=bool)
+    through = ((prod_manifest.get("extra") or {}).get("validation") or {}).get("trained_through")
+    if all(t in prod_files for t in twins) and through:
+        # row t forecasts candle t + 1: unseen by a twin whose last close was at ``through``
+        rows = opened >= _epoch(str(through))
+    else:
+        notes.append("production has no validation twins: its members may have seen these rows")
+    if rows.sum() < 2:
+        raise NotComparableError(
+            "fewer than 2 of the candidate's hold-out candles come after production's twins "
+            "stopped training",
+            notes,
+        )
+    X, sequences, y = arrays["X"][rows], arrays["sequences"][rows], arrays["y"][rows]
+    candidate = score_price_forecast(files, manifest, X, sequences, y)
+    return candidate, score_price_forecast(prod_files, prod_manifest, X, sequences, y), notes
 
 
 def _own_set_scores(
