@@ -335,6 +335,86 @@ def get_market_sentiment(call: Call) -> dict[str, Any]:
     return market_sentiment(call.tables, call.query)
 
 
+# --- text sentiment: texts in, aggregates per symbol, page and user ----------------------------
+
+SENTIMENT_WINDOW = (
+    QueryParam("window", {"type": "string", "enum": ["day", "hour"]}, "day (default) or hour"),
+    QueryParam("from", DATE_SCHEMA, "first day, YYYY-MM-DD (default: 6 days before to; hour: to)"),
+    TO_TODAY,
+)
+
+
+@api.route(
+    "POST",
+    "/v1/texts",
+    scope=Scope.INGEST,
+    summary="1-64 posts, news or comments: sentiment scored and stored (idempotent by text_id)",
+    tag="ingest",
+    body="learnloop.sentiment.texts:TextBatchIn",
+    accepted=True,
+)
+def post_texts(call: Call) -> Response:
+    from learnloop.sentiment import texts  # the scorer stays off the other ingest routes
+
+    def scorer(batch: list[str]) -> list[texts.Scored] | None:
+        return texts.score_batch(batch, cache=call.services.sentiment_cache)
+
+    body = texts.ingest_texts(
+        call.tables, call.json(), scorer=scorer, consent=call.services.consent
+    )
+    return json_response(body, texts.text_status(body["results"]))
+
+
+@api.route(
+    "GET",
+    "/v1/sentiment/symbols/{symbol}",
+    scope=Scope.READ,
+    summary="Source-weighted text sentiment of a symbol per hour or day: score, volume, trend",
+    tag="serving",
+    query=SENTIMENT_WINDOW,
+    path_schemas={
+        "symbol": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 20,
+            "pattern": r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
+        }
+    },
+)
+def get_symbol_sentiment(call: Call, symbol: str) -> dict[str, Any]:
+    from learnloop.sentiment.summaries import symbol_sentiment
+
+    return symbol_sentiment(call.tables, symbol, call.query)
+
+
+@api.route(
+    "GET",
+    "/v1/sentiment/pages/{page}",
+    scope=Scope.READ,
+    summary="Text sentiment of the comments posted on one page of the app, per hour or day",
+    tag="serving",
+    query=SENTIMENT_WINDOW,
+)
+def get_page_sentiment(call: Call, page: str) -> dict[str, Any]:
+    from learnloop.sentiment.summaries import page_sentiment
+
+    return page_sentiment(call.tables, page, call.query)
+
+
+@api.route(
+    "GET",
+    "/v1/sentiment/users/{user_id}",
+    scope=Scope.READ,
+    summary="Text sentiment of what one user wrote, per hour or day",
+    tag="serving",
+    query=SENTIMENT_WINDOW,
+)
+def get_user_sentiment(call: Call, user_id: str) -> dict[str, Any]:
+    from learnloop.sentiment.summaries import user_sentiment
+
+    return user_sentiment(call.tables, user_id, call.query)
+
+
 # --- experiments: assignment (read), definitions and results (admin) ------------------------
 
 

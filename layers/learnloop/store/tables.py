@@ -31,6 +31,7 @@ from learnloop.store.records import (
     Outcome,
     RateLimitBucket,
     Reaction,
+    TextRecord,
     User,
 )
 
@@ -158,3 +159,9 @@ class Tables:
     @property
     def decisions(self) -> type[DecisionRecord]:
         return self._bound["decisions"]  # type: ignore[return-value]
+
+    # --- texts (text sentiment) ---
+
+    @property
+    def texts(self) -> type[TextRecord]:
+        return self._bound["texts"]  # type: ignore[return-value]
