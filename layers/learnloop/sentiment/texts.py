@@ -250,9 +250,8 @@ def ingest_texts(
     new = [t for t in fresh if t.text_id not in stored]
     status.update({t.text_id: "duplicate" for t in fresh if t.text_id in stored})
     scores = scorer([t.text for t in new]) if new else []
-    by_id: dict[str, Scored | None] = dict(
-        zip([t.text_id for t in new], scores or [None] * len(new), strict=True)
-    )
+    found: list[Scored | None] = list(scores) if scores is not None else [None] * len(new)
+    by_id = dict(zip([t.text_id for t in new], found, strict=True))
     items = [item for t in new for item in _items(tables, t, by_id[t.text_id], now)]
     write_in_parallel(tables.texts, items)
 
