@@ -166,6 +166,27 @@ def post_insight_feedback(call: Call, insight_id: str) -> Response:
     return json_response(body, 202 if body.get("dropped") else 200)
 
 
+@api.route(
+    "POST",
+    "/v1/texts",
+    scope=Scope.INGEST,
+    summary="1-64 posts, news or comments: sentiment scored and stored (idempotent by text_id)",
+    tag="ingest",
+    body="learnloop.sentiment.texts:TextBatchIn",
+    accepted=True,
+)
+def post_texts(call: Call) -> Response:
+    from learnloop.sentiment import texts  # the scorer stays off the other ingest routes
+
+    def scorer(batch: list[str]) -> list[texts.Scored] | None:
+        return texts.score_batch(batch, cache=call.services.sentiment_cache)
+
+    body = texts.ingest_texts(
+        call.tables, call.json(), scorer=scorer, consent=call.services.consent
+    )
+    return json_response(body, texts.text_status(body["results"]))
+
+
 # --- serving -----------------------------------------------------------------------------------
 
 
@@ -318,23 +339,6 @@ def post_sentiment(call: Call) -> dict[str, Any]:
     )
 
 
-@api.route(
-    "GET",
-    "/v1/sentiment/market",
-    scope=Scope.READ,
-    summary="Per-coin reaction sentiment over the last N days (daily series, weighted mean)",
-    tag="serving",
-    query=(
-        QueryParam(
-            "days", {"type": "integer", "minimum": 1, "maximum": 92}, "how many (default 7)"
-        ),
-        TO_TODAY,
-    ),
-)
-def get_market_sentiment(call: Call) -> dict[str, Any]:
-    return market_sentiment(call.tables, call.query)
-
-
 # --- text sentiment: texts in, aggregates per symbol, page and user ----------------------------
 
 SENTIMENT_WINDOW = (
@@ -342,27 +346,6 @@ SENTIMENT_WINDOW = (
     QueryParam("from", DATE_SCHEMA, "first day, YYYY-MM-DD (default: 6 days before to; hour: to)"),
     TO_TODAY,
 )
-
-
-@api.route(
-    "POST",
-    "/v1/texts",
-    scope=Scope.INGEST,
-    summary="1-64 posts, news or comments: sentiment scored and stored (idempotent by text_id)",
-    tag="ingest",
-    body="learnloop.sentiment.texts:TextBatchIn",
-    accepted=True,
-)
-def post_texts(call: Call) -> Response:
-    from learnloop.sentiment import texts  # the scorer stays off the other ingest routes
-
-    def scorer(batch: list[str]) -> list[texts.Scored] | None:
-        return texts.score_batch(batch, cache=call.services.sentiment_cache)
-
-    body = texts.ingest_texts(
-        call.tables, call.json(), scorer=scorer, consent=call.services.consent
-    )
-    return json_response(body, texts.text_status(body["results"]))
 
 
 @api.route(
@@ -413,6 +396,23 @@ def get_user_sentiment(call: Call, user_id: str) -> dict[str, Any]:
     from learnloop.sentiment.summaries import user_sentiment
 
     return user_sentiment(call.tables, user_id, call.query)
+
+
+@api.route(
+    "GET",
+    "/v1/sentiment/market",
+    scope=Scope.READ,
+    summary="Per-coin reaction sentiment over the last N days (daily series, weighted mean)",
+    tag="serving",
+    query=(
+        QueryParam(
+            "days", {"type": "integer", "minimum": 1, "maximum": 92}, "how many (default 7)"
+        ),
+        TO_TODAY,
+    ),
+)
+def get_market_sentiment(call: Call) -> dict[str, Any]:
+    return market_sentiment(call.tables, call.query)
 
 
 # --- experiments: assignment (read), definitions and results (admin) ------------------------
