@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from support.api import call, error_of, fields_of
 
+from learnloop.sentiment import summaries
 from learnloop.sentiment import texts as texts_module
 from learnloop.sentiment.texts import Scored
 
@@ -114,7 +115,7 @@ def test_symbol_sentiment_is_source_weighted_hand_computed(
 
 
 def test_redelivery_is_idempotent_and_not_rescored(
-    client: Any, keys: dict[str, str], scored: list[list[str]]
+    client: Any, keys: dict[str, str], scored: list[list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = json.loads(post(client, keys["ingest"], BTC_TEXTS[:2]).body)
     again = post(client, keys["ingest"], [BTC_TEXTS[1], BTC_TEXTS[2], BTC_TEXTS[2]])
@@ -124,7 +125,14 @@ def test_redelivery_is_idempotent_and_not_rescored(
     assert [r["status"] for r in reply["results"]] == ["duplicate", "stored", "duplicate"]
     assert scored[-1] == [BTC_TEXTS[2]["text"]]  # only the new text was scored
     btc = get(client, keys["read"], "/v1/sentiment/symbols/BTC?from=2026-11-19&to=2026-11-20")
-    assert btc["volume"] == 3
+    assert btc["volume"] == 3 and btc["truncated"] is False
+
+    # Past the read cap the newest texts are kept and the answer says from when it is whole.
+    monkeypatch.setattr(summaries, "MAX_ROWS", 2)
+    btc = get(client, keys["read"], "/v1/sentiment/symbols/BTC?from=2026-11-19&to=2026-11-20")
+    assert (btc["volume"], btc["truncated"]) == (2, True)
+    assert btc["complete_from"] == "2026-11-20T09:00:00.000000Z"
+    assert [w["volume"] for w in btc["series"]] == [0, 2]
 
 
 def test_page_and_user_sentiment(client: Any, keys: dict[str, str], scored: Any) -> None:

@@ -59,6 +59,7 @@ __all__ = [
     "TextIn",
     "ingest_texts",
     "score_batch",
+    "text_status",
 ]
 
 #: The scorer's own bounds (``POST /v1/sentiment``): one request is one scoring call.
