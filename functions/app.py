@@ -386,6 +386,28 @@ def get_page_sentiment(call: Call, page: str) -> dict[str, Any]:
 
 @api.route(
     "GET",
+    "/v1/sentiment/funnel",
+    scope=Scope.READ,
+    summary="Text sentiment of each step of a funnel of pages, in order, with the change per step",
+    tag="serving",
+    query=(
+        QueryParam(
+            "pages",
+            {"type": "string", "minLength": 3, "maxLength": 1300},
+            "2-10 page ids, comma-separated, in funnel order",
+            required=True,
+        ),
+        *SENTIMENT_WINDOW,
+    ),
+)
+def get_funnel_sentiment(call: Call) -> dict[str, Any]:
+    from learnloop.sentiment.summaries import funnel_sentiment
+
+    return funnel_sentiment(call.tables, call.query)
+
+
+@api.route(
+    "GET",
     "/v1/sentiment/users/{user_id}",
     scope=Scope.READ,
     summary="Text sentiment of what one user wrote, per hour or day",

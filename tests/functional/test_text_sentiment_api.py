@@ -156,6 +156,12 @@ def test_page_and_user_sentiment(client: Any, keys: dict[str, str], scored: Any)
     user = get(client, keys["read"], "/v1/sentiment/users/u1?from=2026-11-20&to=2026-11-20")
     assert (user["volume"], user["score"]) == (3, -0.333333)
     assert "users" not in user
+    funnel = get(
+        client, keys["read"], "/v1/sentiment/funnel?pages=checkout,onboarding&to=2026-11-20"
+    )
+    steps = [(s["page"], s["score"], s["volume"], s["users"], s["change"]) for s in funnel["steps"]]
+    # checkout (0.5 - 0.5 + 1.0) / 3, then onboarding -1.0: a drop of 1.333333.
+    assert steps == [("checkout", 0.333333, 3, 2, None), ("onboarding", -1.0, 1, 1, -1.333333)]
 
 
 def test_texts_without_a_scorer_are_stored_and_counted(
@@ -245,6 +251,12 @@ BAD_QUERIES = [
     ("/v1/sentiment/symbols/" + "A" * 21, "symbol"),
     ("/v1/sentiment/pages/a%20b", "page"),
     ("/v1/sentiment/users/%00", "user_id"),
+    ("/v1/sentiment/funnel", "pages"),
+    ("/v1/sentiment/funnel?pages=checkout", "pages"),
+    ("/v1/sentiment/funnel?pages=a,a", "pages"),
+    ("/v1/sentiment/funnel?pages=a,b%20c", "pages[1]"),
+    ("/v1/sentiment/funnel?pages=" + ",".join(f"p{i}" for i in range(11)), "pages"),
+    ("/v1/sentiment/funnel?pages=a,b&window=week", "window"),
 ]
 
 
@@ -257,6 +269,6 @@ def test_bad_queries_are_422_naming_the_field(client: Any, keys: dict[str, str])
 
 def test_scopes(client: Any, keys: dict[str, str], scored: Any) -> None:
     assert post(client, keys["read"], BTC_TEXTS[:1]).status_code == 403
-    for path in ("symbols/BTC", "pages/p1", "users/u1"):
+    for path in ("symbols/BTC", "pages/p1", "users/u1", "funnel?pages=a,b"):
         assert call(client, "GET", f"/v1/sentiment/{path}", key=keys["ingest"]).status_code == 403
         assert call(client, "GET", f"/v1/sentiment/{path}").status_code == 401

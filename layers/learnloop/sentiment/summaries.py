@@ -36,9 +36,11 @@ from learnloop.validation import Identifier, Strict, invalid, validate
 
 __all__ = [
     "MAX_DAYS",
+    "MAX_FUNNEL_PAGES",
     "MAX_HOUR_DAYS",
     "MAX_ROWS",
     "WindowQueryIn",
+    "funnel_sentiment",
     "page_sentiment",
     "symbol_sentiment",
     "user_sentiment",
@@ -48,8 +50,10 @@ __all__ = [
 MAX_DAYS = 92
 #: 168 hourly windows: a week is as far as an hourly chart stays readable.
 MAX_HOUR_DAYS = 7
-#: Texts one request aggregates (about 5 MB of index items read).
+#: Texts one request aggregates per symbol, page or user (about 5 MB of index items read).
 MAX_ROWS = 50_000
+#: Steps of a funnel: one Query each.
+MAX_FUNNEL_PAGES = 10
 _ATTRIBUTES = ["text_id", "record", "source", "polarity", "label", "published_at", "user_id"]
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 
@@ -74,6 +78,10 @@ class _PageIn(Strict):
 
 class _UserIn(Strict):
     user_id: Identifier
+
+
+class _FunnelIn(Strict):
+    pages: list[Identifier] = Field(min_length=2, max_length=MAX_FUNNEL_PAGES)
 
 
 def window_range(
@@ -167,6 +175,52 @@ def user_sentiment(
     """
     key = validate(_UserIn, {"user_id": user_id}).user_id
     return {"user_id": key, **_summary(tables, "by_user", key, query, today=today)}
+
+
+def funnel_sentiment(
+    tables: Tables, query: Mapping[str, str] | None, *, today: date | None = None
+) -> dict[str, Any]:
+    """The sentiment of each step of a funnel, ``pages=landing,signup,checkout`` in order.
+
+    Each step is :func:`page_sentiment` over the same range without its series, plus
+    ``change``: its score minus the previous step's (None when either has no score), so the
+    step where users sour stands out.
+
+    Raises
+    ------
+    ValidationError
+        ``pages`` missing, fewer than 2 or more than 10, or not ids; a bad range (422).
+
+    Examples
+    --------
+    >>> funnel_sentiment(tables, {"pages": "landing"})  # doctest: +SKIP
+    Traceback (most recent call last):
+    learnloop.exceptions.ValidationError: invalid fields: pages
+    """
+    query = dict(query or {})
+    raw = query.pop("pages", None)
+    pages = [p.strip() for p in raw.split(",")] if isinstance(raw, str) else raw
+    steps = validate(_FunnelIn, {"pages": pages}).pages
+    if len(set(steps)) != len(steps):
+        raise invalid([{"field": "pages", "message": "a page appears twice", "type": "unique"}])
+    window, first, last = window_range(query, today=today)
+    summaries = []
+    previous: float | None = None
+    for page in steps:
+        summary = _summary(tables, "by_page", page, query, today=today, users=True)
+        summary.pop("series")
+        score = summary["score"]
+        change = None
+        if score is not None and previous is not None:
+            change = round(score - previous, 6) + 0.0
+        summaries.append({"page": page, **_step(summary), "change": change})
+        previous = score
+    return {"window": window, "from": first.isoformat(), "to": last.isoformat(), "steps": summaries}
+
+
+def _step(summary: dict[str, Any]) -> dict[str, Any]:
+    keep = ("score", "volume", "scored", "users", "labels", "sources", "trend", "truncated")
+    return {key: summary[key] for key in keep}
 
 
 def _summary(
