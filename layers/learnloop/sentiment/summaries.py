@@ -1,4 +1,5 @@
-"""``GET /v1/sentiment/{symbols,pages,users}/{id}``: text sentiment aggregated per window.
+"""``GET /v1/sentiment/{symbols,pages,users}/{id}`` and ``/v1/sentiment/funnel``: text sentiment
+aggregated per window.
 
 Each route reads one sparse index of the ``texts`` table over the range (one Query on the
 symbol, page or user, by ``published_at``; never a Scan) and aggregates it on read with
