@@ -45,12 +45,13 @@ def test_one_accounts_60_likes_of_a_coin_count_once(
 ) -> None:
     ingest = keys["ingest"]
     # Day 1: "whale" likes 60 BTC cards; u2 likes the BTC coin itself; u3 likes a BTC card,
-    # then changes its mind on another one later that day (its latest reaction wins).
+    # then changes its mind on another one later that day (its latest reaction wins; the
+    # ticker's case does not make it another coin).
     for i in range(60):
         react(client, ingest, "whale", f"btc-card-{i}", "like", f"2026-11-19T10:{i:02d}:00Z", "BTC")
     react(client, ingest, "u2", "BTC", "like", "2026-11-19T12:00:00Z")
     react(client, ingest, "u3", "btc-card-1", "like", "2026-11-19T12:00:00Z", "BTC")
-    react(client, ingest, "u3", "btc-card-2", "dislike", "2026-11-19T13:00:00Z", "BTC")
+    react(client, ingest, "u3", "btc-card-2", "dislike", "2026-11-19T13:00:00Z", "btc")
     rollup_day(tables, DAY1)
 
     btc = coins(client, keys["read"], DAY1)["BTC"]

@@ -195,12 +195,13 @@ def coin_of(row: Record) -> str | None:
     A ``coin`` reaction names its coin in the content snapshot's ``symbol`` (an app may show
     many coin items, cards or calls, of one coin, each with its own ``external_id``); without
     one, the ``external_id`` is the coin (``PUT /v1/reactions`` with ``external_id: "BTC"``).
+    Tickers are upper-cased, as text symbols are, so ``btc`` and ``BTC`` are one coin.
 
     Examples
     --------
     >>> coin_of({"content_type": "coin", "external_id": "card-7", "content": {"symbol": "BTC"}})
     'BTC'
-    >>> coin_of({"content_type": "coin", "external_id": "ETH"})
+    >>> coin_of({"content_type": "coin", "external_id": "eth"})
     'ETH'
     >>> coin_of({"content_type": "meme", "external_id": "m1"}) is None
     True
@@ -210,9 +211,9 @@ def coin_of(row: Record) -> str | None:
     content = row.get("content")
     symbol = content.get("symbol") if isinstance(content, Mapping) else None
     if isinstance(symbol, str) and symbol.strip():
-        return symbol.strip()
+        return symbol.strip().upper()
     external_id = row.get("external_id")
-    return str(external_id) if external_id not in (None, "") else None
+    return str(external_id).upper() if external_id not in (None, "") else None
 
 
 def coin_votes(reactions: Iterable[Record]) -> dict[str, dict[str, int]]:
