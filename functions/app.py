@@ -166,6 +166,27 @@ def post_insight_feedback(call: Call, insight_id: str) -> Response:
     return json_response(body, 202 if body.get("dropped") else 200)
 
 
+@api.route(
+    "POST",
+    "/v1/texts",
+    scope=Scope.INGEST,
+    summary="1-64 posts, news or comments: sentiment scored and stored (idempotent by text_id)",
+    tag="ingest",
+    body="learnloop.sentiment.texts:TextBatchIn",
+    accepted=True,
+)
+def post_texts(call: Call) -> Response:
+    from learnloop.sentiment import texts  # the scorer stays off the other ingest routes
+
+    def scorer(batch: list[str]) -> list[texts.Scored] | None:
+        return texts.score_batch(batch, cache=call.services.sentiment_cache)
+
+    body = texts.ingest_texts(
+        call.tables, call.json(), scorer=scorer, consent=call.services.consent
+    )
+    return json_response(body, texts.text_status(body["results"]))
+
+
 # --- serving -----------------------------------------------------------------------------------
 
 
@@ -316,6 +337,87 @@ def post_sentiment(call: Call) -> dict[str, Any]:
     return classify(
         call.services.sentiment_cache, call.json(), assign=call.services.model_variants.assign
     )
+
+
+# --- text sentiment: texts in, aggregates per symbol, page and user ----------------------------
+
+SENTIMENT_WINDOW = (
+    QueryParam("window", {"type": "string", "enum": ["day", "hour"]}, "day (default) or hour"),
+    QueryParam("from", DATE_SCHEMA, "first day, YYYY-MM-DD (default: 6 days before to; hour: to)"),
+    TO_TODAY,
+)
+
+
+@api.route(
+    "GET",
+    "/v1/sentiment/symbols/{symbol}",
+    scope=Scope.READ,
+    summary="Source-weighted text sentiment of a symbol per hour or day: score, volume, trend",
+    tag="serving",
+    query=SENTIMENT_WINDOW,
+    path_schemas={
+        "symbol": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 20,
+            "pattern": r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
+        }
+    },
+)
+def get_symbol_sentiment(call: Call, symbol: str) -> dict[str, Any]:
+    from learnloop.sentiment.summaries import symbol_sentiment
+
+    return symbol_sentiment(call.tables, symbol, call.query)
+
+
+@api.route(
+    "GET",
+    "/v1/sentiment/pages/{page}",
+    scope=Scope.READ,
+    summary="Text sentiment of the comments posted on one page of the app, per hour or day",
+    tag="serving",
+    query=SENTIMENT_WINDOW,
+)
+def get_page_sentiment(call: Call, page: str) -> dict[str, Any]:
+    from learnloop.sentiment.summaries import page_sentiment
+
+    return page_sentiment(call.tables, page, call.query)
+
+
+@api.route(
+    "GET",
+    "/v1/sentiment/funnel",
+    scope=Scope.READ,
+    summary="Text sentiment of each step of a funnel of pages, in order, with the change per step",
+    tag="serving",
+    query=(
+        QueryParam(
+            "pages",
+            {"type": "string", "minLength": 3, "maxLength": 1300},
+            "2-10 page ids, comma-separated, in funnel order",
+            required=True,
+        ),
+        *SENTIMENT_WINDOW,
+    ),
+)
+def get_funnel_sentiment(call: Call) -> dict[str, Any]:
+    from learnloop.sentiment.summaries import funnel_sentiment
+
+    return funnel_sentiment(call.tables, call.query)
+
+
+@api.route(
+    "GET",
+    "/v1/sentiment/users/{user_id}",
+    scope=Scope.READ,
+    summary="Text sentiment of what one user wrote, per hour or day",
+    tag="serving",
+    query=SENTIMENT_WINDOW,
+)
+def get_user_sentiment(call: Call, user_id: str) -> dict[str, Any]:
+    from learnloop.sentiment.summaries import user_sentiment
+
+    return user_sentiment(call.tables, user_id, call.query)
 
 
 @api.route(

@@ -22,6 +22,14 @@ from functools import lru_cache
 from learnloop.exceptions import ConfigurationError
 
 DEFAULT_CONTENT_TYPES = ("meme", "news", "coin", "ai_insight")
+#: Text sentiment aggregation: how much each source's mean counts (renormalised over the
+#: sources present in a window).
+DEFAULT_SENTIMENT_SOURCE_WEIGHTS: tuple[tuple[str, float], ...] = (
+    ("news", 0.4),
+    ("twitter", 0.3),
+    ("reddit", 0.2),
+    ("telegram", 0.1),
+)
 #: A placeholder secret that only local runs may use; `require_real_secret` rejects it.
 LOCAL_PSEUDONYM_SECRET = "learnloop-local-not-a-secret"
 
@@ -108,6 +116,32 @@ def _rate(env: Mapping[str, str], scope: str) -> float:
 def _burst(env: Mapping[str, str], scope: str) -> int:
     name = f"LEARNLOOP_RATE_LIMIT_{scope.upper()}_BURST"
     return _int(env, name, RATE_LIMIT_DEFAULTS[scope][1], minimum=1)
+
+
+def _weights(env: Mapping[str, str], name: str) -> tuple[tuple[str, float], ...]:
+    """``news=0.4,twitter=0.3`` → ``(("news", 0.4), ("twitter", 0.3))``; weights >= 0.
+
+    Examples
+    --------
+    >>> _weights({"W": "news=0.5, reddit=0.5"}, "W")
+    (('news', 0.5), ('reddit', 0.5))
+    >>> _weights({}, "W") == DEFAULT_SENTIMENT_SOURCE_WEIGHTS
+    True
+    """
+    raw = env.get(name, "").strip()
+    if not raw:
+        return DEFAULT_SENTIMENT_SOURCE_WEIGHTS
+    pairs: dict[str, float] = {}
+    for part in _split(raw):
+        source, sep, value = part.partition("=")
+        try:
+            weight = float(value) if sep and source.strip() else float("nan")
+        except ValueError:
+            weight = float("nan")
+        if not weight >= 0 or weight == float("inf"):
+            raise ConfigurationError(f"{name} takes source=weight pairs (>= 0), got {part!r}")
+        pairs[source.strip().lower()] = weight
+    return tuple(pairs.items())
 
 
 #: Scope → (requests per second, burst) unless the environment says otherwise.
@@ -252,6 +286,12 @@ class Settings:
     rate_limit_read_burst: int = 2000
     rate_limit_admin_per_second: float = 20.0
     rate_limit_admin_burst: int = 200
+    # --- text sentiment aggregation (learnloop.sentiment.aggregate) ---
+    #: ``(source, weight)`` pairs; ``LEARNLOOP_SENTIMENT_SOURCE_WEIGHTS=news=0.4,twitter=0.3``.
+    sentiment_source_weights: tuple[tuple[str, float], ...] = DEFAULT_SENTIMENT_SOURCE_WEIGHTS
+    #: The weight of a source not named above (``0`` leaves unknown sources out of the score;
+    #: they still count in the volume).
+    sentiment_unknown_source_weight: float = 0.1
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -344,6 +384,10 @@ class Settings:
             rate_limit_read_burst=_burst(env, "read"),
             rate_limit_admin_per_second=_rate(env, "admin"),
             rate_limit_admin_burst=_burst(env, "admin"),
+            sentiment_source_weights=_weights(env, "LEARNLOOP_SENTIMENT_SOURCE_WEIGHTS"),
+            sentiment_unknown_source_weight=_float(
+                env, "LEARNLOOP_SENTIMENT_UNKNOWN_SOURCE_WEIGHT", 0.1
+            ),
             extra={k: v for k, v in env.items() if k.startswith("LEARNLOOP_")},
         )
 

@@ -133,6 +133,19 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         )
         # The runner spools decisions and loads them each minute: load them now.
         assert runner.load_decisions()["loaded"] == 4
+        # Texts about BTC, one per day and source: the sentiment panel charts their volume.
+        texts = [
+            {
+                "text_id": f"txt-{day}-{source}",
+                "source": source,
+                "symbols": ["BTC"],
+                "text": "Bitcoin rallies to a record high" if source == "news" else "BTC dumps",
+                "published_at": f"{day.isoformat()}T10:00:00Z",
+            }
+            for day in DAYS
+            for source in ("news", "reddit")
+        ]
+        send(runner, "POST", "/v1/texts", {"texts": texts}, ingest)
         tables = Tables(runner.settings)
         for day in DAYS:
             run_job("rollup_daily", tables, NOW, day=day)
@@ -143,6 +156,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             "runner": runner,
             "events": counts,
             "reactions": 12,
+            "texts": len(texts),
             "learned": learned,
             "drift": drift,
             "state": state,
@@ -199,6 +213,11 @@ def test_the_dashboard_logs_in_and_charts_the_seeded_data(
         "13",
         "18",
     }
+
+    sentiment = page.locator("svg[data-chart=symbol-sentiment]")
+    assert sentiment.get_attribute("data-total") == str(seeded["texts"])
+    assert sum(int(b.get_attribute("data-value")) for b in sentiment.locator("rect.bar").all()) == 6
+    assert "BTC: 6 texts" in page.locator("#sentiment-summary").inner_text()
 
     decisions = page.locator("#decisions")
     assert decisions.get_attribute("data-policies") == "1"

@@ -134,13 +134,12 @@ def test_dynamodb_grants_cover_only_the_stage_tables(template: dict[str, Any]) -
     tables = set(resources_of(template, "AWS::DynamoDB::Table"))
     for name in _functions(template):
         named = _dynamodb_tables(_policy(template, name))
-        # Every function but the purge job (ledger + users only) and the decision loader
-        # (decisions + users) gets the stage's tables.
-        assert named == tables or name in ("PrivacyPurge", "OnDecisionLogs"), name
-
-        # Every function but the purge job (ledger + users only) and the market flags (candles +
-        # their flags) gets the stage's tables.
-        assert named == tables or name in ("PrivacyPurge", "MarketAnomalies"), name
+        # Every function but the purge job (ledger + users only), the decision loader
+        # (decisions + users) and the market flags (candles + their flags) gets the stage's
+        # tables.
+        assert named == tables or name in ("PrivacyPurge", "OnDecisionLogs", "MarketAnomalies"), (
+            name
+        )
 
 
 def test_market_anomalies_reads_candles_and_writes_only_its_flags(

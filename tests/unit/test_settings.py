@@ -118,3 +118,25 @@ def test_policy_evaluation_settings_come_from_the_environment() -> None:
     assert settings.policy_promotion_margin == 0.005
     assert settings.policy_candidates == ("thompson:prior=2/8,discount=0.9", "ucb1:epsilon=0.1")
     assert settings.policy_evaluation_days == 14
+
+
+def test_sentiment_source_weights_from_the_environment() -> None:
+    from learnloop.settings import DEFAULT_SENTIMENT_SOURCE_WEIGHTS
+
+    assert dict(Settings().sentiment_source_weights) == {
+        "news": 0.4,
+        "twitter": 0.3,
+        "reddit": 0.2,
+        "telegram": 0.1,
+    }
+    assert Settings().sentiment_source_weights == DEFAULT_SENTIMENT_SOURCE_WEIGHTS
+    env = {
+        "LEARNLOOP_SENTIMENT_SOURCE_WEIGHTS": "News=0.5, discord=0.25",
+        "LEARNLOOP_SENTIMENT_UNKNOWN_SOURCE_WEIGHT": "0",
+    }
+    settings = Settings.from_env(env)
+    assert settings.sentiment_source_weights == (("news", 0.5), ("discord", 0.25))
+    assert settings.sentiment_unknown_source_weight == 0.0
+    for bad in ("news", "news=-1", "news=x", "=1", "news=inf"):
+        with pytest.raises(ConfigurationError, match="LEARNLOOP_SENTIMENT_SOURCE_WEIGHTS"):
+            Settings.from_env({"LEARNLOOP_SENTIMENT_SOURCE_WEIGHTS": bad})

@@ -1,11 +1,13 @@
 """``GET /v1/sentiment/market?days=7&to=``: per-coin sentiment from users' reactions.
 
 No model is involved: ``rollup_daily`` already stores, per day and coin, the reaction counts
-and a score in [0, 1] (``0.6 * positive_share + 0.4 * velocity``, in
-``daily_stats.coin_sentiment``). This route reads the ``days`` items ending ``to`` (one
-BatchGetItem, never a Scan) and returns each coin's daily series and its reactions-weighted
-mean score, so a day with 500 reactions counts 50 times as much as a day with 10. Days not
-rolled up yet (today, usually) are simply absent from the series.
+(distinct users: one account's latest reaction to any item of the coin is its one vote, see
+:func:`learnloop.rollups.compute.coin_votes`) and a score in [0, 1]
+(``0.6 * positive_share + 0.4 * velocity``, in ``daily_stats.coin_sentiment``). This route
+reads the ``days`` items ending ``to`` (one BatchGetItem, never a Scan) and returns each
+coin's daily series and its reactions-weighted mean score, so a day with 500 reactions counts
+50 times as much as a day with 10. Days not rolled up yet (today, usually) are simply absent
+from the series.
 
 Examples
 --------

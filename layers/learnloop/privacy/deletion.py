@@ -11,6 +11,9 @@ insights    the sparse ``by_user`` index: insights the user owns (the whole part
             with everyone's feedback on them, goes) and the user's feedback on others'
 ledger      the sparse ``by_user`` index: entries that name a user carry ``user_id``
 decisions   the sparse ``by_user`` index (the pseudonym): logged decisions and their feedback
+texts       the sparse ``by_user`` index: the texts the user wrote, each with its per-symbol
+            items (per-user, per-page and per-symbol sentiment is aggregated on read, so
+            nothing else holds the user's texts or their scores)
 users       GetItem/DeleteItem of the user's consent item
 ==========  =========================================================================
 
@@ -109,7 +112,8 @@ def delete_user(
     Examples
     --------
     >>> delete_user(tables, "u1")["tables"]  # doctest: +SKIP
-    {'reactions': 2, 'events': 3, 'insights': 2, 'ledger': 1, 'decisions': 4, 'users': 1}
+    {'reactions': 2, 'events': 3, 'insights': 2, 'ledger': 1, 'decisions': 4, 'texts': 2,
+     'users': 1}
     >>> delete_user(tables, "u1", sync_seconds=0)["exports"]["status"]  # doctest: +SKIP
     'pending'
     """
@@ -142,6 +146,7 @@ def delete_user(
         owned.update((decision_id, item.record) for item in tables.decisions.query(decision_id))
     decisions = [tables.decisions(d, record) for d, record in sorted(owned)]
     counts["decisions"] = _delete_all(tables.decisions, decisions)
+    counts["texts"] = _delete_texts(tables, user_id)
     counts["users"] = _delete_consent_item(tables, user_id)
     logger.info("deleted a user's rows", extra={"pseudonym": pseudonym, "counts": counts})
     daily_stats = _check_daily_stats(tables, days, (user_id, pseudonym))
@@ -293,6 +298,19 @@ def _delete_insights(tables: Tables, user_id: str) -> dict[str, int]:
         "feedback_on_owned": len(rows) - len(owned),
         "feedback_given": len(feedback),
     }
+
+
+def _delete_texts(tables: Tables, user_id: str) -> int:
+    """Delete the texts ``user_id`` wrote, with their per-symbol items; the texts' count."""
+    texts = tables.texts
+    ids = {item.text_id for item in texts.by_user.query(user_id, attributes_to_get=["text_id"])}
+    rows = [
+        texts(row.text_id, row.record)
+        for text_id in sorted(ids)
+        for row in texts.query(text_id, attributes_to_get=["text_id", "record"])
+    ]
+    _delete_all(texts, rows)
+    return len(ids)
 
 
 def _delete_consent_item(tables: Tables, user_id: str) -> int:

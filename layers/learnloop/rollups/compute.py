@@ -44,14 +44,17 @@ __all__ = [
     "REACTION_VALUES",
     "SCHEMA_VERSION",
     "TOP_CONTENT_LIMIT",
+    "coin_of",
     "coin_reaction_counts",
     "coin_velocity",
+    "coin_votes",
     "compute_daily_stats",
     "percentile",
 ]
 
-#: Bumped when the shape of the ``daily_stats`` item changes.
-SCHEMA_VERSION = 1
+#: Bumped when the shape or meaning of the ``daily_stats`` item changes (2: coin sentiment
+#: counts distinct users per coin, not reaction rows).
+SCHEMA_VERSION = 2
 REACTION_VALUES: tuple[str, ...] = ("like", "dislike")
 COIN_CONTENT_TYPE = "coin"
 PATTERN_EVENT_TYPE = "pattern_detected"
@@ -126,8 +129,10 @@ def compute_daily_stats(
         events; ``"unknown"`` when missing), ``outcome_totals``,
         ``engagement_rate_distribution`` (``count``, ``mean``, ``p50``, ``p90``, ``max``,
         ``histogram``: ``edges`` and ``counts``) and ``coin_sentiment``
-        (``{external_id: {likes, dislikes, reactions, previous_reactions, positive_share,
-        velocity, score}}`` with ``score = 0.6 * positive_share + 0.4 * velocity``).
+        (``{coin: {likes, dislikes, reactions, previous_reactions, positive_share,
+        velocity, score}}`` with ``score = 0.6 * positive_share + 0.4 * velocity``; see
+        :func:`coin_votes`: ``likes`` and ``dislikes`` count distinct users, so one account
+        counts once per coin and day however many coin items it reacted to).
 
     Raises
     ------
@@ -180,8 +185,67 @@ def compute_daily_stats(
         ),
         "outcome_totals": _outcome_totals(outcome_rows),
         "engagement_rate_distribution": _distribution(rates),
-        "coin_sentiment": _coin_sentiment(tallies, previous),
+        "coin_sentiment": _coin_sentiment(coin_votes(reaction_rows), previous),
     }
+
+
+def coin_of(row: Record) -> str | None:
+    """The coin a reaction row is about, or ``None`` when it is not a coin reaction.
+
+    A ``coin`` reaction names its coin in the content snapshot's ``symbol`` (an app may show
+    many coin items, cards or calls, of one coin, each with its own ``external_id``); without
+    one, the ``external_id`` is the coin (``PUT /v1/reactions`` with ``external_id: "BTC"``).
+    Tickers are upper-cased, as text symbols are, so ``btc`` and ``BTC`` are one coin.
+
+    Examples
+    --------
+    >>> coin_of({"content_type": "coin", "external_id": "card-7", "content": {"symbol": "BTC"}})
+    'BTC'
+    >>> coin_of({"content_type": "coin", "external_id": "eth"})
+    'ETH'
+    >>> coin_of({"content_type": "meme", "external_id": "m1"}) is None
+    True
+    """
+    if row.get("content_type") != COIN_CONTENT_TYPE:
+        return None
+    content = row.get("content")
+    symbol = content.get("symbol") if isinstance(content, Mapping) else None
+    if isinstance(symbol, str) and symbol.strip():
+        return symbol.strip().upper()
+    external_id = row.get("external_id")
+    return str(external_id).upper() if external_id not in (None, "") else None
+
+
+def coin_votes(reactions: Iterable[Record]) -> dict[str, dict[str, int]]:
+    """Distinct users per coin: ``{coin: {"like": users, "dislike": users}}``.
+
+    Each user has one vote per coin and day, their latest reaction (greatest ``updated_at``)
+    to any item of that coin (:func:`coin_of`), so one account's 60 likes of one coin count
+    once and cannot move the coin's sentiment on their own.
+
+    Examples
+    --------
+    >>> rows = [{"user_id": "u1", "content_type": "coin", "external_id": f"c{i}",
+    ...          "content": {"symbol": "BTC"}, "reaction": "like",
+    ...          "updated_at": f"2026-11-20T10:{i:02d}:00Z"} for i in range(60)]
+    >>> rows.append({"user_id": "u2", "content_type": "coin", "external_id": "BTC",
+    ...              "reaction": "dislike", "updated_at": "2026-11-20T11:00:00Z"})
+    >>> coin_votes(rows)
+    {'BTC': {'like': 1, 'dislike': 1}}
+    """
+    latest: dict[tuple[str, str], tuple[tuple[str, str], str]] = {}
+    for row in reactions:
+        coin = coin_of(row)
+        if coin is None or row.get("reaction") not in REACTION_VALUES:
+            continue
+        key = (coin, str(row.get("user_id")))
+        rank = (str(row.get("updated_at") or ""), _fingerprint(row))
+        if key not in latest or rank > latest[key][0]:
+            latest[key] = (rank, str(row["reaction"]))
+    votes: dict[str, dict[str, int]] = {}
+    for (coin, _), (_, reaction) in sorted(latest.items()):
+        votes.setdefault(coin, dict.fromkeys(REACTION_VALUES, 0))[reaction] += 1
+    return votes
 
 
 def coin_velocity(today: int, previous: int | None) -> float:
@@ -419,13 +483,11 @@ def _distribution(rates: list[float]) -> dict[str, Any]:
 
 
 def _coin_sentiment(
-    tallies: Mapping[tuple[str, str], Mapping[str, int]],
+    votes: Mapping[str, Mapping[str, int]],
     previous: Mapping[str, int] | None,
 ) -> dict[str, dict[str, Any]]:
     sentiment: dict[str, dict[str, Any]] = {}
-    for (content_type, coin), tally in sorted(tallies.items()):
-        if content_type != COIN_CONTENT_TYPE:
-            continue
+    for coin, tally in sorted(votes.items()):
         likes, dislikes = tally["like"], tally["dislike"]
         today = likes + dislikes
         before = None if previous is None else previous.get(coin, 0)

@@ -583,6 +583,85 @@ class MarketAnomaly(BaseModel):
     detected_at = UnicodeAttribute()
 
 
+# --- texts (text sentiment) ------------------------------------------------------------------
+
+
+class TextsBySymbol(GlobalSecondaryIndex["TextRecord"]):
+    """Sparse: the per-symbol items of every text, by publication time (symbol aggregates)."""
+
+    class Meta:
+        index_name = "by_symbol"
+        projection = AllProjection()
+
+    symbol = UnicodeAttribute(hash_key=True)
+    published_at = UnicodeAttribute(range_key=True)
+
+
+class TextsByPage(GlobalSecondaryIndex["TextRecord"]):
+    """Sparse: texts posted on one page of the app, by publication time (page aggregates)."""
+
+    class Meta:
+        index_name = "by_page"
+        projection = AllProjection()
+
+    page = UnicodeAttribute(hash_key=True)
+    published_at = UnicodeAttribute(range_key=True)
+
+
+class TextsByUser(GlobalSecondaryIndex["TextRecord"]):
+    """Privacy (sparse): the texts a user wrote, by publication time (user aggregates and
+    deletion)."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    published_at = UnicodeAttribute(range_key=True)
+
+
+class TextRecord(BaseModel):
+    """A scored text (a post, a news item, a comment): ``record == "text"`` holds the text and
+    its optional author and page; one ``record == "symbol#{SYMBOL}"`` item per symbol it names
+    repeats the source and the score (no text, no user), so one Query reads a symbol's window.
+
+    See :mod:`learnloop.sentiment.texts`.
+    """
+
+    entity = "texts"
+
+    text_id = UnicodeAttribute(hash_key=True)
+    record = UnicodeAttribute(range_key=True)
+    source = UnicodeAttribute()
+    published_at = UnicodeAttribute()
+    received_at = UnicodeAttribute()
+    symbols = ListAttribute(of=UnicodeAttribute, null=True)
+    #: Per-symbol items only.
+    symbol = UnicodeAttribute(null=True)
+    user_id = UnicodeAttribute(null=True)
+    page = UnicodeAttribute(null=True)
+    text = UnicodeAttribute(null=True)
+    #: ``negative`` | ``neutral`` | ``positive``; null when no scorer answered at ingest.
+    label = UnicodeAttribute(null=True)
+    #: ``p(positive) - p(negative)``, in [-1, 1].
+    polarity = NumberAttribute(null=True)
+    probabilities = JSONAttribute(null=True)
+    #: ``lexicon`` | ``model`` | ``ensemble`` (what scored it).
+    method = UnicodeAttribute(null=True)
+
+    by_symbol = TextsBySymbol()
+    by_page = TextsByPage()
+    by_user = TextsByUser()
+
+
+TEXT_RECORD = "text"
+
+
+def symbol_record(symbol: str) -> str:
+    """The range key of a text's item for ``symbol``."""
+    return f"symbol#{symbol}"
+
+
 #: Every model, in the order tables are created. Infra templates derive from this list too.
 MODELS: tuple[type[BaseModel], ...] = (
     Reaction,
@@ -601,4 +680,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     DecisionRecord,
     Candle,
     MarketAnomaly,
+    TextRecord,
 )

@@ -33,6 +33,7 @@ from learnloop.store.records import (
     Outcome,
     RateLimitBucket,
     Reaction,
+    TextRecord,
     User,
 )
 
@@ -170,3 +171,9 @@ class Tables:
     @property
     def market_anomalies(self) -> type[MarketAnomaly]:
         return self._bound["market_anomalies"]  # type: ignore[return-value]
+
+    # --- texts (text sentiment) ---
+
+    @property
+    def texts(self) -> type[TextRecord]:
+        return self._bound["texts"]  # type: ignore[return-value]

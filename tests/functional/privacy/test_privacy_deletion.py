@@ -12,6 +12,7 @@ from support.api import call
 from learnloop.ingest import ingest_events, put_feedback, put_insight, put_reaction
 from learnloop.privacy.exports import export_day
 from learnloop.rollups.job import rollup_day
+from learnloop.sentiment.texts import Scored, ingest_texts
 from learnloop.users.consent import excluded_pseudonyms, set_consent
 from learnloop.users.pseudonym import pseudonymize
 
@@ -98,6 +99,32 @@ def seed(tables: Any) -> None:
         f"events#{USER}#2026-11-20", created_at="t", user_id=USER, value={"user": USER}
     ).save()
     tables.ledger("learn#d1", created_at="t").save()
+    # USER's comments (one about BTC: a per-symbol item too) and OTHER's, which must survive.
+    ingest_texts(
+        tables,
+        {
+            "texts": [
+                {
+                    "text_id": "tz1",
+                    "source": "reddit",
+                    "text": "zed: BTC to the moon",
+                    "user_id": USER,
+                    "symbols": ["BTC"],
+                    "page": "coin-btc",
+                },
+                {"text_id": "tz2", "source": "reddit", "text": "zed again", "user_id": USER},
+                {
+                    "text_id": "ty1",
+                    "source": "reddit",
+                    "text": "yara on BTC",
+                    "user_id": OTHER,
+                    "symbols": ["BTC"],
+                },
+            ]
+        },
+        scorer=lambda texts: [Scored("neutral", 0.0, {"neutral": 1.0}, "lexicon") for _ in texts],
+        now=NOW,
+    )
 
 
 def publish_two_tower(tables: Any, s3: Any, version: str, users: list[str]) -> None:
@@ -153,8 +180,14 @@ def test_deletion_removes_the_user_everywhere_but_the_tombstone(
         "insights": 3,
         "ledger": 1,
         "decisions": 0,
+        "texts": 2,
         "users": 1,
     }
+    # The texts' per-symbol items went with them; OTHER's text and its BTC item stay.
+    assert sorted((t.text_id, t.record) for t in tables.texts.scan()) == [
+        ("ty1", "symbol#BTC"),
+        ("ty1", "text"),
+    ]
     assert receipt["insights"] == {"owned": 1, "feedback_on_owned": 1, "feedback_given": 1}
     assert receipt["exports"] == {
         "status": "complete",

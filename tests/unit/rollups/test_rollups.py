@@ -339,7 +339,7 @@ def test_output_is_plain_json_without_user_ids() -> None:
 def test_empty_day() -> None:
     result = compute_daily_stats(DAY, reactions=[], events=[], outcomes=[], feedback=[])
     assert result == {
-        "schema_version": 1,
+        "schema_version": 2,
         "date": "2026-11-20",
         "users_active": 0,
         "totals": {"events": 0, "reactions": 0, "outcomes": 0, "insight_feedback": 0},

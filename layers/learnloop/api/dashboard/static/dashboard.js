@@ -412,6 +412,92 @@ async function loadAnomalies(container, stats) {
   }
 }
 
+// --- text sentiment (GET /v1/sentiment/symbols/{symbol}) --------------------------------------
+
+// The symbol route reads at most 92 days: the dashboard's range is clipped to its last 92.
+function sentimentQuery(to, from) {
+  const params = new URLSearchParams({ window: "day" });
+  if (to) {
+    params.set("to", to);
+    const earliest = new Date(`${to}T00:00:00Z`);
+    earliest.setUTCDate(earliest.getUTCDate() - 91);
+    const clip = earliest.toISOString().slice(0, 10);
+    if (from) params.set("from", from < clip ? clip : from);
+  }
+  return params.toString();
+}
+
+function drawSentiment(container, body) {
+  const series = body.series;
+  const summary = $("sentiment-summary");
+  const score = body.score === null ? "no score" : `score ${body.score.toFixed(3)}`;
+  const slope = body.trend.slope === null ? "" : `, trend ${body.trend.slope.toFixed(3)} / day`;
+  summary.textContent = `${body.symbol}: ${body.volume} texts, ${score}${slope}`;
+  if (!body.volume) return empty(container, `No texts about ${body.symbol} in this range yet.`);
+  // Score on [-1, 1] (the frame's 0..2 shifted down by 1); volume bars on their own scale.
+  const f = frame(720, 240, 2, { format: (v) => (v - 1).toFixed(1) });
+  const chart = f.root;
+  const most = countMax(Math.max(...series.map((w) => w.volume)));
+  const band = (f.width - f.left) / series.length;
+  const bar = Math.min(32, band * 0.7);
+  Object.assign(chart.dataset, {
+    chart: "symbol-sentiment", points: series.length, total: body.volume,
+    scored: series.filter((w) => w.score !== null).length,
+  });
+  const zero = f.y(1);
+  chart.append(svg("line", { x1: f.left, x2: f.width, y1: zero, y2: zero, stroke: "#b9bfcc" }));
+  const points = [];
+  series.forEach((w, i) => {
+    const x = f.left + i * band + (band - bar) / 2;
+    const day = w.start.slice(0, 10);
+    if (w.volume) {
+      const h = (w.volume / most) * f.plot;
+      const rect = svg("rect", {
+        x, width: bar, y: f.top + f.plot - h, height: h, fill: "#dde1ea", class: "bar",
+        "data-date": day, "data-value": w.volume,
+      });
+      chart.append(title(rect, `${day} · ${w.volume} texts`));
+    }
+    if (w.score !== null) {
+      const cx = x + bar / 2;
+      const cy = f.y(w.score + 1);
+      points.push(`${cx},${cy}`);
+      const dot = svg("circle", {
+        cx, cy, r: 3.5, fill: w.score >= 0 ? PALETTE[2] : PALETTE[4], class: "point",
+        "data-date": day, "data-score": w.score,
+      });
+      const parts = Object.entries(w.sources).map(([s, v]) => `${s} ${v.mean} (${v.volume})`);
+      chart.append(title(dot, `${day} · score ${w.score} · ${parts.join(", ")}`));
+    }
+    if (series.length <= 16 || i % Math.ceil(series.length / 16) === 0) {
+      const label = svg("text", { x: x + bar / 2, y: f.height - 6, "text-anchor": "middle" });
+      label.textContent = day.slice(5);
+      chart.append(label);
+    }
+  });
+  if (points.length > 1) {
+    chart.append(svg("polyline", {
+      points: points.join(" "), fill: "none", stroke: PALETTE[0], "stroke-width": 1.5,
+    }));
+  }
+  const sources = Object.entries(body.sources)
+    .map(([s, v]) => `${s}: ${v.volume} texts, weight ${(v.weight * 100).toFixed(0)} %`);
+  container.replaceChildren(chart, el("p", { class: "muted", text: sources.join(" · ") }));
+}
+
+async function loadSentiment() {
+  const container = $("sentiment-chart");
+  const symbol = encodeURIComponent($("sentiment-symbol").value.trim() || "BTC");
+  const query = sentimentQuery($("range-to").value, $("range-from").value);
+  try {
+    drawSentiment(container, await api(`/v1/sentiment/symbols/${symbol}?${query}`));
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 422) throw error;
+    $("sentiment-summary").textContent = "";
+    empty(container, `Not a symbol: ${error.message}`);
+  }
+}
+
 // --- page flow ---------------------------------------------------------------------------------
 
 function showLogin(message) {
@@ -453,6 +539,7 @@ async function load() {
     drawExperiments($("experiments"), experiments);
     await loadDecisions($("decisions"), stats);
     await loadAnomalies($("anomalies"), stats);
+    await loadSentiment();
     $("status").textContent = `${stats.totals.days_with_stats} of ${stats.days.length} days rolled up`;
     document.body.dataset.state = "ready";
   } catch (error) {
@@ -476,6 +563,10 @@ document.addEventListener("DOMContentLoaded", () => {
   $("range").addEventListener("submit", (event) => {
     event.preventDefault();
     load();
+  });
+  $("sentiment-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadSentiment().catch((error) => { $("sentiment-summary").textContent = error.message; });
   });
   $("sign-out").addEventListener("click", () => {
     sessionStorage.removeItem(KEY_STORAGE);
