@@ -28,6 +28,8 @@ from learnloop.api.auth import Scope
 from learnloop.bandits.posteriors import bandit_posteriors
 from learnloop.decisions.feedback import put_feedback
 from learnloop.drift.alerts import latest_alerts
+from learnloop.journal.events import ingest_journal_events
+from learnloop.journal.occurrences import put_occurrence, user_patterns
 from learnloop.market.coin_sentiment import market_sentiment
 from learnloop.models import operations as models
 from learnloop.observability import logger, metrics
@@ -109,7 +111,8 @@ def delete_reaction(
     accepted=True,
 )
 def post_events(call: Call) -> Response:
-    result = ingest.ingest_events(call.tables, call.json(), consent=call.services.consent)
+    # The journal's occurrences and insight verdicts derive from the events (idempotently).
+    result = ingest_journal_events(call.tables, call.json(), consent=call.services.consent)
     return json_response(result.to_body(), result.status)
 
 
@@ -828,6 +831,101 @@ def admin_page(call: Call) -> Response:
 )
 def admin_asset(call: Call, name: str) -> Response:
     return dashboard.serve_asset(name)
+
+
+# --- trading journal: occurrences, per-user patterns, insight quality, analytics ---------------
+
+JOURNAL_FROM = QueryParam("from", DATE_SCHEMA, "first day, YYYY-MM-DD (default: to - 27 days)")
+JOURNAL_RANGE = (JOURNAL_FROM, TO_TODAY)
+
+
+@api.route(
+    "POST",
+    "/v1/journal/occurrences",
+    scope=Scope.INGEST,
+    summary="A detected trading pattern on a user's trade (idempotent)",
+    tag="journal",
+    body="learnloop.journal.occurrences:OccurrenceIn",
+    accepted=True,
+)
+def post_occurrence(call: Call) -> Response:
+    body = put_occurrence(call.tables, call.json(), consent=call.services.consent)
+    return json_response(body, 202 if body.get("dropped") else 200)
+
+
+@api.route(
+    "GET",
+    "/v1/journal/{user_id}/patterns",
+    scope=Scope.READ,
+    summary="A user's pattern occurrences and their outcomes, per pattern",
+    tag="journal",
+    query=(
+        QueryParam("from", DATE_SCHEMA, "first day, YYYY-MM-DD (default: to - 89 days)"),
+        TO_TODAY,
+        QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "default 100"),
+    ),
+)
+def get_user_patterns(call: Call, user_id: str) -> dict[str, Any]:
+    return user_patterns(call.tables, user_id, call.query)
+
+
+@api.route(
+    "GET",
+    "/v1/insights/{insight_id}/quality",
+    scope=Scope.READ,
+    summary="An insight's quality score (feedback, engagement, complexity match)",
+    tag="journal",
+    errors=(404,),
+)
+def get_insight_quality(call: Call, insight_id: str) -> dict[str, Any]:
+    from learnloop.journal.quality import insight_quality
+
+    return insight_quality(call.tables, insight_id)
+
+
+@api.route(
+    "GET",
+    "/v1/admin/journal/activity",
+    scope=Scope.ADMIN,
+    summary="DAU / WAU / MAU per day and weekly cohort retention",
+    tag="admin",
+    query=JOURNAL_RANGE,
+)
+def admin_journal_activity(call: Call) -> dict[str, Any]:
+    from learnloop.journal.analytics import activity_report
+
+    return activity_report(call.tables, call.query)
+
+
+@api.route(
+    "GET",
+    "/v1/admin/journal/patterns",
+    scope=Scope.ADMIN,
+    summary="Pattern → outcome: loss rate and mean P&L per pattern, with intervals",
+    tag="admin",
+    query=JOURNAL_RANGE,
+)
+def admin_journal_patterns(call: Call) -> dict[str, Any]:
+    from learnloop.journal.analytics import patterns_report
+
+    return patterns_report(call.tables, call.query)
+
+
+@api.route(
+    "GET",
+    "/v1/admin/journal/insights",
+    scope=Scope.ADMIN,
+    summary="Insight effectiveness (before / after vs users without) and quality per type",
+    tag="admin",
+    query=(
+        *JOURNAL_RANGE,
+        QueryParam("n", {"type": "integer", "minimum": 1, "maximum": 100}, "trades per side"),
+    ),
+)
+def admin_journal_insights(call: Call) -> dict[str, Any]:
+    from learnloop.journal.analytics import insights_report
+
+    return insights_report(call.tables, call.query)
 
 
 # --- triggers ----------------------------------------------------------------------------------

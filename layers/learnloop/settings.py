@@ -292,6 +292,15 @@ class Settings:
     #: The weight of a source not named above (``0`` leaves unknown sources out of the score;
     #: they still count in the volume).
     sentiment_unknown_source_weight: float = 0.1
+    # --- trading journal: the insight quality score (see learnloop.journal.quality) ---
+    #: Weight of the positive-feedback rate (the brief's formula: 0.4 / 0.3 / 0.3).
+    insight_quality_feedback_weight: float = 0.4
+    #: Weight of engagement: mean ``min(engagement_seconds / target, 1)`` over the feedback.
+    insight_quality_engagement_weight: float = 0.3
+    #: Weight of complexity match: ``1 - |complexity - user_level|``.
+    insight_quality_complexity_weight: float = 0.3
+    #: Seconds on an insight that count as full engagement (the engagement term's cap).
+    insight_engagement_target_seconds: float = 60.0
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -387,6 +396,18 @@ class Settings:
             sentiment_source_weights=_weights(env, "LEARNLOOP_SENTIMENT_SOURCE_WEIGHTS"),
             sentiment_unknown_source_weight=_float(
                 env, "LEARNLOOP_SENTIMENT_UNKNOWN_SOURCE_WEIGHT", 0.1
+            ),
+            insight_quality_feedback_weight=_probability(
+                env, "LEARNLOOP_INSIGHT_QUALITY_FEEDBACK_WEIGHT", 0.4
+            ),
+            insight_quality_engagement_weight=_probability(
+                env, "LEARNLOOP_INSIGHT_QUALITY_ENGAGEMENT_WEIGHT", 0.3
+            ),
+            insight_quality_complexity_weight=_probability(
+                env, "LEARNLOOP_INSIGHT_QUALITY_COMPLEXITY_WEIGHT", 0.3
+            ),
+            insight_engagement_target_seconds=_float(
+                env, "LEARNLOOP_INSIGHT_ENGAGEMENT_TARGET_SECONDS", 60.0, positive=True
             ),
             extra={k: v for k, v in env.items() if k.startswith("LEARNLOOP_")},
         )

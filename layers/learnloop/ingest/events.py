@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +31,9 @@ class IngestResult:
     accepted: int
     duplicates: int
     dropped: int = 0
+    #: Every event of the batch that is stored (new or already there): what records derived
+    #: from events (the journal's occurrences and feedback) are (re)written from.
+    stored: tuple[Event, ...] = field(default=(), repr=False, compare=False)
 
     def to_body(self) -> dict[str, int]:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "dropped": self.dropped}
@@ -166,7 +169,10 @@ def ingest_events(
     new = [record for key, record in records.items() if key not in stored]
     write_in_parallel(tables.events, new)
     result = IngestResult(
-        accepted=len(new), duplicates=in_batch_duplicates + len(stored), dropped=dropped
+        accepted=len(new),
+        duplicates=in_batch_duplicates + len(stored),
+        dropped=dropped,
+        stored=tuple(records.values()),
     )
     metrics.add_metric(name="EventsAccepted", unit="Count", value=result.accepted)
     metrics.add_metric(name="EventsDuplicate", unit="Count", value=result.duplicates)

@@ -23,6 +23,8 @@ from learnloop.validation import Count, Identifier, ShortText, Strict, Unit, Utc
 MAX_SNAPSHOT_BYTES = 32 * 1024
 MAX_PROPERTIES_BYTES = 16 * 1024
 MAX_FUTURE_SKEW = timedelta(days=1)
+#: Free-text feedback on an insight is capped: a comment, not a document.
+MAX_USER_FEEDBACK_CHARS = 2_000
 
 
 def _json_size(value: Any) -> int:
@@ -156,6 +158,14 @@ class InsightIn(Strict):
     text: Annotated[str, StringConstraints(max_length=8_000)] | None = None
     properties: dict[str, Any] | None = None
     created_at: UtcDatetime | None = None
+    #: The generator's confidence in the insight.
+    confidence: Unit | None = None
+    #: The trade the insight is about.
+    trade_id: Identifier | None = None
+    #: How advanced the insight is (0 beginner .. 1 expert) and how experienced its user is:
+    #: their match is one term of the insight quality score (:mod:`learnloop.journal.quality`).
+    complexity: Unit | None = None
+    user_level: Unit | None = None
 
     _created_at_bound = field_validator("created_at")(_not_in_future)
 
@@ -173,5 +183,12 @@ class FeedbackIn(Strict):
     user_id: Identifier
     helpful: bool
     occurred_at: UtcDatetime | None = None
+    #: The user's own words. Stored for the app to read back, never exported (exports keep
+    #: its length only); deleting the user removes it.
+    user_feedback: Annotated[str, StringConstraints(max_length=MAX_USER_FEEDBACK_CHARS)] | None = (
+        None
+    )
+    #: Seconds the user spent on the insight (the quality score's engagement term).
+    engagement_seconds: Annotated[float, Field(ge=0, le=86_400, allow_inf_nan=False)] | None = None
 
     _occurred_at_bound = field_validator("occurred_at")(_not_in_future)

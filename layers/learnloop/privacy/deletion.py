@@ -9,6 +9,9 @@ reactions   Query on the hash key ``user_id``
 events      Query on the hash key ``user_id``
 insights    the sparse ``by_user`` index: insights the user owns (the whole partition,
             with everyone's feedback on them, goes) and the user's feedback on others'
+            (verdicts and free-text feedback from both channels: route and events)
+pattern_    Query on the hash key ``user_id``: the trading journal's pattern occurrences
+occurrences
 ledger      the sparse ``by_user`` index: entries that name a user carry ``user_id``
 decisions   the sparse ``by_user`` index (the pseudonym): logged decisions and their feedback
 texts       the sparse ``by_user`` index: the texts the user wrote, each with its per-symbol
@@ -101,7 +104,9 @@ def delete_user(
         insights, others' feedback on them, the user's feedback), ``exports`` (``status``
         ``complete`` | ``pending``, ``days_done``, ``days_pending`` and ``removed``: rows removed
         per ``exports/{date}/`` prefix and file by this call), ``daily_stats`` (days checked,
-        days recomputed), ``models`` (versions that still hold the user's embedding) and
+        days recomputed), ``journal`` (the trading journal's rows removed: ``occurrences``,
+        ``insights`` owned, ``feedback`` given and received), ``models`` (versions that still
+        hold the user's embedding) and
         ``tombstone`` (its key).
 
     Raises
@@ -131,13 +136,18 @@ def delete_user(
 
     reactions = list(tables.reactions.query(user_id))
     events = list(tables.events.query(user_id))
-    days = _days_of(reactions, events)
+    occurrences = list(tables.pattern_occurrences.query(user_id))
+    days = sorted(
+        set(_days_of(reactions, events))
+        | {date.fromisoformat(o.detected_at[:10]) for o in occurrences}
+    )
     counts = {
         "reactions": _delete_all(tables.reactions, reactions),
         "events": _delete_all(tables.events, events),
     }
     insights = _delete_insights(tables, user_id)
     counts["insights"] = sum(insights.values())
+    counts["pattern_occurrences"] = _delete_all(tables.pattern_occurrences, occurrences)
     ledger = [tables.ledger(item.key) for item in tables.ledger.by_user.query(user_id)]
     counts["ledger"] = _delete_all(tables.ledger, ledger)
     owned = {(item.decision_id, item.record) for item in tables.decisions.by_user.query(pseudonym)}
@@ -175,6 +185,12 @@ def delete_user(
         return {
             "tables": counts,
             "insights": insights,
+            # The trading journal's records, as the receipt's reader looks for them.
+            "journal": {
+                "occurrences": counts["pattern_occurrences"],
+                "insights": insights["owned"],
+                "feedback": insights["feedback_given"] + insights["feedback_on_owned"],
+            },
             "exports": exports,
             "daily_stats": daily_stats,
             "models": models,

@@ -6,6 +6,8 @@ The layout is contract B (docs/contracts.md)::
     s3://{bucket}/exports/{yyyy-mm-dd}/events.jsonl
     s3://{bucket}/exports/{yyyy-mm-dd}/items.jsonl
     s3://{bucket}/exports/{yyyy-mm-dd}/decisions.jsonl    (logged decisions with feedback)
+    s3://{bucket}/exports/{yyyy-mm-dd}/occurrences.jsonl  (trading-journal pattern occurrences)
+    s3://{bucket}/exports/{yyyy-mm-dd}/insights.jsonl     (insights' features and verdicts, no text)
     s3://{bucket}/exports/{yyyy-mm-dd}/manifest.json      (written last)
 
 JSON Lines rather than Parquet: pyarrow is ~100 MB, too heavy for a Lambda layer; JSONL streams,
@@ -37,9 +39,19 @@ from learnloop.clock import as_utc, iso, utcnow
 from learnloop.decisions.log import read_decisions
 from learnloop.exceptions import StoreError
 from learnloop.observability import logger
-from learnloop.privacy.rows import decision_row, event_row, item_rows, jsonl, reaction_row
+from learnloop.privacy.rows import (
+    decision_row,
+    event_row,
+    feedback_row,
+    insight_row,
+    item_rows,
+    jsonl,
+    occurrence_row,
+    reaction_row,
+)
 from learnloop.store.clients import s3_client
-from learnloop.store.queries import as_record, query_day
+from learnloop.store.queries import as_record, batch_get, query_day
+from learnloop.store.records import INSIGHT_RECORD
 from learnloop.store.tables import Tables
 from learnloop.users.consent import excluded_pseudonyms
 from learnloop.users.pseudonym import pseudonymize
@@ -49,8 +61,17 @@ REACTIONS_FILE = "reactions.jsonl"
 EVENTS_FILE = "events.jsonl"
 ITEMS_FILE = "items.jsonl"
 DECISIONS_FILE = "decisions.jsonl"
+OCCURRENCES_FILE = "occurrences.jsonl"
+INSIGHTS_FILE = "insights.jsonl"
 MANIFEST_FILE = "manifest.json"
-DATA_FILES: tuple[str, ...] = (REACTIONS_FILE, EVENTS_FILE, ITEMS_FILE, DECISIONS_FILE)
+DATA_FILES: tuple[str, ...] = (
+    REACTIONS_FILE,
+    EVENTS_FILE,
+    ITEMS_FILE,
+    DECISIONS_FILE,
+    OCCURRENCES_FILE,
+    INSIGHTS_FILE,
+)
 PSEUDONYM_SCHEME = "hmac-sha256"
 JSONL_CONTENT_TYPE = "application/x-ndjson"
 
@@ -151,13 +172,57 @@ def build_day_files(
             left_out.add(decision["user_id"])
         else:
             decision_rows.append(decision_row(decision))
+    occurrences = keep(query_day(tables.pattern_occurrences, day, shards=settings.day_shards))
+    occurrence_rows = sorted(
+        (occurrence_row(r, p) for p, r in occurrences),
+        key=lambda row: (row["detected_at"], row["occurrence_id"], row["user"]),
+    )
     files = {
         REACTIONS_FILE: jsonl(reaction_rows),
         EVENTS_FILE: jsonl(event_rows),
         ITEMS_FILE: jsonl(item_rows(r for _, r in reactions)),
         DECISIONS_FILE: jsonl(decision_rows),
+        OCCURRENCES_FILE: jsonl(occurrence_rows),
+        INSIGHTS_FILE: jsonl(_insight_rows(tables, day, keep, excluded, left_out)),
     }
     return files, len(left_out)
+
+
+def _insight_rows(
+    tables: Tables,
+    day: date,
+    keep: Callable[[Iterable[Any]], list[tuple[str, dict[str, Any]]]],
+    excluded: set[str],
+    left_out: set[str],
+) -> list[dict[str, Any]]:
+    """The day's insights and verdicts; a verdict on an excluded user's insight is left out."""
+    settings = tables.settings
+    items = keep(query_day(tables.insights, day, shards=settings.day_shards))
+    owners = {r["insight_id"]: p for p, r in items if r["record"] == INSIGHT_RECORD}
+    missing = sorted(
+        {r["insight_id"] for _, r in items if r["record"] != INSIGHT_RECORD} - set(owners)
+    )
+    for found in batch_get(
+        tables.insights,
+        [(insight_id, INSIGHT_RECORD) for insight_id in missing],
+        attributes_to_get=["insight_id", "record", "user_id"],
+    ):
+        if found.user_id:
+            owners[found.insight_id] = pseudonymize(found.user_id, settings.pseudonym_secret)
+    rows = []
+    for pseudonym, record in items:
+        if record["record"] == INSIGHT_RECORD:
+            rows.append(insight_row(record, pseudonym))
+            continue
+        owner = owners.get(record["insight_id"])
+        if owner in excluded:
+            left_out.add(owner)
+            continue
+        rows.append(feedback_row(record, pseudonym, owner))
+    return sorted(
+        rows,
+        key=lambda r: (r["kind"], r["insight_id"], r["user"], r.get("updated_at") or ""),
+    )
 
 
 def export_day(

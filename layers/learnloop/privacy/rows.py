@@ -224,6 +224,93 @@ def decision_row(decision: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
+#: What an exported occurrence keeps (contract B, ``occurrences.jsonl``).
+OCCURRENCE_COLUMNS = (
+    "occurrence_id",
+    "pattern_type",
+    "trade_id",
+    "severity",
+    "confidence",
+    "was_warned",
+    "outcome",
+    "pnl",
+    "detected_at",
+    "source",
+)
+
+
+def occurrence_row(record: Record, pseudonym: str) -> dict[str, Any]:
+    """The export row of one pattern occurrence: every structured field, the user pseudonymized.
+
+    Examples
+    --------
+    >>> occurrence_row({"user_id": "u1", "occurrence_id": "o1", "pattern_type": "fomo",
+    ...                 "pnl": Decimal("-2"), "detected_at": "t"}, "p1")["pnl"]
+    -2
+    """
+    row = {name: _plain(record.get(name)) for name in OCCURRENCE_COLUMNS}
+    row["user"] = pseudonym
+    return row
+
+
+def insight_row(record: Record, pseudonym: str) -> dict[str, Any]:
+    """The export row of one insight: its features, never its text (``insights.jsonl``).
+
+    Examples
+    --------
+    >>> row = insight_row({"insight_id": "i1", "record": "insight", "user_id": "u1",
+    ...                    "insight_type": "tip", "text": "secret", "confidence": 0.5,
+    ...                    "created_at": "t"}, "p1")
+    >>> "text" in row, row["kind"], row["confidence"]
+    (False, 'insight', 0.5)
+    """
+    row = {
+        name: _plain(record.get(name))
+        for name in (
+            "insight_id",
+            "insight_type",
+            "confidence",
+            "trade_id",
+            "complexity",
+            "user_level",
+            "created_at",
+        )
+    }
+    properties = record.get("properties")
+    pattern = properties.get("pattern_type") if isinstance(properties, Mapping) else None
+    row.update(kind="insight", user=pseudonym, pattern_type=pattern)
+    return row
+
+
+def feedback_row(record: Record, pseudonym: str, owner: str | None) -> dict[str, Any]:
+    """The export row of one user's verdict on an insight (``insights.jsonl``).
+
+    The free-text ``user_feedback`` never leaves the table: only its length does. ``owner``
+    is the insight owner's pseudonym, so deleting the owner purges the verdicts on their
+    insights from stored exports too, as from the table.
+
+    Examples
+    --------
+    >>> row = feedback_row({"insight_id": "i1", "record": "feedback#u2", "user_id": "u2",
+    ...                     "helpful": True, "user_feedback": "so true", "updated_at": "t"},
+    ...                    "p2", "p1")
+    >>> row["feedback_length"], "user_feedback" in row, row["insight_user"]
+    (7, False, 'p1')
+    """
+    text = record.get("user_feedback")
+    return {
+        "kind": "feedback",
+        "insight_id": record["insight_id"],
+        "user": pseudonym,
+        "insight_user": owner,
+        "helpful": record.get("helpful"),
+        "engagement_seconds": _plain(record.get("engagement_seconds")),
+        "feedback_length": len(text) if isinstance(text, str) else None,
+        "source": record.get("source"),
+        "updated_at": record.get("updated_at"),
+    }
+
+
 def dumps_row(row: Mapping[str, Any]) -> str:
     """One JSON line: sorted keys, compact, UTF-8 as is, so equal rows give equal bytes."""
     return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -235,13 +322,17 @@ def jsonl(rows: Iterable[Mapping[str, Any]]) -> bytes:
 
 
 __all__ = [
+    "OCCURRENCE_COLUMNS",
     "TEXT_FIELDS",
     "decision_row",
     "dumps_row",
     "event_row",
+    "feedback_row",
+    "insight_row",
     "item_key_of",
     "item_rows",
     "jsonl",
+    "occurrence_row",
     "outcome_row",
     "reaction_row",
     "safe_properties",

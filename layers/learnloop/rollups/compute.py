@@ -59,6 +59,11 @@ REACTION_VALUES: tuple[str, ...] = ("like", "dislike")
 COIN_CONTENT_TYPE = "coin"
 PATTERN_EVENT_TYPE = "pattern_detected"
 TOP_CONTENT_LIMIT = 10
+TRADE_CLOSED_EVENT_TYPE = "trade_closed"
+EMOTION_EVENT_TYPE = "emotion_analyzed"
+INSIGHT_EVENT_TYPE = "insight_generated"
+TRADE_OUTCOMES: tuple[str, ...] = ("win", "loss", "breakeven")
+TOP_PATTERNS_LIMIT = 5
 #: Bucket ``i`` holds ``edges[i] <= rate < edges[i + 1]``; the last bucket also holds every rate
 #: at or above its lower edge (a rate above 1 is possible when one viewer engages twice).
 ENGAGEMENT_HISTOGRAM_EDGES: tuple[float, ...] = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 1.0)
@@ -86,6 +91,7 @@ def compute_daily_stats(
     outcomes: Iterable[Record],
     feedback: Iterable[Record],
     previous_reactions_by_coin: Mapping[str, int] | None = None,
+    insights: Iterable[Record] = (),
 ) -> dict[str, Any]:
     """The ``daily_stats`` item of ``day``.
 
@@ -133,6 +139,13 @@ def compute_daily_stats(
         velocity, score}}`` with ``score = 0.6 * positive_share + 0.4 * velocity``; see
         :func:`coin_votes`: ``likes`` and ``dislikes`` count distinct users, so one account
         counts once per coin and day however many coin items it reacted to).
+        The trading journal's figures: ``trades`` (``trade_closed`` events, one per user and
+        trade, the latest: ``closed``, ``wins``, ``losses``, ``breakeven``, ``win_rate`` over
+        trades with an outcome, ``pnl_total``, ``pnl_mean``; an outcome left out is the sign
+        of the P&L), ``emotions`` (``emotion_analyzed`` events per ``emotion``),
+        ``top_patterns`` (the 5 most frequent pattern types, ``[{pattern_type, count}]``) and
+        ``insights_generated`` (distinct insight ids of the day's stored insights, see
+        ``insights``, and ``insight_generated`` events).
 
     Raises
     ------
@@ -186,6 +199,12 @@ def compute_daily_stats(
         "outcome_totals": _outcome_totals(outcome_rows),
         "engagement_rate_distribution": _distribution(rates),
         "coin_sentiment": _coin_sentiment(coin_votes(reaction_rows), previous),
+        "trades": _trades(event_rows),
+        "emotions": _sorted_counts(
+            _property(e, "emotion") for e in event_rows if e.get("type") == EMOTION_EVENT_TYPE
+        ),
+        "top_patterns": _top_patterns(event_rows),
+        "insights_generated": _insights_generated(event_rows, day, insights),
     }
 
 
@@ -456,6 +475,69 @@ def _pattern_type(event: Record) -> str:
     properties = event.get("properties")
     pattern = properties.get("pattern_type") if isinstance(properties, Mapping) else None
     return str(pattern) if pattern not in (None, "") else "unknown"
+
+
+def _property(event: Record, name: str) -> str:
+    properties = event.get("properties")
+    value = properties.get(name) if isinstance(properties, Mapping) else None
+    return str(value) if value not in (None, "") else "unknown"
+
+
+def _trades(events: list[Record]) -> dict[str, Any]:
+    latest: dict[tuple[str, str], tuple[str, Record]] = {}
+    for event in events:
+        if event.get("type") != TRADE_CLOSED_EVENT_TYPE:
+            continue
+        properties = event.get("properties")
+        if not isinstance(properties, Mapping):
+            continue
+        key = (str(event.get("user_id")), str(properties.get("trade_id")))
+        rank = str(event.get("occurred_at") or "") + _fingerprint(event)
+        if key not in latest or rank > latest[key][0]:
+            latest[key] = (rank, properties)
+    counts = dict.fromkeys(TRADE_OUTCOMES, 0)
+    pnls = []
+    for _, properties in latest.values():
+        pnl = _number(properties.get("pnl"))
+        if pnl is not None:
+            pnls.append(pnl)
+        outcome = properties.get("outcome")
+        if outcome not in TRADE_OUTCOMES and pnl is not None:
+            outcome = "win" if pnl > 0 else "loss" if pnl < 0 else "breakeven"
+        if outcome in TRADE_OUTCOMES:
+            counts[str(outcome)] += 1
+    decided = sum(counts.values())
+    return {
+        "closed": len(latest),
+        "wins": counts["win"],
+        "losses": counts["loss"],
+        "breakeven": counts["breakeven"],
+        "win_rate": _ratio(counts["win"], decided),
+        "pnl_total": _round(math.fsum(pnls)) if pnls else None,
+        "pnl_mean": _round(math.fsum(pnls) / len(pnls)) if pnls else None,
+    }
+
+
+def _top_patterns(events: list[Record]) -> list[dict[str, Any]]:
+    counts = Counter(_pattern_type(e) for e in events if e.get("type") == PATTERN_EVENT_TYPE)
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_PATTERNS_LIMIT]
+    return [{"pattern_type": pattern, "count": count} for pattern, count in ranked]
+
+
+def _insights_generated(events: list[Record], day: date, insights: Iterable[Record]) -> int:
+    ids = {
+        str(e["properties"]["insight_id"])
+        for e in events
+        if e.get("type") == INSIGHT_EVENT_TYPE
+        and isinstance(e.get("properties"), Mapping)
+        and e["properties"].get("insight_id")
+    }
+    for insight in insights:
+        if insight.get("record", "insight") != "insight":
+            continue
+        if str(insight.get("created_at") or "")[:10] == day.isoformat():
+            ids.add(str(insight.get("insight_id")))
+    return len(ids)
 
 
 def _outcome_totals(outcomes: list[Record]) -> dict[str, int]:

@@ -52,11 +52,8 @@ def rollup_day(tables: Tables, day: date) -> RollupResult:
     reactions = [as_record(r) for r in query_day(tables.reactions, day, shards=shards)]
     events = [as_record(e) for e in query_day(tables.events, day, shards=shards)]
     outcomes = [as_record(o) for o in query_day(tables.outcomes, day, shards=shards)]
-    feedback = [
-        as_record(f)
-        for f in query_day(tables.insights, day, shards=shards)
-        if f.record.startswith("feedback#")
-    ]
+    insight_items = [as_record(f) for f in query_day(tables.insights, day, shards=shards)]
+    feedback = [f for f in insight_items if str(f["record"]).startswith("feedback#")]
     previous = _stored_stats(tables, day - timedelta(days=1))
     stats = compute_daily_stats(
         day,
@@ -65,6 +62,7 @@ def rollup_day(tables: Tables, day: date) -> RollupResult:
         outcomes=outcomes,
         feedback=feedback,
         previous_reactions_by_coin=coin_reaction_counts(previous) if previous else None,
+        insights=[i for i in insight_items if i["record"] == "insight"],
     )
     # Click-through and reward of the day's logged decisions (aggregates, no user).
     stats["decisions"] = decision_stats(read_decisions(tables, day, day))

@@ -218,6 +218,17 @@ class Insight(BaseModel):
     text = UnicodeAttribute(null=True)
     helpful = BooleanAttribute(null=True)
     properties = JSONAttribute(null=True)
+    #: Insight items: the generator's confidence, the trade it is about, how advanced it is and
+    #: how experienced its user is (both in [0, 1]; see :mod:`learnloop.journal.quality`).
+    confidence = NumberAttribute(null=True)
+    trade_id = UnicodeAttribute(null=True)
+    complexity = NumberAttribute(null=True)
+    user_level = NumberAttribute(null=True)
+    #: Feedback items: the user's own words (length-capped, never exported), seconds spent on
+    #: the insight, and which channel last set ``helpful`` (``route`` | ``event``).
+    user_feedback = UnicodeAttribute(null=True)
+    engagement_seconds = NumberAttribute(null=True)
+    source = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     day_shard = UnicodeAttribute()
@@ -232,6 +243,47 @@ INSIGHT_RECORD = "insight"
 def feedback_record(user_id: str) -> str:
     """The range key of ``user_id``'s feedback on an insight."""
     return f"feedback#{user_id}"
+
+
+# --- trading journal -------------------------------------------------------------------------
+
+
+class OccurrencesByDay(GlobalSecondaryIndex["PatternOccurrence"]):
+    """A day's pattern occurrences (sharded): analytics and exports."""
+
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    day_shard = UnicodeAttribute(hash_key=True)
+    detected_at = UnicodeAttribute(range_key=True)
+
+
+class PatternOccurrence(BaseModel):
+    """One detected behaviour pattern (revenge trading, FOMO, ...) of one user, keyed
+    ``{detected_at}#{occurrence_id}`` so a user's occurrences read back in time order and the
+    same occurrence written twice (a redelivered event) is one item.
+    See :mod:`learnloop.journal.occurrences`."""
+
+    entity = "pattern_occurrences"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    occurrence_id = UnicodeAttribute()
+    pattern_type = UnicodeAttribute()
+    trade_id = UnicodeAttribute(null=True)
+    severity = UnicodeAttribute(null=True)
+    confidence = NumberAttribute(null=True)
+    was_warned = BooleanAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    pnl = NumberAttribute(null=True)
+    detected_at = UnicodeAttribute()
+    #: ``event`` (from a ``pattern_detected`` event) or ``route`` (``POST /v1/journal/...``).
+    source = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    day_shard = UnicodeAttribute()
+
+    by_day = OccurrencesByDay()
 
 
 # --- users and keys ----------------------------------------------------------------------------
@@ -681,4 +733,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     Candle,
     MarketAnomaly,
     TextRecord,
+    PatternOccurrence,
 )

@@ -31,6 +31,7 @@ from learnloop.store.records import (
     MarketAnomaly,
     ModelRecord,
     Outcome,
+    PatternOccurrence,
     RateLimitBucket,
     Reaction,
     TextRecord,
@@ -177,3 +178,9 @@ class Tables:
     @property
     def texts(self) -> type[TextRecord]:
         return self._bound["texts"]  # type: ignore[return-value]
+
+    # --- trading journal ---
+
+    @property
+    def pattern_occurrences(self) -> type[PatternOccurrence]:
+        return self._bound["pattern_occurrences"]  # type: ignore[return-value]

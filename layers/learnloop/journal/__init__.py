@@ -1,0 +1,5 @@
+"""The trading journal: pattern occurrences, insights and their feedback, analytics and models.
+
+Modules are imported where they are used (``learnloop.journal.occurrences``, ...), so an ingest
+path never pays for the analytics or the models.
+"""
