@@ -369,6 +369,18 @@ def test_empty_day() -> None:
             },
         },
         "coin_sentiment": {},
+        "trades": {
+            "closed": 0,
+            "wins": 0,
+            "losses": 0,
+            "breakeven": 0,
+            "win_rate": None,
+            "pnl_total": None,
+            "pnl_mean": None,
+        },
+        "emotions": {},
+        "top_patterns": [],
+        "insights_generated": 0,
     }
 
 
