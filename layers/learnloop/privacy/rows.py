@@ -240,7 +240,8 @@ OCCURRENCE_COLUMNS = (
 
 
 def occurrence_row(record: Record, pseudonym: str) -> dict[str, Any]:
-    """The export row of one pattern occurrence: every structured field, the user pseudonymized.
+    """The export row of one pattern occurrence: every structured field, the user pseudonymized
+    (a field whose value is the raw user id is left empty).
 
     Examples
     --------
@@ -248,7 +249,12 @@ def occurrence_row(record: Record, pseudonym: str) -> dict[str, Any]:
     ...                 "pnl": Decimal("-2"), "detected_at": "t"}, "p1")["pnl"]
     -2
     """
-    row = {name: _plain(record.get(name)) for name in OCCURRENCE_COLUMNS}
+    user_id = record.get("user_id")
+    # As for events: an id that is the raw user id is not kept.
+    row = {
+        name: None if record.get(name) == user_id else _plain(record.get(name))
+        for name in OCCURRENCE_COLUMNS
+    }
     row["user"] = pseudonym
     return row
 

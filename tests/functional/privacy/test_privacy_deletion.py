@@ -10,6 +10,7 @@ from typing import Any
 from support.api import call
 
 from learnloop.ingest import ingest_events, put_feedback, put_insight, put_reaction
+from learnloop.journal.occurrences import put_occurrence
 from learnloop.privacy.exports import export_day
 from learnloop.rollups.job import rollup_day
 from learnloop.sentiment.texts import Scored, ingest_texts
@@ -92,7 +93,16 @@ def seed(tables: Any) -> None:
     )
     at = "2026-11-20T13:00:00Z"
     put_feedback(tables, "iz", {"user_id": OTHER, "helpful": True, "occurred_at": at}, now=NOW)
-    put_feedback(tables, "iy", {"user_id": USER, "helpful": False, "occurred_at": at}, now=NOW)
+    put_feedback(
+        tables,
+        "iy",
+        {"user_id": USER, "helpful": False, "occurred_at": at, "user_feedback": "zed's words"},
+        now=NOW,
+    )
+    # The trading journal: a pattern occurrence each.
+    for user in (USER, OTHER):
+        occurrence = {"user_id": user, "pattern_type": "fomo", "trade_id": "t1", "pnl": -3.5}
+        put_occurrence(tables, occurrence | {"detected_at": "2026-11-20T14:00:00Z"}, now=NOW)
     set_consent(tables, USER, {"consent": "opted_in"}, now=NOW)
     set_consent(tables, OTHER, {"consent": "opted_in"}, now=NOW)
     tables.ledger(
@@ -182,6 +192,7 @@ def test_deletion_removes_the_user_everywhere_but_the_tombstone(
         "decisions": 0,
         "texts": 2,
         "users": 1,
+        "pattern_occurrences": 1,
     }
     # The texts' per-symbol items went with them; OTHER's text and its BTC item stay.
     assert sorted((t.text_id, t.record) for t in tables.texts.scan()) == [
@@ -189,11 +200,21 @@ def test_deletion_removes_the_user_everywhere_but_the_tombstone(
         ("ty1", "text"),
     ]
     assert receipt["insights"] == {"owned": 1, "feedback_on_owned": 1, "feedback_given": 1}
+    assert receipt["journal"] == {"occurrences": 1, "insights": 1, "feedback": 2}
     assert receipt["exports"] == {
         "status": "complete",
         "days_done": 1,
         "days_pending": 0,
-        "removed": {PREFIX: {"reactions.jsonl": 2, "events.jsonl": 3, "items.jsonl": 1}},
+        "removed": {
+            PREFIX: {
+                "reactions.jsonl": 2,
+                "events.jsonl": 3,
+                "items.jsonl": 1,
+                "occurrences.jsonl": 1,
+                # USER's insight, OTHER's verdict on it, USER's verdict on OTHER's insight.
+                "insights.jsonl": 3,
+            }
+        },
     }
     assert receipt["daily_stats"] == {"checked": 1, "recomputed": []}
     assert receipt["models"] == {
@@ -213,6 +234,7 @@ def test_deletion_removes_the_user_everywhere_but_the_tombstone(
     assert [r.external_id for r in tables.reactions.query(OTHER)] == ["BTC"]
     assert [e.event_id for e in tables.events.query(OTHER)] == ["y1"]
     assert sorted(r.record for r in tables.insights.query("iy")) == ["insight"]
+    assert [o.pattern_type for o in tables.pattern_occurrences.query(OTHER)] == ["fomo"]
     assert tables.ledger.get("learn#d1").key == "learn#d1"
 
     # The rewritten export's manifest matches its files, and a fresh export agrees with it.

@@ -121,6 +121,8 @@ def test_export_is_pseudonymized_excludes_opted_out_and_deleted_and_is_idempoten
         "events.jsonl": 3,
         "items.jsonl": 2,
         "decisions.jsonl": 0,
+        "occurrences.jsonl": 0,
+        "insights.jsonl": 0,
     }
     assert result["excluded_users"] == 2
 
@@ -130,8 +132,10 @@ def test_export_is_pseudonymized_excludes_opted_out_and_deleted_and_is_idempoten
         for n in (
             "decisions.jsonl",
             "events.jsonl",
+            "insights.jsonl",
             "items.jsonl",
             "manifest.json",
+            "occurrences.jsonl",
             "reactions.jsonl",
         )
     ]
@@ -239,6 +243,8 @@ def test_an_empty_day_exports_empty_files(tables: Any, s3: Any) -> None:
         "events.jsonl": 0,
         "items.jsonl": 0,
         "decisions.jsonl": 0,
+        "occurrences.jsonl": 0,
+        "insights.jsonl": 0,
     }
     manifest = json.loads(
         s3.get_object(Bucket=tables.settings.bucket, Key="exports/2026-01-01/manifest.json")[
