@@ -78,6 +78,32 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             ]
             counts[day.isoformat()] = len(events)
             send(runner, "POST", "/v1/events", {"events": events}, ingest)
+        # The journal: j1's six closed trades, four with a pattern (3 revenge losses, 1 fomo win).
+        last = DAYS[-1].isoformat()
+        journal = []
+        for i, (pnl, pattern) in enumerate(
+            [(-5, "revenge"), (-5, "revenge"), (-5, "revenge"), (5, "fomo"), (1, None), (1, None)]
+        ):
+            at = f"{last}T{10 + i:02d}:00:00Z"
+            journal.append(
+                {
+                    "type": "trade_closed",
+                    "user_id": "j1",
+                    "occurred_at": at,
+                    "properties": {"trade_id": f"t{i}", "pnl": pnl},
+                }
+            )
+            if pattern:
+                journal.append(
+                    {
+                        "type": "pattern_detected",
+                        "user_id": "j1",
+                        "occurred_at": at,
+                        "properties": {"pattern_type": pattern, "trade_id": f"t{i}"},
+                    }
+                )
+        counts[last] += len(journal)
+        send(runner, "POST", "/v1/events", {"events": journal}, ingest)
         for i in range(12):
             reaction = {
                 "user_id": f"u{i % 4}",
@@ -192,7 +218,8 @@ def test_the_dashboard_logs_in_and_charts_the_seeded_data(
     events = page.locator("svg[data-chart=events-per-day]")
     assert events.get_attribute("data-total") == str(sum(seeded["events"].values()))
     assert events.get_attribute("data-points") == "3"
-    assert events.get_attribute("data-series") == str(len(EVENT_TYPES))
+    # The seeded types, and the journal's trade_closed and pattern_detected.
+    assert events.get_attribute("data-series") == str(len(EVENT_TYPES) + 2)
     per_day: dict[str, int] = {}
     for bar in events.locator("rect.bar").all():
         date = bar.get_attribute("data-date")
@@ -235,6 +262,16 @@ def test_the_dashboard_logs_in_and_charts_the_seeded_data(
         # A model the check could not judge is named with the reason, never "no drift".
         assert (f"{model}: not checked" in panel.inner_text()) == bool(report.get("skipped"))
     assert int(panel.get_attribute("data-actions")) == len(drift["actions"])
+
+    heatmap = page.locator("svg[data-chart=pattern-outcomes]")
+    assert (heatmap.get_attribute("data-rows"), heatmap.get_attribute("data-total")) == ("2", "4")
+    # The harmful pattern is the first row: its three trades all lost.
+    assert heatmap.locator("rect.cell").first.get_attribute("data-pattern") == "revenge"
+    losses = heatmap.locator("rect[data-pattern=revenge][data-outcome=loss]")
+    assert losses.get_attribute("data-value") == "3"
+    retention = page.locator("svg[data-chart=retention]")
+    assert int(retention.get_attribute("data-series")) >= 1
+    assert retention.locator("polyline").count() == int(retention.get_attribute("data-series"))
 
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000

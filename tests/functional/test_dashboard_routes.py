@@ -44,5 +44,7 @@ def test_the_script_calls_only_admin_routes_with_a_bearer_key_from_session_stora
         "/v1/admin/decisions/stats",
         "/v1/market/anomalies",
         "/v1/sentiment/symbols/",
+        "/v1/admin/journal/patterns",
+        "/v1/admin/journal/activity",
     ):
         assert path in script

@@ -346,6 +346,111 @@ async function loadDecisions(container, stats) {
   }
 }
 
+// --- trading journal: pattern × outcome heatmap, cohort retention curves ---------------------------
+
+const OUTCOMES = ["win", "loss", "breakeven"];
+
+function drawPatternHeatmap(container, body) {
+  const patterns = (body.patterns || []).filter((p) => p.with_outcome > 0);
+  if (!patterns.length) return empty(container, "No pattern with a known outcome in this range.");
+  const rowHeight = 26;
+  const left = 150;
+  const cell = 90;
+  const width = left + cell * OUTCOMES.length + 170;
+  const height = 24 + rowHeight * patterns.length;
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img" });
+  const total = patterns.reduce((s, p) => s + p.with_outcome, 0);
+  Object.assign(chart.dataset, { chart: "pattern-outcomes", rows: patterns.length, total });
+  OUTCOMES.forEach((outcome, j) => {
+    const head = svg("text", { x: left + cell * j + cell / 2, y: 14, "text-anchor": "middle" });
+    head.textContent = outcome;
+    chart.append(head);
+  });
+  const rateHead = svg("text", { x: left + cell * OUTCOMES.length + 8, y: 14 });
+  rateHead.textContent = "loss rate (95% CI) · mean P&L";
+  chart.append(rateHead);
+  patterns.forEach((p, i) => {
+    const y = 20 + i * rowHeight;
+    const label = svg("text", { x: left - 8, y: y + rowHeight / 2 + 4, "text-anchor": "end" });
+    label.textContent = p.pattern_type;
+    chart.append(label);
+    OUTCOMES.forEach((outcome, j) => {
+      const count = p.outcomes[outcome] || 0;
+      const share = count / p.with_outcome;
+      // Colour by the share of the pattern's trades: red for losses, green for wins.
+      const hue = outcome === "loss" ? "192,57,43" : outcome === "win" ? "30,142,90" : "127,140,141";
+      const rect = svg("rect", {
+        x: left + cell * j + 1, y: y + 1, width: cell - 2, height: rowHeight - 2,
+        fill: `rgba(${hue},${(0.08 + 0.85 * share).toFixed(3)})`, class: "cell",
+        "data-pattern": p.pattern_type, "data-outcome": outcome, "data-value": count,
+      });
+      chart.append(title(rect, `${p.pattern_type} → ${outcome}: ${count} of ${p.with_outcome}`));
+      const text = svg("text", { x: left + cell * j + cell / 2, y: y + rowHeight / 2 + 4,
+        "text-anchor": "middle" });
+      text.textContent = String(count);
+      chart.append(text);
+    });
+    const ci = p.loss_rate_interval;
+    const rate = svg("text", { x: left + cell * OUTCOMES.length + 8, y: y + rowHeight / 2 + 4 });
+    const pnl = p.mean_pnl === null ? "–" : p.mean_pnl.toFixed(2);
+    rate.textContent = `${percent(p.loss_rate)}` +
+      (ci ? ` (${percent(ci[0])}–${percent(ci[1])})` : "") + ` · ${pnl}`;
+    chart.append(rate);
+  });
+  const base = body.baseline || {};
+  container.replaceChildren(chart, el("p", { class: "muted",
+    text: `Trades without a pattern: ${base.trades || 0}, loss rate ${percent(base.loss_rate)}.` }));
+}
+
+function drawRetention(container, body) {
+  const cohorts = (body.retention || []).filter((c) => c.users > 0);
+  if (!cohorts.length) return empty(container, "No new users in this range.");
+  const weeks = Math.max(...cohorts.map((c) => c.retention.length));
+  const f = frame(360, 220, 1, { format: (v) => `${Math.round(v * 100)}%` });
+  const step = (f.width - f.left - 12) / Math.max(1, weeks - 1);
+  const x = (k) => f.left + 6 + k * step;
+  const chart = f.root;
+  Object.assign(chart.dataset, { chart: "retention", series: cohorts.length, points: weeks });
+  cohorts.forEach((c, i) => {
+    const points = c.retention.map((r, k) => (r === null ? null : [x(k), f.y(r)]))
+      .filter(Boolean);
+    const colour = PALETTE[i % PALETTE.length];
+    chart.append(svg("polyline", { points: points.map((p) => p.join(",")).join(" "),
+      fill: "none", stroke: colour, "stroke-width": 2, "data-cohort": c.cohort }));
+    c.retention.forEach((r, k) => {
+      if (r === null) return;
+      chart.append(title(svg("circle", { cx: x(k), cy: f.y(r), r: 3, fill: colour,
+        "data-cohort": c.cohort, "data-week": k, "data-value": r }),
+      `cohort ${c.cohort} (${c.users} users), week ${k}: ${percent(r)}`));
+    });
+  });
+  for (let k = 0; k < weeks; k += 1) {
+    const label = svg("text", { x: x(k), y: f.height - 6, "text-anchor": "middle" });
+    label.textContent = `w${k}`;
+    chart.append(label);
+  }
+  container.replaceChildren(chart, legend(cohorts.map((c) => `${c.cohort} (${c.users})`)));
+}
+
+async function loadJournal(stats) {
+  // The journal routes read at most 92 days: the last 92 of the range.
+  const to = new Date(`${stats.to}T00:00:00Z`);
+  const earliest = new Date(to.getTime() - 91 * 86400000).toISOString().slice(0, 10);
+  const from = stats.from > earliest ? stats.from : earliest;
+  const query = `?from=${from}&to=${stats.to}`;
+  const panels = [
+    [$("pattern-heatmap"), `/v1/admin/journal/patterns${query}`, drawPatternHeatmap],
+    [$("retention-chart"), `/v1/admin/journal/activity${query}`, drawRetention],
+  ];
+  await Promise.all(panels.map(async ([container, path, draw]) => {
+    try {
+      draw(container, await api(path));
+    } catch (error) {
+      container.replaceChildren(el("p", { class: "error", text: `Could not load: ${error.message}` }));
+    }
+  }));
+}
+
 function drawAlerts(container, body) {
   container.dataset.alerts = String(body.alerts.length);
   if (!body.checked_at) return empty(container, "No drift checks yet.");
@@ -540,6 +645,7 @@ async function load() {
     await loadDecisions($("decisions"), stats);
     await loadAnomalies($("anomalies"), stats);
     await loadSentiment();
+    await loadJournal(stats);
     $("status").textContent = `${stats.totals.days_with_stats} of ${stats.days.length} days rolled up`;
     document.body.dataset.state = "ready";
   } catch (error) {
