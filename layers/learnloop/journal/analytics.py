@@ -443,14 +443,18 @@ def _occurrences(tables: Tables, days: list[date]) -> list[dict[str, Any]]:
     ]
 
 
-def insight_rows(tables: Tables, days: list[date]) -> list[dict[str, Any]]:
+def insight_rows(
+    tables: Tables, days: list[date], events: Iterable[Record]
+) -> list[dict[str, Any]]:
     """The insights created in ``days``: stored insight items, and ``insight_generated``
-    events for insights never stored (the item wins when both exist)."""
+    ``events`` for insights never stored (the item wins when both exist)."""
     rows: dict[str, dict[str, Any]] = {}
     for item in query_days(tables.insights, days, shards=tables.settings.day_shards):
         if item.record == INSIGHT_RECORD:
             rows[item.insight_id] = as_record(item)
-    for event in _events(tables, days, types=[INSIGHT_EVENT]):
+    for event in events:
+        if event.get("type") != INSIGHT_EVENT:
+            continue
         properties = event.get("properties") or {}
         insight_id = properties.get("insight_id")
         if isinstance(insight_id, str) and insight_id not in rows:
@@ -503,8 +507,10 @@ def insights_report(
 
     first, last, n = parse_range(query, today=today)
     days = days_between(first, last)
-    insights = insight_rows(tables, days)
-    closed = closed_trades(_events(tables, days, types=[TRADE_CLOSED_EVENT]))
+    # One read of the range's events for both the insights and the trades.
+    events = _events(tables, days, types=[TRADE_CLOSED_EVENT, INSIGHT_EVENT])
+    insights = insight_rows(tables, days, events)
+    closed = closed_trades(events)
     effectiveness = insight_effectiveness(insights, closed, _occurrences(tables, days), n=n)
     return {
         "from": first.isoformat(),
