@@ -420,7 +420,11 @@ def insight_effectiveness(
 
 
 def _events(
-    tables: Tables, days: list[date], *, types: Sequence[str] | None = None
+    tables: Tables,
+    days: list[date],
+    *,
+    types: Sequence[str] | None = None,
+    attributes: Sequence[str] = ("user_id", "sk", "event_id", "type", "occurred_at", "properties"),
 ) -> list[dict[str, Any]]:
     events = tables.events
     condition = events.type.is_in(*types) if types else None
@@ -430,7 +434,7 @@ def _events(
             events,
             days,
             shards=tables.settings.day_shards,
-            attributes=["user_id", "sk", "event_id", "type", "occurred_at", "properties"],
+            attributes=attributes,
             filter_condition=condition,
         )
     ]
@@ -476,7 +480,12 @@ def activity_report(
     Reads the events of the range and of the 29 days before it (for WAU and MAU).
     """
     first, last, _ = parse_range(query, today=today)
-    events = _events(tables, days_between(first - timedelta(days=29), last))
+    # Who and when only: the cheapest read of every event of the range.
+    events = _events(
+        tables,
+        days_between(first - timedelta(days=29), last),
+        attributes=("user_id", "occurred_at"),
+    )
     days = active_days(events)
     inside = {u: {d for d in ds if d >= first} for u, ds in days.items()}
     new = {u: ds for u, ds in inside.items() if ds and min(days[u]) >= first}
