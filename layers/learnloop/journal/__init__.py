@@ -1,0 +1,1 @@
+"""Trading journal: pattern occurrences, insights, analytics and the journal models."""
