@@ -255,12 +255,12 @@ def pattern_of(pattern_type: str) -> str | None:
     >>> pattern_of("doji") is None
     True
     """
-    text = pattern_type.lower().replace(" ", "_").replace("-", "_")
+    text = "".join(c for c in pattern_type.lower() if c.isalnum())
     if "revenge" in text:
         return "revenge_trading"
     if "overtrad" in text:
         return "overtrading"
-    if "fomo" in text or "fear_of_missing" in text:
+    if "fomo" in text or "fearofmissing" in text:
         return "fomo"
     return None
 

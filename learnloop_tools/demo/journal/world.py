@@ -40,7 +40,7 @@ Examples
 >>> import numpy as np
 >>> world = JournalWorld.generate(n_traders=5, seed=1)
 >>> day = world.simulate_day(0, np.random.default_rng(0))
->>> sorted({e["type"] for e in day.events}) >= ["trade_closed", "trade_created"]
+>>> {"trade_created", "trade_closed", "emotion_analyzed"} <= {e["type"] for e in day.events}
 True
 """
 
