@@ -250,10 +250,10 @@ def up(
     default="content",
     show_default=True,
     help="content: posts and a bandit; journal: simulated traders and the journal models "
-    "(--days defaults to 30 there).",
+    "(--days defaults to 22 there).",
 )
 @click.option(
-    "--traders", type=click.IntRange(10, 2000), default=120, show_default=True, help="journal"
+    "--traders", type=click.IntRange(10, 2000), default=60, show_default=True, help="journal"
 )
 @click.pass_context
 def demo(
@@ -280,7 +280,7 @@ def demo(
     """
     if world == "journal":
         explicit = ctx.get_parameter_source("days") is not click.core.ParameterSource.DEFAULT
-        _journal_demo(days if explicit else 30, traders, seed, port, state_dir, out_dir, verbose)
+        _journal_demo(days if explicit else 22, traders, seed, port, state_dir, out_dir, verbose)
         return
     if shift_day is not None and (no_shift or shift_day >= days):
         raise click.BadParameter(
@@ -347,7 +347,6 @@ def _journal_demo(
     """``learnloop demo --world journal``: the journal world on the local stack."""
     import os
 
-    from learnloop.journal.features import CHURN_DAYS
     from learnloop.observability import logger
     from learnloop_tools.demo.journal.driver import JournalDemoConfig, run_journal_demo
     from learnloop_tools.demo.journal.report import format_summary
@@ -355,9 +354,9 @@ def _journal_demo(
     from learnloop_tools.local import Runner
 
     config = JournalDemoConfig(traders=traders, days=days, seed=seed, out_dir=out_dir)
-    # the training window covers the whole run; one day shard (see the content demo)
-    window = days + config.fresh_days + CHURN_DAYS + 2
-    os.environ.setdefault("LEARNLOOP_TRAINING_WINDOW_DAYS", str(window))
+    # the training window covers the training days (learn runs before the fresh ones) and no
+    # more: each day read is a query, and moto answers each by scanning the table; one shard
+    os.environ.setdefault("LEARNLOOP_TRAINING_WINDOW_DAYS", str(days + 1))
     os.environ.setdefault("LEARNLOOP_DAY_SHARDS", "1")
     os.environ.setdefault("LEARNLOOP_MODEL_CHECK_SECONDS", "0")
     if not verbose:

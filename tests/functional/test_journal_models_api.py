@@ -119,6 +119,7 @@ def test_learn_trains_publishes_and_serves_every_journal_model(
     detected = replies["patterns/detected"]
     assert len(detected["trades"]) == 5 and not detected["unavailable"]
     assert set(detected["trades"][0]["probabilities"]) == {"revenge_trading", "overtrading", "fomo"}
+    assert all(0 < t["win_probability"] < 1 for t in detected["trades"])
     state = replies["optimal-state"]
     assert len(state["by_emotion"]) == 9 and len(state["best"]) == 3
     # the world's truth: calm precedes wins more than anger does

@@ -262,11 +262,14 @@ def journal_patterns(
     """Each pattern detector's probability on the user's last ``limit`` trades.
 
     A trade is scored as of its opening (the same row training built), so the answer is what
-    a warning before the trade would have said. ``reported`` lists the patterns the app sent
-    for it (``pattern_detected``). Detectors without a production version are listed under
-    ``unavailable``; with none at all the route answers 409.
+    a warning before the trade would have said; ``win_probability`` is the outcome model's on
+    the same row (what ``outcome`` said before the trade), ``won`` its result once closed.
+    ``reported`` lists the patterns the app sent for it (``pattern_detected``). Detectors
+    without a production version are listed under ``unavailable``; with none at all the
+    route answers 409.
     """
     from learnloop.journal.features import (
+        OUTCOME_MODEL,
         PATTERN_MODELS,
         TRADE_FEATURES,
         trade_matrix,
@@ -289,6 +292,12 @@ def journal_patterns(
         scores[pattern] = _probabilities(model, X) if trades else []
     if not versions:
         raise NoProductionModelError("no pattern detector is in production yet")
+    try:
+        outcome = _model(cache, OUTCOME_MODEL, TRADE_FEATURES)
+        versions[OUTCOME_MODEL] = outcome.version
+        win = _probabilities(outcome, X) if trades else []
+    except NoProductionModelError:
+        win = []
     out = []
     for i, trade in enumerate(trades):
         probabilities = {p: s[i] for p, s in scores.items()}
@@ -300,6 +309,9 @@ def journal_patterns(
                 "probabilities": probabilities,
                 "detected": sorted(p for p, v in probabilities.items() if v >= request.threshold),
                 "reported": sorted(trade.patterns),
+                # what the outcome route said, or would have, before the trade
+                "win_probability": win[i] if win else None,
+                "won": trade.won,
             }
         )
     return {

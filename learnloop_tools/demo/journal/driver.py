@@ -8,9 +8,12 @@
 2. **Churn.** At the cut-off every trader active in the 14 days before is asked
    ``GET /v1/journal/{user}/churn?at=cut-off``; the world then runs 14 more days (the fresh
    days are sent, the rest only simulated) to say who churned.
-3. **Fresh trades.** The fresh days' events are sent; each of their trades is asked
-   ``GET /v1/journal/{user}/outcome`` as of its opening (``at``, and its size, side, symbol
-   and entry emotion) and each trader ``GET .../patterns/detected`` over the fresh trades.
+3. **Fresh trades.** The fresh days' events are sent; each trader is asked
+   ``GET /v1/journal/{user}/patterns/detected`` over its fresh trades, each scored as of its
+   opening (the detectors' patterns and the outcome model's win probability), and a sample
+   of the trades ``GET .../outcome`` as trades about to be placed (size, side, symbol, entry
+   emotion, ``at`` their opening), which must give the same probability. One call a trader,
+   not a trade: the local stack's moto answers each query by scanning the whole table.
 4. The figures (:mod:`learnloop_tools.demo.journal.grade`) and the report
    (:mod:`learnloop_tools.demo.journal.report`).
 
@@ -46,12 +49,15 @@ Job = Callable[[dict[str, Any]], object]
 class JournalDemoConfig:
     """How big a journal world to run, and where the report goes."""
 
-    traders: int = 120
-    days: int = 30
+    traders: int = 60
+    days: int = 22
     fresh_days: int = 3
     seed: int = 7
     out_dir: Path = Path("learnloop-report")
     batch: int = 500
+    #: Fresh trades also asked through ``outcome`` (a trade about to be placed), to check it
+    #: agrees with the stored trade's score.
+    outcome_checks: int = 10
 
 
 @dataclass
@@ -131,10 +137,14 @@ class JournalDemo:
                 fresh += day.trades
                 insight_after |= day.insight_after
         churned = self._churned(churn_asked, followed)
-        self.echo(f"asking the outcome model about {len(fresh)} fresh trades ...")
-        predicted = [self._ask_outcome(t) for t in fresh]
-        self.echo("asking the pattern detectors about the fresh trades ...")
-        detected = self._ask_patterns(fresh)
+        self.echo(f"asking the outcome and pattern models about {len(fresh)} fresh trades ...")
+        detected, scored = self._ask_patterns(fresh)
+        predicted = [scored[t.trade_id] for t in fresh]
+        # the route for a trade about to be placed gives what the trade's stored row got
+        sample = fresh[:: max(1, len(fresh) // self.config.outcome_checks)]
+        agreement = max(
+            (abs(self._ask_outcome(t) - scored[t.trade_id]) for t in sample), default=None
+        )
         every = posted + fresh + [t for d in followed[config.fresh_days :] for t in d.trades]
         summary = {
             "world": {
@@ -147,7 +157,11 @@ class JournalDemo:
             },
             "learn_runs": learned,
             "models": self._registry(),
-            "outcome": grade.outcome_figures(predicted, fresh),
+            "outcome": {
+                **grade.outcome_figures(predicted, fresh),
+                "outcome_route_checked": len(sample),
+                "outcome_route_max_difference": agreement,
+            },
             "churn": grade.churn_figures(churn_asked, churned, last_day=self._last_day),
             "patterns": grade.pattern_figures(detected, fresh),
             "pattern_outcomes": grade.pattern_outcome_table(posted),
@@ -225,11 +239,14 @@ class JournalDemo:
         reply = self.read.request("GET", f"/v1/journal/{trade.user_id}/outcome?" + urlencode(query))
         return float(reply["win_probability"])
 
-    def _ask_patterns(self, fresh: list[Trade]) -> dict[str, set[str]]:
+    def _ask_patterns(self, fresh: list[Trade]) -> tuple[dict[str, set[str]], dict[str, float]]:
+        """One call a trader: the detectors' patterns and the outcome model's win
+        probability of each fresh trade, as of its opening."""
         by_user: dict[str, list[Trade]] = {}
         for trade in fresh:
             by_user.setdefault(trade.user_id, []).append(trade)
         detected: dict[str, set[str]] = {}
+        win: dict[str, float] = {}
         for user, trades in by_user.items():
             last = max(t.closed_at for t in trades) + timedelta(minutes=1)
             query = {"at": _stamp(last), "limit": str(min(200, len(trades)))}
@@ -238,7 +255,8 @@ class JournalDemo:
             )
             for scored in reply["trades"]:
                 detected[scored["trade_id"]] = set(scored["detected"])
-        return detected
+                win[scored["trade_id"]] = float(scored["win_probability"])
+        return detected, win
 
     def _example_state(self, cut: datetime) -> dict[str, Any] | None:
         active = self.world.active_users()

@@ -81,6 +81,10 @@ def _markdown(summary: Mapping[str, Any]) -> str:
         f"| outcome AUC on {outcome.get('trades')} fresh trades vs the truth's | "
         f"{_num(outcome.get('model_auc'))} vs {_num(outcome.get('truth_auc'))} "
         f"(gap {_num(outcome.get('gap'))}) | gap <= {grade.OUTCOME_AUC_GAP} | {_met(outcome)} |",
+        f"| the outcome route on {outcome.get('outcome_route_checked')} trades about to be "
+        f"placed vs the stored trades' scores | max difference "
+        f"{_num(outcome.get('outcome_route_max_difference'))} | 0 | "
+        f"{'yes' if (outcome.get('outcome_route_max_difference') or 0) < 1e-6 else 'no'} |",
         f"| churn AUC ({churn.get('users')} active traders, {churn.get('churned')} churned) | "
         f"{_num(churn.get('auc'))} | >= {grade.CHURN_AUC} | {_met(churn)} |",
     ]
