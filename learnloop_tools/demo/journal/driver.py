@@ -275,7 +275,7 @@ class JournalDemo:
     def _registry(self) -> dict[str, Any]:
         if self.admin is None:
             return {}
-        listed = self.admin.request("GET", "/v1/admin/models")
+        listed = self.admin.request("GET", "/v1/models")
         models = listed.get("models") if isinstance(listed, dict) else None
         out: dict[str, Any] = {}
         for name, info in (models or {}).items():
