@@ -12,7 +12,6 @@ from typing import Any
 
 from learnloop.bandits.updates import BanditUpdate, update_bandits
 from learnloop.drift.actions import carry_out_journal_requests, carry_out_predictor_requests
-from learnloop.journal.training import train_journal
 from learnloop.observability import logger
 from learnloop.predictors.training import train_and_publish
 from learnloop.store.clients import s3_client
@@ -77,6 +76,9 @@ def learn(
     elif train:
         result.models = {"all": {"skipped": "no new outcomes since the last run"}}
     if train:
+        # numpy: only where training runs (the app imports this module at every cold start)
+        from learnloop.journal.training import train_journal
+
         # the journal models learn from events, not outcomes: they skip by themselves when
         # no journal event is new
         result.drift_retrains += carry_out_journal_requests(tables, s3, now)
