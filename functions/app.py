@@ -28,6 +28,7 @@ from learnloop.api.auth import Scope
 from learnloop.bandits.posteriors import bandit_posteriors
 from learnloop.decisions.feedback import put_feedback
 from learnloop.drift.alerts import latest_alerts
+from learnloop.journal import predict as journal_models
 from learnloop.journal.events import ingest_journal_events
 from learnloop.journal.occurrences import put_occurrence, user_patterns
 from learnloop.market.coin_sentiment import market_sentiment
@@ -926,6 +927,125 @@ def admin_journal_insights(call: Call) -> dict[str, Any]:
     from learnloop.journal.analytics import insights_report
 
     return insights_report(call.tables, call.query)
+
+
+# --- serving: the journal models ----------------------------------------------------------------
+
+AT = QueryParam(
+    "at", {"type": "string", "format": "date-time"}, "the moment asked about (default: now)"
+)
+INSIGHT_TYPE = QueryParam(
+    "insight_type",
+    {"type": "string", "minLength": 1, "maxLength": 200},
+    "the insight's type, e.g. revenge_trading_warning",
+    required=True,
+)
+
+
+@api.route(
+    "GET",
+    "/v1/journal/{user_id}/outcome",
+    scope=Scope.READ,
+    summary="Win probability, expected P&L and its 90 % interval of a trade about to be placed",
+    tag="journal",
+    query=(
+        QueryParam("quantity", {"type": "number", "exclusiveMinimum": 0}, "", required=True),
+        QueryParam("price", {"type": "number", "exclusiveMinimum": 0}, "", required=True),
+        QueryParam("symbol", {"type": "string", "minLength": 1, "maxLength": 200}),
+        QueryParam("side", {"type": "string", "enum": ["buy", "sell"]}, "default buy"),
+        QueryParam("emotion", {"type": "string", "minLength": 1, "maxLength": 200}),
+        QueryParam("emotion_confidence", {"type": "number", "minimum": 0, "maximum": 1}),
+        AT,
+    ),
+    errors=(404, 409),
+)
+def get_journal_outcome(call: Call, user_id: str) -> dict[str, Any]:
+    return journal_models.journal_outcome(
+        call.tables, call.services.model_cache, user_id, call.query, consent=call.services.consent
+    )
+
+
+@api.route(
+    "GET",
+    "/v1/journal/{user_id}/churn",
+    scope=Scope.READ,
+    summary="Probability of no journal activity in the next 14 days",
+    tag="journal",
+    query=(AT,),
+    errors=(404, 409),
+)
+def get_journal_churn(call: Call, user_id: str) -> dict[str, Any]:
+    return journal_models.journal_churn(
+        call.tables, call.services.model_cache, user_id, call.query, consent=call.services.consent
+    )
+
+
+@api.route(
+    "GET",
+    "/v1/journal/{user_id}/patterns/detected",
+    scope=Scope.READ,
+    summary="Revenge trading, overtrading and FOMO detected on the user's recent trades",
+    tag="journal",
+    query=(
+        QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "default 20"),
+        QueryParam(
+            "threshold",
+            {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+            "default 0.5",
+        ),
+        AT,
+    ),
+    errors=(404, 409),
+)
+def get_journal_patterns(call: Call, user_id: str) -> dict[str, Any]:
+    return journal_models.journal_patterns(
+        call.tables, call.services.model_cache, user_id, call.query, consent=call.services.consent
+    )
+
+
+@api.route(
+    "GET",
+    "/v1/journal/{user_id}/optimal-state",
+    scope=Scope.READ,
+    summary="The emotion, time of day and streak states that precede the user's wins",
+    tag="journal",
+    query=(AT,),
+    errors=(404, 409),
+)
+def get_journal_optimal_state(call: Call, user_id: str) -> dict[str, Any]:
+    return journal_models.journal_optimal_state(
+        call.tables, call.services.model_cache, user_id, call.query, consent=call.services.consent
+    )
+
+
+@api.route(
+    "GET",
+    "/v1/journal/{user_id}/behaviour-change",
+    scope=Scope.READ,
+    summary="Probability that an insight's pattern recurs in the user's next 10 trades",
+    tag="journal",
+    query=(INSIGHT_TYPE, AT),
+    errors=(404, 409),
+)
+def get_journal_behaviour_change(call: Call, user_id: str) -> dict[str, Any]:
+    return journal_models.journal_behaviour_change(
+        call.tables, call.services.model_cache, user_id, call.query, consent=call.services.consent
+    )
+
+
+@api.route(
+    "GET",
+    "/v1/journal/{user_id}/insight-quality",
+    scope=Scope.READ,
+    summary="Probability that the user marks an insight of this type helpful (learned)",
+    tag="journal",
+    query=(INSIGHT_TYPE, AT),
+    errors=(404, 409),
+)
+def get_journal_insight_quality(call: Call, user_id: str) -> dict[str, Any]:
+    return journal_models.journal_insight_quality(
+        call.tables, call.services.model_cache, user_id, call.query, consent=call.services.consent
+    )
 
 
 # --- triggers ----------------------------------------------------------------------------------

@@ -244,7 +244,20 @@ def up(
 @click.option("--no-shift", is_flag=True, help="Keep the hidden truth the same all run.")
 @click.option("--keep-running", is_flag=True, help="Keep serving what was learned afterwards.")
 @click.option("--verbose", is_flag=True, help="Show the jobs' logs and every request.")
+@click.option(
+    "--world",
+    type=click.Choice(["content", "journal"]),
+    default="content",
+    show_default=True,
+    help="content: posts and a bandit; journal: simulated traders and the journal models "
+    "(--days defaults to 22 there).",
+)
+@click.option(
+    "--traders", type=click.IntRange(10, 2000), default=60, show_default=True, help="journal"
+)
+@click.pass_context
 def demo(
+    ctx: click.Context,
     days: int,
     posts_per_day: int,
     seed: int,
@@ -255,13 +268,20 @@ def demo(
     no_shift: bool,
     keep_running: bool,
     verbose: bool,
+    world: str,
+    traders: int,
 ) -> None:
     """Simulate a population with a hidden truth on the local stack and grade what was learned.
 
     By default the truth shifts part-way through (--shift-day, --no-shift) and the report
     shows whether the loop recovers. Writes OUT/report.md, regret.png, engagement.png,
-    timeline.png and summary.json.
+    timeline.png and summary.json. With --world journal: OUT/journal-report.md, journal.png and
+    journal-summary.json.
     """
+    if world == "journal":
+        explicit = ctx.get_parameter_source("days") is not click.core.ParameterSource.DEFAULT
+        _journal_demo(days if explicit else 22, traders, seed, port, state_dir, out_dir, verbose)
+        return
     if shift_day is not None and (no_shift or shift_day >= days):
         raise click.BadParameter(
             "--no-shift takes no --shift-day"
@@ -319,6 +339,41 @@ def demo(
             click.echo("serving what was learned; Ctrl-C to stop")
             while not stopping.wait(0.5):
                 pass
+
+
+def _journal_demo(
+    days: int, traders: int, seed: int, port: int, state_dir: Path, out_dir: Path, verbose: bool
+) -> None:
+    """``learnloop demo --world journal``: the journal world on the local stack."""
+    import os
+
+    from learnloop.observability import logger
+    from learnloop_tools.demo.journal.driver import JournalDemoConfig, run_journal_demo
+    from learnloop_tools.demo.journal.report import format_summary
+    from learnloop_tools.demo.local import demo_settings
+    from learnloop_tools.local import Runner
+
+    config = JournalDemoConfig(traders=traders, days=days, seed=seed, out_dir=out_dir)
+    # the training window covers the training days (learn runs before the fresh ones) and no
+    # more: each day read is a query, and moto answers each by scanning the table; one shard
+    os.environ.setdefault("LEARNLOOP_TRAINING_WINDOW_DAYS", str(days + 1))
+    os.environ.setdefault("LEARNLOOP_DAY_SHARDS", "1")
+    os.environ.setdefault("LEARNLOOP_MODEL_CHECK_SECONDS", "0")
+    if not verbose:
+        logger.setLevel("ERROR")
+    runner = Runner(
+        port=port,
+        state_dir=state_dir,
+        settings=demo_settings(),
+        verbose=verbose,
+        snapshot_seconds=0,
+        bucket_poll_seconds=0,
+    )
+    with _stop_on_signals(), _started(runner):
+        _announce(runner)
+        run = run_journal_demo(runner, config, echo=click.echo)
+        click.echo(format_summary(run.summary))
+        click.echo("report: " + ", ".join(str(path) for path in run.files))
 
 
 @main.group()

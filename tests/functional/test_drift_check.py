@@ -23,6 +23,7 @@ from learnloop.drift.check import drift_check
 from learnloop.drift.ledger import LATEST_KEY
 from learnloop.ingest import ingest_outcomes, put_content
 from learnloop.jobs import run_job
+from learnloop.journal.features import JOURNAL_MODELS
 from learnloop.models.registration import register_model
 from learnloop.predictors.training import train_and_publish
 
@@ -278,6 +279,7 @@ def test_no_production_model_is_skipped(tables: Any, s3: Any) -> None:
         "follow_through": {"skipped": "follow_through has no production version"},
         "two_tower": {"skipped": "two_tower has no production version"},
         "sentiment": {"skipped": "sentiment has no production version"},
+        **{name: {"skipped": f"{name} has no production version"} for name in JOURNAL_MODELS},
     }
 
 

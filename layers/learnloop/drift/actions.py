@@ -213,6 +213,54 @@ def carry_out_predictor_requests(tables: Tables, s3: Any, now: datetime) -> list
     return done
 
 
+def carry_out_journal_requests(tables: Tables, s3: Any, now: datetime) -> list[dict[str, Any]]:
+    """Retrain the journal models with pending drift requests on the events of the widest
+    requested window (and their history); each request then becomes ``retrained`` or
+    ``skipped``, as :func:`carry_out_predictor_requests` does for the predictors.
+
+    Examples
+    --------
+    >>> carry_out_journal_requests(tables, s3, now)  # doctest: +SKIP
+    [{'model': 'journal_churn', 'action': 'retrained', 'version': '20261120T040000Z', ...}]
+    """
+    from learnloop.journal.features import CHURN_DAYS, HISTORY_DAYS, JOURNAL_MODELS
+
+    requests = [r for r in pending_requests(tables) if r.get("model") in JOURNAL_MODELS]
+    if not requests:
+        return []
+    from learnloop.journal.training import journal_events, train_journal
+
+    days = max(int(r.get("window_days") or tables.settings.drift_window_days) for r in requests)
+    drifted = sorted({str(r["model"]) for r in requests})
+    extra = {"trigger": "drift", "window_days": days, "drifted": drifted}
+    try:
+        # churn labels need CHURN_DAYS after a row, and rows their history before it
+        window = timedelta(days=days + CHURN_DAYS + HISTORY_DAYS)
+        events = journal_events(tables, now, window=window)
+        published = train_journal(
+            tables, s3, now, events=events, only=drifted, extra=extra, force=True
+        )
+    except LearnloopError as exc:
+        logger.exception("journal drift retrain failed")
+        published = {m: {"skipped": f"training failed: {exc.message}"} for m in drifted}
+    done = []
+    for request in requests:
+        model = str(request["model"])
+        info = published.get(model) or published.get("all") or {"skipped": "not trained"}
+        version = None if "skipped" in info else str(info["version"])
+        reason = (
+            f"not retrained: {info['skipped']}"
+            if version is None
+            else f"retrained on the journal events of the last {days} days and their history"
+        )
+        done.append(
+            complete_request(
+                tables, str(request["at"]), model, version=version, reason=reason, finished=True
+            )
+        )
+    return done
+
+
 def complete_request(
     tables: Tables,
     checked_at: str,
@@ -446,6 +494,7 @@ __all__ = [
     "PREDICTOR_MODELS",
     "RETRAIN_DETAIL_TYPE",
     "act_on_drift",
+    "carry_out_journal_requests",
     "carry_out_predictor_requests",
     "complete_by_version",
     "complete_request",

@@ -23,7 +23,9 @@ through day partitions (never a Scan), and become features through the same buil
 
 The two-tower recommender (recall@10 of its rankings on the recent likes vs its validation)
 and the sentiment head (its predicted label mix on recent texts vs its training mix) are
-checked too, by :mod:`learnloop.drift.served`. What the job then *does* about the alerts
+checked too, by :mod:`learnloop.drift.served`; the journal models
+(:mod:`learnloop.journal.training`) like the predictors, on the rows of their recent window. What
+the job then *does* about the alerts
 (retrain, or request a retrain) is :mod:`learnloop.drift.actions`.
 
 The recent window can overlap the training window (``learn`` retrains every 4 hours); each
@@ -60,6 +62,8 @@ from learnloop.drift.served import (
 )
 from learnloop.drift.statistics import feature_psi, mse, r2, roc_auc
 from learnloop.exceptions import ModelLoadError, StoreError
+from learnloop.journal.features import CATEGORICAL_FEATURES as JOURNAL_CATEGORIES
+from learnloop.journal.features import JOURNAL_MODELS
 from learnloop.models.artifacts import REFERENCE_FILE
 from learnloop.models.cache import MODEL_FILE, ProductionRef, S3ArtifactLoader, load_model
 from learnloop.models.evaluation import EvaluationSetError, decode_set
@@ -133,8 +137,9 @@ PREDICTORS: dict[str, _Predictor] = {
 }
 
 
-#: Every model the check covers, in report order: the predictors, then the served models.
-MODELS: tuple[str, ...] = (*PREDICTORS, TWO_TOWER, SENTIMENT)
+#: Every model the check covers, in report order: the predictors, then the served models,
+#: then the journal models (:mod:`learnloop.journal.training`).
+MODELS: tuple[str, ...] = (*PREDICTORS, TWO_TOWER, SENTIMENT, *JOURNAL_MODELS)
 
 
 @dataclass
@@ -233,7 +238,9 @@ def drift_check(
     check = _Check(tables, loader, recent, days)
     reactions: list[Any] | None = None
     for name in models if models is not None else MODELS:
-        if name in PREDICTORS:
+        if name in JOURNAL_MODELS:
+            report, alerts = check.journal_model(name, now)
+        elif name in PREDICTORS:
             report, alerts = check.model(name, PREDICTORS[name])
         else:
             if reactions is None:  # read once, for both served models
@@ -277,6 +284,68 @@ class _Check:
         self.recent = recent
         self.days = days
         self._references: dict[tuple[str, str, str], list[JoinedRow]] = {}
+        self._journal: dict[str, Any] | None = None
+
+    def journal_model(
+        self, name: str, now: datetime
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """A journal model checked like a predictor: its ``reference.npz`` against the rows
+        of the recent window (:func:`learnloop.journal.training.recent_datasets`)."""
+        from learnloop.journal.training import KEY_METRICS, recent_datasets
+
+        alias = production_record(self.tables, name)
+        if alias is None or not alias.target:
+            return {"skipped": f"{name} has no production version"}, []
+        version = str(alias.target)
+        ref = ProductionRef(
+            name=name, version=version, s3_prefix=alias.s3_prefix or f"models/{name}/{version}/"
+        )
+        try:
+            manifest, files = self.loader.read_artifact(ref, only=(MODEL_FILE,))
+            model = load_model(name, version, files[MODEL_FILE])
+            if REFERENCE_FILE in (manifest.get("files") or {}):
+                files.update(self.loader.read_artifact(ref, only=(REFERENCE_FILE,))[1])
+        except ModelLoadError as exc:
+            return {"version": version, "skipped": f"the production model does not load: {exc}"}, []
+        if self._journal is None:  # one read of the journal events for every journal model
+            self._journal = recent_datasets(self.tables, now, days=self.days)
+        data = self._journal[name]
+        if tuple(manifest.get("feature_names") or ()) != data.features:
+            return {"version": version, "skipped": "the model takes other features"}, []
+        report: dict[str, Any] = {"version": version, "recent_rows": len(data)}
+        if len(data) < self.settings.drift_min_rows:
+            report["skipped"] = (
+                f"{len(data)} rows in the last {self.days} days; "
+                f"a drift check needs at least {self.settings.drift_min_rows}"
+            )
+            return report, []
+        metric = KEY_METRICS[name][0]
+        predictor = _Predictor(
+            features=data.features,
+            data=lambda rows: ([], [], []),
+            matrix=lambda rows: np.zeros((0, len(data.features))),
+            score=_regression_scores if metric == "r2" else _classification_scores,
+            key_metric=metric,
+            tolerance=(lambda s: s.drift_r2_tolerance)
+            if metric == "r2"
+            else (lambda s: s.drift_auc_tolerance),
+        )
+        alerts: list[dict[str, Any]] = []
+        report["features"] = self._features(
+            name,
+            version,
+            predictor,
+            manifest,
+            files.get(REFERENCE_FILE),
+            data.X,
+            report,
+            alerts,
+            recent_ids=set(data.ids),
+        )
+        report["performance"] = self._performance(
+            name, version, predictor, manifest, model, data.X, data.y, alerts
+        )
+        return report, alerts
 
     def model(
         self, name: str, predictor: _Predictor
@@ -332,8 +401,10 @@ class _Check:
         X: np.ndarray,
         report: dict[str, Any],
         alerts: list[dict[str, Any]],
+        recent_ids: set[str] | None = None,
     ) -> dict[str, Any]:
-        recent_ids = {row.content["decision_id"] for row in self.recent}
+        if recent_ids is None:
+            recent_ids = {row.content["decision_id"] for row in self.recent}
         arrays = _stored_reference(stored, len(predictor.features))
         if arrays is not None:
             # The trainer stored its rows' inputs: no second read of the training window, and
@@ -366,7 +437,7 @@ class _Check:
             reference_X,
             X,
             predictor.features,
-            categories=CATEGORICAL_FEATURES,
+            categories={**CATEGORICAL_FEATURES, **JOURNAL_CATEGORIES},
             bins=bins,
         )
         out: dict[str, Any] = {}

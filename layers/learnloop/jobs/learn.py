@@ -1,4 +1,4 @@
-"""``learn``: the scheduled job that keeps bandits and predictors current.
+"""``learn``: the scheduled job that keeps bandits, predictors and the journal models current.
 
 It also carries out the predictors' drift retrain requests (:mod:`learnloop.drift.actions`):
 ``learn`` is where scikit-learn runs, so a drift alert is acted on within one schedule period.
@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from learnloop.bandits.updates import BanditUpdate, update_bandits
-from learnloop.drift.actions import carry_out_predictor_requests
+from learnloop.drift.actions import carry_out_journal_requests, carry_out_predictor_requests
 from learnloop.observability import logger
 from learnloop.predictors.training import train_and_publish
 from learnloop.store.clients import s3_client
@@ -26,6 +26,8 @@ class LearnResult:
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Drift retrain requests this run carried out (see :mod:`learnloop.drift.actions`).
     drift_retrains: list[dict[str, Any]] = field(default_factory=list)
+    #: The journal models this run trained (:mod:`learnloop.journal.training`).
+    journal: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -33,6 +35,7 @@ class LearnResult:
             "bandits": self.bandits.to_dict(),
             "models": self.models,
             "drift_retrains": self.drift_retrains,
+            "journal": self.journal,
         }
 
 
@@ -48,7 +51,9 @@ def learn(
 
     When a drift check asked for a predictor retrain, the predictors are trained on the drift
     window instead (and whether anything was new or not). Otherwise a run that finds nothing
-    new changes nothing: no counts move and no model is trained.
+    new changes nothing: no counts move and no model is trained. The journal models
+    (:func:`learnloop.journal.training.train_journal`) train after them, on the journal events,
+    unless no event is new since their last training (their drift requests first).
 
     Examples
     --------
@@ -70,5 +75,13 @@ def learn(
         result.models = train_and_publish(tables, s3, now)
     elif train:
         result.models = {"all": {"skipped": "no new outcomes since the last run"}}
+    if train:
+        # numpy: only where training runs (the app imports this module at every cold start)
+        from learnloop.journal.training import train_journal
+
+        # the journal models learn from events, not outcomes: they skip by themselves when
+        # no journal event is new
+        result.drift_retrains += carry_out_journal_requests(tables, s3, now)
+        result.journal = train_journal(tables, s3, now)
     logger.info("learn finished", extra=result.to_dict())
     return result

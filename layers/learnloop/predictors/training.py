@@ -270,6 +270,8 @@ def publish(
     )
     if evaluation is not None:
         manifest["evaluation"] = evaluation
+    if "key_metric" in details:  # a model registration knows no metric for names its own
+        manifest["key_metric"] = details["key_metric"]
     written = write_artifact(s3, bucket, trained.name, version, files, manifest)
     return {
         "version": version,
