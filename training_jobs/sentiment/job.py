@@ -545,6 +545,13 @@ def _fine_tune(
     )
 
     _check_counts(labels, args.min_per_class)
+    try:
+        import torch  # noqa: F401  (the sentiment image holds the learn extra only)
+    except ImportError:
+        raise TrainingDataError(
+            "--fine-tune needs torch: pip install -e '.[train]' (the sentiment container "
+            "image holds the learn extra only; run it where the train extra is)"
+        ) from None
     print(
         f"[2/5] fine-tuning all-MiniLM-L6-v2 + head (at most {args.epochs} epochs, max length "
         f"{args.max_length}, held out {args.test_size:.0%}, seed {args.seed})",
