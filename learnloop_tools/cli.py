@@ -841,6 +841,8 @@ def sentiment_import(
     import json
     import os
 
+    from botocore.exceptions import ClientError
+
     from learnloop.exceptions import LearnloopError
     from learnloop.sentiment.labelled import MAX_ROWS_PER_PUT, put_labelled, read_labelled
     from learnloop.store.clients import s3_client
@@ -869,6 +871,8 @@ def sentiment_import(
             click.echo(f"{min(start + MAX_ROWS_PER_PUT, len(texts))}/{len(texts)} rows stored")
     except LearnloopError as exc:
         raise click.ClickException(exc.message) from exc
+    except ClientError as exc:
+        raise click.ClickException(f"cannot store in s3://{settings.bucket}: {exc}") from exc
     click.echo(json.dumps(result, indent=2))
 
 
