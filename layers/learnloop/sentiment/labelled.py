@@ -238,8 +238,7 @@ def to_jsonl(texts: list[str], labels: list[str]) -> bytes:
     """The JSON Lines form the jobs read (one ``{"text", "label"}`` per line; non-ASCII as
     ``\\u`` escapes, so even a lone surrogate a JSON body can carry is stored)."""
     return "".join(
-        json.dumps({"text": t, "label": y}) + "\n"
-        for t, y in zip(texts, labels, strict=True)
+        json.dumps({"text": t, "label": y}) + "\n" for t, y in zip(texts, labels, strict=True)
     ).encode("utf-8")
 
 
