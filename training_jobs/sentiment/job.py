@@ -440,7 +440,7 @@ def main(
         "--head-learning-rate", type=float, default=2e-3, help="new head's rate (2e-3)"
     )
     tuning.add_argument("--batch-size", type=int, default=32, help="texts per step (32)")
-    tuning.add_argument("--patience", type=int, default=1, help="epochs without gain (1)")
+    tuning.add_argument("--patience", type=int, default=2, help="epochs without gain (2)")
     tuning.add_argument("--max-steps", type=int, default=None, help="stop after N steps")
     tuning.add_argument(
         "--validation-size", type=float, default=0.1, help="share of the rest (0.1)"
