@@ -441,6 +441,21 @@ def get_market_sentiment(call: Call) -> dict[str, Any]:
     return market_sentiment(call.tables, call.query)
 
 
+@api.route(
+    "PUT",
+    "/v1/admin/labelled/sentiment",
+    scope=Scope.ADMIN,
+    summary="Store labelled texts for the sentiment jobs (append without duplicates, or replace)",
+    tag="admin",
+    body="learnloop.sentiment.labelled:LabelledIn",
+)
+def put_labelled_sentiment(call: Call) -> dict[str, Any]:
+    from learnloop.sentiment.labelled import put_labelled
+    from learnloop.store.clients import s3_client
+
+    return put_labelled(s3_client(call.settings), call.settings.bucket, call.json())
+
+
 # --- market: price forecasts ------------------------------------------------------------------
 
 

@@ -921,5 +921,72 @@ def train(
     raise SystemExit(code)
 
 
+@main.group()
+def sentiment() -> None:
+    """Sentiment data: labelled texts for `learnloop train sentiment`."""
+
+
+@sentiment.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["jsonl", "csv", "phrasebank"]),
+    default=None,
+    help="Default: by suffix (.jsonl/.ndjson, .csv, .txt = PhraseBank sentence@label).",
+)
+@click.option("--labels", default=None, help="Label map, e.g. 0=negative,1=positive,2=neutral.")
+@click.option("--encoding", default=None, help="Default: UTF-8, else latin-1.")
+@click.option("--replace", is_flag=True, help="Replace the stored texts instead of appending.")
+@_state_dir_option
+def sentiment_import(
+    file: Path,
+    file_format: str | None,
+    labels: str | None,
+    encoding: str | None,
+    replace: bool,
+    state_dir: Path,
+) -> None:
+    """Store FILE's labelled texts where `learnloop train sentiment` reads them
+    (exports/labelled/sentiment.jsonl in the stage's bucket; rows already there are kept once).
+    """
+    import json
+    import os
+
+    from botocore.exceptions import ClientError
+
+    from learnloop.exceptions import LearnloopError
+    from learnloop.sentiment.labelled import MAX_ROWS_PER_PUT, put_labelled, read_labelled
+    from learnloop.store.clients import s3_client
+    from learnloop_tools.local.env_file import read_env_file
+
+    env_file = state_dir / "local.env"
+    env = {**(read_env_file(env_file) if env_file.exists() else {}), **os.environ}
+    settings = Settings.from_env(env)
+    try:
+        texts, found = read_labelled(
+            file.read_bytes(), file.name, format=file_format, labels=labels, encoding=encoding
+        )
+        s3 = s3_client(settings)
+        result: dict[str, Any] = {}
+        for start in range(0, len(texts), MAX_ROWS_PER_PUT):
+            rows = [
+                {"text": t, "label": y}
+                for t, y in zip(
+                    texts[start : start + MAX_ROWS_PER_PUT],
+                    found[start : start + MAX_ROWS_PER_PUT],
+                    strict=True,
+                )
+            ]
+            mode = "replace" if replace and start == 0 else "append"
+            result = put_labelled(s3, settings.bucket, {"rows": rows, "mode": mode})
+            click.echo(f"{min(start + MAX_ROWS_PER_PUT, len(texts))}/{len(texts)} rows stored")
+    except LearnloopError as exc:
+        raise click.ClickException(exc.message) from exc
+    except ClientError as exc:
+        raise click.ClickException(f"cannot store in s3://{settings.bucket}: {exc}") from exc
+    click.echo(json.dumps(result, indent=2))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -159,6 +159,13 @@ def test_up_serves_ingest_and_keeps_state_across_a_restart(
     health = stack.call("GET", "/v1/health")
     assert (health.status, health.body["status"]) == (200, "ok")
 
+    # Sentiment answers out of the box: the lexicon, while no model is in production.
+    mood = stack.call(
+        "POST", "/v1/sentiment", key=read, body={"texts": ["BTC dumped 20% overnight, rekt"]}
+    )
+    assert mood.status == 200, mood.body
+    assert (mood.body["method"], mood.body["results"][0]["label"]) == ("lexicon", "negative")
+
     # A reaction PUT twice is one item: created_at kept, updated_at moved.
     first = stack.call("PUT", "/v1/reactions", key=ingest, body=REACTION)
     time.sleep(0.01)

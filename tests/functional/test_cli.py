@@ -175,3 +175,33 @@ def test_evaluate_policy_says_what_is_wrong(env: Any, tables: Any) -> None:
         ["evaluate", "policy", "--candidate", "thompson", "--days", "2", "--from", "2026-01-01"],
     )
     assert both.exit_code == 2
+
+
+def test_sentiment_import_stores_phrasebank_and_mapped_csv(
+    env: Any, tables: Any, s3: Any, tmp_path: Any
+) -> None:
+    from learnloop.sentiment.labelled import LABELLED_KEY
+
+    phrasebank = tmp_path / "Sentences_AllAgree.txt"
+    phrasebank.write_bytes("Profit rose\xa05 %@positive\nSales fell@negative\n".encode("latin-1"))
+    args = ["sentiment", "import", "--state-dir", str(tmp_path)]
+    first = CliRunner().invoke(main, [*args, str(phrasebank)])
+    again = CliRunner().invoke(main, [*args, str(phrasebank)])
+    assert first.exit_code == again.exit_code == 0, first.output
+    assert json.loads(again.stdout[again.stdout.index("{") :])["added"] == 0
+
+    def stored() -> list[dict[str, str]]:
+        body = s3.get_object(Bucket=env.bucket, Key=LABELLED_KEY)["Body"].read()
+        return [json.loads(line) for line in body.decode("utf-8").splitlines()]
+
+    assert stored() == [
+        {"text": "Profit rose\xa05 %", "label": "positive"},
+        {"text": "Sales fell", "label": "negative"},
+    ]
+    coded = tmp_path / "coded.csv"
+    coded.write_text("text,label\nboard met,2\n")
+    mapped = [*args, str(coded), "--labels", "0=negative,1=positive,2=neutral", "--replace"]
+    assert CliRunner().invoke(main, mapped).exit_code == 0
+    assert stored() == [{"text": "board met", "label": "neutral"}]
+    refused = CliRunner().invoke(main, [*args, str(coded)])  # 2 is no label without the map
+    assert refused.exit_code != 0 and "unknown label '2'" in refused.output

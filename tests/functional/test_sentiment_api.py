@@ -62,10 +62,20 @@ def post(client: Any, key: str, body: Any) -> Any:
     return call(client, "POST", "/v1/sentiment", key=key, body=body)
 
 
-def test_no_production_sentiment_model_is_409(client: Any, keys: dict[str, str]) -> None:
-    response = post(client, keys["read"], {"texts": ["coin up"]})
-    assert response.status_code == 409
-    assert error_of(response)["code"] == "no_production_model"
+def test_without_a_production_model_the_lexicon_answers(client: Any, keys: dict[str, str]) -> None:
+    texts = ["BTC dumped 20% overnight, rekt", "ETH to the moon, very bullish", "Board meets"]
+    response = post(client, keys["read"], {"texts": texts})
+    assert response.status_code == 200, response.body
+    body = json.loads(response.body)
+    assert (body["model"], body["method"], body["text_encoder"]) == ("lexicon", "lexicon", None)
+    assert body["version"].startswith("vader-")
+    assert [r["label"] for r in body["results"]] == ["negative", "positive", "neutral"]
+    for result in body["results"]:
+        assert result["method"] == "lexicon"
+        probabilities = result["probabilities"]
+        assert set(probabilities) == set(CLASS_TOKEN)
+        assert abs(sum(probabilities.values()) - 1.0) < 1e-9
+        assert result["score"] == probabilities[result["label"]]
 
 
 def test_the_trained_head_gives_back_the_planted_labels(
@@ -77,6 +87,9 @@ def test_the_trained_head_gives_back_the_planted_labels(
     assert (body["model"], body["version"]) == ("sentiment", sentiment_version)
     assert body["text_encoder"] == {"model": "text_encoder", "version": encoder_version}
     assert [r["label"] for r in body["results"]] == list(EXPECTED.values())
+    # the frozen-head job writes no routing: the model alone answers
+    assert body["method"] == "model"
+    assert {r["method"] for r in body["results"]} == {"model"}
     for result in body["results"]:
         probabilities = result["probabilities"]
         assert set(probabilities) == set(CLASS_TOKEN)

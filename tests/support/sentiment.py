@@ -104,3 +104,28 @@ def drop_sentiment(
     version = new_version(T0 + timedelta(minutes=minute))
     files, manifest = build_artifact(training, ref, version=version, evaluation=evaluation)
     return write_artifact(s3, bucket, "sentiment", version, files, manifest)[-1]
+
+
+def tiny_base_model(folder: Any) -> Any:
+    """A one-layer, 16-wide BERT with random weights and all-MiniLM-L6-v2's tokenizer, saved
+    as a transformers folder: what ``--base-model`` takes, fine-tuned in seconds."""
+    import shutil
+    from pathlib import Path
+
+    from transformers import BertConfig, BertModel
+
+    from training_jobs.sentiment.fine_tune import base_model_path
+
+    target = Path(folder)
+    if not (target / "tokenizer.json").exists():
+        config = BertConfig(
+            vocab_size=30522,
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+            max_position_embeddings=128,
+        )
+        BertModel(config).save_pretrained(target)
+        shutil.copy(base_model_path() / "tokenizer.json", target / "tokenizer.json")
+    return target

@@ -19,8 +19,17 @@ the head and production's on the name's registered set: a ``domain`` set becomes
 The manifest pins the text encoder version the head was trained on (``extra.text_encoder``):
 serving embeds with exactly that version, whatever the encoder's production alias says later.
 
+``--fine-tune`` trains the other format instead: the whole MiniLM encoder with a
+classification head (:mod:`~training_jobs.sentiment.tuned`; torch, CPU), exported whole to
+ONNX with its tokenizer (``extra.format = "fine_tuned"``). It needs no production
+``text_encoder``; the frozen-encoder head (the default) needs one (or ``--encoder-dir``) and
+trains in a minute where fine-tuning takes ten or more.
+
+``--format`` (``jsonl``, ``csv``, ``phrasebank``; default by suffix), ``--labels``
+(``0=negative,1=positive,2=neutral``) and ``--encoding`` read files as published.
+
 Exit codes: 0 published, 1 unusable data or encoder (the reason on stderr), 2 the ONNX
-disagrees with scikit-learn (nothing published).
+disagrees with scikit-learn or torch (nothing published).
 
 Examples
 --------
@@ -60,7 +69,7 @@ from learnloop.store.clients import s3_client
 from learnloop.store.tables import Tables
 from learnloop.text.encoder import TOKENIZER_FILE, TextEncoder
 from training_jobs.exceptions import TrainingDataError
-from training_jobs.sentiment.data import DEFAULT_DATA_KEY, LABELS, load_labelled
+from training_jobs.sentiment.data import DEFAULT_DATA_KEY, FORMATS, LABELS, load_labelled
 from training_jobs.sentiment.model import (
     DEFAULT_CS,
     MIN_PER_CLASS,
@@ -86,6 +95,8 @@ DEFAULT_NAME = "sentiment"
 TEXT_ENCODER_MODEL = "text_encoder"
 #: The exported head must reproduce scikit-learn's probabilities at least this closely.
 MAX_ONNX_DIFF = 1e-5
+#: Texts embedded between two progress lines.
+_EMBED_CHUNK = 256
 
 
 @dataclass
@@ -133,6 +144,7 @@ def train_sentiment(
     cv: int = 5,
     min_per_class: int = MIN_PER_CLASS,
     embeddings: np.ndarray | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> SentimentTraining:
     """Embed ``texts``, hold out a stratified ``test_size``, fit, score and export the head.
 
@@ -152,6 +164,8 @@ def train_sentiment(
         Each of the three labels needs at least this many texts.
     embeddings : numpy.ndarray, optional
         Precomputed embeddings of ``texts`` (``embed_seconds`` is then 0).
+    progress : callable, optional
+        Called with a line of text every 256 texts embedded and for each ``C`` tried.
 
     Raises
     ------
@@ -171,24 +185,21 @@ def train_sentiment(
     texts, labels = list(texts), list(labels)
     if len(texts) != len(labels):
         raise ValueError(f"{len(texts)} texts for {len(labels)} labels")
+    say = progress or (lambda line: None)
     counts = Counter(labels)
-    short = {label: counts[label] for label in LABELS if counts[label] < min_per_class}
-    if short:
-        raise NotEnoughLabelledDataError(
-            f"need at least {min_per_class} labelled texts of each of {', '.join(LABELS)}; "
-            f"got {', '.join(f'{label} {counts.get(label, 0)}' for label in LABELS)}",
-            details=[
-                {"field": f"label.{label}", "message": f"{n} of at least {min_per_class}"}
-                for label, n in short.items()
-            ],
-        )
+    _check_counts(labels, min_per_class)
     unknown = sorted(set(counts) - set(LABELS))
     if unknown:
         raise NotEnoughLabelledDataError(f"labels outside {list(LABELS)}: {unknown}")
     started = time.perf_counter()
     if embeddings is None:
         encode = encoder.encode if hasattr(encoder, "encode") else encoder
-        X = np.asarray(encode(texts), dtype=np.float32)
+        parts = []
+        for start in range(0, len(texts), _EMBED_CHUNK):
+            parts.append(np.asarray(encode(texts[start : start + _EMBED_CHUNK]), np.float32))
+            done = min(start + _EMBED_CHUNK, len(texts))
+            say(f"      embedded {done}/{len(texts)} texts ({time.perf_counter() - started:.0f} s)")
+        X = np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
         embed_seconds = time.perf_counter() - started
     else:
         X = np.asarray(embeddings, dtype=np.float32)
@@ -198,10 +209,13 @@ def train_sentiment(
         X, y, np.arange(len(y)), test_size=test_size, stratify=y, random_state=random_state
     )
     started = time.perf_counter()
+    say(f"      fitting: C from {list(Cs)} by {cv}-fold cross-validation")
     classifier = SentimentClassifier(Cs=Cs, cv=cv, random_state=random_state).fit(
         X_train, list(y_train)
     )
     fit_seconds = time.perf_counter() - started
+    for c, score in classifier.cv_scores_.items():
+        say(f"      C {c:g}: cross-validated macro-F1 {score:.4f}")
     predicted = classifier.predict(X_test)
     majority = Counter(y_train.tolist()).most_common(1)[0][0]
     baseline = [majority] * len(y_test)
@@ -356,20 +370,41 @@ def main(
     Parameters
     ----------
     argv : sequence of str, optional
-        ``[--data PATH|s3://B/K] [--encoder-dir DIR] [--name N] [--version V] [--out DIR]
-        [--test-size F] [--seed N] [--cv K] [--min-per-class N] [--max-onnx-diff D]``.
+        ``[--data PATH|s3://B/K] [--format F] [--labels MAP] [--encoding E] [--fine-tune]
+        [--encoder-dir DIR] [--name N] [--version V] [--out DIR] [--test-size F] [--seed N]
+        [--cv K] [--min-per-class N] [--max-onnx-diff D]`` and the fine-tuning options
+        (``--epochs``, ``--max-length``, ``--learning-rate``, ``--head-learning-rate``,
+        ``--batch-size``, ``--patience``, ``--max-steps``, ``--validation-size``,
+        ``--precision``, ``--base-model``).
     settings, s3, tables
         Where to read and publish (default: from the environment).
     """
     parser = argparse.ArgumentParser(
         prog="python -m training_jobs.sentiment",
-        description="Train the sentiment head over the text encoder's embeddings and publish it.",
+        description="Train the sentiment model (a head over the text encoder's embeddings, or "
+        "with --fine-tune the whole encoder) and publish it.",
     )
     parser.add_argument(
         "--data",
         default=None,
-        help=f"labelled JSONL/CSV: a path or s3://bucket/key (default s3://BUCKET/"
-        f"{DEFAULT_DATA_KEY})",
+        help=f"labelled JSONL/CSV/PhraseBank .txt: a path or s3://bucket/key (default "
+        f"s3://BUCKET/{DEFAULT_DATA_KEY})",
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default=None, help="the file's format (default: by suffix)"
+    )
+    parser.add_argument(
+        "--labels",
+        default=None,
+        help="label map, e.g. 0=negative,1=positive,2=neutral (numbers are -1/0/1 otherwise)",
+    )
+    parser.add_argument(
+        "--encoding", default=None, help="the file's encoding (default UTF-8, else latin-1)"
+    )
+    parser.add_argument(
+        "--fine-tune",
+        action="store_true",
+        help="fine-tune the MiniLM encoder with the head (torch; no text_encoder needed)",
     )
     parser.add_argument(
         "--encoder-dir",
@@ -388,7 +423,7 @@ def main(
         "--min-per-class", type=int, default=MIN_PER_CLASS, help="texts per label at least"
     )
     parser.add_argument(
-        "--max-onnx-diff", type=float, default=MAX_ONNX_DIFF, help="ONNX vs sklearn tolerance"
+        "--max-onnx-diff", type=float, default=None, help="ONNX vs sklearn/torch tolerance"
     )
     parser.add_argument(
         "--evaluation-source",
@@ -397,25 +432,57 @@ def main(
         help="what the held-out set is: domain (the user's own texts; the default with "
         "--data) or reference (the default without --data)",
     )
+    tuning = parser.add_argument_group("fine-tuning (--fine-tune)")
+    tuning.add_argument("--epochs", type=int, default=3, help="at most this many (3)")
+    tuning.add_argument("--max-length", type=int, default=64, help="word pieces per text (64)")
+    tuning.add_argument("--learning-rate", type=float, default=8e-5, help="encoder rate (8e-5)")
+    tuning.add_argument(
+        "--head-learning-rate", type=float, default=2e-3, help="new head's rate (2e-3)"
+    )
+    tuning.add_argument("--batch-size", type=int, default=32, help="texts per step (32)")
+    tuning.add_argument("--patience", type=int, default=2, help="epochs without gain (2)")
+    tuning.add_argument("--max-steps", type=int, default=None, help="stop after N steps")
+    tuning.add_argument(
+        "--validation-size", type=float, default=0.1, help="share of the rest (0.1)"
+    )
+    tuning.add_argument(
+        "--precision",
+        choices=("auto", "int8", "fp32"),
+        default="auto",
+        help="auto: int8 when it keeps validation accuracy within 0.5 point",
+    )
+    tuning.add_argument(
+        "--base-model", type=Path, default=None, help="a transformers folder (default MiniLM)"
+    )
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    needs_aws = args.out is None or args.encoder_dir is None or args.data is None
+    needs_aws = (
+        args.out is None or args.data is None or (args.encoder_dir is None and not args.fine_tune)
+    )
     if needs_aws:
         settings = settings or Settings.from_env()
         if s3 is None:
             s3 = s3_client(settings)
+    steps = 5
     try:
         source = args.data or f"s3://{settings.bucket if settings else ''}/{DEFAULT_DATA_KEY}"
-        print(f"[1/5] reading {source}")
-        texts, labels = load_labelled(source, s3=s3)
-        print(f"      {len(texts)} texts: {dict(sorted(Counter(labels).items()))}")
-        print("[2/5] loading the text encoder")
+        print(f"[1/{steps}] reading {source}", flush=True)
+        texts, labels = load_labelled(
+            source, s3=s3, format=args.format, labels=args.labels, encoding=args.encoding
+        )
+        print(f"      {len(texts)} texts: {dict(sorted(Counter(labels).items()))}", flush=True)
+        if args.fine_tune:
+            return _fine_tune(args, texts, labels, source, settings, s3)
+        print(f"[2/{steps}] loading the text encoder", flush=True)
         if args.encoder_dir is not None:
             encoder, encoder_ref = _encoder_from_dir(args.encoder_dir)
         else:
             assert settings is not None
             encoder, encoder_ref = _production_encoder(settings, s3, tables)
-        print(f"      {encoder_ref['name']} {encoder_ref['version']}")
-        print(f"[3/5] embedding and fitting (held out {args.test_size:.0%}, seed {args.seed})")
+        print(f"      {encoder_ref['name']} {encoder_ref['version']}", flush=True)
+        print(
+            f"[3/{steps}] embedding and fitting (held out {args.test_size:.0%}, seed {args.seed})",
+            flush=True,
+        )
         training = train_sentiment(
             texts,
             labels,
@@ -424,6 +491,7 @@ def main(
             random_state=args.seed,
             cv=args.cv,
             min_per_class=args.min_per_class,
+            progress=lambda line: print(line, flush=True),
         )
     except LearnloopError as exc:
         print(f"sentiment: {exc.message}", file=sys.stderr)
@@ -435,8 +503,9 @@ def main(
         f"embed {training.embed_seconds:.1f} s, fit {training.fit_seconds:.1f} s"
     )
     print(f"[4/5] ONNX vs scikit-learn: max |diff| {m['onnx_max_abs_diff']:.2e}")
-    if not m["onnx_max_abs_diff"] <= args.max_onnx_diff:
-        print(f"ONNX differs by more than {args.max_onnx_diff}: not published", file=sys.stderr)
+    max_diff = MAX_ONNX_DIFF if args.max_onnx_diff is None else args.max_onnx_diff
+    if not m["onnx_max_abs_diff"] <= max_diff:
+        print(f"ONNX differs by more than {max_diff}: not published", file=sys.stderr)
         return 2
     evaluation = None
     if args.out is None:
@@ -453,6 +522,116 @@ def main(
         data_source=source,
         evaluation=evaluation,
     )
+    return _publish(args, files, manifest, settings, s3)
+
+
+def _fine_tune(
+    args: argparse.Namespace,
+    texts: list[str],
+    labels: list[str],
+    source: str,
+    settings: Settings | None,
+    s3: Any,
+) -> int:
+    """``--fine-tune``: steps 2-5 of :func:`main` (raises LearnloopError for exit 1)."""
+    from training_jobs.sentiment.fine_tune import FineTuneError
+    from training_jobs.sentiment.tuned import (
+        MAX_ONNX_DIFF as MAX_TORCH_DIFF,
+    )
+    from training_jobs.sentiment.tuned import (
+        build_fine_tuned_artifact,
+        train_fine_tuned,
+        write_text_evaluation_set,
+    )
+
+    _check_counts(labels, args.min_per_class)
+    try:
+        import torch  # noqa: F401  (the sentiment image holds the learn extra only)
+    except ImportError:
+        raise TrainingDataError(
+            "--fine-tune needs torch: pip install -e '.[train]' (the sentiment container "
+            "image holds the learn extra only; run it where the train extra is)"
+        ) from None
+    print(
+        f"[2/5] fine-tuning all-MiniLM-L6-v2 + head (at most {args.epochs} epochs, max length "
+        f"{args.max_length}, held out {args.test_size:.0%}, seed {args.seed})",
+        flush=True,
+    )
+    precision = {"auto": None, "int8": True, "fp32": False}[args.precision]
+    try:
+        training = train_fine_tuned(
+            texts,
+            labels,
+            test_size=args.test_size,
+            validation_size=args.validation_size,
+            random_state=args.seed,
+            max_onnx_diff=MAX_TORCH_DIFF if args.max_onnx_diff is None else args.max_onnx_diff,
+            quantized=precision,
+            progress=lambda line: print(line, flush=True),
+            base_model=args.base_model,
+            max_length=args.max_length,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            head_learning_rate=args.head_learning_rate,
+            patience=args.patience,
+            max_steps=args.max_steps,
+        )
+    except FineTuneError as exc:
+        if "differs from torch" in exc.message:
+            print(f"sentiment: {exc.message}: not published", file=sys.stderr)
+            return 2
+        raise
+    m = training.metrics
+    print(
+        f"[3/5] held out: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f} "
+        f"(majority {m['majority_accuracy']:.4f} / {m['majority_macro_f1']:.4f}); "
+        f"trained {training.train_seconds:.0f} s, best epoch {training.tuned.best_epoch}",
+        flush=True,
+    )
+    print(
+        f"[4/5] ONNX vs torch: max |diff| {m['onnx_max_abs_diff']:.2e}; serving "
+        f"{training.precision}",
+        flush=True,
+    )
+    evaluation = None
+    if args.out is None:
+        assert settings is not None
+        kind = args.evaluation_source or ("domain" if args.data else "reference")
+        evaluation = write_text_evaluation_set(
+            s3, settings.bucket, args.name, training, source=kind
+        )
+    files, manifest = build_fine_tuned_artifact(
+        training,
+        name=args.name,
+        version=args.version,
+        data_source=source,
+        evaluation=evaluation,
+    )
+    return _publish(args, files, manifest, settings, s3)
+
+
+def _check_counts(labels: Sequence[str], min_per_class: int) -> None:
+    counts = Counter(labels)
+    short = {label: counts[label] for label in LABELS if counts[label] < min_per_class}
+    if short:
+        raise NotEnoughLabelledDataError(
+            f"need at least {min_per_class} labelled texts of each of {', '.join(LABELS)}; "
+            f"got {', '.join(f'{label} {counts.get(label, 0)}' for label in LABELS)}",
+            details=[
+                {"field": f"label.{label}", "message": f"{n} of at least {min_per_class}"}
+                for label, n in short.items()
+            ],
+        )
+
+
+def _publish(
+    args: argparse.Namespace,
+    files: dict[str, bytes],
+    manifest: dict[str, Any],
+    settings: Settings | None,
+    s3: Any,
+) -> int:
     if args.out is not None:
         written = write_artifact_dir(args.out, files, manifest)
         print(f"[5/5] wrote {', '.join(written)} to {args.out}")
@@ -484,8 +663,9 @@ def _production_encoder(
     ref = loader.production(TEXT_ENCODER_MODEL)
     if ref is None:
         raise NoProductionModelError(
-            "no production text_encoder: run `learnloop train text_encoder` first, "
-            "or pass --encoder-dir"
+            "the frozen-encoder head needs a production text_encoder: run `learnloop train "
+            "text_encoder` first (torch, ~1.3 GB of memory) or pass --encoder-dir; or train "
+            "with --fine-tune, which needs none"
         )
     manifest, files = loader.read_artifact(ref, only=(MODEL_FILE, TOKENIZER_FILE))
     encoder = TextEncoder.from_files(files, manifest)

@@ -69,6 +69,7 @@ __all__ = [
     "score_predictor",
     "score_price_forecast",
     "score_sentiment",
+    "score_sentiment_proba",
     "score_two_tower",
     "weighted_auc",
     "weighted_macro_f1",
@@ -376,6 +377,21 @@ def score_sentiment(
     input_name = session.get_inputs()[0].name
     features = np.ascontiguousarray(embeddings, dtype=np.float32)
     [proba] = session.run(["probabilities"], {input_name: features})
+    return score_sentiment_proba(labels, proba, truth)
+
+
+def score_sentiment_proba(labels: list[str], proba: np.ndarray, truth: np.ndarray) -> Scores:
+    """Score sentiment probabilities (columns in ``labels`` order) against ``truth``: the
+    argmax label, macro-F1 (a fine-tuned version computes them from the texts itself).
+
+    Examples
+    --------
+    >>> scores = score_sentiment_proba(["negative", "positive"],
+    ...                                np.array([[0.9, 0.1], [0.2, 0.8]]),
+    ...                                np.array(["negative", "negative"]))
+    >>> scores.extra["accuracy"]
+    0.5
+    """
     predicted = np.asarray(labels)[np.argmax(np.asarray(proba), axis=1)]
     truth = np.asarray(truth)
     accuracy = float(np.mean(predicted == truth)) if len(truth) else float("nan")

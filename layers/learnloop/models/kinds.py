@@ -65,6 +65,7 @@ __all__ = [
     "BANDIT_POLICY_KIND",
     "BANDIT_POLICY_NAMES",
     "DEFAULT_KIND",
+    "FINE_TUNED",
     "FORECAST_MEMBERS",
     "ITEMS_FILE",
     "ITEM_EMBEDDINGS_FILE",
@@ -397,13 +398,19 @@ def check_text_encoder(files: Mapping[str, bytes], manifest: Mapping[str, Any]) 
 
 #: The labels a sentiment head must predict (``POST /v1/sentiment`` answers with all three).
 SENTIMENT_LABELS = frozenset({"negative", "neutral", "positive"})
+#: ``extra.format`` of a sentiment version that is the whole fine-tuned encoder and head in one
+#: graph (``input_ids``, ``attention_mask`` → ``probabilities``) with its ``tokenizer.json``;
+#: any other value (or none) is a head over a registered text encoder's embeddings.
+FINE_TUNED = "fine_tuned"
 _VERSION_RE = re.compile(r"^\d{8}T\d{6}Z$")
 
 
 def check_sentiment(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> None:
-    """The head names its labels and the encoder version it was trained on, takes one
-    ``[n, embedding_dim]`` float matrix and gives finite probabilities over the labels that
-    sum to 1 on a smoke row (a unit vector, as the encoder's embeddings are)."""
+    """The version names its labels. A head names the encoder version it was trained on,
+    takes one ``[n, embedding_dim]`` float matrix and gives finite probabilities over the
+    labels that sum to 1 on a smoke row (a unit vector, as the encoder's embeddings are). A
+    ``fine_tuned`` version carries its tokenizer and ``max_length`` and does the same on a
+    smoke text."""
     import numpy as np
 
     extra = manifest.get("extra")
@@ -417,6 +424,9 @@ def check_sentiment(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> 
         raise ArtifactRejectedError(
             f"extra.labels is {labels!r}; expected each of {sorted(SENTIMENT_LABELS)} once"
         )
+    if extra.get("format") == FINE_TUNED:
+        _check_fine_tuned(files, extra, len(labels))
+        return
     encoder = extra.get("text_encoder")
     if (
         not isinstance(encoder, Mapping)
@@ -450,6 +460,29 @@ def check_sentiment(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> 
             f"smoke prediction has shape {list(probabilities.shape)}, not [1, {len(labels)}]"
         )
     if not _finite(probabilities) or abs(float(probabilities.sum()) - 1.0) > 1e-4:
+        raise ArtifactRejectedError("smoke probabilities are not finite or do not sum to 1")
+
+
+def _check_fine_tuned(files: Mapping[str, bytes], extra: Mapping[str, Any], n_labels: int) -> None:
+    from learnloop.text.classifier import TextClassifier
+
+    if TOKENIZER_FILE not in files:
+        raise ArtifactRejectedError(f"a fine_tuned sentiment version needs its {TOKENIZER_FILE}")
+    max_length = extra.get("max_length")
+    if not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 2:
+        raise ArtifactRejectedError(f"extra.max_length is {max_length!r}; expected an int >= 2")
+    try:
+        classifier = TextClassifier(files[MODEL_FILE], files[TOKENIZER_FILE], max_length=max_length)
+        probabilities = classifier.predict_proba(["Shares rose after results", "ok"])
+    except LearnloopError as exc:
+        raise ArtifactRejectedError(exc.message) from exc
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ArtifactRejectedError(f"smoke prediction failed: {_first_line(exc)}") from exc
+    if probabilities.shape != (2, n_labels):
+        raise ArtifactRejectedError(
+            f"smoke prediction has shape {list(probabilities.shape)}, not [2, {n_labels}]"
+        )
+    if not _finite(probabilities) or float(abs(probabilities.sum(axis=1) - 1.0).max()) > 1e-4:
         raise ArtifactRejectedError("smoke probabilities are not finite or do not sum to 1")
 
 

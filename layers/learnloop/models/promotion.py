@@ -617,7 +617,9 @@ def _score_sentiment(
     read_files: FileReader,
 ) -> tuple[Any, Any, list[str]]:
     from learnloop.models.artifacts import MODEL_FILE
-    from learnloop.models.evaluation import score_sentiment
+    from learnloop.models.evaluation import score_sentiment, score_sentiment_proba
+    from learnloop.models.kinds import FINE_TUNED, TOKENIZER_FILE
+    from learnloop.text.classifier import TextClassifier
 
     texts = [str(t) for t in arrays["texts"].tolist()]
     truth = arrays["labels"]
@@ -637,7 +639,18 @@ def _score_sentiment(
 
     scores = []
     for head, head_files in ((manifest, files), (prod_manifest, prod_files)):
-        labels = list((head.get("extra") or {}).get("labels") or [])
+        extra = head.get("extra") or {}
+        labels = list(extra.get("labels") or [])
+        if extra.get("format") == FINE_TUNED:
+            # the whole model reads the texts themselves: no encoder, no embeddings
+            classifier = TextClassifier(
+                head_files[MODEL_FILE],
+                head_files[TOKENIZER_FILE],
+                max_length=int(extra["max_length"]),
+            )
+            proba = classifier.predict_proba(texts)
+            scores.append(score_sentiment_proba(labels, proba, truth))
+            continue
         scores.append(score_sentiment(head_files[MODEL_FILE], labels, embeddings_for(head), truth))
     return scores[0], scores[1], notes
 

@@ -1,7 +1,23 @@
 """``POST /v1/sentiment``: texts in, negative / neutral / positive probabilities out.
 
-The production ``sentiment`` model (contract C, ``extra.kind = "sentiment"``) is a classifier
-head over sentence embeddings. Its manifest names the text encoder version it was trained on
+Three methods answer, and the reply names which (``method``, overall and per text):
+
+``lexicon``
+    :mod:`learnloop.sentiment.lexicon` (VADER + a finance / crypto word list) while no
+    ``sentiment`` model is in production: a fresh install answers, never 409.
+``model``
+    The production ``sentiment`` model alone.
+``ensemble``
+    Routed by the model's confidence: a text whose top probability is below the version's
+    ``extra.routing.below`` gets the mean of the model's and the lexicon's probabilities
+    (weighted by ``lexicon_weight``). The training job writes ``routing`` only when it beat
+    the model alone on its validation rows, so most versions serve ``model``.
+
+The production model (contract C, ``extra.kind = "sentiment"``) is one of two formats.
+``extra.format = "fine_tuned"``: the whole fine-tuned encoder and head in one ONNX graph with
+its ``tokenizer.json`` (:class:`~learnloop.text.classifier.TextClassifier`). ``"head"`` (the
+default): a classifier head over sentence embeddings, whose manifest names the text encoder
+version it was trained on
 (``extra.text_encoder``), and that version — not whatever the ``text_encoder`` alias points
 at now — embeds the texts: a head is only meaningful in the embedding space it was fit in,
 and pinning keeps the route answering (correctly) when the weekly encoder re-export moves the
@@ -15,10 +31,12 @@ request.
 Examples
 --------
 >>> classify(services.sentiment_cache, {"texts": ["Profit rose 20 %"]})  # doctest: +SKIP
-{'model': 'sentiment', 'version': '20261120T093000Z',
+{'model': 'sentiment', 'version': '20261120T093000Z', 'method': 'model',
  'text_encoder': {'model': 'text_encoder', 'version': '20261119T040000Z'},
- 'results': [{'label': 'positive', 'score': 0.93,
+ 'results': [{'label': 'positive', 'score': 0.93, 'method': 'model',
               'probabilities': {'negative': 0.02, 'neutral': 0.05, 'positive': 0.93}}]}
+>>> [s.label for s in score_texts(["BTC dumped 20% overnight, rekt"])]
+['negative']
 """
 
 from __future__ import annotations
@@ -29,10 +47,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from learnloop.exceptions import ConflictError, LearnloopError, ModelLoadError
+from learnloop.exceptions import (
+    ConflictError,
+    LearnloopError,
+    ModelLoadError,
+    NoProductionModelError,
+)
 from learnloop.models.cache import ProductionRef
-from learnloop.models.kinds import ArtifactRejectedError, check_sentiment
+from learnloop.models.kinds import FINE_TUNED, ArtifactRejectedError, check_sentiment
 from learnloop.models.registry import REJECTED
+from learnloop.sentiment.lexicon import LEXICON_VERSION, default_lexicon
+from learnloop.text.classifier import TextClassifier
 from learnloop.text.encoder import MODEL_FILE, TOKENIZER_FILE, TextEncoder
 from learnloop.validation import Identifier, Strict, validate
 
@@ -44,17 +69,25 @@ if TYPE_CHECKING:
     from learnloop.text.encoder import TextEncoder
 
 __all__ = [
+    "LEXICON",
     "MAX_TEXTS",
     "MAX_TEXT_CHARS",
+    "METHODS",
     "SENTIMENT_MODEL",
     "SentimentIn",
     "SentimentModel",
+    "SentimentScore",
     "TextEncoderUnavailableError",
     "classify",
     "load_sentiment_artifact",
+    "score_texts",
 ]
 
 SENTIMENT_MODEL = "sentiment"
+#: The ``model`` a lexicon reply names.
+LEXICON = "lexicon"
+#: What can answer a text (the reply's ``method``).
+METHODS = ("lexicon", "model", "ensemble")
 MAX_TEXTS = 64
 MAX_TEXT_CHARS = 2000
 
@@ -77,10 +110,40 @@ class TextEncoderUnavailableError(ConflictError):
     code = "text_encoder_unavailable"
 
 
+@dataclass(frozen=True)
+class SentimentScore:
+    """One text's sentiment: ``label``, its probability ``score``, every label's
+    ``probabilities`` and the ``method`` that answered (``lexicon``, ``model``, ``ensemble``).
+
+    Examples
+    --------
+    >>> SentimentScore("neutral", 1.0, {"negative": 0.0, "neutral": 1.0, "positive": 0.0},
+    ...                "lexicon").as_dict()["method"]
+    'lexicon'
+    """
+
+    label: str
+    score: float
+    probabilities: dict[str, float]
+    method: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The reply's form of one result."""
+        return {
+            "label": self.label,
+            "score": self.score,
+            "probabilities": dict(self.probabilities),
+            "method": self.method,
+        }
+
+
 @dataclass(frozen=True, eq=False)
 class SentimentModel:
-    """One sentiment version with the encoder version it was trained on; immutable, shared
-    across threads.
+    """One sentiment version, ready to run; immutable, shared across threads.
+
+    A ``head`` version holds the encoder version it was trained on and the head's session;
+    a ``fine_tuned`` version holds its whole-model :class:`TextClassifier`. ``routing``
+    (``{"below", "lexicon_weight"}``) is the version's confidence routing, or None.
 
     Examples
     --------
@@ -92,17 +155,112 @@ class SentimentModel:
     name: str
     version: str
     labels: tuple[str, ...]
-    encoder: TextEncoder = field(repr=False)
+    encoder: TextEncoder | None = field(repr=False)
     session: Any = field(repr=False)
     input_name: str = field(repr=False, default="features")
+    classifier: TextClassifier | None = field(repr=False, default=None)
+    routing: Mapping[str, float] | None = None
+
+    @property
+    def method(self) -> str:
+        """``ensemble`` when the version routes low-confidence texts, else ``model``."""
+        return "ensemble" if self.routing else "model"
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """Probabilities of ``labels`` per text, shape ``(len(texts), len(labels))``."""
+        """The model's probabilities of ``labels`` per text, ``(len(texts), len(labels))``."""
         import numpy as np
 
+        if self.classifier is not None:
+            return self.classifier.predict_proba(texts)
+        assert self.encoder is not None
         embeddings = np.ascontiguousarray(self.encoder.encode(texts), dtype=np.float32)
         result: np.ndarray = self.session.run(["probabilities"], {self.input_name: embeddings})[0]
         return result
+
+    def score(self, texts: list[str]) -> list[SentimentScore]:
+        """Each text's :class:`SentimentScore`, routed by confidence when ``routing`` says."""
+        rows = self.predict_proba(texts).tolist()
+        below = float((self.routing or {}).get("below", 0.0))
+        weight = float((self.routing or {}).get("lexicon_weight", 0.5))
+        unsure = [i for i, row in enumerate(rows) if max(row) < below]
+        methods = ["model"] * len(rows)
+        if unsure:
+            lexicon = default_lexicon()
+            column = {label: i for i, label in enumerate(lexicon.classes_)}
+            lexicon_rows = lexicon.proba_rows([texts[i] for i in unsure])
+            for i, lex in zip(unsure, lexicon_rows, strict=True):
+                rows[i] = [
+                    (1.0 - weight) * p + weight * lex[column[label]]
+                    for label, p in zip(self.labels, rows[i], strict=True)
+                ]
+                methods[i] = "ensemble"
+        return [_score(self.labels, row, method) for row, method in zip(rows, methods, strict=True)]
+
+
+def _score(
+    labels: tuple[str, ...], row: list[float] | tuple[float, ...], method: str
+) -> SentimentScore:
+    best = max(range(len(row)), key=row.__getitem__)
+    return SentimentScore(
+        label=labels[best],
+        score=float(row[best]),
+        probabilities={label: float(p) for label, p in sorted(zip(labels, row, strict=True))},
+        method=method,
+    )
+
+
+def lexicon_scores(texts: list[str]) -> list[SentimentScore]:
+    """Each text's :class:`SentimentScore` from the lexicon alone (no model, no numpy).
+
+    Examples
+    --------
+    >>> lexicon_scores(["Shares plunged after the profit warning"])[0].label
+    'negative'
+    """
+    lexicon = default_lexicon()
+    return [_score(lexicon.classes_, row, LEXICON) for row in lexicon.proba_rows(texts)]
+
+
+def score_texts(
+    texts: list[str], *, cache: VersionCache[SentimentModel] | None = None
+) -> list[SentimentScore]:
+    """The sentiment of each text, for library callers (any number of texts).
+
+    Parameters
+    ----------
+    texts : list of str
+        The texts, scored in order.
+    cache : VersionCache of SentimentModel, optional
+        The container's sentiment cache. Without one, or while no ``sentiment`` version is in
+        production, the lexicon answers.
+
+    Returns
+    -------
+    list of SentimentScore
+        One per text (``method`` says which method answered it).
+
+    Raises
+    ------
+    TextEncoderUnavailableError
+        The production head's encoder version cannot be loaded (as the route's 409).
+
+    Examples
+    --------
+    >>> [(s.label, s.method) for s in score_texts(["ETH to the moon, so bullish"])]
+    [('positive', 'lexicon')]
+    """
+    texts = list(texts)
+    if not texts:
+        return []
+    model = None
+    if cache is not None:
+        try:
+            model = cache.get(SENTIMENT_MODEL)
+        except NoProductionModelError:
+            model = None
+    if model is None:
+        return lexicon_scores(texts)
+    return model.score(texts)
 
 
 def load_sentiment_artifact(
@@ -130,12 +288,27 @@ def load_sentiment_artifact(
     ModelLoadError
         The sentiment files are unreadable, or do not match their manifest.
     """
-    manifest, files = loader.read_artifact(ref, only=(MODEL_FILE,))
+    manifest, files = loader.read_artifact(ref)  # a head lists model.onnx alone
     try:
         check_sentiment(files, manifest)  # the registration checks, so a bad head never serves
     except ArtifactRejectedError as exc:
         raise ModelLoadError(f"{ref.name} {ref.version}: {exc.reason}") from exc
     extra = manifest["extra"]
+    routing = _routing(extra.get("routing"))
+    labels = tuple(str(label) for label in extra["labels"])
+    if extra.get("format") == FINE_TUNED:
+        classifier = TextClassifier(
+            files[MODEL_FILE], files[TOKENIZER_FILE], max_length=int(extra["max_length"])
+        )
+        return SentimentModel(
+            name=ref.name,
+            version=ref.version,
+            labels=labels,
+            encoder=None,
+            session=None,
+            classifier=classifier,
+            routing=routing,
+        )
     pinned = extra["text_encoder"]
     encoder = shared_encoder(pinned["name"], pinned["version"]) if shared_encoder else None
     if encoder is None:
@@ -149,17 +322,30 @@ def load_sentiment_artifact(
     return SentimentModel(
         name=ref.name,
         version=ref.version,
-        labels=tuple(str(label) for label in extra["labels"]),
+        labels=labels,
         encoder=encoder,
         session=session,
         input_name=session.get_inputs()[0].name,
+        routing=routing,
     )
+
+
+def _routing(value: Any) -> dict[str, float] | None:
+    # a manifest routing entry with nothing to route (below <= 0) is the model alone
+    if not isinstance(value, Mapping):
+        return None
+    below = value.get("below")
+    weight = value.get("lexicon_weight", 0.5)
+    if not isinstance(below, int | float) or not isinstance(weight, int | float) or below <= 0:
+        return None
+    return {"below": float(below), "lexicon_weight": min(max(float(weight), 0.0), 1.0)}
 
 
 def classify(
     cache: VersionCache[SentimentModel], body: Any, *, assign: AssignModel | None = None
 ) -> dict[str, Any]:
-    """The sentiment of each text, from the production ``sentiment`` model.
+    """The sentiment of each text: the production ``sentiment`` model, or the lexicon while
+    there is none.
 
     Parameters
     ----------
@@ -171,16 +357,17 @@ def classify(
     Returns
     -------
     dict
-        ``{"model", "version", "text_encoder": {"model", "version"}, "results": [{"label",
-        "score", "probabilities": {"negative", "neutral", "positive"}}, ...]}``, one result
-        per text in order; ``score`` is the probability of ``label``.
+        ``{"model", "version", "method", "text_encoder", "results": [{"label", "score",
+        "probabilities": {"negative", "neutral", "positive"}, "method"}, ...]}``, one result
+        per text in order; ``score`` is the probability of ``label``. ``method`` is
+        ``lexicon`` (``model`` is then ``"lexicon"``), ``model`` or ``ensemble``;
+        ``text_encoder`` names the encoder a ``head`` version embedded with (``{"model",
+        "version"}``), else null.
 
     Raises
     ------
     ValidationError
         A bad body (422; ``details`` name ``texts`` or ``texts[i]``).
-    NoProductionModelError
-        No sentiment model in production yet (409).
     TextEncoderUnavailableError
         The encoder version the model was trained on cannot be loaded (409).
 
@@ -192,25 +379,26 @@ def classify(
     """
     request = validate(SentimentIn, body)
     assignment = assign(SENTIMENT_MODEL, request.user_id) if assign and request.user_id else None
-    model = cache.get_version(SENTIMENT_MODEL, assignment.version if assignment else None)
-    probabilities = model.predict_proba(request.texts)
-    results = []
-    for row in probabilities.tolist():
-        best = max(range(len(row)), key=row.__getitem__)
-        results.append(
-            {
-                "label": model.labels[best],
-                "score": float(row[best]),
-                "probabilities": {
-                    label: float(p) for label, p in sorted(zip(model.labels, row, strict=True))
-                },
-            }
-        )
+    try:
+        model = cache.get_version(SENTIMENT_MODEL, assignment.version if assignment else None)
+    except NoProductionModelError:
+        return {
+            "model": LEXICON,
+            "version": LEXICON_VERSION,
+            "method": LEXICON,
+            "text_encoder": None,
+            "results": [score.as_dict() for score in lexicon_scores(request.texts)],
+        }
     reply: dict[str, Any] = {
         "model": model.name,
         "version": model.version,
-        "text_encoder": {"model": model.encoder.name, "version": model.encoder.version},
-        "results": results,
+        "method": model.method,
+        "text_encoder": (
+            {"model": model.encoder.name, "version": model.encoder.version}
+            if model.encoder is not None
+            else None
+        ),
+        "results": [score.as_dict() for score in model.score(request.texts)],
     }
     if assignment is not None:
         reply["variant"] = assignment.as_variant()

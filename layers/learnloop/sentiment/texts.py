@@ -159,13 +159,13 @@ def score_batch(texts: list[str], *, cache: VersionCache[SentimentModel]) -> lis
     >>> score_batch(["BTC breaks out"], cache=services.sentiment_cache)  # doctest: +SKIP
     [Scored(label='positive', polarity=0.81, probabilities={...}, method='model')]
     """
-    from learnloop.sentiment.classify import classify
+    from learnloop.sentiment.classify import score_texts
 
     try:
-        results = classify(cache, {"texts": texts})["results"]
-    except ConflictError:  # no production model (and no lexicon yet): stored unscored
+        results = [score.as_dict() for score in score_texts(texts, cache=cache)]
+    except ConflictError:  # a frozen head whose text encoder cannot load: stored unscored
         return None
-    return [_scored(r, method=str(r.get("method", "model"))) for r in results]
+    return [_scored(r, method=str(r["method"])) for r in results]
 
 
 def _scored(result: dict[str, Any], *, method: str) -> Scored:

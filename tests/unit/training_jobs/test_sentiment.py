@@ -71,8 +71,8 @@ def test_jsonl_and_csv_read_alike_and_errors_name_the_line(tmp_path: Path) -> No
         read_labelled(json.dumps({"text": "x" * 2001, "label": 1}).encode(), "d.jsonl")
     with pytest.raises(TrainingDataError, match="header must name"):
         read_labelled(b"sentence,label\na,pos\n", "d.csv")
-    with pytest.raises(TrainingDataError, match=r"\.jsonl, \.ndjson or \.csv"):
-        read_labelled(b"a@positive\n", "d.txt")
+    with pytest.raises(TrainingDataError, match=r"\.jsonl, \.ndjson, \.csv or \.txt"):
+        read_labelled(b"a@positive\n", "d.tsv")
     path = tmp_path / "train.jsonl"
     path.write_bytes(jsonl)
     assert load_labelled(path)[1] == ["positive", "negative"]
