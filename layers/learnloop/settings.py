@@ -226,6 +226,8 @@ class Settings:
     rate_limit_read_burst: int = 2000
     rate_limit_admin_per_second: float = 20.0
     rate_limit_admin_burst: int = 200
+    #: Reactions, events, outcomes and feedback dated further back than this are refused (422).
+    max_event_age_days: int = 3650
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -310,6 +312,7 @@ class Settings:
             rate_limit_read_burst=_burst(env, "read"),
             rate_limit_admin_per_second=_rate(env, "admin"),
             rate_limit_admin_burst=_burst(env, "admin"),
+            max_event_age_days=_int(env, "LEARNLOOP_MAX_EVENT_AGE_DAYS", 3650, minimum=1),
             extra={k: v for k, v in env.items() if k.startswith("LEARNLOOP_")},
         )
 

@@ -69,7 +69,9 @@ def derive_event_id(event: EventIn) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def parse_event_batch(body: Any, *, max_events: int, now: datetime) -> list[EventIn]:
+def parse_event_batch(
+    body: Any, *, max_events: int, now: datetime, max_age_days: int | None = None
+) -> list[EventIn]:
     """Validate a whole batch, collecting every bad index and field before raising.
 
     Raises
@@ -96,7 +98,7 @@ def parse_event_batch(body: Any, *, max_events: int, now: datetime) -> list[Even
         )
         raise invalid(details)
     events: list[EventIn] = []
-    context = {"now": now}
+    context = {"now": now, "max_age_days": max_age_days}
     for index, item in enumerate(raw):
         prefix: tuple[int | str, ...] = ("events", index)
         try:
@@ -151,7 +153,12 @@ def ingest_events(
     """
     now = now or utcnow()
     settings = tables.settings
-    events = parse_event_batch(body, max_events=settings.max_batch_events, now=now)
+    events = parse_event_batch(
+        body,
+        max_events=settings.max_batch_events,
+        now=now,
+        max_age_days=settings.max_event_age_days,
+    )
 
     dropped_ids = dropped_users(tables, {event.user_id for event in events}, cache=consent)
     kept = [event for event in events if event.user_id not in dropped_ids]

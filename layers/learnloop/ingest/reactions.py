@@ -54,7 +54,13 @@ def put_reaction(
     now = now or utcnow()
     settings = tables.settings
     reaction = validate(
-        ReactionIn, body, context={"content_types": settings.content_types, "now": now}
+        ReactionIn,
+        body,
+        context={
+            "content_types": settings.content_types,
+            "now": now,
+            "max_age_days": settings.max_event_age_days,
+        },
     )
 
     if dropped_users(tables, [reaction.user_id], cache=consent):
