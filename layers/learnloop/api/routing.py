@@ -23,12 +23,18 @@ from chalice.app import Request, Response
 
 from learnloop.api.auth.keys import Principal, Scope
 from learnloop.api.openapi.document import build_document
-from learnloop.api.responses import error_response, internal_error_response, json_response
+from learnloop.api.responses import (
+    error_response,
+    internal_error_response,
+    json_response,
+    store_unavailable_response,
+)
 from learnloop.api.route_spec import QueryParam, RouteSpec
 from learnloop.api.services import Services, get_services
 from learnloop.exceptions import BadRequestError, LearnloopError, PayloadTooLargeError
 from learnloop.observability import logger
 from learnloop.settings import Settings
+from learnloop.store.faults import RETRY_AFTER_SECONDS, is_store_fault
 from learnloop.store.tables import Tables
 from learnloop.validation import field_path, invalid
 
@@ -273,9 +279,17 @@ class Api:
                 result = view(call, **path)
             except LearnloopError as exc:
                 if exc.status >= 500:
+                    if is_store_fault(exc):  # throttled or down: worth a retry, not a bug
+                        logger.warning("store fault", exc_info=True)
+                        return store_unavailable_response(RETRY_AFTER_SECONDS)
                     logger.exception("request failed")
                     return internal_error_response()
                 return error_response(exc)
+            except Exception as exc:
+                if is_store_fault(exc):
+                    logger.warning("store fault", exc_info=True)
+                    return store_unavailable_response(RETRY_AFTER_SECONDS)
+                raise
             if isinstance(result, Response):
                 return result
             return json_response(result, spec.status)
