@@ -131,6 +131,8 @@ def delete_user(
     counts = {
         "reactions": _delete_all(tables.reactions, reactions),
         "events": _delete_all(tables.events, events),
+        # Event-id marks and reaction tombstones: keyed by the user id, so they go too.
+        "ingest_marks": _delete_all(tables.ingest_marks, list(tables.ingest_marks.query(user_id))),
     }
     insights = _delete_insights(tables, user_id)
     counts["insights"] = sum(insights.values())

@@ -25,6 +25,7 @@ from learnloop.store.records import (
     DecisionRecord,
     Event,
     Experiment,
+    IngestMark,
     Insight,
     LedgerEntry,
     ModelRecord,
@@ -158,3 +159,9 @@ class Tables:
     @property
     def decisions(self) -> type[DecisionRecord]:
         return self._bound["decisions"]  # type: ignore[return-value]
+
+    # --- ingest marks (event ids, reaction tombstones) ---
+
+    @property
+    def ingest_marks(self) -> type[IngestMark]:
+        return self._bound["ingest_marks"]  # type: ignore[return-value]
