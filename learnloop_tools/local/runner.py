@@ -25,7 +25,7 @@ from typing import Any
 from learnloop.api import set_services
 from learnloop.api.auth import create_api_key, hash_key
 from learnloop.observability import logger, metrics
-from learnloop.settings import Settings
+from learnloop.settings import DEFAULT_CONTENT_TYPES, Settings
 from learnloop.store import Tables, bootstrap
 from learnloop.store.clients import s3_client
 from learnloop_tools.local.api_server import LocalApiServer, find_app_path, load_app_module
@@ -270,6 +270,9 @@ class Runner:
         values["LEARNLOOP_STAGE"] = self.settings.stage
         values["LEARNLOOP_TABLE_PREFIX"] = self.settings.table_prefix
         values["LEARNLOOP_BUCKET"] = self.settings.bucket
+        if self.settings.content_types != DEFAULT_CONTENT_TYPES:
+            # What the API accepts: a job or client reading local.env must agree with it.
+            values["LEARNLOOP_CONTENT_TYPES"] = ",".join(self.settings.content_types)
         return values
 
     # --- steps of start ----------------------------------------------------------------------
