@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
 from learnloop_tools.local.exceptions import RunnerError
+from learnloop_tools.local.journal import RequestJournal, replay
 
 #: Credentials the emulator accepts; set only when the process has none of its own.
 LOCAL_CREDENTIALS = {
@@ -228,22 +230,52 @@ EMULATOR_LOCK = ReadWriteLock()
 
 
 class _WriteCounter:
-    """WSGI middleware counting state-changing requests and serializing them (see
-    :data:`EMULATOR_LOCK`)."""
+    """WSGI middleware counting state-changing requests, serializing them (see
+    :data:`EMULATOR_LOCK`) and journaling those that succeeded (see
+    :mod:`learnloop_tools.local.journal`) before their response leaves."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.count = 0
+        self.journal: RequestJournal | None = None
+        #: Held by each write, and by a snapshot to pause writes while reads go on.
+        self.gate = threading.Lock()
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if is_state_changing(environ):
-            with self._lock:
-                self.count += 1
-            with EMULATOR_LOCK.writing():
+        if not is_state_changing(environ):
+            with EMULATOR_LOCK.reading():
                 return _materialized(self.app(environ, start_response))
-        with EMULATOR_LOCK.reading():
-            return _materialized(self.app(environ, start_response))
+        with self._lock:
+            self.count += 1
+        journal = self.journal
+        body = b""
+        if journal is not None:
+            body = _read_body(environ)
+        status: list[str] = []
+
+        def recording_start_response(code: str, headers: Any, exc_info: Any = None) -> Any:
+            status.append(code)
+            return start_response(code, headers, exc_info)
+
+        with self.gate, EMULATOR_LOCK.writing():
+            answer = _materialized(self.app(environ, recording_start_response))
+            if journal is not None and status and int(status[0][:3]) < 400:
+                journal.append(environ, body)
+        return answer
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    # Read the body once and hand moto a copy: the journal needs it too.
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):  # chunked: werkzeug ends the stream itself
+        body = stream.read()
+    else:
+        body = stream.read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("wsgi.input_terminated", None)
+    return body
 
 
 def _materialized(body: Iterable[bytes]) -> list[bytes]:
@@ -353,6 +385,28 @@ class EmbeddedMotoServer:
     def endpoint_url(self) -> str:
         """``http://host:port``: what ``AWS_ENDPOINT_URL`` should be."""
         return f"http://{self.host}:{self.port}"
+
+    def journal_to(self, journal: RequestJournal | None) -> None:
+        """Journal every successful state-changing request from now on (``None``: stop)."""
+        self._counter().journal = journal
+
+    @contextlib.contextmanager
+    def writes_paused(self) -> Iterator[None]:
+        """No request changes the emulator inside (they wait); reads go on."""
+        with self._counter().gate:
+            yield
+
+    def replay(self, journal: RequestJournal, first_segment: int) -> int:
+        """Apply the journaled requests of segments ``first_segment`` on; returns how many."""
+        counter = self._counter()
+        with EMULATOR_LOCK.writing():
+            return replay(counter.app, journal.entries(first_segment))
+
+    def _counter(self) -> _WriteCounter:
+        counter = self._server.counter if self._server is not None else None
+        if counter is None:
+            raise RunnerError("the AWS emulator is not running")
+        return counter
 
     @property
     def writes(self) -> int:
