@@ -136,15 +136,14 @@ def _logs_on_stderr() -> Iterator[None]:
     from learnloop.observability import logger
 
     handler = logger.registered_handler
-    stream = handler.stream if isinstance(handler, logging.StreamHandler) else None
-    if stream is not None:
-        handler.setStream(sys.stderr)  # type: ignore[union-attr]
+    stream_handler = handler if isinstance(handler, logging.StreamHandler) else None
+    stream = stream_handler.setStream(sys.stderr) if stream_handler is not None else None
     try:
         with contextlib.redirect_stdout(sys.stderr):
             yield
     finally:
-        if stream is not None:
-            handler.setStream(stream)  # type: ignore[union-attr]
+        if stream_handler is not None and stream is not None:
+            stream_handler.setStream(stream)
 
 
 @contextlib.contextmanager

@@ -62,9 +62,12 @@ def is_store_fault(exc: BaseException) -> bool:
         if isinstance(current, ClientError):
             error = current.response.get("Error", {})
             status = current.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            return error.get("Code") in RETRYABLE_CODES or int(status or 0) >= 500
-        code = getattr(current, "cause_response_code", None)  # PynamoDB's wrapped errors
-        if code in RETRYABLE_CODES:
+            code = str(error.get("Code", ""))
+            # An emulator's bare HTTP 500 comes back with the status as its code.
+            numeric = int(code) if code.isdigit() else 0
+            return code in RETRYABLE_CODES or max(int(status or 0), numeric) >= 500
+        wrapped = getattr(current, "cause_response_code", None)  # PynamoDB's wrapped errors
+        if wrapped in RETRYABLE_CODES:
             return True
         current = current.__cause__ or getattr(current, "cause", None) or current.__context__
     return False
