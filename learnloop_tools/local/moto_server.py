@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import io
 import os
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
@@ -288,6 +290,68 @@ def _materialized(body: Iterable[bytes]) -> list[bytes]:
             close()
 
 
+_touched = threading.local()
+
+
+def install_cheap_transaction_backups() -> None:
+    """Make moto's TransactWriteItems cost what it touches, not what the tables hold.
+
+    Moto backs up a transaction by deep-copying the whole table once per action (100 copies
+    of the events table for a 50-event transaction: seconds per request on a stage of a few
+    thousand events, and read timeouts). Within a transaction the backup is now the table
+    with its item dicts copied (pointers only) and the touched partitions deep-copied: a
+    rollback restores exactly as before, since an action changes only its own item. Other
+    deep copies of a table (backups) are unchanged. Idempotent.
+    """
+    try:
+        from moto.dynamodb.models import DynamoDBBackend
+        from moto.dynamodb.models.dynamo_type import DynamoType
+        from moto.dynamodb.models.table import Table
+    except ImportError:  # another moto: keep its behaviour
+        return
+    if getattr(DynamoDBBackend, "_learnloop_cheap_backups", False):
+        return
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        touched: dict[str, set[Any]] = {}
+        for item in transact_items:
+            _, op = next(iter(item.items()))
+            table = self.tables.get(op.get("TableName"))
+            key = op.get("Key") or op.get("Item") or {}
+            if table is not None and table.hash_key_attr in key:
+                hashes = touched.setdefault(table.name, set())
+                hashes.add(DynamoType(key[table.hash_key_attr]))
+        _touched.tables = touched
+        try:
+            return original(self, transact_items)
+        finally:
+            _touched.tables = None
+
+    def deepcopy_table(self: Any, memo: dict[int, Any]) -> Any:
+        hashes = (getattr(_touched, "tables", None) or {}).get(self.name)
+        cls: Any = type(self)
+        new = cls.__new__(cls)
+        memo[id(self)] = new
+        if hashes is None:  # not a transaction's backup: a real deep copy
+            for name, value in self.__dict__.items():
+                setattr(new, name, copy.deepcopy(value, memo))
+            return new
+        new.__dict__.update(self.__dict__)
+        items = type(self.items)(dict) if isinstance(self.items, defaultdict) else {}
+        for hash_value, partition in self.items.items():
+            if hash_value in hashes:
+                items[hash_value] = copy.deepcopy(partition)
+            else:
+                items[hash_value] = dict(partition) if isinstance(partition, dict) else partition
+        new.items = items
+        return new
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    setattr(Table, "__deepcopy__", deepcopy_table)  # noqa: B010 (moto's class, patched)
+    setattr(DynamoDBBackend, "_learnloop_cheap_backups", True)  # noqa: B010
+
+
 def _server_class() -> type:
     # moto and werkzeug are imported only when a server is really started.
     from moto.moto_server.werkzeug_app import MotoRequestHandler
@@ -365,6 +429,7 @@ class EmbeddedMotoServer:
         RunnerError
             When the port cannot be bound.
         """
+        install_cheap_transaction_backups()
         server = _server_class()(self.host, self.requested_port, self.verbose)
         server.start()
         if server.startup_error is not None:
