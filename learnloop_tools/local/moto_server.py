@@ -298,9 +298,10 @@ def install_cheap_transaction_backups() -> None:
 
     Moto backs up a transaction by deep-copying the whole table once per action (100 copies
     of the events table for a 50-event transaction: seconds per request on a stage of a few
-    thousand events, and read timeouts). Within a transaction the backup is now the table
-    with its item dicts copied (pointers only) and the touched partitions deep-copied: a
-    rollback restores exactly as before, since an action changes only its own item. Other
+    thousand events, and read timeouts). Within a transaction the backup is now made once per
+    table (moto takes them all before applying anything): the table with its item dicts
+    copied (pointers only) and the touched partitions deep-copied. A rollback restores
+    exactly as before, since an action changes only its own item. Other
     deep copies of a table (backups) are unchanged. Idempotent.
     """
     try:
@@ -323,13 +324,17 @@ def install_cheap_transaction_backups() -> None:
                 hashes = touched.setdefault(table.name, set())
                 hashes.add(DynamoType(key[table.hash_key_attr]))
         _touched.tables = touched
+        _touched.backups = {}
         try:
             return original(self, transact_items)
         finally:
-            _touched.tables = None
+            _touched.tables = _touched.backups = None
 
     def deepcopy_table(self: Any, memo: dict[int, Any]) -> Any:
         hashes = (getattr(_touched, "tables", None) or {}).get(self.name)
+        backups = getattr(_touched, "backups", None)
+        if hashes is not None and backups is not None and self.name in backups:
+            return backups[self.name]  # moto asks once per action; the state is the same
         cls: Any = type(self)
         new = cls.__new__(cls)
         memo[id(self)] = new
@@ -345,6 +350,8 @@ def install_cheap_transaction_backups() -> None:
             else:
                 items[hash_value] = dict(partition) if isinstance(partition, dict) else partition
         new.items = items
+        if backups is not None:
+            backups[self.name] = new
         return new
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
