@@ -20,7 +20,47 @@ import click
 from learnloop.settings import Settings
 
 
-@click.group()
+class _Commands(click.Group):
+    """The CLI's group: the AWS SDK's "no credentials" and "cannot connect" errors become one
+    clear line and exit code 1, never a traceback (every subgroup runs inside this one)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from botocore.exceptions import (
+            EndpointConnectionError,
+            NoCredentialsError,
+            NoRegionError,
+            PartialCredentialsError,
+        )
+
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            # PynamoDB wraps the SDK's errors (TableError(cause=NoCredentialsError)).
+            cause: BaseException | None = exc
+            while cause is not None and not isinstance(
+                cause,
+                NoCredentialsError
+                | PartialCredentialsError
+                | NoRegionError
+                | EndpointConnectionError,
+            ):
+                cause = cause.__cause__ or getattr(cause, "cause", None) or cause.__context__
+            if isinstance(cause, NoCredentialsError | PartialCredentialsError):
+                raise click.ClickException(
+                    f"no AWS credentials ({cause}): start `learnloop up` (its "
+                    ".learnloop/local.env is read by every command), or set AWS_ACCESS_KEY_ID "
+                    "and AWS_SECRET_ACCESS_KEY (any value works for an emulator such as LocalStack)"
+                ) from exc
+            if isinstance(cause, NoRegionError):
+                raise click.ClickException(f"{cause}: set AWS_DEFAULT_REGION") from exc
+            if isinstance(cause, EndpointConnectionError):
+                raise click.ClickException(
+                    f"{cause}: is the stack running? (`learnloop up`, or check AWS_ENDPOINT_URL)"
+                ) from exc
+            raise
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="learnloop")
 def main() -> None:
     """learnloop: a self-hosted learning loop for engagement data."""
@@ -28,11 +68,18 @@ def main() -> None:
 
 @main.command()
 @click.option("--endpoint", "endpoint_url", default=None, help="AWS endpoint (default: env).")
-def bootstrap(endpoint_url: str | None) -> None:
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".learnloop"),
+    show_default=True,
+    help="Where `learnloop up` wrote local.env (read for what the environment lacks).",
+)
+def bootstrap(endpoint_url: str | None, state_dir: Path) -> None:
     """Create the stage's tables and bucket (safe to run twice)."""
     from learnloop.store import bootstrap as run_bootstrap
 
-    settings = Settings.from_env()
+    settings = _stack_settings(state_dir)
     if endpoint_url:
         settings = settings.with_overrides(endpoint_url=endpoint_url)
     report = run_bootstrap(settings)
@@ -60,6 +107,43 @@ _state_dir_option = click.option(
     show_default=True,
     help="Where local.env and the state snapshots live.",
 )
+
+
+def _stack_settings(state_dir: Path) -> Settings:
+    """Settings from the environment, with ``STATE_DIR/local.env`` (written by ``learnloop up``)
+    filling in whatever the environment lacks, as ``train`` and ``retrain`` do: without it a
+    command would aim at real AWS.
+
+    The values go into ``os.environ`` too (only where unset): the AWS SDK reads its
+    credentials from there.
+    """
+    import os
+
+    from learnloop_tools.local.env_file import read_env_file
+
+    for name, value in read_env_file(state_dir / "local.env").items():
+        os.environ.setdefault(name, value)
+    return Settings.from_env()
+
+
+@contextlib.contextmanager
+def _logs_on_stderr() -> Iterator[None]:
+    """Log lines (and metrics Powertools prints) go to stderr: stdout is the command's result,
+    so ``learnloop job run learn | jq`` works."""
+    import logging
+    import sys
+
+    from learnloop.observability import logger
+
+    handler = logger.registered_handler
+    stream_handler = handler if isinstance(handler, logging.StreamHandler) else None
+    stream = stream_handler.setStream(sys.stderr) if stream_handler is not None else None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if stream_handler is not None and stream is not None:
+            stream_handler.setStream(stream)
 
 
 @contextlib.contextmanager
@@ -123,12 +207,13 @@ def keys() -> None:
     help="Repeat for several scopes.",
 )
 @click.option("--name", required=True, help="Who the key is for, e.g. 'web'.")
-def keys_create(scopes: tuple[str, ...], name: str) -> None:
+@_state_dir_option
+def keys_create(scopes: tuple[str, ...], name: str, state_dir: Path) -> None:
     """Create a key and print it once: it is stored only as a hash."""
     from learnloop.api.auth import create_api_key
     from learnloop.store import Tables
 
-    issued = create_api_key(Tables(Settings.from_env()), name=name, scopes=scopes)
+    issued = create_api_key(Tables(_stack_settings(state_dir)), name=name, scopes=scopes)
     click.echo(issued.secret)
     click.echo(
         f"key '{name}' with scopes {', '.join(sorted(issued.scopes))}: store it now, "
@@ -139,14 +224,23 @@ def keys_create(scopes: tuple[str, ...], name: str) -> None:
 
 @keys.command("revoke")
 @click.argument("key")
-def keys_revoke(key: str) -> None:
-    """Revoke a key, given its text or its SHA-256 hash."""
+@_state_dir_option
+def keys_revoke(key: str, state_dir: Path) -> None:
+    """Revoke a key, given its text or its SHA-256 hash.
+
+    The API caches a key's lookup for LEARNLOOP_AUTH_CACHE_SECONDS (30 s by default): a
+    running container may accept a revoked key for up to that long.
+    """
     from learnloop.api.auth import revoke_api_key
     from learnloop.store import Tables
 
-    if not revoke_api_key(Tables(Settings.from_env()), key):
+    settings = _stack_settings(state_dir)
+    if not revoke_api_key(Tables(settings), key):
         raise click.ClickException("no such key")
-    click.echo("revoked")
+    click.echo(
+        f"revoked (API containers that checked it in the last {settings.auth_cache_seconds:g} s "
+        "may accept it until their cache expires)"
+    )
 
 
 @main.command()
@@ -382,34 +476,37 @@ def models() -> None:
 
 
 @models.command("list")
-def models_list() -> None:
+@_state_dir_option
+def models_list(state_dir: Path) -> None:
     """Print every model's versions, production version and history as JSON."""
     import json
 
     from learnloop.models.operations import list_models
     from learnloop.store import Tables
 
-    click.echo(json.dumps(list_models(Tables(Settings.from_env())), indent=2, default=str))
+    click.echo(json.dumps(list_models(Tables(_stack_settings(state_dir))), indent=2, default=str))
 
 
 @models.command("promote")
 @click.argument("name")
 @click.argument("version")
 @click.option("--reason", default="promoted by hand", show_default=True)
-def models_promote(name: str, version: str, reason: str) -> None:
+@_state_dir_option
+def models_promote(name: str, version: str, reason: str, state_dir: Path) -> None:
     """Make VERSION the production version of model NAME."""
-    _registry_move("promote", name, {"version": version, "reason": reason})
+    _registry_move("promote", name, {"version": version, "reason": reason}, state_dir)
 
 
 @models.command("rollback")
 @click.argument("name")
 @click.option("--reason", default="rolled back by hand", show_default=True)
-def models_rollback(name: str, reason: str) -> None:
+@_state_dir_option
+def models_rollback(name: str, reason: str, state_dir: Path) -> None:
     """Point model NAME's production back at the version before the current one."""
-    _registry_move("rollback", name, {"reason": reason})
+    _registry_move("rollback", name, {"reason": reason}, state_dir)
 
 
-def _registry_move(action: str, name: str, body: dict[str, str]) -> None:
+def _registry_move(action: str, name: str, body: dict[str, str], state_dir: Path) -> None:
     import getpass
     import json
 
@@ -419,7 +516,9 @@ def _registry_move(action: str, name: str, body: dict[str, str]) -> None:
 
     move = admin.promote if action == "promote" else admin.rollback
     try:
-        result = move(Tables(Settings.from_env()), name, body, actor=f"cli:{getpass.getuser()}")
+        result = move(
+            Tables(_stack_settings(state_dir)), name, body, actor=f"cli:{getpass.getuser()}"
+        )
     except LearnloopError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(json.dumps(result, indent=2, default=str))
@@ -466,6 +565,7 @@ def evaluate() -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap and draw seed.")
 @click.option("--register", is_flag=True, help="Publish it as a bandit_policy model version.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_state_dir_option
 def evaluate_policy(
     candidate: str,
     scope: str,
@@ -479,6 +579,7 @@ def evaluate_policy(
     seed: int,
     register: bool,
     as_json: bool,
+    state_dir: Path,
 ) -> None:
     """Replay a candidate bandit configuration over the stage's decision log; print its
     estimated value next to production's and the promotion gate's verdict."""
@@ -503,7 +604,7 @@ def evaluate_policy(
         raise click.BadParameter(f"dates are YYYY-MM-DD: {exc}") from exc
     if first > last:
         raise click.BadParameter("--from is after --to")
-    settings = Settings.from_env()
+    settings = _stack_settings(state_dir)
     tables = Tables(settings)
     try:
         report = run(
@@ -573,9 +674,13 @@ def job() -> None:
     default=None,
     help="market_anomalies: recent candles of each series to (re)check (a backfill).",
 )
-def job_run(name: str, day: str | None, now: str | None, candles: int | None) -> None:
+@_state_dir_option
+def job_run(
+    name: str, day: str | None, now: str | None, candles: int | None, state_dir: Path
+) -> None:
     """Run the job NAME (rollup_daily, learn, export_training_data, drift_check,
-    privacy_purge, evaluate_policies, market_anomalies) once; print the result."""
+    privacy_purge, evaluate_policies, market_anomalies) once; print the result as JSON on
+    stdout (its log lines go to stderr)."""
     import json
     from datetime import date, datetime
 
@@ -589,7 +694,8 @@ def job_run(name: str, day: str | None, now: str | None, candles: int | None) ->
     if candles:
         options["candles"] = candles
     moment = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else utcnow()
-    result = run_job(name, Tables(Settings.from_env()), moment, **options)
+    with _logs_on_stderr():
+        result = run_job(name, Tables(_stack_settings(state_dir)), moment, **options)
     click.echo(json.dumps(result, indent=2, default=str))
 
 

@@ -30,14 +30,17 @@ def _offline_aws_credentials() -> None:
 
 @pytest.fixture(scope="session")
 def aws_endpoint(_offline_aws_credentials: None) -> Iterator[str]:
-    """The URL of an embedded moto server on a free loopback port."""
-    from moto.server import ThreadedMotoServer
+    """The URL of an embedded moto server on a free loopback port.
+
+    The local stack's (``EmbeddedMotoServer``): moto's storage is not safe for concurrent
+    writes, and that server runs them one at a time, as DynamoDB would apply them atomically.
+    """
+    from learnloop_tools.local.moto_server import EmbeddedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto request is noise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = EmbeddedMotoServer(port=0)
     server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    yield server.endpoint_url
     server.stop()
 
 

@@ -301,6 +301,8 @@ class Settings:
     insight_quality_complexity_weight: float = 0.3
     #: Seconds on an insight that count as full engagement (the engagement term's cap).
     insight_engagement_target_seconds: float = 60.0
+    #: Reactions, events, outcomes and feedback dated further back than this are refused (422).
+    max_event_age_days: int = 3650
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -409,6 +411,7 @@ class Settings:
             insight_engagement_target_seconds=_float(
                 env, "LEARNLOOP_INSIGHT_ENGAGEMENT_TARGET_SECONDS", 60.0, positive=True
             ),
+            max_event_age_days=_int(env, "LEARNLOOP_MAX_EVENT_AGE_DAYS", 3650, minimum=1),
             extra={k: v for k, v in env.items() if k.startswith("LEARNLOOP_")},
         )
 

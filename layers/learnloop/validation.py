@@ -18,13 +18,20 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 import pydantic
-from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+)
 
-from learnloop.clock import as_utc
+from learnloop.clock import as_utc, utcnow
 from learnloop.exceptions import ValidationError
 
 #: Ids are opaque to us but never contain '/', whitespace or control characters, so they are
@@ -54,8 +61,57 @@ Unit = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False), AfterValidat
 Count = Annotated[int, Field(ge=0, le=10**12)]
 
 
+#: No timestamp the API takes predates this (nor follows ``LATEST``): outside, a time is a
+#: client bug, and year-1 or year-9999 times with an offset overflow ``datetime`` arithmetic.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+#: How far back an event-like time (a reaction, an event, feedback) may be, unless the
+#: validation context's ``max_age_days`` (``LEARNLOOP_MAX_EVENT_AGE_DAYS``) says otherwise.
+DEFAULT_MAX_AGE_DAYS = 3650
+#: How far ahead of the server's clock a client's time may be (clock skew).
+MAX_FUTURE_SKEW = timedelta(days=1)
+
+
 def _utc(value: datetime) -> datetime:
-    return as_utc(value)
+    try:
+        utc = as_utc(value)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00
+        raise ValueError("must be a time between 1970 and 9000") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError("must be a time between 1970 and 9000")
+    return utc
+
+
+def plausible_time(value: datetime | None, info: ValidationInfo) -> datetime | None:
+    """``value`` unless it is more than a day ahead of, or too long before, the context's now.
+
+    Use as ``field_validator("occurred_at")(plausible_time)`` on when-it-happened fields; the
+    context's ``now`` (default: the clock) and ``max_age_days`` (default
+    :data:`DEFAULT_MAX_AGE_DAYS`) set the window.
+
+    Examples
+    --------
+    >>> from pydantic import field_validator
+    >>> class Seen(Strict):
+    ...     at: UtcDatetime
+    ...     _bound = field_validator("at")(plausible_time)
+    >>> now = datetime(2026, 12, 1, tzinfo=UTC)
+    >>> try:
+    ...     validate(Seen, {"at": "1990-01-01T00:00:00Z"}, context={"now": now})
+    ... except ValidationError as exc:
+    ...     exc.details[0]["message"]
+    'Value error, must not be more than 3650 days old'
+    """
+    if value is None:
+        return value
+    context = info.context or {}
+    now = context.get("now") or utcnow()
+    max_age_days = context.get("max_age_days") or DEFAULT_MAX_AGE_DAYS
+    if value > now + MAX_FUTURE_SKEW:
+        raise ValueError("must not be more than 1 day in the future")
+    if value < now - timedelta(days=max_age_days):
+        raise ValueError(f"must not be more than {max_age_days} days old")
+    return value
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]

@@ -207,6 +207,15 @@ def bucket_resources(settings: Settings, options: TemplateOptions) -> dict[str, 
                         "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
                     },
                     {
+                        # One-download copies (their presigned URL lasts hours): a user's
+                        # deletion rewrites them at once; whatever is left goes after a day.
+                        "Id": "expire-admin-exports",
+                        "Status": "Enabled",
+                        "Prefix": "admin-exports/",
+                        "ExpirationInDays": 1,
+                        "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+                    },
+                    {
                         "Id": "old-versions-and-uploads",
                         "Status": "Enabled",
                         "NoncurrentVersionExpiration": {"NoncurrentDays": 30},

@@ -39,6 +39,7 @@ from chalice.local import (
     LocalChalice,
     LocalDevServer,
     LocalGatewayException,
+    ThreadedHTTPServer,
 )
 
 from learnloop_tools.local.exceptions import RunnerError
@@ -238,7 +239,12 @@ class LocalApiServer:
 
         try:
             self._server = LocalDevServer(
-                self.app, self.config, self.host, self.requested_port, handler_cls=handler
+                self.app,
+                self.config,
+                self.host,
+                self.requested_port,
+                handler_cls=handler,
+                server_cls=_WideBacklogServer,
             )
         except OSError as exc:
             raise RunnerError(
@@ -272,6 +278,12 @@ class LocalApiServer:
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
+
+
+class _WideBacklogServer(ThreadedHTTPServer):
+    # socketserver's default listen backlog is 5: a burst of 50 new connections overflowed it
+    # and clients saw resets. Each accepted connection gets its own thread already.
+    request_queue_size = 1024
 
 
 def _make_thread_local(app: Chalice) -> None:

@@ -20,12 +20,17 @@ Examples
 from __future__ import annotations
 
 import base64
+import contextlib
+import copy
+import io
 import os
 import threading
-from collections.abc import Callable, Iterable, MutableMapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
 from learnloop_tools.local.exceptions import RunnerError
+from learnloop_tools.local.journal import RequestJournal, replay
 
 #: Credentials the emulator accepts; set only when the process has none of its own.
 LOCAL_CREDENTIALS = {
@@ -121,15 +126,11 @@ class MotoBackendAccess:
         found = self._table(table, region)
         if found is None:
             return None
-        for _ in range(5):
-            try:
-                # all_items() walks dicts a request thread may be changing: retry on a clash.
+        try:
+            with EMULATOR_LOCK.reading():  # no request changes the table while it is read
                 return [_base64_bytes(item.to_json()["Attributes"]) for item in found.all_items()]
-            except RuntimeError:
-                continue
-            except Exception:
-                return None
-        return None
+        except Exception:
+            return None
 
     def write_items(self, table: str, region: str, items: list[dict[str, Any]]) -> bool:
         """Put every item (overwriting same keys); ``False`` if nothing could be written."""
@@ -137,8 +138,9 @@ class MotoBackendAccess:
         if found is None:
             return False
         try:
-            for item in items:
-                found.put_item(item)
+            with EMULATOR_LOCK.writing():
+                for item in items:
+                    found.put_item(item)
         except Exception:  # the caller writes them again through the API: puts are idempotent
             return False
         return True
@@ -167,19 +169,194 @@ def _base64_bytes(value: Any) -> Any:
     return value
 
 
+class ReadWriteLock:
+    """Many readers or one writer; a waiting writer goes before new readers.
+
+    Written here rather than taken from a package: thirty lines of ``threading.Condition``
+    against a dependency of the local stack.
+
+    Examples
+    --------
+    >>> lock = ReadWriteLock()
+    >>> with lock.reading():
+    ...     with lock.reading():  # readers share
+    ...         pass
+    >>> with lock.writing():
+    ...     pass
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._condition:
+            while self._writing or self._writers_waiting:
+                self._condition.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._readers -= 1
+                if not self._readers:
+                    self._condition.notify_all()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._condition:
+            self._writers_waiting += 1
+            while self._writing or self._readers:
+                self._condition.wait()
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._writing = False
+                self._condition.notify_all()
+
+
+#: Moto's backends are plain dicts changed by read-modify-write code run on one thread per
+#: request: ``update_item`` reads the item, creates it with ``put_item`` when it is missing,
+#: then edits it; a transaction checks its conditions, then writes. Two such requests
+#: interleaving can each answer 200 while one's change is overwritten or checked against a
+#: state that is gone (issue 18: 2 of 65,742 acknowledged PUTs lost with 6 client threads),
+#: and a Scan walking a dict another thread grows fails. So state-changing requests (and the
+#: snapshot's direct writes) run one at a time, and reads run together between them.
+EMULATOR_LOCK = ReadWriteLock()
+
+
 class _WriteCounter:
-    """WSGI middleware counting state-changing requests."""
+    """WSGI middleware counting state-changing requests, serializing them (see
+    :data:`EMULATOR_LOCK`) and journaling those that succeeded (see
+    :mod:`learnloop_tools.local.journal`) before their response leaves."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.count = 0
+        self.journal: RequestJournal | None = None
+        #: Held by each write, and by a snapshot to pause writes while reads go on.
+        self.gate = threading.Lock()
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if is_state_changing(environ):
-            with self._lock:
-                self.count += 1
-        return self.app(environ, start_response)
+        if not is_state_changing(environ):
+            with EMULATOR_LOCK.reading():
+                return _materialized(self.app(environ, start_response))
+        with self._lock:
+            self.count += 1
+        journal = self.journal
+        body = b""
+        if journal is not None:
+            body = _read_body(environ)
+        status: list[str] = []
+
+        def recording_start_response(code: str, headers: Any, exc_info: Any = None) -> Any:
+            status.append(code)
+            return start_response(code, headers, exc_info)
+
+        with self.gate, EMULATOR_LOCK.writing():
+            answer = _materialized(self.app(environ, recording_start_response))
+            if journal is not None and status and int(status[0][:3]) < 400:
+                journal.append(environ, body)
+        return answer
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    # Read the body once and hand moto a copy: the journal needs it too.
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):  # chunked: werkzeug ends the stream itself
+        body = stream.read()
+    else:
+        body = stream.read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("wsgi.input_terminated", None)
+    return body
+
+
+def _materialized(body: Iterable[bytes]) -> list[bytes]:
+    # The lock must cover producing the body too, not only the call that returns it.
+    try:
+        return list(body)
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+
+
+_touched = threading.local()
+
+
+def install_cheap_transaction_backups() -> None:
+    """Make moto's TransactWriteItems cost what it touches, not what the tables hold.
+
+    Moto backs up a transaction by deep-copying the whole table once per action (100 copies
+    of the events table for a 50-event transaction: seconds per request on a stage of a few
+    thousand events, and read timeouts). Within a transaction the backup is now made once per
+    table (moto takes them all before applying anything): the table with its item dicts
+    copied (pointers only) and the touched partitions deep-copied. A rollback restores
+    exactly as before, since an action changes only its own item. Other
+    deep copies of a table (backups) are unchanged. Idempotent.
+    """
+    try:
+        from moto.dynamodb.models import DynamoDBBackend
+        from moto.dynamodb.models.dynamo_type import DynamoType
+        from moto.dynamodb.models.table import Table
+    except ImportError:  # another moto: keep its behaviour
+        return
+    if getattr(DynamoDBBackend, "_learnloop_cheap_backups", False):
+        return
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        touched: dict[str, set[Any]] = {}
+        for item in transact_items:
+            _, op = next(iter(item.items()))
+            table = self.tables.get(op.get("TableName"))
+            key = op.get("Key") or op.get("Item") or {}
+            if table is not None and table.hash_key_attr in key:
+                hashes = touched.setdefault(table.name, set())
+                hashes.add(DynamoType(key[table.hash_key_attr]))
+        _touched.tables = touched
+        _touched.backups = {}
+        try:
+            return original(self, transact_items)
+        finally:
+            _touched.tables = _touched.backups = None
+
+    def deepcopy_table(self: Any, memo: dict[int, Any]) -> Any:
+        hashes = (getattr(_touched, "tables", None) or {}).get(self.name)
+        backups = getattr(_touched, "backups", None)
+        if hashes is not None and backups is not None and self.name in backups:
+            return backups[self.name]  # moto asks once per action; the state is the same
+        cls: Any = type(self)
+        new = cls.__new__(cls)
+        memo[id(self)] = new
+        if hashes is None:  # not a transaction's backup: a real deep copy
+            for name, value in self.__dict__.items():
+                setattr(new, name, copy.deepcopy(value, memo))
+            return new
+        new.__dict__.update(self.__dict__)
+        items = type(self.items)(dict) if isinstance(self.items, defaultdict) else {}
+        for hash_value, partition in self.items.items():
+            if hash_value in hashes:
+                items[hash_value] = copy.deepcopy(partition)
+            else:
+                items[hash_value] = dict(partition) if isinstance(partition, dict) else partition
+        new.items = items
+        if backups is not None:
+            backups[self.name] = new
+        return new
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    setattr(Table, "__deepcopy__", deepcopy_table)  # noqa: B010 (moto's class, patched)
+    setattr(DynamoDBBackend, "_learnloop_cheap_backups", True)  # noqa: B010
 
 
 def _server_class() -> type:
@@ -259,6 +436,7 @@ class EmbeddedMotoServer:
         RunnerError
             When the port cannot be bound.
         """
+        install_cheap_transaction_backups()
         server = _server_class()(self.host, self.requested_port, self.verbose)
         server.start()
         if server.startup_error is not None:
@@ -279,6 +457,28 @@ class EmbeddedMotoServer:
     def endpoint_url(self) -> str:
         """``http://host:port``: what ``AWS_ENDPOINT_URL`` should be."""
         return f"http://{self.host}:{self.port}"
+
+    def journal_to(self, journal: RequestJournal | None) -> None:
+        """Journal every successful state-changing request from now on (``None``: stop)."""
+        self._counter().journal = journal
+
+    @contextlib.contextmanager
+    def writes_paused(self) -> Iterator[None]:
+        """No request changes the emulator inside (they wait); reads go on."""
+        with self._counter().gate:
+            yield
+
+    def replay(self, journal: RequestJournal, first_segment: int) -> int:
+        """Apply the journaled requests of segments ``first_segment`` on; returns how many."""
+        counter = self._counter()
+        with EMULATOR_LOCK.writing():
+            return replay(counter.app, journal.entries(first_segment))
+
+    def _counter(self) -> _WriteCounter:
+        counter = self._server.counter if self._server is not None else None
+        if counter is None:
+            raise RunnerError("the AWS emulator is not running")
+        return counter
 
     @property
     def writes(self) -> int:

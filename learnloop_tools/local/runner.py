@@ -25,12 +25,13 @@ from typing import Any
 from learnloop.api import set_services
 from learnloop.api.auth import create_api_key, hash_key
 from learnloop.observability import logger, metrics
-from learnloop.settings import Settings
+from learnloop.settings import DEFAULT_CONTENT_TYPES, Settings
 from learnloop.store import Tables, bootstrap
 from learnloop.store.clients import s3_client
 from learnloop_tools.local.api_server import LocalApiServer, find_app_path, load_app_module
 from learnloop_tools.local.env_file import read_env_file, write_env_file
 from learnloop_tools.local.exceptions import RunnerError
+from learnloop_tools.local.journal import RequestJournal
 from learnloop_tools.local.moto_server import (
     LOCAL_CREDENTIALS,
     EmbeddedMotoServer,
@@ -93,6 +94,9 @@ class Runner:
     bucket_poll_seconds
         How often a background thread delivers the bucket's S3 events; 0: only when
         :meth:`deliver_bucket_events` is called (the demo calls it after each job).
+    journal_fsync
+        Flush each journaled write to the disk (survives a power cut; ``kill -9`` of the
+        process needs no flush). See :mod:`learnloop_tools.local.journal`.
 
     Attributes
     ----------
@@ -124,6 +128,7 @@ class Runner:
         host: str = "127.0.0.1",
         app_schedules: bool = True,
         bucket_poll_seconds: float = 2.0,
+        journal_fsync: bool = False,
     ) -> None:
         self.port = port
         self.state_dir = Path(state_dir)
@@ -150,6 +155,9 @@ class Runner:
         self._moto: EmbeddedMotoServer | None = None
         self._api: LocalApiServer | None = None
         self._state = StateStore(self.state_dir / "state", direct=MotoBackendAccess())
+        self._journal = RequestJournal(self.state_dir / "state" / "journal", fsync=journal_fsync)
+        #: Journaled writes applied again on start (after a crash; 0 after a clean stop).
+        self.replayed = 0
         self._saved_env: dict[str, str | None] = {}
         self._snapshot_lock = threading.Lock()
         self._snapshot_writes = -1  # emulator write count at the last snapshot; -1: never
@@ -226,9 +234,14 @@ class Runner:
         if self._moto is None:
             return None
         with self._snapshot_lock:
-            writes = self._moto.writes
-            report = self._state.snapshot(self.settings)
-            self._snapshot_writes = writes
+            # Writes wait meanwhile: the snapshot then holds exactly the journal's older
+            # segments, and replay after it applies each later write once.
+            with self._moto.writes_paused():
+                writes = self._moto.writes
+                segment = self._journal.rotate()
+                report = self._state.snapshot(self.settings, meta={"journal_from": segment})
+                self._snapshot_writes = writes
+            self._journal.drop_before(segment)
         return report
 
     def add_schedule(self, name: str, expression: str | Any, fn: Job) -> Schedule:
@@ -270,6 +283,9 @@ class Runner:
         values["LEARNLOOP_STAGE"] = self.settings.stage
         values["LEARNLOOP_TABLE_PREFIX"] = self.settings.table_prefix
         values["LEARNLOOP_BUCKET"] = self.settings.bucket
+        if self.settings.content_types != DEFAULT_CONTENT_TYPES:
+            # What the API accepts: a job or client reading local.env must agree with it.
+            values["LEARNLOOP_CONTENT_TYPES"] = ",".join(self.settings.content_types)
         return values
 
     # --- steps of start ----------------------------------------------------------------------
@@ -301,6 +317,13 @@ class Runner:
             if self.restored is not None:
                 # Memory now equals the snapshot: only later writes make it dirty.
                 self._snapshot_writes = self._moto.writes
+            manifest = self._state.manifest() or {}
+            self.replayed = self._moto.replay(self._journal, int(manifest.get("journal_from", 0)))
+            self._journal.open(self._journal.next_segment())
+            self._moto.journal_to(self._journal)
+            if self.replayed:
+                self.snapshot()  # fold the replayed writes into a snapshot; old segments go
+        # Created (or checked) after the journal is on: a key is durable once it is printed.
         self.keys = reuse_or_create_keys(tables, read_env_file(self.env_path))
 
     def _start_api(self) -> None:
@@ -467,8 +490,10 @@ class Runner:
                 self.snapshot()
         finally:
             if self._moto is not None:
+                self._moto.journal_to(None)
                 self._moto.stop()
                 self._moto = None
+            self._journal.close()
             self._restore_env()
 
     def _drain_decisions(self) -> None:

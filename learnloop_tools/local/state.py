@@ -153,8 +153,19 @@ class StateStore:
 
     # --- snapshot ----------------------------------------------------------------------------
 
-    def snapshot(self, settings: Settings) -> SnapshotReport:
+    def manifest(self) -> dict[str, Any] | None:
+        """The current snapshot's manifest, or ``None`` when there is none."""
+        current = self.current()
+        if current is None:
+            return None
+        loaded: dict[str, Any] = json.loads((current / "manifest.json").read_text("utf-8"))
+        return loaded
+
+    def snapshot(self, settings: Settings, *, meta: dict[str, Any] | None = None) -> SnapshotReport:
         """Write the stage's tables and bucket as a new current snapshot.
+
+        ``meta`` goes into the manifest as is (the runner records which journal segment the
+        snapshot is followed by).
 
         Scans every table of the stage: fine here (a local runner, not a request path).
 
@@ -180,6 +191,7 @@ class StateStore:
                 "tables": tables,
                 "items": items,
                 "objects": objects,
+                **(meta or {}),
             }
             _write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
             final = self.snapshots_dir / snapshot_id

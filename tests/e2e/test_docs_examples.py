@@ -49,8 +49,11 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     home = tmp_path_factory.mktemp("docs")
     state_dir = home / ".learnloop"
+    # Examples call `.venv/bin/learnloop` as the docs do; it runs this checkout's code.
+    (home / ".venv").symlink_to(Path(sys.executable).parents[1], target_is_directory=True)
     log = home / "up.log"
     base = {k: v for k, v in os.environ.items() if not k.startswith(("LEARNLOOP_", "AWS_ENDPOINT"))}
+    base["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in ("layers", "."))
     with log.open("wb") as handle:
         # `python -m` rather than the installed script: the code under test, wherever it is.
         process = subprocess.Popen(

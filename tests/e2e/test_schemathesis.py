@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
@@ -179,3 +181,111 @@ def test_generated_cases_never_get_a_server_error(stack: Runner, tmp_path: Path)
     assert not tally.failures, "\n".join(tally.failures[:20])
     assert server_errors == 0
     assert total >= MIN_CASES, f"only {total} cases were generated"
+
+
+#: Literals JSON carries that Python or DynamoDB cannot take as they are (issue 18).
+EDGE_NUMBERS = ("1" * 5000, "-" + "9" * 39, "1e400", "-1e999", "NaN", "Infinity", "-Infinity")
+EDGE_TIMES = (
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:00:00Z",
+    "1990-01-01T00:00:00Z",
+    "2026-02-30T00:00:00Z",
+)
+EDGE_QUERY = ("1" * 5000, "NaN", "1e400", "-1", "0001-01-01T00:00:00+14:00", "9999-12-31")
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaves(item, (*path, index))
+    else:
+        yield path, value
+
+
+def _with_raw(body: Any, path: tuple[Any, ...], literal: str) -> bytes:
+    """``body`` as JSON with the leaf at ``path`` replaced by the raw JSON ``literal``."""
+    marker = f"@@edge-{uuid.uuid4().hex}@@"
+    copy = json.loads(json.dumps(body))
+    target = copy
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = marker
+    return json.dumps(copy).replace(f'"{marker}"', literal).encode()
+
+
+def test_number_and_time_edge_cases_never_get_a_server_error(stack: Runner) -> None:
+    """Schemathesis' valid bodies, each number swapped for a huge, infinite or NaN literal and
+    each time for one at the edges of the calendar; query parameters likewise: 0 server
+    errors, every refusal in the error envelope."""
+    import schemathesis
+    from hypothesis import HealthCheck, Phase, given, settings
+    from schemathesis import GenerationMode
+
+    with urllib.request.urlopen(f"{stack.api_url}/v1/openapi.json", timeout=30) as reply:
+        schema = schemathesis.openapi.from_dict(json.loads(reply.read()))
+    admin = stack.keys["admin"]
+    statuses: Counter[int] = Counter()
+    failures: list[str] = []
+
+    def send(method: str, path: str, query: dict[str, Any], raw: bytes | None) -> None:
+        url = f"{stack.api_url}{path}"
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        request = urllib.request.Request(url, data=raw, method=method.upper())
+        request.add_header("Authorization", f"Bearer {admin}")
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, content = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, content = error.code, error.read()
+        statuses[status] += 1
+        if status >= 500:
+            failures.append(f"{method.upper()} {url[:200]} -> {status}: {raw!r:.300}")
+        elif status >= 400 and set(json.loads(content)) != {"error"}:
+            failures.append(f"{method.upper()} {url[:200]} -> {status}: not the envelope")
+
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        strategy = operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
+        cases: list[Any] = []
+
+        @settings(
+            max_examples=3,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=strategy)
+        def collect(case: Any) -> None:
+            cases.append(case)  # noqa: B023 (collect() runs right below, in this iteration)
+
+        collect()
+        for case in cases:
+            path = case.formatted_path
+            query = dict(case.query or {})
+            body = case.body if isinstance(case.body, dict | list) else None
+            for leaf, value in _leaves(body) if body is not None else ():
+                if not leaf:
+                    continue
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    for literal in EDGE_NUMBERS:
+                        send(operation.method, path, query, _with_raw(body, leaf, literal))
+                elif isinstance(value, str) and str(leaf[-1]).endswith("_at"):
+                    for moment in EDGE_TIMES:
+                        send(operation.method, path, query, _with_raw(body, leaf, f'"{moment}"'))
+            raw = json.dumps(body).encode() if body is not None else None
+            for name in query:
+                for odd in EDGE_QUERY:
+                    send(operation.method, path, {**query, name: odd}, raw)
+
+    total = sum(statuses.values())
+    print(f"\nedge cases: {total} requests; statuses: {dict(sorted(statuses.items()))}")
+    assert not failures, "\n".join(failures[:20])
+    assert total >= 200, statuses

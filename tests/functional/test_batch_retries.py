@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from learnloop.ingest import ingest_events
+from learnloop.ingest import ingest_outcomes
 from learnloop.store import Tables
 
 
@@ -35,17 +35,12 @@ class ThrottlingClient:
 def test_unprocessed_items_are_retried(settings: Any, tables: Any, _dynamodb_client: Any) -> None:
     client = ThrottlingClient(_dynamodb_client, throttled=3)
     throttled_tables = Tables(settings, dynamodb_client=client)
-    events = [
-        {
-            "event_id": f"e{i}",
-            "type": "alert_shown",
-            "user_id": f"u{i}",
-            "occurred_at": "2026-11-20T10:00:00Z",
-            "properties": {"alert_id": "a"},
-        }
+    # Outcomes are batch-written (events go in transactions with their id marks).
+    outcomes = [
+        {"decision_id": f"d{i}", "impressions": 10, "collected_at": "2026-11-20T10:00:00Z"}
         for i in range(60)
     ]
-    result = ingest_events(throttled_tables, {"events": events})
-    assert result.accepted == 60
+    ingest_outcomes(throttled_tables, {"outcomes": outcomes})
     assert client.throttled == 0 and client.batch_calls > 3  # throttled, then retried
-    assert sorted(e.event_id for e in tables.events.scan()) == sorted(f"e{i}" for i in range(60))
+    stored = sorted(o.decision_id for o in tables.outcomes.scan())
+    assert stored == sorted(f"d{i}" for i in range(60))

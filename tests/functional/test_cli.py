@@ -205,3 +205,101 @@ def test_sentiment_import_stores_phrasebank_and_mapped_csv(
     assert stored() == [{"text": "board met", "label": "neutral"}]
     refused = CliRunner().invoke(main, [*args, str(coded)])  # 2 is no label without the map
     assert refused.exit_code != 0 and "unknown label '2'" in refused.output
+
+
+# --- issue 18: every command reads .learnloop/local.env; errors are one clear line -----------
+
+
+@pytest.fixture
+def state_dir(settings: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A state directory whose local.env points at the stage, and an environment without it
+    (as in a new shell where nobody sourced local.env)."""
+    from support.stage import stage_environment
+
+    from learnloop_tools.local.env_file import write_env_file
+
+    values = {
+        **stage_environment(settings),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    write_env_file(tmp_path / "local.env", values)
+    for name in (*values, "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_commands_that_talk_to_the_stack_read_local_env(
+    state_dir: Any, tables: Any, settings: Any
+) -> None:
+    from learnloop.api.auth import hash_key
+
+    created = CliRunner().invoke(
+        main, ["keys", "create", "--scope", "read", "--name", "cli", "--state-dir", str(state_dir)]
+    )
+    assert created.exit_code == 0, created.output
+    assert tables.api_keys.get(hash_key(created.stdout.strip())).name == "cli"
+    listed = CliRunner().invoke(main, ["models", "list", "--state-dir", str(state_dir)])
+    assert listed.exit_code == 0, listed.output
+    assert "engagement" in json.loads(listed.stdout)["models"]
+    ran = CliRunner().invoke(
+        main,
+        ["job", "run", "rollup_daily", "--date", "2026-11-20", "--state-dir", str(state_dir)],
+    )
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.stdout)["date"] == "2026-11-20"
+    assert tables.daily_stats.get("2026-11-20")  # written to the stage local.env names
+
+
+def test_no_credentials_is_one_clear_line_not_a_traceback(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata lookups
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
+    for args in (
+        ["up", "--endpoint", "http://127.0.0.1:9", "--port", "0", "--state-dir", str(tmp_path)],
+        ["keys", "create", "--scope", "read", "--name", "x", "--state-dir", str(tmp_path)],
+    ):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert isinstance(result.exception, SystemExit), (args, repr(result.exception))
+        assert "no AWS credentials" in result.output, result.output
+        assert "Traceback" not in result.output
+
+
+def test_job_run_prints_only_its_json_on_stdout(env: Any, tables: Any) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    path = os.pathsep.join(str(root / p) for p in ("layers", ".", "tests"))
+    command = ["job", "run", "rollup_daily", "--date", "2026-11-20"]
+    done = subprocess.run(
+        [sys.executable, "-m", "learnloop_tools.cli", *command],
+        env={**os.environ, "PYTHONPATH": path, "POWERTOOLS_LOG_LEVEL": "INFO"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["date"] == "2026-11-20"  # nothing else on stdout
+    assert "rolled up day" in done.stderr
+
+
+def test_local_env_says_which_content_types_the_api_accepts(tmp_path: Any) -> None:
+    from learnloop.settings import Settings
+    from learnloop_tools.local import Runner
+
+    custom = Settings(content_types=("meme", "stock"))
+    assert Runner(state_dir=tmp_path, settings=custom).env()["LEARNLOOP_CONTENT_TYPES"] == (
+        "meme,stock"
+    )
+    assert "LEARNLOOP_CONTENT_TYPES" not in Runner(state_dir=tmp_path, settings=Settings()).env()

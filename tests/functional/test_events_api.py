@@ -186,3 +186,17 @@ def test_metrics_count_accepted_and_duplicates(client: Any, keys: dict, capsys: 
     duplicates = [m["EventsDuplicate"] for m in emf if "EventsDuplicate" in m]
     assert accepted == [[4.0], [0.0]]
     assert duplicates == [[0.0], [4.0]]
+
+
+def test_a_retry_with_a_new_occurred_at_is_a_duplicate_not_a_second_event(
+    client: Any, keys: dict, tables: Any
+) -> None:
+    first = event(1, event_id="retry-1")
+    again = event(1, event_id="retry-1", occurred_at="2026-11-20T10:59:59Z")
+    sent = call(client, "POST", "/v1/events", key=keys["ingest"], body={"events": [first]})
+    retried = call(client, "POST", "/v1/events", key=keys["ingest"], body={"events": [again]})
+    assert sent.json_body["accepted"] == 1
+    assert retried.json_body == {"accepted": 0, "duplicates": 1, "dropped": 0}
+    both = call(client, "POST", "/v1/events", key=keys["ingest"], body={"events": [first, again]})
+    assert both.json_body["duplicates"] == 2
+    assert [e.occurred_at for e in stored_events(tables)] == ["2026-11-20T10:01:00.000000Z"]

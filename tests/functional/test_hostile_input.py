@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from support.api import call, error_of
+from support.api import call, error_of, fields_of
 from support.app import declared_routes
 
 from learnloop.api import RouteSpec
@@ -168,3 +168,23 @@ def test_dashboard_assets_serve_only_their_allowlist(client: Any, name: str) -> 
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
     assert b"import" not in response.body
+
+
+UNSTORABLE_NUMBERS = {
+    "huge_int": b"1" * 5000,  # past Python's int-from-string limit (a ValueError in json.loads)
+    "long_int": b"9" * 39,  # past DynamoDB's 38 digits
+    "nan": b"NaN",
+    "infinity": b"-Infinity",
+    "overflow": b"1e400",
+}
+
+
+@pytest.mark.parametrize("route", WITH_BODY, ids=route_id)
+def test_unstorable_numbers_anywhere_in_a_body_are_422_naming_the_field(
+    client: Any, keys: dict[str, str], route: RouteSpec
+) -> None:
+    for name, literal in UNSTORABLE_NUMBERS.items():
+        raw = b'{"outer": {"list": [1, ' + literal + b"]}}"
+        response = call(client, route.method, concrete(route), key=keys["admin"], raw=raw)
+        assert response.status_code == 422, (route_id(route), name, response.body)
+        assert "outer.list[1]" in fields_of(response), (route_id(route), name)

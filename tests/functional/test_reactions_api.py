@@ -122,3 +122,23 @@ def test_reaction_is_findable_by_item(client: Any, keys: dict, tables: Any) -> N
     users = sorted(r.user_id for r in tables.reactions.by_item.query("meme#m1"))
     assert users == ["u1", "u2"]
     assert json.loads(json.dumps(tables.reactions.get("u2", "meme#m1").content)) == {"title": "cat"}
+
+
+def test_a_deleted_reaction_does_not_come_back_with_an_older_delayed_put(
+    client: Any, keys: dict, tables: Any
+) -> None:
+    path = "/v1/reactions/u1/meme/m1"
+    made = reaction(occurred_at="2026-11-20T10:00:00Z")
+    assert call(client, "PUT", "/v1/reactions", key=keys["ingest"], body=made).status_code == 200
+    assert call(client, "DELETE", path, key=keys["ingest"]).json_body == {"deleted": True}
+    late = call(client, "PUT", "/v1/reactions", key=keys["ingest"], body=made)  # a delayed retry
+    assert late.status_code == 200 and late.json_body["deleted"] is True, late.body
+    assert tables.reactions.count("u1") == 0
+    # Deleted before it ever arrived: the first delivery is stale as well.
+    early = reaction(external_id="m2", occurred_at="2026-11-20T10:00:00Z")
+    call(client, "DELETE", "/v1/reactions/u1/meme/m2", key=keys["ingest"])
+    call(client, "PUT", "/v1/reactions", key=keys["ingest"], body=early)
+    assert tables.reactions.count("u1") == 0
+    # A reaction made after the deletion is stored.
+    fresh = call(client, "PUT", "/v1/reactions", key=keys["ingest"], body=reaction())
+    assert fresh.json_body["reaction"] == "like" and tables.reactions.count("u1") == 1

@@ -7,7 +7,9 @@ A block is run when an HTML comment stands on the line right before its ```sh fe
     curl -sS ...
     ```
 
-``expects`` lists the HTTP status of every request the block's ``curl`` calls make, in order.
+``expects`` lists the HTTP status of every request the block's ``curl`` calls make, in order;
+``expects exit 0`` marks a block that sends no ``curl`` request (CLI commands talking to the
+stack) and must only succeed.
 Unmarked blocks (deploys, ``make run``, jobs by hand) are never run. A block runs in bash with
 ``set -euo pipefail``, from the directory that holds the stack's ``.learnloop/`` (so
 ``. .learnloop/local.env`` works as written), with ``local.env``'s variables already in its
@@ -39,7 +41,9 @@ TARGETS = ("learnloop up",)
 MARKER = re.compile(r"^\s*<!--\s*example:(?P<spec>[^>]*)-->\s*$")
 #: A comment line that mentions an example but is no marker: an error, not a skipped block.
 NEAR_MARKER = re.compile(r"^\s*<!--.*(?:ex\w*ple|runs against|expects)", re.IGNORECASE)
-SPEC = re.compile(r"^\s*runs against (?P<target>[\w .-]+?)\s*;\s*expects\s+(?P<codes>[\d ]+?)\s*$")
+SPEC = re.compile(
+    r"^\s*runs against (?P<target>[\w .-]+?)\s*;\s*expects\s+(?P<codes>[\d ]+?|exit 0)\s*$"
+)
 FENCE_OPEN = re.compile(r"^```(?:sh|bash|shell)\s*$")
 
 #: Prepended to every block: the strict shell and the recording ``curl``.
@@ -125,7 +129,10 @@ def examples_in(text: str, path: str) -> list[Example]:
                 path=path,
                 line=index + 3,
                 target=target,
-                expected=[int(code) for code in spec.group("codes").split()],
+                # "expects exit 0": a block of commands that send no curl request.
+                expected=[int(code) for code in spec.group("codes").split() if code.isdigit()]
+                if spec.group("codes") != "exit 0"
+                else [],
                 code="\n".join(lines[index + 2 : end]) + "\n",
             )
         )

@@ -16,6 +16,7 @@ from learnloop.exceptions import (
     UnsupportedMediaTypeError,
 )
 from learnloop.observability import logger
+from learnloop.store.faults import RETRY_AFTER_SECONDS, is_store_fault
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -46,13 +47,30 @@ def internal_error_response() -> Response:
     return json_response(body, 500)
 
 
+def store_unavailable_response(retry_after: int = 1) -> Response:
+    """503 with ``Retry-After``: the store was throttled, failed or unreachable; nothing the
+    client sent was wrong, and the same request may simply be sent again (every write is
+    idempotent)."""
+    body = {
+        "error": {
+            "code": "store_unavailable",
+            "message": "the data store is busy or unavailable; retry after the Retry-After delay",
+            "details": [],
+        }
+    }
+    return json_response(body, 503, {"Retry-After": str(retry_after)})
+
+
 def error_envelope_middleware(
     event: Request, get_response: Callable[[Request], Response]
 ) -> Response:
     """Chalice ``http`` middleware: every error leaves in the API's envelope, never a bare 500."""
     try:
         response = get_response(event)
-    except Exception:
+    except Exception as exc:
+        if is_store_fault(exc):
+            logger.warning("store fault", exc_info=True)
+            return store_unavailable_response(RETRY_AFTER_SECONDS)
         logger.exception("unhandled error")
         return internal_error_response()
     body = response.body

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,13 +23,20 @@ from chalice.app import Request, Response
 
 from learnloop.api.auth.keys import Principal, Scope
 from learnloop.api.openapi.document import build_document
-from learnloop.api.responses import error_response, internal_error_response, json_response
+from learnloop.api.responses import (
+    error_response,
+    internal_error_response,
+    json_response,
+    store_unavailable_response,
+)
 from learnloop.api.route_spec import QueryParam, RouteSpec
 from learnloop.api.services import Services, get_services
 from learnloop.exceptions import BadRequestError, LearnloopError, PayloadTooLargeError
 from learnloop.observability import logger
 from learnloop.settings import Settings
+from learnloop.store.faults import RETRY_AFTER_SECONDS, is_store_fault
 from learnloop.store.tables import Tables
+from learnloop.validation import field_path, invalid
 
 #: Deeper JSON than this is refused before parsing (a cheap guard against stack exhaustion).
 MAX_JSON_DEPTH = 64
@@ -80,12 +88,70 @@ class Call:
         if _nesting_depth(text) > MAX_JSON_DEPTH:
             raise BadRequestError(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
         try:
-            return json.loads(text)
+            parsed = json.loads(
+                text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_Unstorable
+            )
         except json.JSONDecodeError as exc:
             raise BadRequestError(
                 f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} "
                 f"column {exc.colno}"
             ) from None
+        bad = list(_unstorable_paths(parsed, ()))
+        if bad:
+            raise invalid(
+                [
+                    {"field": field_path(loc), "message": value.message, "type": "number_range"}
+                    for loc, value in bad
+                ]
+            )
+        return parsed
+
+
+#: DynamoDB numbers keep 38 significant digits; a longer integer would be rounded or refused
+#: on write, and past 4,300 digits Python's own ``int()`` refuses it (a ``ValueError``).
+MAX_INTEGER_DIGITS = 38
+
+
+class _Unstorable:
+    """A number JSON can carry but we cannot store faithfully: NaN, ±Infinity, 1e400, 10**50.
+
+    The parser keeps it in place so the 422 can name the field it sits in.
+    """
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+    @property
+    def message(self) -> str:
+        shown = self.literal if len(self.literal) <= 20 else f"{self.literal[:12]}... "
+        return (
+            f"must be a finite number of at most {MAX_INTEGER_DIGITS} digits, got {shown}"
+            if self.literal not in ("NaN", "Infinity", "-Infinity")
+            else f"must be a finite number, got {self.literal}"
+        )
+
+
+def _parse_int(literal: str) -> int | _Unstorable:
+    digits = len(literal) - literal.startswith("-")
+    return _Unstorable(literal) if digits > MAX_INTEGER_DIGITS else int(literal)
+
+
+def _parse_float(literal: str) -> float | _Unstorable:
+    value = float(literal)  # never raises: an overlong exponent is inf or 0.0
+    return value if math.isfinite(value) else _Unstorable(literal)
+
+
+def _unstorable_paths(
+    value: Any, loc: tuple[int | str, ...]
+) -> Iterator[tuple[tuple[int | str, ...], _Unstorable]]:
+    if isinstance(value, _Unstorable):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _unstorable_paths(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unstorable_paths(item, (*loc, index))
 
 
 def _nesting_depth(text: str) -> int:
@@ -213,9 +279,17 @@ class Api:
                 result = view(call, **path)
             except LearnloopError as exc:
                 if exc.status >= 500:
+                    if is_store_fault(exc):  # throttled or down: worth a retry, not a bug
+                        logger.warning("store fault", exc_info=True)
+                        return store_unavailable_response(RETRY_AFTER_SECONDS)
                     logger.exception("request failed")
                     return internal_error_response()
                 return error_response(exc)
+            except Exception as exc:
+                if is_store_fault(exc):
+                    logger.warning("store fault", exc_info=True)
+                    return store_unavailable_response(RETRY_AFTER_SECONDS)
+                raise
             if isinstance(result, Response):
                 return result
             return json_response(result, spec.status)

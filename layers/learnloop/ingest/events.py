@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import pydantic
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from learnloop.clock import iso, utcnow
 from learnloop.ingest.event_types import properties_model
 from learnloop.ingest.schemas import EventIn
 from learnloop.observability import metrics
-from learnloop.store.batch import write_in_parallel
 from learnloop.store.keys import day_shard
 from learnloop.store.records import Event
 from learnloop.store.tables import Tables
@@ -22,6 +25,8 @@ from learnloop.users.consent import ConsentCache, dropped_users
 from learnloop.validation import error_details, invalid
 
 _BATCH_GET_LIMIT = 100
+#: TransactWriteItems takes 100 actions: 50 events and their marks.
+_TRANSACTION_EVENTS = 50
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,9 @@ def derive_event_id(event: EventIn) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def parse_event_batch(body: Any, *, max_events: int, now: datetime) -> list[EventIn]:
+def parse_event_batch(
+    body: Any, *, max_events: int, now: datetime, max_age_days: int | None = None
+) -> list[EventIn]:
     """Validate a whole batch, collecting every bad index and field before raising.
 
     Raises
@@ -99,7 +106,7 @@ def parse_event_batch(body: Any, *, max_events: int, now: datetime) -> list[Even
         )
         raise invalid(details)
     events: list[EventIn] = []
-    context = {"now": now}
+    context = {"now": now, "max_age_days": max_age_days}
     for index, item in enumerate(raw):
         prefix: tuple[int | str, ...] = ("events", index)
         try:
@@ -141,9 +148,11 @@ def ingest_events(
 ) -> IngestResult:
     """Validate and store a batch of events; events already stored count as duplicates.
 
-    Storage is idempotent by key (``{occurred_at}#{event_id}``), so a retried batch never
-    doubles anything; the duplicate count is exact unless two identical batches race. Events
-    of users who opted out or were deleted are counted as ``dropped`` and not stored.
+    Storage is idempotent by ``event_id`` (an ``ingest_marks`` item per stored event id,
+    written in one transaction with the event), so a retried batch never doubles anything,
+    even with a new ``occurred_at``, and of identical batches racing exactly one gets each
+    event ``accepted``. Events of users who opted out or were deleted are counted as
+    ``dropped`` and not stored.
 
     Examples
     --------
@@ -154,20 +163,28 @@ def ingest_events(
     """
     now = now or utcnow()
     settings = tables.settings
-    events = parse_event_batch(body, max_events=settings.max_batch_events, now=now)
+    events = parse_event_batch(
+        body,
+        max_events=settings.max_batch_events,
+        now=now,
+        max_age_days=settings.max_event_age_days,
+    )
 
     dropped_ids = dropped_users(tables, {event.user_id for event in events}, cache=consent)
     kept = [event for event in events if event.user_id not in dropped_ids]
     dropped = len(events) - len(kept)
     events = kept
+    # One record per (user, event id): a retry with a new occurred_at is the same event.
     records: dict[tuple[str, str], Event] = {}
     for event in events:
         record = _to_record(tables, event, received_at=now)
-        records.setdefault((record.user_id, record.sk), record)
+        records.setdefault((record.user_id, record.event_id), record)
     in_batch_duplicates = len(events) - len(records)
-    stored = _existing_keys(tables, list(records))
+    stored = _stored_event_ids(tables, list(records))
     new = [record for key, record in records.items() if key not in stored]
-    write_in_parallel(tables.events, new)
+    raced = store_exactly_once(tables, new)
+    stored |= raced
+    new = [record for record in new if (record.user_id, record.event_id) not in raced]
     result = IngestResult(
         accepted=len(new),
         duplicates=in_batch_duplicates + len(stored),
@@ -203,13 +220,81 @@ def _to_record(tables: Tables, event: EventIn, *, received_at: datetime) -> Even
     )
 
 
-def _existing_keys(tables: Tables, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+def _mark(event_id: str) -> str:
+    return f"event#{event_id}"
+
+
+def _stored_event_ids(tables: Tables, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The ``(user_id, event_id)`` of ``keys`` already stored (their mark exists)."""
     found: set[tuple[str, str]] = set()
-    for start in range(0, len(keys), _BATCH_GET_LIMIT):
-        chunk = keys[start : start + _BATCH_GET_LIMIT]
-        for item in tables.events.batch_get(chunk, attributes_to_get=["user_id", "sk"]):
-            found.add((item.user_id, item.sk))
+    marks = [(user_id, _mark(event_id)) for user_id, event_id in keys]
+    for start in range(0, len(marks), _BATCH_GET_LIMIT):
+        chunk = marks[start : start + _BATCH_GET_LIMIT]
+        for item in tables.ingest_marks.batch_get(chunk, attributes_to_get=["user_id", "mark"]):
+            found.add((item.user_id, item.mark.removeprefix("event#")))
     return found
 
 
-__all__ = ["IngestResult", "derive_event_id", "ingest_events", "parse_event_batch"]
+def store_exactly_once(
+    tables: Tables, records: Sequence[Event], *, workers: int = 4
+) -> set[tuple[str, str]]:
+    """Store each event with its id's mark in one transaction; the mark must not exist yet.
+
+    Of two requests racing with the same event, one transaction wins and the other's
+    condition fails: that event is a duplicate for it, and the rest of its chunk is sent
+    again. No event is stored without its mark or the other way round.
+
+    Returns
+    -------
+    set
+        ``(user_id, event_id)`` of the records another request stored first.
+    """
+    marks = tables.ingest_marks
+    chunks = [
+        list(records[i : i + _TRANSACTION_EVENTS])
+        for i in range(0, len(records), _TRANSACTION_EVENTS)
+    ]
+    connection = marks._get_connection().connection  # the stage's shared client
+
+    def write(chunk: list[Event]) -> set[tuple[str, str]]:
+        lost: set[tuple[str, str]] = set()
+        while chunk:
+            try:
+                with TransactWrite(connection=connection) as transaction:
+                    for record in chunk:
+                        mark = marks(
+                            record.user_id,
+                            _mark(record.event_id),
+                            ref=record.sk,
+                            expires_at=record.expires_at,
+                        )
+                        transaction.save(mark, condition=marks.user_id.does_not_exist())
+                        transaction.save(record)
+            except TransactWriteError as exc:
+                # Reasons come one per action, in order: a mark's is at 2 * its event's index.
+                taken = {
+                    index // 2
+                    for index, reason in enumerate(exc.cancellation_reasons)
+                    if reason is not None and reason.code == "ConditionalCheckFailed"
+                }
+                if not taken:
+                    raise
+                lost |= {(chunk[i].user_id, chunk[i].event_id) for i in taken}
+                chunk = [record for i, record in enumerate(chunk) if i not in taken]
+                continue
+            break
+        return lost
+
+    if len(chunks) <= 1:
+        return set().union(*(write(chunk) for chunk in chunks))
+    with ThreadPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+        return set().union(*pool.map(write, chunks))
+
+
+__all__ = [
+    "IngestResult",
+    "derive_event_id",
+    "ingest_events",
+    "parse_event_batch",
+    "store_exactly_once",
+]

@@ -37,7 +37,9 @@ def put_insight(
     ``{"dropped": True, ...}`` (the API answers 202).
     """
     now = now or utcnow()
-    insight = validate(InsightIn, body, context={"now": now})
+    insight = validate(
+        InsightIn, body, context={"now": now, "max_age_days": tables.settings.max_event_age_days}
+    )
 
     if dropped_users(tables, [insight.user_id], cache=consent):
         return {"dropped": True, "insight_id": insight.insight_id, "user_id": insight.user_id}
@@ -97,7 +99,9 @@ def put_feedback(
     """
     now = now or utcnow()
     key = validate(InsightKeyIn, {"insight_id": insight_id})
-    feedback = validate(FeedbackIn, body, context={"now": now})
+    feedback = validate(
+        FeedbackIn, body, context={"now": now, "max_age_days": tables.settings.max_event_age_days}
+    )
     model = tables.insights
     if model.count(key.insight_id, model.record == INSIGHT_RECORD, limit=1) == 0:
         raise NotFoundError(

@@ -30,7 +30,11 @@ def ingest_outcomes(tables: Tables, body: Any, *, now: datetime | None = None) -
     now = now or utcnow()
     if isinstance(body, dict) and "outcomes" not in body:
         body = {"outcomes": [body]}
-    batch = validate(OutcomeBatchIn, body, context={"now": now})
+    batch = validate(
+        OutcomeBatchIn,
+        body,
+        context={"now": now, "max_age_days": tables.settings.max_event_age_days},
+    )
     settings = tables.settings
     records = {}
     for outcome in batch.outcomes:

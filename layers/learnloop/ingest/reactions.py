@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, UpdateError
+from pynamodb.exceptions import DeleteError, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from learnloop.clock import iso, utcnow
 from learnloop.exceptions import StoreError
@@ -42,8 +43,9 @@ def put_reaction(
 
     ``created_at`` keeps the first write's time; ``updated_at`` moves to this reaction's time.
     A delivery older than what is stored (a retry arriving late) changes nothing, so the newest
-    reaction wins whatever order deliveries come in. A reaction of a user who opted out or was
-    deleted is not stored: the reply is ``{"dropped": True, ...}`` (the API answers 202).
+    reaction wins whatever order deliveries come in; one dated before the reaction's deletion
+    is not stored either (the reply says ``"deleted": True``). A reaction of a user who opted
+    out or was deleted is not stored: the reply is ``{"dropped": True, ...}`` (the API answers 202).
 
     Examples
     --------
@@ -54,7 +56,13 @@ def put_reaction(
     now = now or utcnow()
     settings = tables.settings
     reaction = validate(
-        ReactionIn, body, context={"content_types": settings.content_types, "now": now}
+        ReactionIn,
+        body,
+        context={
+            "content_types": settings.content_types,
+            "now": now,
+            "max_age_days": settings.max_event_age_days,
+        },
     )
 
     if dropped_users(tables, [reaction.user_id], cache=consent):
@@ -80,22 +88,58 @@ def put_reaction(
     ]
     if reaction.content is not None:
         actions.append(model.content.set(reaction.content))
+    marks = tables.ingest_marks
+    tombstone = _tombstone(record.item_key)
     try:
-        record.update(
-            actions=actions,
-            condition=model.updated_at.does_not_exist() | (model.updated_at <= reacted_at),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        # One transaction: this PUT is newer than any deletion of the reaction (the tombstone)
+        # and than the reaction stored; a delayed older PUT changes nothing.
+        with TransactWrite(connection=marks._get_connection().connection) as transaction:
+            transaction.condition_check(
+                marks,
+                reaction.user_id,
+                tombstone,
+                condition=marks.deleted_at.does_not_exist() | (marks.deleted_at < reacted_at),
+            )
+            transaction.update(
+                record,
+                actions=actions,
+                condition=model.updated_at.does_not_exist() | (model.updated_at <= reacted_at),
+            )
+    except TransactWriteError as exc:
+        reasons = [r.code if r is not None else None for r in exc.cancellation_reasons]
+        if "ConditionalCheckFailed" not in reasons:
             raise StoreError(f"could not store the reaction: {exc.cause_response_message}") from exc
+        if reasons[0] == "ConditionalCheckFailed":  # deleted after this reaction was made
+            metrics.add_metric(name="ReactionsStale", unit="Count", value=1)
+            return {
+                "user_id": reaction.user_id,
+                "content_type": reaction.content_type,
+                "external_id": reaction.external_id,
+                "reaction": None,
+                "deleted": True,
+            }
         record.refresh()
+        return reaction_view(record)
+    record.refresh(consistent_read=True)  # created_at may be an earlier write's
     return reaction_view(record)
 
 
+def _tombstone(item_key: str) -> str:
+    return f"deleted#{item_key}"
+
+
 def delete_reaction(
-    tables: Tables, *, user_id: str, content_type: str, external_id: str
+    tables: Tables,
+    *,
+    user_id: str,
+    content_type: str,
+    external_id: str,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Delete one reaction; deleting one that is not there is not an error (retries are safe).
+
+    A tombstone (an ``ingest_marks`` item) records when: a PUT dated before the deletion that
+    arrives after it is not stored.
 
     Returns
     -------
@@ -109,6 +153,17 @@ def delete_reaction(
     )
     model = tables.reactions
     record = model(key.user_id, item_key(key.content_type, key.external_id))
+    settings = tables.settings
+    now = now or utcnow()
+    # The tombstone first: a PUT dated before now that is still on its way (a retry, a slow
+    # queue) must not bring the reaction back. It can expire once such a PUT would be refused
+    # as too old anyway.
+    tables.ingest_marks(
+        key.user_id,
+        _tombstone(record.item_key),
+        deleted_at=iso(now),
+        expires_at=now + timedelta(days=settings.max_event_age_days + 1),
+    ).save()
     try:
         record.delete(condition=model.user_id.exists())
     except DeleteError as exc:

@@ -7,7 +7,6 @@ Settings-dependent checks (allowed content types, clock skew) read the validatio
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,11 +17,19 @@ from pydantic import (
     field_validator,
 )
 
-from learnloop.validation import Count, Identifier, ShortText, Strict, Unit, UtcDatetime, storable
+from learnloop.validation import (
+    Count,
+    Identifier,
+    ShortText,
+    Strict,
+    Unit,
+    UtcDatetime,
+    plausible_time,
+    storable,
+)
 
 MAX_SNAPSHOT_BYTES = 32 * 1024
 MAX_PROPERTIES_BYTES = 16 * 1024
-MAX_FUTURE_SKEW = timedelta(days=1)
 #: Free-text feedback on an insight is capped: a comment, not a document.
 MAX_USER_FEEDBACK_CHARS = 2_000
 
@@ -31,12 +38,9 @@ def _json_size(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
-def _not_in_future(value: datetime | None, info: ValidationInfo) -> datetime | None:
-    context = info.context or {}
-    now = context.get("now")
-    if value is not None and now is not None and value > now + MAX_FUTURE_SKEW:
-        raise ValueError("must not be more than 1 day in the future")
-    return value
+# Kept under its old name for the validators below (and any route built on them): it now
+# refuses implausibly old times too (``LEARNLOOP_MAX_EVENT_AGE_DAYS``), not only future ones.
+_not_in_future = plausible_time
 
 
 class ReactionKeyIn(Strict):

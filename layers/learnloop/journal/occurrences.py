@@ -32,13 +32,13 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, field_validator
 
 from learnloop.clock import iso, utcnow
-from learnloop.ingest.schemas import MAX_FUTURE_SKEW
 from learnloop.store.batch import write_in_parallel
 from learnloop.store.keys import day_shard
 from learnloop.store.records import Event, PatternOccurrence
 from learnloop.store.tables import Tables
 from learnloop.users.consent import ConsentCache, dropped_users
 from learnloop.validation import (
+    MAX_FUTURE_SKEW,
     Identifier,
     ShortText,
     Strict,

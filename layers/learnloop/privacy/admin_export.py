@@ -242,6 +242,65 @@ def admin_export(
     return AdminExport(status=200, content_type="application/json", body=json.dumps(body))
 
 
+def purge_admin_exports(s3: Any, bucket: str, pseudonym: str) -> dict[str, int]:
+    """Rewrite every ``admin-exports/`` object without the rows of ``pseudonym``.
+
+    A user's deletion calls this: an admin export is a copy of rows made for one download,
+    and the bucket's lifecycle rule expires them a day later on AWS, but until then (and on
+    the local stack, which runs no lifecycle) the user's pseudonym must not stay in them.
+    An object left with no rows is deleted.
+
+    Returns
+    -------
+    dict
+        ``{key: rows removed}`` for each object that held the pseudonym.
+
+    Examples
+    --------
+    >>> purge_admin_exports(s3, "learnloop-dev", "p_3f2a...")  # doctest: +SKIP
+    {'admin-exports/events/2026-11-01_2026-11-30/20261201T090000Z-ab12.csv': 14}
+    """
+    removed: dict[str, int] = {}
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=ADMIN_EXPORTS_PREFIX):
+        for summary in page.get("Contents", []):
+            key = summary["Key"]
+            stored = s3.get_object(Bucket=bucket, Key=key)
+            text = stored["Body"].read().decode("utf-8")
+            kept, dropped = _without_user(text, pseudonym, csv_format=key.endswith(".csv"))
+            if not dropped:
+                continue
+            removed[key] = dropped
+            if kept is None:
+                s3.delete_object(Bucket=bucket, Key=key)
+            else:
+                s3.put_object(
+                    Bucket=bucket,
+                    Key=key,
+                    Body=kept.encode("utf-8"),
+                    ContentType=stored.get("ContentType", "application/octet-stream"),
+                )
+    return removed
+
+
+def _without_user(text: str, pseudonym: str, *, csv_format: bool) -> tuple[str | None, int]:
+    """``text`` without the rows whose ``user`` is ``pseudonym`` (``None``: no rows left)."""
+    if csv_format:
+        rows = list(csv.reader(io.StringIO(text)))
+        if not rows or "user" not in rows[0]:
+            return text, 0
+        column = rows[0].index("user")
+        kept_rows = [row for row in rows[1:] if len(row) <= column or row[column] != pseudonym]
+        dropped = len(rows) - 1 - len(kept_rows)
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows([rows[0], *kept_rows])
+        return (buffer.getvalue() if kept_rows else None), dropped
+    lines = [line for line in text.splitlines() if line.strip()]
+    kept_lines = [line for line in lines if json.loads(line).get("user") != pseudonym]
+    dropped = len(lines) - len(kept_lines)
+    return ("".join(line + "\n" for line in kept_lines) if kept_lines else None), dropped
+
+
 __all__ = [
     "ADMIN_EXPORTS_PREFIX",
     "AdminExport",
@@ -249,5 +308,6 @@ __all__ = [
     "admin_export",
     "export_rows",
     "parse_export_query",
+    "purge_admin_exports",
     "render",
 ]

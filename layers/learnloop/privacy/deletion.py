@@ -52,6 +52,7 @@ from botocore.exceptions import ClientError
 
 from learnloop.clock import iso, utcnow
 from learnloop.observability import logger
+from learnloop.privacy.admin_export import purge_admin_exports
 from learnloop.privacy.exports import export_prefixes, purge_exports
 from learnloop.privacy.purge import COMPLETE, PENDING, queue_purge, settle_request
 from learnloop.rollups.job import rollup_day
@@ -144,6 +145,8 @@ def delete_user(
     counts = {
         "reactions": _delete_all(tables.reactions, reactions),
         "events": _delete_all(tables.events, events),
+        # Event-id marks and reaction tombstones: keyed by the user id, so they go too.
+        "ingest_marks": _delete_all(tables.ingest_marks, list(tables.ingest_marks.query(user_id))),
     }
     insights = _delete_insights(tables, user_id)
     counts["insights"] = sum(insights.values())
@@ -174,6 +177,8 @@ def delete_user(
         out_of_time=lambda: clock() - started >= budget,
     )
     removed = {prefix: found[pseudonym] for prefix, found in done.items() if pseudonym in found}
+    # Admin exports are one-download copies; rewritten now rather than left to their expiry.
+    admin_exports = purge_admin_exports(s3, settings.bucket, pseudonym)
 
     def summary(status: str) -> dict[str, Any]:
         exports = {
@@ -194,6 +199,7 @@ def delete_user(
             "exports": exports,
             "daily_stats": daily_stats,
             "models": models,
+            "admin_exports": admin_exports,
         }
 
     if prefixes:

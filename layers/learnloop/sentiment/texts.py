@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator
@@ -41,7 +41,7 @@ from learnloop.store.queries import batch_get
 from learnloop.store.records import TEXT_RECORD, TextRecord, symbol_record
 from learnloop.store.tables import Tables
 from learnloop.users.consent import ConsentCache, dropped_users
-from learnloop.validation import Identifier, Strict, UtcDatetime, validate
+from learnloop.validation import MAX_FUTURE_SKEW, Identifier, Strict, UtcDatetime, validate
 
 if TYPE_CHECKING:
     from learnloop.models.cache import VersionCache
@@ -67,7 +67,6 @@ MAX_BATCH_TEXTS = 64
 MAX_TEXT_LENGTH = 2000
 MAX_SYMBOLS = 20
 #: A published_at this far ahead of the server's clock is a client bug, not a scheduled post.
-MAX_FUTURE_SKEW = timedelta(days=1)
 _OLDEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 

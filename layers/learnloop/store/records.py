@@ -714,6 +714,32 @@ def symbol_record(symbol: str) -> str:
     return f"symbol#{symbol}"
 
 
+# --- ingest marks -------------------------------------------------------------------------------
+
+
+class IngestMark(BaseModel):
+    """What makes writes exactly-once whatever order and how often they arrive, per user.
+
+    * ``event#{event_id}``: this event id is stored (at ``ref``, the event's sort key), so a
+      retry with another ``occurred_at`` is a duplicate. Written in one transaction with the
+      event, so neither exists without the other.
+    * ``deleted#{item_key}``: this reaction was deleted at ``deleted_at``; a delayed PUT
+      dated before that does not bring it back.
+
+    Marks expire with what they guard (events' retention; a tombstone once any PUT it could
+    stop is older than ``LEARNLOOP_MAX_EVENT_AGE_DAYS`` and refused anyway) and are deleted
+    with the user.
+    """
+
+    entity = "ingest_marks"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    mark = UnicodeAttribute(range_key=True)
+    ref = UnicodeAttribute(null=True)
+    deleted_at = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
 #: Every model, in the order tables are created. Infra templates derive from this list too.
 MODELS: tuple[type[BaseModel], ...] = (
     Reaction,
@@ -734,4 +760,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     MarketAnomaly,
     TextRecord,
     PatternOccurrence,
+    IngestMark,
 )

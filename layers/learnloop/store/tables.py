@@ -26,6 +26,7 @@ from learnloop.store.records import (
     DecisionRecord,
     Event,
     Experiment,
+    IngestMark,
     Insight,
     LedgerEntry,
     MarketAnomaly,
@@ -184,3 +185,9 @@ class Tables:
     @property
     def pattern_occurrences(self) -> type[PatternOccurrence]:
         return self._bound["pattern_occurrences"]  # type: ignore[return-value]
+
+    # --- ingest marks (event ids, reaction tombstones) ---
+
+    @property
+    def ingest_marks(self) -> type[IngestMark]:
+        return self._bound["ingest_marks"]  # type: ignore[return-value]

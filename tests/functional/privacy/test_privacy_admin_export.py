@@ -166,3 +166,38 @@ def test_large_exports_go_through_a_presigned_url(
     assert body["rows"] == 3 and body["bytes"] == len(inline.body.encode())
     with urllib.request.urlopen(body["url"], timeout=10) as response:  # moto, on 127.0.0.1
         assert response.read().decode() == inline.body
+
+
+def test_deleting_a_user_purges_their_pseudonym_from_admin_exports(
+    tables: Any, s3: Any, _dynamodb_client: Any
+) -> None:
+    from learnloop.privacy.deletion import delete_user
+
+    seed(tables)
+    small = Tables(
+        tables.settings.with_overrides(admin_export_inline_bytes=10),
+        dynamodb_client=_dynamodb_client,
+    )
+    query = {"from": "2026-11-19", "to": "2026-11-21"}
+    keys = [
+        json.loads(admin_export(small, {**query, "kind": kind, "format": fmt}, s3=s3).body)["key"]
+        for kind, fmt in (("reactions", "csv"), ("reactions", "jsonl"), ("events", "jsonl"))
+    ]
+    ann = pseudonymize("ann", tables.settings.pseudonym_secret)
+    bucket = tables.settings.bucket
+
+    def text(key: str) -> str:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+    assert all(ann in text(key) for key in keys)
+    receipt = delete_user(tables, "ann", s3=s3, now=NOW)
+    assert set(receipt["admin_exports"]) == set(keys)
+    assert receipt["admin_exports"][keys[0]] == 2  # ann's two reactions
+    left = [
+        o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="admin-exports/")["Contents"]
+    ]
+    for key in left:
+        assert ann not in text(key)
+    # What remains is still a well-formed export of the others' rows.
+    rows = list(csv.DictReader(io.StringIO(text(keys[0]))))
+    assert [r["item_key"] for r in rows] == ["meme#m2"]  # ben's (cy opted out)

@@ -187,6 +187,7 @@ def test_deletion_removes_the_user_everywhere_but_the_tombstone(
     assert receipt["tables"] == {
         "reactions": 2,
         "events": 3,
+        "ingest_marks": 3,  # one per event id
         "insights": 3,
         "ledger": 1,
         "decisions": 0,

@@ -62,6 +62,7 @@ _REASONS = {
     415: "Body is not application/json",
     422: "Schema violation; details name every bad field",
     429: "Rate limit of this key exceeded; see Retry-After",
+    503: "The data store is throttled or unavailable; send the same request after Retry-After",
 }
 
 
@@ -86,10 +87,12 @@ def _error(status: int) -> dict[str, Any]:
         "description": _REASONS[status],
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
-    if status == 429:
+    if status in (429, 503):
         response["headers"] = {
             "Retry-After": {
-                "description": "Seconds until the key's bucket has a token again",
+                "description": "Seconds until the key's bucket has a token again"
+                if status == 429
+                else "Seconds to wait before sending the same request again",
                 "schema": {"type": "integer", "minimum": 1},
             }
         }
@@ -99,7 +102,7 @@ def _error(status: int) -> dict[str, Any]:
 def _operation(route: RouteSpec, body_refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     statuses = set(route.errors)
     if route.scope is not None:
-        statuses |= {401, 403, 429}
+        statuses |= {401, 403, 429, 503}
     if route.body:
         statuses |= {400, 413, 415, 422}
     if route.path_params or route.query:
