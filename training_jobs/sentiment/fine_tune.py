@@ -29,7 +29,6 @@ import os
 import shutil
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ import numpy as np
 
 from learnloop.exceptions import LearnloopError
 from learnloop.text.classifier import PROBABILITIES, TextClassifier, load_tokenizer
+from training_jobs.onnx_export import MAX_IR_VERSION, TARGET_OPSET, export_masked_transformer
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
@@ -51,8 +51,6 @@ __all__ = [
     "quantize",
 ]
 
-TARGET_OPSET = 17
-MAX_IR_VERSION = 9
 #: Financial news sentences are ~30 word pieces; 64 keeps nearly all of them whole and the
 #: attention cost a sixteenth of 256's.
 DEFAULT_MAX_LENGTH = 64
@@ -414,35 +412,15 @@ def export_onnx(result: FineTuned, *, opset: int = TARGET_OPSET) -> bytes:
     sample = tokenizer.encode_batch(["an example sentence", "a second, longer example"])
     ids = torch.tensor([e.ids for e in sample], dtype=torch.long)
     mask = torch.tensor([e.attention_mask for e in sample], dtype=torch.long)
-    folder = tempfile.mkdtemp(prefix="learnloop-sentiment-")
-    target = Path(folder) / "model.onnx"
-    try:
-        # transformers' masking code warns of Python branches under tracing; they do not
-        # depend on the shapes here (a mask is always given), and the job compares the export
-        # with torch on held-out texts of every length.
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                graph,
-                (ids, mask),
-                str(target),
-                input_names=["input_ids", "attention_mask"],
-                output_names=[PROBABILITIES],
-                dynamic_axes={
-                    "input_ids": {0: "batch", 1: "sequence"},
-                    "attention_mask": {0: "batch", 1: "sequence"},
-                    PROBABILITIES: {0: "batch"},
-                },
-                opset_version=opset,
-                do_constant_folding=True,
-                dynamo=False,
-            )
-        proto = onnx.load(str(target))
-    except Exception as exc:  # torch.onnx raises a variety of its own errors
-        raise FineTuneError(f"torch.onnx.export failed: {exc}") from exc
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)
+    proto = export_masked_transformer(
+        graph,
+        ids,
+        mask,
+        input_names=("input_ids", "attention_mask"),
+        output_name=PROBABILITIES,
+        error=FineTuneError,
+        opset=opset,
+    )
     onnx.checker.check_model(proto)
     return bytes(proto.SerializeToString())
 

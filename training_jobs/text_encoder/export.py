@@ -21,14 +21,12 @@ True
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
 from learnloop.exceptions import LearnloopError
 from learnloop.text.encoder import EMBEDDING_DIM, INPUT_NAMES, OUTPUT_NAME, TextEncoder
+from training_jobs.onnx_export import MAX_IR_VERSION, TARGET_OPSET, export_masked_transformer
 
 __all__ = [
     "MAX_IR_VERSION",
@@ -42,8 +40,6 @@ __all__ = [
     "tokenizer_json",
 ]
 
-TARGET_OPSET = 17
-MAX_IR_VERSION = 9
 
 #: What the job compares the export with sentence-transformers on: the kinds of text
 #: learnloop embeds (memes, news, coins, AI insights), short and long, ASCII and not.
@@ -139,7 +135,6 @@ def export_onnx(model: Any, *, opset: int = TARGET_OPSET) -> bytes:
         When the pipeline is not mean pooling + normalisation, or the export fails.
     """
     import onnx
-    import torch
 
     if opset > TARGET_OPSET:
         raise ExportError(f"opset {opset} is above {TARGET_OPSET}, which onnxruntime 1.16 reads")
@@ -158,35 +153,15 @@ def export_onnx(model: Any, *, opset: int = TARGET_OPSET) -> bytes:
         padding=True,
         return_tensors="pt",
     )
-    folder = tempfile.mkdtemp(prefix="learnloop-text-encoder-")
-    target = Path(folder) / "model.onnx"
-    try:
-        # The tracer warns about Python-level branches in transformers' masking code; they
-        # are shape-independent here (a mask is always given), and the comparison with
-        # sentence-transformers on texts of every length is what proves the graph right.
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                graph,
-                (sample["input_ids"], sample["attention_mask"]),
-                str(target),
-                input_names=list(INPUT_NAMES),
-                output_names=[OUTPUT_NAME],
-                dynamic_axes={
-                    INPUT_NAMES[0]: {0: "batch", 1: "sequence"},
-                    INPUT_NAMES[1]: {0: "batch", 1: "sequence"},
-                    OUTPUT_NAME: {0: "batch"},
-                },
-                opset_version=opset,
-                do_constant_folding=True,
-                dynamo=False,
-            )
-        proto = onnx.load(str(target))
-    except Exception as exc:  # torch.onnx raises a variety of its own errors
-        raise ExportError(f"torch.onnx.export failed: {exc}") from exc
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)
+    proto = export_masked_transformer(
+        graph,
+        sample["input_ids"],
+        sample["attention_mask"],
+        input_names=(INPUT_NAMES[0], INPUT_NAMES[1]),
+        output_name=OUTPUT_NAME,
+        error=ExportError,
+        opset=opset,
+    )
     entry = proto.metadata_props.add()
     entry.key, entry.value = "pipeline", "mean pooling + L2 normalisation"
     onnx.checker.check_model(proto)

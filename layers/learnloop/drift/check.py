@@ -293,20 +293,10 @@ class _Check:
         of the recent window (:func:`learnloop.journal.training.recent_datasets`)."""
         from learnloop.journal.training import KEY_METRICS, recent_datasets
 
-        alias = production_record(self.tables, name)
-        if alias is None or not alias.target:
-            return {"skipped": f"{name} has no production version"}, []
-        version = str(alias.target)
-        ref = ProductionRef(
-            name=name, version=version, s3_prefix=alias.s3_prefix or f"models/{name}/{version}/"
-        )
-        try:
-            manifest, files = self.loader.read_artifact(ref, only=(MODEL_FILE,))
-            model = load_model(name, version, files[MODEL_FILE])
-            if REFERENCE_FILE in (manifest.get("files") or {}):
-                files.update(self.loader.read_artifact(ref, only=(REFERENCE_FILE,))[1])
-        except ModelLoadError as exc:
-            return {"version": version, "skipped": f"the production model does not load: {exc}"}, []
+        loaded = self._production(name)
+        if isinstance(loaded, dict):
+            return loaded, []
+        version, manifest, model, files = loaded
         if self._journal is None:  # one read of the journal events for every journal model
             self._journal = recent_datasets(self.tables, now, days=self.days)
         data = self._journal[name]
@@ -350,21 +340,10 @@ class _Check:
     def model(
         self, name: str, predictor: _Predictor
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        alias = production_record(self.tables, name)
-        if alias is None or not alias.target:
-            return {"skipped": f"{name} has no production version"}, []
-        version = str(alias.target)
-        ref = ProductionRef(
-            name=name, version=version, s3_prefix=alias.s3_prefix or f"models/{name}/{version}/"
-        )
-        try:
-            manifest, files = self.loader.read_artifact(ref, only=(MODEL_FILE,))
-            model = load_model(name, version, files[MODEL_FILE])
-            if REFERENCE_FILE in (manifest.get("files") or {}):
-                files.update(self.loader.read_artifact(ref, only=(REFERENCE_FILE,))[1])
-        except ModelLoadError as exc:
-            logger.warning("drift check: production model does not load", extra={"model": name})
-            return {"version": version, "skipped": f"the production model does not load: {exc}"}, []
+        loaded = self._production(name)
+        if isinstance(loaded, dict):
+            return loaded, []
+        version, manifest, model, files = loaded
         features = tuple(manifest.get("feature_names") or ())
         if features != predictor.features:
             return {
@@ -390,6 +369,28 @@ class _Check:
             name, version, predictor, manifest, model, X, np.asarray(targets), alerts
         )
         return report, alerts
+
+    def _production(
+        self, name: str
+    ) -> tuple[str, dict[str, Any], Any, dict[str, bytes]] | dict[str, Any]:
+        """``name``'s production version, manifest, loaded ONNX model and files (the model and
+        its stored reference rows); a ``skipped`` report when there is none or it does not load."""
+        alias = production_record(self.tables, name)
+        if alias is None or not alias.target:
+            return {"skipped": f"{name} has no production version"}
+        version = str(alias.target)
+        ref = ProductionRef(
+            name=name, version=version, s3_prefix=alias.s3_prefix or f"models/{name}/{version}/"
+        )
+        try:
+            manifest, files = self.loader.read_artifact(ref, only=(MODEL_FILE,))
+            model = load_model(name, version, files[MODEL_FILE])
+            if REFERENCE_FILE in (manifest.get("files") or {}):
+                files.update(self.loader.read_artifact(ref, only=(REFERENCE_FILE,))[1])
+        except ModelLoadError as exc:
+            logger.warning("drift check: production model does not load", extra={"model": name})
+            return {"version": version, "skipped": f"the production model does not load: {exc}"}
+        return version, dict(manifest), model, dict(files)
 
     def _features(
         self,
