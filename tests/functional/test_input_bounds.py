@@ -88,7 +88,11 @@ def test_stored_timestamps_are_fixed_width_and_ordered() -> None:
     assert iso(datetime(999, 1, 1, tzinfo=UTC)) < iso(datetime(1970, 1, 1, tzinfo=UTC))
 
 
-@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", "-1e999"])
+@pytest.mark.parametrize(
+    # Non-finite, and finite but outside DynamoDB's range (it refuses them on write).
+    "literal",
+    ["NaN", "Infinity", "-Infinity", "1e400", "-1e999", "3.7e-173", "-1e-400", "1e130"],
+)
 def test_non_finite_numbers_in_snapshots_and_properties_are_refused_not_stored(
     client: Any, keys: dict[str, str], tables: Any, literal: str
 ) -> None:
@@ -119,3 +123,16 @@ def test_non_finite_numbers_in_snapshots_and_properties_are_refused_not_stored(
     assert list(tables.reactions.scan()) == []
     assert list(tables.events.scan()) == []
     assert list(tables.insights.scan()) == []
+
+
+def test_zero_and_numbers_at_dynamodb_s_range_edges_are_stored(
+    client: Any, keys: dict[str, str], tables: Any
+) -> None:
+    for i, literal in enumerate(["0", "0.0", "-0e5", "1e-130", "9.9e125"]):
+        reaction = (
+            f'{{"user_id": "u{i}", "content_type": "meme", "external_id": "m1", '
+            f'"reaction": "like", "content": {{"score": {literal}}}}}'
+        )
+        response = call(client, "PUT", "/v1/reactions", key=keys["admin"], raw=reaction.encode())
+        assert response.status_code == 200, (literal, response.body)
+    assert len(list(tables.reactions.scan())) == 5

@@ -110,6 +110,9 @@ class Call:
 #: DynamoDB numbers keep 38 significant digits; a longer integer would be rounded or refused
 #: on write, and past 4,300 digits Python's own ``int()`` refuses it (a ``ValueError``).
 MAX_INTEGER_DIGITS = 38
+#: DynamoDB's number range: a magnitude from 1e-130 to under 1e126 (or zero); outside it the
+#: write fails ("Number underflow"/"overflow"), so such a number is refused at the door.
+MIN_MAGNITUDE, MAX_MAGNITUDE = 1e-130, 1e126
 
 
 class _Unstorable:
@@ -125,7 +128,8 @@ class _Unstorable:
     def message(self) -> str:
         shown = self.literal if len(self.literal) <= 20 else f"{self.literal[:12]}... "
         return (
-            f"must be a finite number of at most {MAX_INTEGER_DIGITS} digits, got {shown}"
+            f"must be a finite number of at most {MAX_INTEGER_DIGITS} digits and, unless 0, "
+            f"of magnitude {MIN_MAGNITUDE:g} to {MAX_MAGNITUDE:g}, got {shown}"
             if self.literal not in ("NaN", "Infinity", "-Infinity")
             else f"must be a finite number, got {self.literal}"
         )
@@ -138,7 +142,11 @@ def _parse_int(literal: str) -> int | _Unstorable:
 
 def _parse_float(literal: str) -> float | _Unstorable:
     value = float(literal)  # never raises: an overlong exponent is inf or 0.0
-    return value if math.isfinite(value) else _Unstorable(literal)
+    if not math.isfinite(value) or (value and not MIN_MAGNITUDE <= abs(value) < MAX_MAGNITUDE):
+        return _Unstorable(literal)
+    if value == 0.0 and any(c in "123456789" for c in literal.split("e")[0].split("E")[0]):
+        return _Unstorable(literal)  # 1e-400: a nonzero number too small to store, not 0
+    return value
 
 
 def _unstorable_paths(

@@ -120,7 +120,7 @@ def derive_occurrence_id(occurrence: OccurrenceIn, detected_at: datetime) -> str
     Examples
     --------
     >>> o = OccurrenceIn(user_id="u1", pattern_type="fomo")
-    >>> at = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    >>> at = datetime(2026, 11, 20, tzinfo=UTC)
     >>> derive_occurrence_id(o, at) == derive_occurrence_id(o.model_copy(), at)
     True
     """

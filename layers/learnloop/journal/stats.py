@@ -49,8 +49,9 @@ def t_quantile(df: float) -> float:
     if df < 1:
         raise ValueError(f"degrees of freedom must be >= 1, got {df}")
     if df <= 30:
-        # Fractional df (Welch's) round down, as textbooks do: the interval errs wide.
-        return _T95[math.floor(df) - 1]
+        # Fractional df (Welch's) round down, as textbooks do: the interval errs wide. The
+        # tolerance keeps a df that is whole but computed as 2.9999999 from dropping to 2.
+        return _T95[math.floor(df + 1e-9) - 1]
     z = NormalDist().inv_cdf(0.975)
     g1 = (z**3 + z) / 4
     g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
