@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from learnloop.drift.actions import CONTAINER_MODELS, EVENT_SOURCE, RETRAIN_DETAIL_TYPE
+from learnloop.drift.actions import (
+    CONTAINER_MODELS,
+    EVENT_SOURCE,
+    FORECAST_JOB,
+    FORECAST_PREFIX,
+    RETRAIN_DETAIL_TYPE,
+)
 from learnloop.settings import Settings
 from learnloop.store.records import User
 from learnloop_tools.deploy import iam
@@ -864,8 +870,20 @@ def event_bus_resources(
         }
     }
     for job in jobs:
-        if job.name not in CONTAINER_MODELS:
+        if job.name not in (*CONTAINER_MODELS, FORECAST_JOB):
             continue
+        target = _task_target(job.name, logical_id(job.name, "TaskDefinition"))
+        model: list[Any] = [job.name]
+        if job.name == FORECAST_JOB:
+            # One model per symbol: the request's symbol becomes the task's --symbol.
+            model = [{"prefix": FORECAST_PREFIX}]
+            # EventBridge puts the string in quotes where <symbol> stands in a JSON template.
+            command = json.dumps(["python", "-m", job.module, "--symbol"])[:-1] + ", <symbol>]"
+            overrides = f'{{"name": "{job.name}", "command": {command}}}'
+            target["InputTransformer"] = {
+                "InputPathsMap": {"symbol": "$.detail.symbol"},
+                "InputTemplate": f'{{"containerOverrides": [{overrides}]}}',
+            }
         resources[logical_id(job.name, "RetrainRule")] = {
             "Type": "AWS::Events::Rule",
             "Properties": {
@@ -874,10 +892,10 @@ def event_bus_resources(
                 "EventPattern": {
                     "source": [EVENT_SOURCE],
                     "detail-type": [RETRAIN_DETAIL_TYPE],
-                    "detail": {"model": [job.name], "stage": [settings.stage]},
+                    "detail": {"model": model, "stage": [settings.stage]},
                 },
                 "State": "ENABLED",
-                "Targets": [_task_target(job.name, logical_id(job.name, "TaskDefinition"))],
+                "Targets": [target],
             },
         }
     return resources

@@ -31,9 +31,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from learnloop.drift.actions import (
-    PREDICTOR_MODELS,
     complete_request,
+    is_container_model,
     pending_requests,
+    retrain_job,
 )
 from learnloop.store.tables import Tables
 
@@ -128,14 +129,15 @@ def run_pending_retrains(
     for request in pending_requests(tables):
         model, at = str(request["model"]), str(request["at"])
         version: str | None = None
-        if model in PREDICTOR_MODELS:
+        if not is_container_model(model):
             continue  # the next learn run carries it out, where the rows and scikit-learn are
-        extra = missing(model)
+        job, args = retrain_job(request)
+        extra = missing(job)
         if extra is not None:
             reason = unavailable_reason(extra)
         else:
             before = published_versions(s3, bucket, model)
-            code = run(model, [])
+            code = run(job, args)
             new = sorted(published_versions(s3, bucket, model) - before)
             if new:
                 version = new[-1]

@@ -3,6 +3,7 @@ them on moto, and least-privilege IAM spot checks."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -337,7 +338,20 @@ def test_a_drift_retrain_request_starts_the_container_models_task(
         for name, r in resources_of(template, "AWS::Events::Rule").items()
         if "EventBusName" in r["Properties"]
     }
-    assert sorted(rules) == ["SentimentRetrainRule", "TwoTowerRetrainRule"]
+    assert sorted(rules) == [
+        "PriceForecastRetrainRule",
+        "SentimentRetrainRule",
+        "TwoTowerRetrainRule",
+    ]
+    # A price forecast is one model per symbol: the request's symbol becomes --symbol.
+    forecast = rules["PriceForecastRetrainRule"]
+    assert forecast["EventPattern"]["detail"]["model"] == [{"prefix": "price_forecast_"}]
+    [target] = forecast["Targets"]
+    transformer = target["InputTransformer"]
+    assert transformer["InputPathsMap"] == {"symbol": "$.detail.symbol"}
+    filled = json.loads(transformer["InputTemplate"].replace("<symbol>", '"BTC-USD"'))
+    assert filled["containerOverrides"][0]["command"][-2:] == ["--symbol", "BTC-USD"]
+    assert target["EcsParameters"]["TaskDefinitionArn"] == {"Ref": "PriceForecastTaskDefinition"}
     for model, rule in (
         ("two_tower", rules["TwoTowerRetrainRule"]),
         ("sentiment", rules["SentimentRetrainRule"]),

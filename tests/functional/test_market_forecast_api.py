@@ -276,3 +276,61 @@ def test_drift_skips_a_forecast_with_too_few_recent_candles(training: Any) -> No
         served_model(training), {}, training.reference, synthetic_candles(80)
     )
     assert alerts == [] and "needs at least 30" in report["skipped"]
+
+
+def test_the_drift_check_watches_each_stored_forecast_and_requests_its_retrain(
+    client: Any, keys: dict[str, str], tables: Any, s3: Any, training: Any
+) -> None:
+    from learnloop.jobs import run_job
+    from learnloop_tools.local.retrain import run_pending_retrains
+
+    assert publish(tables, s3, training).status == "production"
+    calm = recent(420, seed=5)
+    returns = np.diff(np.log(calm.close))
+    returns[-120:] *= 6.0  # the last 120 days six times as volatile as training's market
+    close = calm.close[0] * np.exp(np.r_[0.0, np.cumsum(returns)])
+    wild = Candles(
+        SYMBOL, "1d", calm.open_time, close, close * 1.01, close * 0.99, close, calm.volume
+    )
+    store(client, keys, wild)
+    result = run_job("drift_check", tables, utcnow(), s3=s3)
+    name = forecast_serving.forecast_model_name(SYMBOL)
+    assert result["models"][name]["recent_rows"] == 90
+    alerts = [a for a in result["alerts"] if a["model"] == name]
+    assert ("mae", SYMBOL) in {(a["metric"], a["symbol"]) for a in alerts}
+    [action] = [a for a in result["actions"] if a["model"] == name]
+    assert (action["action"], action["symbol"]) == ("retrain_requested", SYMBOL)
+    # The local stack runs the symbol's job (on AWS the stack's rule starts its task).
+    ran: list[tuple[str, list[str]]] = []
+
+    def record(job: str, args: Any) -> int:
+        ran.append((job, list(args)))
+        return 1
+
+    run_pending_retrains(tables, s3, run=record, missing=lambda job: None)
+    assert ran == [("price_forecast", ["--symbol", SYMBOL])]
+
+
+def test_a_run_without_symbols_trains_every_stored_series_of_its_interval(
+    client: Any, keys: dict[str, str], tables: Any
+) -> None:
+    from training_jobs.price_forecast.job import stored_symbols
+
+    assert stored_symbols(tables.settings, "1d") == []
+    store(client, keys, recent(3))
+    rows = [
+        {
+            "open_time": "2026-01-01T00:00:00Z",
+            "open": 1,
+            "high": 1,
+            "low": 1,
+            "close": 1,
+            "volume": 1,
+        }
+    ]
+    body = {"symbol": "ETH-USD", "interval": "1h", "candles": rows}
+    assert (
+        call(client, "POST", "/v1/market/candles", key=keys["ingest"], body=body).status_code == 200
+    )
+    assert stored_symbols(tables.settings, "1d") == [SYMBOL]
+    assert stored_symbols(tables.settings, "1h") == ["ETH-USD"]

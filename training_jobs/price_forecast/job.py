@@ -78,11 +78,22 @@ __all__ = [
     "PriceForecastTraining",
     "build_artifact",
     "main",
+    "read_stored_candles",
+    "stored_symbols",
     "train_price_forecast",
 ]
 
 MAX_ONNX_DIFF = 1e-5
 MEMBERS = ("gbm", "lstm")
+
+
+def stored_symbols(settings: Settings, interval: str) -> list[str]:
+    """Every symbol the candle store holds ``interval`` candles of (what a run without
+    ``--symbol`` trains)."""
+    from learnloop.market.candle_store import list_series
+    from learnloop.store.tables import Tables
+
+    return sorted(s for s, i in list_series(Tables(settings)) if i == interval)
 
 
 def read_stored_candles(symbol: str, interval: str, settings: Settings) -> Candles:
@@ -458,7 +469,10 @@ def main(
         description="Train each symbol's next-candle forecast (GBM + LSTM) and publish it.",
     )
     parser.add_argument(
-        "--symbol", action="append", default=None, help="symbol (repeat; default BTC-USD)"
+        "--symbol",
+        action="append",
+        default=None,
+        help="symbol (repeat; default: every stored series of --interval, or BTC-USD with --data)",
     )
     parser.add_argument("--interval", default="1d", help="candle interval (1d)")
     parser.add_argument(
@@ -477,11 +491,17 @@ def main(
         "--max-onnx-diff", type=float, default=MAX_ONNX_DIFF, help="ONNX parity tolerance"
     )
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    symbols = args.symbol or ["BTC-USD"]
-    if args.data is not None and len(symbols) != 1:
+    if args.data is not None and args.symbol is not None and len(args.symbol) != 1:
         parser.error("--data holds one symbol: pass exactly one --symbol")
     if args.out is None or args.data is None:
         settings = settings or Settings.from_env()
+    symbols = args.symbol or (["BTC-USD"] if args.data is not None else [])
+    if not symbols:  # the scheduled run: every series the candle store holds at this interval
+        assert settings is not None
+        symbols = stored_symbols(settings, args.interval)
+        if not symbols:
+            print(f"no stored {args.interval} candles: nothing to train", file=sys.stderr)
+            return 1
     if args.out is None and s3 is None:
         from learnloop.store.clients import s3_client
 

@@ -67,8 +67,12 @@ from learnloop.store.tables import Tables
 PREDICTOR_MODELS = ("engagement", "follow_through")
 #: Container training jobs: a retrain request is recorded for them.
 CONTAINER_MODELS = ("two_tower", "sentiment")
-#: Every model a drift action may name, as the timeline reads them.
+#: Every model a drift action may name, as the timeline reads them (besides the models a
+#: check's alerts name: journal models and per-symbol price forecasts).
 ACTION_MODELS = (*PREDICTOR_MODELS, *CONTAINER_MODELS)
+#: One price forecast per symbol (``price_forecast_btc-usd``), all trained by one container job.
+FORECAST_PREFIX = "price_forecast_"
+FORECAST_JOB = "price_forecast"
 #: EventBridge ``detail-type`` and ``source`` of a retrain request.
 RETRAIN_DETAIL_TYPE = "learnloop.retrain.requested"
 EVENT_SOURCE = "learnloop.drift"
@@ -76,6 +80,36 @@ EVENT_SOURCE = "learnloop.drift"
 TIMELINE_DAYS = 30
 #: ``GET /v1/admin/alerts`` returns at most this many actions.
 TIMELINE_LIMIT = 20
+
+
+def is_container_model(model: str) -> bool:
+    """Whether a container job (not ``learn``) retrains ``model``.
+
+    Examples
+    --------
+    >>> is_container_model("sentiment"), is_container_model("price_forecast_btc-usd")
+    (True, True)
+    >>> is_container_model("engagement")
+    False
+    """
+    return model in CONTAINER_MODELS or model.startswith(FORECAST_PREFIX)
+
+
+def retrain_job(request: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """The training job and its arguments that carry out a container model's request.
+
+    Examples
+    --------
+    >>> retrain_job({"model": "two_tower"})
+    ('two_tower', [])
+    >>> retrain_job({"model": "price_forecast_btc-usd", "symbol": "BTC-USD"})
+    ('price_forecast', ['--symbol', 'BTC-USD'])
+    """
+    model = str(request["model"])
+    if model.startswith(FORECAST_PREFIX):
+        symbol = str(request.get("symbol") or model.removeprefix(FORECAST_PREFIX).upper())
+        return FORECAST_JOB, ["--symbol", symbol]
+    return model, []
 
 
 def act_on_drift(
@@ -137,8 +171,11 @@ def act_on_drift(
             continue
         value["action"] = "retrain_requested"
         value["window_days"] = days
-        if model in CONTAINER_MODELS:
+        if is_container_model(model):
             value["reason"] = f"retrain requested: {model} is trained by a container job"
+            symbols = {str(a["symbol"]) for a in alerts if a.get("symbol")}
+            if symbols:
+                value["symbol"] = min(symbols)
         else:
             value["reason"] = (
                 f"retrain requested: the next learn run trains {model} on the last {days} days"
@@ -148,7 +185,7 @@ def act_on_drift(
             actions.append(claimed)
             continue
         _stamp_cooldown(tables, model, checked_at)
-        if model in CONTAINER_MODELS:
+        if is_container_model(model):
             _announce(tables, value, events)
         actions.append(value)
     for action in actions:
@@ -309,7 +346,7 @@ def complete_by_version(tables: Tables, model: str, version: str) -> list[dict[s
     ... # doctest: +SKIP
     ['retrained']
     """
-    if model not in CONTAINER_MODELS:
+    if not is_container_model(model):
         return []
     made = version_time(version)
     if made is None:
@@ -368,9 +405,18 @@ def timeline(tables: Tables, *, limit: int = TIMELINE_LIMIT) -> list[dict[str, A
         return []
     last_day = as_utc(_parse(latest.created_at)).date()
     days = [day_key(last_day - timedelta(days=i)) for i in range(TIMELINE_DAYS)]
-    checks = {str(e.created_at) for e in batch_get(ledger, days, attributes_to_get=["created_at"])}
-    checks.add(str(latest.created_at))
-    keys = [action_key(at, model) for at in sorted(checks) for model in ACTION_MODELS]
+    found = [*batch_get(ledger, days), latest]
+    checks = {str(e.created_at) for e in found}
+    # The checks' alerts name the journal models and price forecasts that acted too.
+    named = {
+        str(alert.get("model"))
+        for e in found
+        if isinstance(e.value, dict)
+        for alert in e.value.get("alerts") or ()
+        if isinstance(alert, dict) and alert.get("model")
+    }
+    models = sorted({*ACTION_MODELS, *named})
+    keys = [action_key(at, model) for at in sorted(checks) for model in models]
     actions = [dict(e.value) for e in batch_get(ledger, keys) if isinstance(e.value, dict)]
     actions.sort(key=lambda v: (str(v.get("at")), str(v.get("model"))), reverse=True)
     actions = actions[:limit]
@@ -424,6 +470,9 @@ def _announce(tables: Tables, value: Mapping[str, Any], events: Any | None) -> b
         events = events_client(tables.settings)
     detail = {k: value[k] for k in ("at", "model", "trigger", "reason")}
     detail["stage"] = tables.settings.stage
+    detail["job"], args = retrain_job(value)
+    if args:  # a price forecast: the stack's rule passes the symbol to the task
+        detail["symbol"] = args[-1]
     response = events.put_events(
         Entries=[
             {
@@ -491,6 +540,8 @@ __all__ = [
     "ACTION_MODELS",
     "CONTAINER_MODELS",
     "EVENT_SOURCE",
+    "FORECAST_JOB",
+    "FORECAST_PREFIX",
     "PREDICTOR_MODELS",
     "RETRAIN_DETAIL_TYPE",
     "act_on_drift",
@@ -498,8 +549,10 @@ __all__ = [
     "carry_out_predictor_requests",
     "complete_by_version",
     "complete_request",
+    "is_container_model",
     "outcome",
     "pending_requests",
+    "retrain_job",
     "timeline",
     "version_time",
 ]

@@ -260,6 +260,12 @@ def drift_check(
                 )
         result.models[name] = report
         result.alerts.extend(alerts)
+    if models is None:  # every stored series' production price forecast
+        from learnloop.drift.forecast import forecast_checks
+
+        for name, (report, alerts) in forecast_checks(tables, loader, now):
+            result.models[name] = report
+            result.alerts.extend(alerts)
     result.recorded = _record(tables, result)
     for alert in result.alerts:
         _emit(alert)

@@ -32,11 +32,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from learnloop.drift.statistics import feature_psi
+from learnloop.exceptions import LearnloopError, ModelLoadError
 from learnloop.market.forecast_features import (
     VOLATILITY_FEATURE,
     WARMUP,
@@ -45,7 +47,7 @@ from learnloop.market.forecast_features import (
     target_log_return,
 )
 
-__all__ = ["ALERTING_FEATURES", "forecast_drift"]
+__all__ = ["ALERTING_FEATURES", "forecast_checks", "forecast_drift"]
 
 #: Features of one candle alone (no overlapping window): their PSI can alert.
 ALERTING_FEATURES = ("ret_1", "range_hl", "close_in_range", "log_volume_change")
@@ -171,7 +173,65 @@ def _alert(
         "threshold": round(threshold, 6),
         "message": f"{model.name} {model.version}: {what} ({metric} {value:.4g}, "
         f"threshold {threshold:.4g})",
+        # The retrain request needs it: the job trains one symbol (``--symbol``).
+        "symbol": model.symbol,
     }
     if feature is not None:
         alert["feature"] = feature
     return alert
+
+
+def forecast_checks(tables: Any, loader: Any, now: datetime) -> list[tuple[str, Report]]:
+    """:func:`forecast_drift` of every stored series' production forecast, as ``drift_check``
+    runs it: ``[(model name, (report, alerts)), ...]``, a series without a production forecast
+    left out.
+
+    Reads the candle store's series list, each production version (sha256-checked, as serving
+    loads it) with its ``reference.npz``, and the series' candles up to ``now``: enough for
+    the features' warm-up, the LSTM window, the 50-candle EMA to forget its start, and
+    ``recent`` rows.
+    """
+    from learnloop.market.candle_store import list_series
+    from learnloop.market.candles import read_candles
+    from learnloop.market.forecast_serving import (
+        INTERVAL_SECONDS,
+        SERVING_HISTORY,
+        forecast_model_name,
+        load_forecast_artifact,
+    )
+    from learnloop.models.artifacts import REFERENCE_FILE
+    from learnloop.models.cache import ProductionRef
+    from learnloop.models.evaluation import EvaluationSetError, decode_set
+    from learnloop.models.registry import production_record
+
+    out: list[tuple[str, Report]] = []
+    for symbol, interval in list_series(tables):
+        name = forecast_model_name(symbol)
+        alias = production_record(tables, name)
+        if alias is None or not alias.target:
+            continue
+        version = str(alias.target)
+        ref = ProductionRef(
+            name=name, version=version, s3_prefix=alias.s3_prefix or f"models/{name}/{version}/"
+        )
+        try:
+            model = load_forecast_artifact(loader, ref)
+            manifest, files = loader.read_artifact(ref, only=(REFERENCE_FILE,))
+        except (ModelLoadError, LearnloopError) as exc:
+            out.append((name, ({"version": version, "skipped": f"does not load: {exc}"}, [])))
+            continue
+        if model.interval != interval:
+            continue  # the version forecasts another interval of this symbol
+        reference: Mapping[str, np.ndarray] | None = None
+        if REFERENCE_FILE in files:
+            try:
+                reference = decode_set(files[REFERENCE_FILE])
+            except EvaluationSetError:
+                reference = None
+        count = WARMUP + model.window + SERVING_HISTORY + 90
+        seconds = INTERVAL_SECONDS.get(interval, 86_400) * count
+        candles = read_candles(
+            symbol, interval, now - timedelta(seconds=seconds), now, tables=tables
+        )
+        out.append((name, forecast_drift(model, manifest, reference, candles)))
+    return out

@@ -63,7 +63,7 @@ INTERVAL_SECONDS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1
 #: Candles read beyond the feature warm-up and the LSTM window. ``close_ema_50`` depends on
 #: every earlier close; after 360 more its start weighs (49/51) ** 360 < 1e-6, so serving
 #: computes the features training computed on the whole history (and gaps are covered).
-_SLACK = 360
+SERVING_HISTORY = 360
 
 Symbol = Annotated[str, StringConstraints(pattern=SYMBOL_PATTERN)]
 
@@ -210,7 +210,7 @@ def forecast(
     request = validate(ForecastIn, {"symbol": symbol})
     model = cache.get(forecast_model_name(request.symbol))
     needed = WARMUP + model.window
-    series = candles(request.symbol, model.interval, needed + _SLACK)
+    series = candles(request.symbol, model.interval, needed + SERVING_HISTORY)
     close = np.asarray(series.close, dtype=np.float64)
     if len(close) < needed:
         raise NotEnoughCandlesError(
