@@ -36,7 +36,7 @@ from learnloop.observability import logger
 from learnloop.settings import Settings
 from learnloop.store.faults import RETRY_AFTER_SECONDS, is_store_fault
 from learnloop.store.tables import Tables
-from learnloop.validation import field_path, invalid
+from learnloop.validation import field_path, invalid, storable
 
 #: Deeper JSON than this is refused before parsing (a cheap guard against stack exhaustion).
 MAX_JSON_DEPTH = 64
@@ -110,9 +110,10 @@ class Call:
 #: DynamoDB numbers keep 38 significant digits; a longer integer would be rounded or refused
 #: on write, and past 4,300 digits Python's own ``int()`` refuses it (a ``ValueError``).
 MAX_INTEGER_DIGITS = 38
-#: DynamoDB's number range: a magnitude from 1e-130 to under 1e126 (or zero); outside it the
-#: write fails ("Number underflow"/"overflow"), so such a number is refused at the door.
-MIN_MAGNITUDE, MAX_MAGNITUDE = 1e-130, 1e126
+#: DynamoDB stores magnitudes under 1e126: a larger number is refused at the door (its write
+#: would fail). One too small to store (under 1e-130) is zero for every purpose here, and is
+#: read as zero in any field (:func:`learnloop.validation.storable`), as typed scores were.
+MAX_MAGNITUDE = 1e126
 
 
 class _Unstorable:
@@ -128,8 +129,8 @@ class _Unstorable:
     def message(self) -> str:
         shown = self.literal if len(self.literal) <= 20 else f"{self.literal[:12]}... "
         return (
-            f"must be a finite number of at most {MAX_INTEGER_DIGITS} digits and, unless 0, "
-            f"of magnitude {MIN_MAGNITUDE:g} to {MAX_MAGNITUDE:g}, got {shown}"
+            f"must be a finite number of at most {MAX_INTEGER_DIGITS} digits and of magnitude "
+            f"under {MAX_MAGNITUDE:g}, got {shown}"
             if self.literal not in ("NaN", "Infinity", "-Infinity")
             else f"must be a finite number, got {self.literal}"
         )
@@ -142,11 +143,9 @@ def _parse_int(literal: str) -> int | _Unstorable:
 
 def _parse_float(literal: str) -> float | _Unstorable:
     value = float(literal)  # never raises: an overlong exponent is inf or 0.0
-    if not math.isfinite(value) or (value and not MIN_MAGNITUDE <= abs(value) < MAX_MAGNITUDE):
+    if not math.isfinite(value) or abs(value) >= MAX_MAGNITUDE:
         return _Unstorable(literal)
-    if value == 0.0 and any(c in "123456789" for c in literal.split("e")[0].split("E")[0]):
-        return _Unstorable(literal)  # 1e-400: a nonzero number too small to store, not 0
-    return value
+    return storable(value)
 
 
 def _unstorable_paths(
