@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from learnloop.exceptions import ModelLoadError
+from learnloop.text.batches import run_in_batches
 
 if TYPE_CHECKING:
     import numpy as np
@@ -127,21 +128,11 @@ class TextClassifier:
         if not texts:
             n = width[-1] if width and isinstance(width[-1], int) else 3
             return np.zeros((0, n), dtype=np.float32)
-        # similar lengths batch together, so little padding is computed
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        result: np.ndarray | None = None
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            encodings = self.tokenizer.encode_batch([texts[i] for i in rows])
-            feed = {
-                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            }
-            if "token_type_ids" in self.input_names:
-                feed["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
-            [proba] = self.session.run([PROBABILITIES], feed)
-            if result is None:
-                result = np.empty((len(texts), proba.shape[1]), dtype=np.float32)
-            result[rows] = proba
-        assert result is not None
-        return result
+        return run_in_batches(
+            self.session,
+            self.tokenizer,
+            texts,
+            output=PROBABILITIES,
+            input_names=self.input_names,
+            batch_size=self.batch_size,
+        )

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from learnloop.exceptions import ModelLoadError, ValidationError
+from learnloop.text.batches import run_in_batches
 
 if TYPE_CHECKING:
     import numpy as np
@@ -227,24 +228,14 @@ class TextEncoder:
             )
         if not texts:
             return np.zeros((0, self.dim or EMBEDDING_DIM), dtype=np.float32)
-        # Similar lengths batch together, so little padding is computed.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        result: np.ndarray | None = None
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            encodings = self.tokenizer.encode_batch([texts[i] for i in rows])
-            feed = {
-                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            }
-            if "token_type_ids" in self._input_names:
-                feed["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
-            vectors = self.session.run([OUTPUT_NAME], feed)[0]
-            if result is None:
-                result = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
-            result[rows] = vectors
-        assert result is not None
-        return result
+        return run_in_batches(
+            self.session,
+            self.tokenizer,
+            texts,
+            output=OUTPUT_NAME,
+            input_names=self._input_names,
+            batch_size=self.batch_size,
+        )
 
 
 def _first_line(exc: BaseException) -> str:
