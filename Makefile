@@ -63,3 +63,8 @@ templates: install-dev
 
 clean:
 	rm -rf $(VENV) .learnloop learnloop-report .pytest_cache .ruff_cache .mypy_cache
+
+## client: regenerate learnloop.client's typed methods after declaring a route (functions/app.py)
+.PHONY: client
+client: install-dev
+	$(BIN)/python -m learnloop_tools.client_codegen
