@@ -107,9 +107,10 @@ class Client(RouteMethods):
     'ok'
     """
 
-    #: The key of the row list in each batch route's body.
+    #: Each batch route and the key of its row list (``{"reactions": [...]}``,
+    #: ``{"content": [...]}``); the routes' generated methods take one body of up to 500 rows.
     REACTIONS_BATCH_PATH, REACTIONS_BATCH_KEY = "/v1/reactions/batch", "reactions"
-    CONTENT_BATCH_PATH, CONTENT_BATCH_KEY = "/v1/content/batch", "items"
+    CONTENT_BATCH_PATH, CONTENT_BATCH_KEY = "/v1/content/batch", "content"
 
     def send_events(
         self,

@@ -174,3 +174,20 @@ def test_a_stage_prefix_in_the_base_url_is_kept() -> None:
     with ScriptedServer([(200, {}, {"status": "ok"})]) as s:
         Client(s.url + "/prod/", sleep=sleeps.append).health()
     assert s.requests[0]["path"] == "/prod/v1/health"
+
+
+def test_reactions_and_content_go_out_in_batches_of_the_routes_shape() -> None:
+    sleeps: list[float] = []
+    reactions = [
+        {"user_id": f"u{i}", "content_type": "meme", "external_id": "m1", "reaction": "like"}
+        for i in range(7)
+    ]
+    with ScriptedServer([(200, {}, {"accepted": 3})]) as s:
+        client = _client(s, sleeps)
+        summary = client.put_reactions(reactions, batch_size=3)
+        client.put_contents([{"decision_id": "d1", "content_type": "meme"}])
+    assert (summary.requests, summary.rows, summary.totals) == (3, 7, {"accepted": 9})
+    paths = [r["path"] for r in s.requests]
+    assert paths == ["/v1/reactions/batch"] * 3 + ["/v1/content/batch"]
+    assert [len(r["body"]["reactions"]) for r in s.requests[:3]] == [3, 3, 1]
+    assert s.requests[3]["body"] == {"content": [{"decision_id": "d1", "content_type": "meme"}]}
