@@ -38,7 +38,10 @@ Examples
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
 import keyword
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -104,8 +107,12 @@ def replay_safe(spec: RouteSpec) -> bool:
     return spec.method in ("GET", "PUT", "DELETE") or spec.path in REPLAY_SAFE_POSTS
 
 
-def render_method(spec: RouteSpec, name: str) -> str:
-    """The source of one route's method (indented for the class body)."""
+def render_method(spec: RouteSpec, name: str, body_types: dict[str, str] | None = None) -> str:
+    """The source of one route's method (indented for the class body).
+
+    ``body_types`` maps a body model's ``"module:Class"`` to its TypedDict's name (without
+    it, bodies are typed ``dict[str, Any]``).
+    """
     taken: set[str] = set()
     params = ["self"]
     path_args = []
@@ -115,10 +122,11 @@ def render_method(spec: RouteSpec, name: str) -> str:
         params.append(f"{ident}: str")
         path_args.append(f'"{param}": {ident}')
     if spec.body:
+        kind = " | ".join((body_types or {}).get(ref, "dict[str, Any]") for ref in spec.body)
         if spec.body_required:
-            params.append("body: Mapping[str, Any]")
+            params.append(f"body: {kind}")
         else:
-            params.append("body: Mapping[str, Any] | None = None")
+            params.append(f"body: {kind} | None = None")
     params.append("*")
     query_args = []
     required = [q for q in spec.query if q.required]
@@ -153,6 +161,111 @@ def render_method(spec: RouteSpec, name: str) -> str:
     return "\n".join(lines)
 
 
+class _TypedDicts:
+    """TypedDicts for the request bodies, from their pydantic models' JSON schemas.
+
+    Examples
+    --------
+    >>> gen = _TypedDicts()
+    >>> gen.add("m:Row", {"title": "Row", "type": "object", "required": ["id"],
+    ...     "properties": {"id": {"type": "string"}, "from": {"anyOf": [
+    ...         {"type": "integer"}, {"type": "null"}]}}})
+    'Row'
+    >>> print(gen.source())
+    Row = TypedDict("Row", {"id": str, "from": NotRequired[int | None]})
+    """
+
+    def __init__(self) -> None:
+        self._by_schema: dict[str, str] = {}
+        self._taken: set[str] = set()
+        self._blocks: list[str] = []
+
+    def add(self, ref: str, schema: dict[str, Any]) -> str:
+        """Define the TypedDict of a top-level model schema (and its ``$defs``); its name."""
+        defs = schema.get("$defs", {})
+        # A name two models share gets its concept folder as a prefix (DecisionsFeedbackIn).
+        parts = ref.split(":")[0].split(".")
+        module = parts[1] if len(parts) > 2 else parts[-1]
+        return self._define(schema, defs, {}, module)
+
+    def _define(
+        self, schema: dict[str, Any], defs: dict[str, Any], named: dict[str, str], module: str
+    ) -> str:
+        key = json.dumps(schema, sort_keys=True, default=str)
+        if key in self._by_schema:
+            return self._by_schema[key]
+        title = re.sub(r"\W", "", str(schema.get("title") or "Body"))
+        name = title
+        if name in self._taken:
+            name = "".join(part.title() for part in module.split("_")) + title
+        while name in self._taken:
+            name += "_"
+        fields = []
+        required = set(schema.get("required", []))
+        for field, sub in schema.get("properties", {}).items():
+            kind = self._type(sub, defs, named, module)
+            fields.append((field, kind if field in required else f"NotRequired[{kind}]"))
+        self._taken.add(name)
+        self._by_schema[key] = name
+        if fields and all(f.isidentifier() and not keyword.iskeyword(f) for f, _ in fields):
+            lines = [f"class {name}(TypedDict):"]
+            lines += [f"    {field}: {kind}" for field, kind in fields]
+        else:
+            entries = ", ".join(f'"{field}": {kind}' for field, kind in fields)
+            lines = [f'{name} = TypedDict("{name}", {{{entries}}})']
+        self._blocks.append("\n".join(lines))
+        return name
+
+    def _type(
+        self, schema: dict[str, Any], defs: dict[str, Any], named: dict[str, str], module: str
+    ) -> str:
+        if "$ref" in schema:
+            target = schema["$ref"].rsplit("/", 1)[-1]
+            if target not in named:
+                named[target] = self._define(defs[target], defs, named, module)
+            return named[target]
+        if "enum" in schema or "const" in schema:
+            values = schema["enum"] if "enum" in schema else [schema["const"]]
+            return "Literal[" + ", ".join(repr(v) for v in values) + "]"
+        options = schema.get("anyOf") or schema.get("oneOf")
+        if options:
+            kinds = [self._type(o, defs, named, module) for o in options]
+            return " | ".join(dict.fromkeys(kinds))
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            return " | ".join(self._type({"type": k}, defs, named, module) for k in kind)
+        if kind == "array":
+            items = schema.get("items")
+            return f"list[{self._type(items, defs, named, module) if items else 'Any'}]"
+        if kind == "object":
+            if schema.get("properties") and schema.get("title"):
+                return self._define(schema, defs, named, module)
+            extra = schema.get("additionalProperties")
+            value = self._type(extra, defs, named, module) if isinstance(extra, dict) else "Any"
+            return f"dict[str, {value}]"
+        simple = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+        if kind == "null":
+            return "None"
+        return simple.get(str(kind), "Any")
+
+    def source(self) -> str:
+        """Every definition, each after the ones it uses."""
+        return "\n\n\n".join(self._blocks)
+
+
+def body_typed_dicts(routes: Sequence[tuple[RouteSpec, str]]) -> tuple[str, dict[str, str]]:
+    """The TypedDicts' source and, per body ``"module:Class"``, its TypedDict's name."""
+    gen = _TypedDicts()
+    names: dict[str, str] = {}
+    for spec, _ in routes:
+        for ref in spec.body:
+            if ref not in names:
+                module, cls = ref.split(":")
+                model = getattr(importlib.import_module(module), cls)
+                names[ref] = gen.add(ref, model.model_json_schema())
+    return gen.source(), names
+
+
 HEADER = '''"""Typed methods for every route of the learnloop API. GENERATED: do not edit by hand.
 
 Made by ``learnloop_tools/client_codegen.py`` from the routes ``functions/app.py`` declares;
@@ -170,8 +283,7 @@ replay_safe=True)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict
 
 from learnloop.client.base import BaseClient, RouteInfo
 
@@ -180,6 +292,7 @@ from learnloop.client.base import BaseClient, RouteInfo
 
 def render(routes: Sequence[tuple[RouteSpec, str]]) -> str:
     """The whole generated module for ``(spec, view name)`` pairs, in declaration order."""
+    typed_dicts, body_types = body_typed_dicts(routes)
     table = ["#: Every route, by method name.", "ROUTES: dict[str, RouteInfo] = {"]
     methods = []
     for spec, view in routes:
@@ -190,10 +303,15 @@ def render(routes: Sequence[tuple[RouteSpec, str]]) -> str:
             f'        "{spec.method}", "{spec.path}", "{name}", {scope}, {replay_safe(spec)}\n'
             "    ),"
         )
-        methods.append(render_method(spec, name))
+        methods.append(render_method(spec, name, body_types))
     table.append("}")
     table.append("_ROUTES = ROUTES")
     body = [
+        "# Request bodies, from the routes' pydantic models (what the OpenAPI document lists).",
+        "",
+        typed_dicts,
+        "",
+        "",
         "\n".join(table),
         "",
         "",
@@ -203,8 +321,6 @@ def render(routes: Sequence[tuple[RouteSpec, str]]) -> str:
         "\n\n".join(methods),
     ]
     text = HEADER + "\n".join(body) + "\n"
-    if "Literal[" not in text:
-        text = text.replace("from typing import Any, Literal", "from typing import Any")
     return _formatted(text)
 
 

@@ -15,10 +15,247 @@ replay_safe=True)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict
 
 from learnloop.client.base import BaseClient, RouteInfo
+
+# Request bodies, from the routes' pydantic models (what the OpenAPI document lists).
+
+
+class ReactionIn(TypedDict):
+    user_id: str
+    content_type: str
+    external_id: str
+    reaction: Literal["like", "dislike"]
+    content: NotRequired[dict[str, Any] | None]
+    occurred_at: NotRequired[str | None]
+
+
+class EventIn(TypedDict):
+    event_id: NotRequired[str | None]
+    type: str
+    user_id: str
+    occurred_at: str
+    session_id: NotRequired[str | None]
+    properties: NotRequired[dict[str, Any]]
+
+
+class EventBatchIn(TypedDict):
+    events: list[EventIn]
+
+
+class ContentIn(TypedDict):
+    posted_at: str
+    content_type: NotRequired[str | None]
+    decision_type: NotRequired[str | None]
+    bandit_arm: NotRequired[str | None]
+    topic: NotRequired[str | None]
+    hook_type: NotRequired[str | None]
+    style: NotRequired[str | None]
+    length: NotRequired[Literal["short", "medium", "long"] | None]
+    quality_score: NotRequired[float | None]
+    novelty_score: NotRequired[float | None]
+    expertise_level: NotRequired[float | None]
+    text: NotRequired[str | None]
+
+
+class OutcomeIn(TypedDict):
+    decision_id: str
+    collected_at: NotRequired[str | None]
+    impressions: int
+    likes: NotRequired[int]
+    retweets: NotRequired[int]
+    replies: NotRequired[int]
+    bookmarks: NotRequired[int]
+    followers_gained: NotRequired[int]
+    viral_score: NotRequired[float]
+
+
+class OutcomeBatchIn(TypedDict):
+    outcomes: list[OutcomeIn]
+
+
+class InsightIn(TypedDict):
+    insight_id: str
+    user_id: str
+    insight_type: str
+    text: NotRequired[str | None]
+    properties: NotRequired[dict[str, Any] | None]
+    created_at: NotRequired[str | None]
+    confidence: NotRequired[float | None]
+    trade_id: NotRequired[str | None]
+    complexity: NotRequired[float | None]
+    user_level: NotRequired[float | None]
+
+
+class FeedbackIn(TypedDict):
+    user_id: str
+    helpful: bool
+    occurred_at: NotRequired[str | None]
+    user_feedback: NotRequired[str | None]
+    engagement_seconds: NotRequired[float | None]
+
+
+class TextIn(TypedDict):
+    text_id: str
+    source: str
+    text: str
+    symbols: NotRequired[list[str]]
+    user_id: NotRequired[str | None]
+    page: NotRequired[str | None]
+    published_at: NotRequired[str | None]
+
+
+class TextBatchIn(TypedDict):
+    texts: list[TextIn]
+
+
+class SelectIn(TypedDict):
+    scope: Literal["content", "timing"]
+    candidates: NotRequired[list[str] | None]
+    n: NotRequired[int]
+    seed: NotRequired[int | None]
+    user_id: NotRequired[str | None]
+
+
+class DecisionsFeedbackIn(TypedDict):
+    decision_id: str
+    type: Literal["click", "conversion", "reward"]
+    item: NotRequired[str | None]
+    value: NotRequired[float | None]
+
+
+class EngagementRowIn(TypedDict):
+    quality_score: float
+    content_type: NotRequired[str | None]
+    posted_hour: int
+    length: Literal["short", "medium", "long"]
+
+
+class PredictEngagementIn(TypedDict):
+    rows: list[EngagementRowIn]
+    user_id: NotRequired[str | None]
+
+
+class FollowThroughRowIn(TypedDict):
+    novelty_score: float
+    expertise_level: float
+    viral_score: float
+
+
+class PredictFollowThroughIn(TypedDict):
+    rows: list[FollowThroughRowIn]
+
+
+class SentimentIn(TypedDict):
+    texts: list[str]
+    user_id: NotRequired[str | None]
+
+
+class LabelledRow(TypedDict):
+    text: str
+    label: str | int
+
+
+class LabelledIn(TypedDict):
+    rows: list[LabelledRow]
+    labels: NotRequired[dict[str, str] | None]
+    mode: NotRequired[Literal["append", "replace"]]
+
+
+class VariantIn(TypedDict):
+    name: str
+    weight: float
+    models: NotRequired[dict[str, Any] | None]
+
+
+class ExperimentIn(TypedDict):
+    name: str
+    description: NotRequired[str | None]
+    variants: list[VariantIn]
+    goal_event_type: str
+    status: NotRequired[Literal["draft", "running", "stopped"] | None]
+
+
+class CandleIn(TypedDict):
+    open_time: int | str
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class CandleBatchIn(TypedDict):
+    symbol: str
+    interval: Literal["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]
+    candles: list[CandleIn]
+
+
+PortfolioIn = TypedDict(
+    "PortfolioIn",
+    {
+        "symbols": list[str],
+        "weights": list[float],
+        "interval": NotRequired[Literal["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]],
+        "from": NotRequired[str | None],
+        "to": NotRequired[str | None],
+    },
+)
+
+
+class PositionIn(TypedDict):
+    equity: float
+    risk_fraction: NotRequired[float]
+    stop_distance: NotRequired[float | None]
+    kelly_cap: NotRequired[float]
+    target_volatility: NotRequired[float]
+    max_leverage: NotRequired[float]
+
+
+class RiskMetricsIn(TypedDict):
+    returns: NotRequired[list[float] | None]
+    portfolio: NotRequired[PortfolioIn | None]
+    benchmark: NotRequired[str | None]
+    benchmark_returns: NotRequired[list[float] | None]
+    risk_free_rate: NotRequired[float]
+    periods_per_year: NotRequired[float | None]
+    position: NotRequired[PositionIn | None]
+
+
+class PromoteIn(TypedDict):
+    version: str
+    reason: NotRequired[str]
+
+
+class RollbackIn(TypedDict):
+    reason: NotRequired[str]
+
+
+class EvaluationSetIn(TypedDict):
+    key: str
+    sha256: str
+    source: Literal["holdout", "domain", "reference"]
+    rows: NotRequired[int | None]
+    pinned: NotRequired[bool]
+
+
+class ConsentIn(TypedDict):
+    consent: Literal["opted_in", "opted_out"]
+
+
+class OccurrenceIn(TypedDict):
+    occurrence_id: NotRequired[str | None]
+    user_id: str
+    pattern_type: str
+    trade_id: NotRequired[str | None]
+    severity: NotRequired[Literal["low", "medium", "high"] | None]
+    confidence: NotRequired[float | None]
+    was_warned: NotRequired[bool | None]
+    outcome: NotRequired[Literal["win", "loss", "breakeven"] | None]
+    pnl: NotRequired[float | None]
+    detected_at: NotRequired[str | None]
+
 
 #: Every route, by method name.
 ROUTES: dict[str, RouteInfo] = {
@@ -198,7 +435,7 @@ class RouteMethods(BaseClient):
 
     def put_reaction(
         self,
-        body: Mapping[str, Any],
+        body: ReactionIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -240,7 +477,7 @@ class RouteMethods(BaseClient):
 
     def post_events(
         self,
-        body: Mapping[str, Any],
+        body: EventBatchIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -259,7 +496,7 @@ class RouteMethods(BaseClient):
     def put_content(
         self,
         decision_id: str,
-        body: Mapping[str, Any],
+        body: ContentIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -278,7 +515,7 @@ class RouteMethods(BaseClient):
 
     def post_outcomes(
         self,
-        body: Mapping[str, Any],
+        body: OutcomeIn | OutcomeBatchIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -296,7 +533,7 @@ class RouteMethods(BaseClient):
 
     def post_insight(
         self,
-        body: Mapping[str, Any],
+        body: InsightIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -315,7 +552,7 @@ class RouteMethods(BaseClient):
     def post_insight_feedback(
         self,
         insight_id: str,
-        body: Mapping[str, Any],
+        body: FeedbackIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -334,7 +571,7 @@ class RouteMethods(BaseClient):
 
     def post_texts(
         self,
-        body: Mapping[str, Any],
+        body: TextBatchIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -352,7 +589,7 @@ class RouteMethods(BaseClient):
 
     def bandit_select(
         self,
-        body: Mapping[str, Any],
+        body: SelectIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -370,7 +607,7 @@ class RouteMethods(BaseClient):
 
     def post_feedback(
         self,
-        body: Mapping[str, Any],
+        body: DecisionsFeedbackIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -388,7 +625,7 @@ class RouteMethods(BaseClient):
 
     def post_predict_engagement(
         self,
-        body: Mapping[str, Any],
+        body: PredictEngagementIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -406,7 +643,7 @@ class RouteMethods(BaseClient):
 
     def post_predict_follow_through(
         self,
-        body: Mapping[str, Any],
+        body: PredictFollowThroughIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -487,7 +724,7 @@ class RouteMethods(BaseClient):
 
     def post_sentiment(
         self,
-        body: Mapping[str, Any],
+        body: SentimentIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -611,7 +848,7 @@ class RouteMethods(BaseClient):
 
     def put_labelled_sentiment(
         self,
-        body: Mapping[str, Any],
+        body: LabelledIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -684,7 +921,7 @@ class RouteMethods(BaseClient):
     def put_experiment(
         self,
         experiment_id: str,
-        body: Mapping[str, Any],
+        body: ExperimentIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -739,7 +976,7 @@ class RouteMethods(BaseClient):
 
     def post_candles(
         self,
-        body: Mapping[str, Any],
+        body: CandleBatchIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -823,7 +1060,7 @@ class RouteMethods(BaseClient):
 
     def post_risk_metrics(
         self,
-        body: Mapping[str, Any],
+        body: RiskMetricsIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -858,7 +1095,7 @@ class RouteMethods(BaseClient):
     def promote_model(
         self,
         name: str,
-        body: Mapping[str, Any],
+        body: PromoteIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -878,7 +1115,7 @@ class RouteMethods(BaseClient):
     def rollback_model(
         self,
         name: str,
-        body: Mapping[str, Any] | None = None,
+        body: RollbackIn | None = None,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -916,7 +1153,7 @@ class RouteMethods(BaseClient):
     def put_evaluation_set(
         self,
         name: str,
-        body: Mapping[str, Any],
+        body: EvaluationSetIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -936,7 +1173,7 @@ class RouteMethods(BaseClient):
     def put_consent(
         self,
         user_id: str,
-        body: Mapping[str, Any],
+        body: ConsentIn,
         *,
         key: str | None = None,
         timeout: float | None = None,
@@ -1114,7 +1351,7 @@ class RouteMethods(BaseClient):
 
     def post_occurrence(
         self,
-        body: Mapping[str, Any],
+        body: OccurrenceIn,
         *,
         key: str | None = None,
         timeout: float | None = None,

@@ -72,3 +72,30 @@ def test_the_client_imports_without_boto3_or_pydantic() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_bodies_are_typed_so_mypy_catches_a_wrong_field(tmp_path: Path) -> None:
+    (tmp_path / "none.ini").write_text("")  # not the project's config: just this file
+    snippet = tmp_path / "uses_client.py"
+    snippet.write_text(
+        "from learnloop.client import Client\n"
+        "api = Client('http://127.0.0.1:9')\n"
+        "api.put_reaction({'user_id': 'u', 'content_type': 'm', 'external_id': 'e',"
+        " 'reaction': 'like'})\n"
+        "api.put_reaction({'user_id': 'u', 'content_type': 'm', 'external_id': 'e',"
+        " 'reaction': 'love'})\n"
+        "api.send_events([])\n"
+        "api.post_events({'events': [{'type': 't', 'user': 'u'}]})\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", str(tmp_path / "c"),
+         "--config-file", str(tmp_path / "none.ini"), "--python-version", "3.11", str(snippet)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"MYPYPATH": str(ROOT / "layers"), "PATH": "/usr/bin:/bin"},
+        check=False,
+    )  # fmt: skip
+    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
+    assert [line.split(":")[1] for line in errors] == ["4", "6", "6"], result.stdout
+    assert "love" in errors[0] and "reaction" in errors[0]
