@@ -58,11 +58,9 @@ def recent_candles() -> Candles:
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def training() -> Any:
-    candles = recent_candles()
+def generated_daily(candles: Candles) -> dict[str, dict[str, float]]:
     rng = np.random.default_rng(1)
-    daily = {
+    return {
         str(t.astype("datetime64[D]")): {
             "score": float(rng.uniform(-1, 1)),
             "mean": float(rng.uniform(-1, 1)),
@@ -70,6 +68,11 @@ def training() -> Any:
         }
         for t in candles.open_time
     }
+
+
+@pytest.fixture(scope="module")
+def training() -> Any:
+    candles = recent_candles()
     return train_price_forecast(
         candles,
         eval_rows=30,
@@ -79,7 +82,7 @@ def training() -> Any:
         gbm=lambda: GradientBoostingMember(n_estimators=15),
         lstm=lambda: LSTMMember(max_epochs=2, hidden_size=8),
         log=lambda _: None,
-        sentiment=daily,
+        sentiment=generated_daily(candles),
         sentiment_symbol="BTC",
     )
 
@@ -208,3 +211,39 @@ def test_a_sentiment_version_serves_without_texts_as_days_without_texts(
     body = json.loads(response.body)
     for member, value in expected(training, candles, {}).items():
         assert body["members"][member]["log_return"] == pytest.approx(value, abs=1e-6)
+
+
+def test_drift_builds_the_sentiment_columns_too(training: Any) -> None:
+    import onnxruntime as ort
+
+    from learnloop.drift.forecast import forecast_drift
+
+    sessions = {
+        m: ort.InferenceSession(training.onnx[f"{m}.onnx"], providers=["CPUExecutionProvider"])
+        for m in ("gbm", "lstm")
+    }
+    model = forecast_serving.PriceForecastModel(
+        name="price_forecast_btc-usd",
+        version="20261120T090000Z",
+        symbol=SYMBOL,
+        interval="1d",
+        window=WINDOW,
+        feature_names=training.feature_names,
+        weights=training.weights,
+        quantiles=training.quantiles,
+        coverage=0.8,
+        sessions=sessions,
+        sentiment_symbol="BTC",
+    )
+    _, _, manifest = build_artifact(training, version=new_version(T0))
+    candles = recent_candles()
+    report, alerts = forecast_drift(model, manifest, training.reference, candles)
+    assert report["skipped"] == "no text sentiment was read"
+    assert alerts == []
+    report, _ = forecast_drift(
+        model, manifest, training.reference, candles, sentiment=generated_daily(candles)
+    )
+    assert report["recent_rows"] == 90
+    assert set(SENTIMENT_FEATURE_NAMES) <= set(report["features"])  # PSI reported, no alert
+    # the training candles and sentiment again: the ensemble's error is the walk-forward's kind
+    assert report["performance"]["mae"] > 0
