@@ -226,3 +226,39 @@ def test_extra_training_rows_report_what_they_dropped() -> None:
     )  # fmt: skip
     assert (texts, labels) == (["Profit rose."], ["positive"])
     assert report == {"given": 3, "excluded": 2, "added": 1}
+
+
+def test_main_passes_extra_data_to_fine_tuning_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training_jobs.sentiment import tuned
+
+    def write(name: str, n: int) -> Path:
+        texts, labels = labelled_texts(n)
+        path = tmp_path / name
+        path.write_text(
+            "".join(
+                json.dumps({"text": t, "label": y}) + "\n"
+                for t, y in zip(texts, labels, strict=True)
+            )
+        )
+        return path
+
+    data, extra = write("labelled.jsonl", 15), write("extra.jsonl", 4)
+    seen: dict[str, Any] = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake(texts: Any, labels: Any, **kwargs: Any) -> Any:
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(tuned, "train_fine_tuned", fake)
+    argv = ["--data", str(data), "--extra-data", str(extra), "--out", str(tmp_path / "out")]
+    with pytest.raises(Stop):
+        main(["--fine-tune", *argv])
+    assert len(seen["extra_texts"]) == len(seen["extra_labels"]) == 4 * 3
+    # the frozen head has no use for it: a clear error, not a silent ignore
+    assert main([*argv, "--encoder-dir", str(tmp_path)]) == 1
+    assert "--extra-data is for --fine-tune only" in capsys.readouterr().err
