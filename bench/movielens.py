@@ -333,7 +333,7 @@ def similarity(train: np.ndarray, texts: dict[int, str] | None, chosen: Any) -> 
     return result
 
 
-def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+def run(args: argparse.Namespace) -> dict[str, Any]:
     ratings, texts = load(Path(args.path))
     train, test = stratified_split(ratings, 0.75, 42)
     sub_train, sub_valid = stratified_split(train, 0.75, 43)
@@ -402,7 +402,7 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     return results
 
 
-def table(results: dict[str, dict[str, float]]) -> str:
+def table(results: dict[str, Any]) -> str:
     lines = [
         f"{'model':<22}{'precision@10':>14}{'recall@10':>12}{'NDCG@10':>10}{'MAP':>10}{'fit s':>8}",
     ]

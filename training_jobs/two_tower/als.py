@@ -33,7 +33,7 @@ import numpy as np
 
 from learnloop.exceptions import NotFittedError, ValidationError
 from learnloop.models.artifacts import MAX_IR_VERSION, TARGET_OPSET
-from training_jobs.two_tower.estimator import EmbeddingRecommender, ItemCatalog
+from training_jobs.two_tower.estimator import EmbeddingRecommender, EpochCallback, ItemCatalog
 from training_jobs.two_tower.onnx_export import (
     ITEM_TOWER_FILE,
     USER_TOWER_FILE,
@@ -105,7 +105,7 @@ class ALSRecommender(EmbeddingRecommender):
         *,
         catalog: ItemCatalog | None = None,
         validation: Iterable[tuple[str, str]] | None = None,
-        callback: Any = None,
+        callback: EpochCallback | None = None,
     ) -> ALSRecommender:
         """Factorise the positives ``(user, item_key)`` (``validation`` and ``callback`` are
         accepted for the job's common interface and unused: ALS runs ``iterations`` sweeps).

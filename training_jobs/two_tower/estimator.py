@@ -86,6 +86,21 @@ class EmbeddingRecommender:
     item_content_types_: np.ndarray
     text_embeddings_: np.ndarray | None
 
+    def fit(
+        self,
+        pairs: Iterable[tuple[str, str]],
+        *,
+        catalog: ItemCatalog | None = None,
+        validation: Iterable[tuple[str, str]] | None = None,
+        callback: EpochCallback | None = None,
+    ) -> EmbeddingRecommender:
+        """Train on positive ``(user, item_key)`` pairs (each candidate implements it)."""
+        raise NotImplementedError
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyperparameters, as ``__init__`` takes them."""
+        raise NotImplementedError
+
     def _index_pairs(
         self, pairs: Iterable[tuple[str, str]], catalog: ItemCatalog | None
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -39,7 +39,7 @@ from learnloop.store.clients import s3_client
 from learnloop.store.tables import Tables
 from learnloop.users.consent import excluded_pseudonyms
 from training_jobs.exceptions import TrainingDataError
-from training_jobs.two_tower.als import check_als_towers, export_als_towers
+from training_jobs.two_tower.als import ALSRecommender, check_als_towers, export_als_towers
 from training_jobs.two_tower.data import read_exports
 from training_jobs.two_tower.estimator import (
     LOSSES,
@@ -173,9 +173,11 @@ def train_two_tower(
     if isinstance(published, TwoTowerRecommender):
         towers = export_towers(published)
         worst = check_towers(published, towers)
-    else:
+    elif isinstance(published, ALSRecommender):
         towers = export_als_towers(published)
         worst = check_als_towers(published, towers)
+    else:  # pragma: no cover - select_model builds only these two
+        raise TrainingDataError(f"cannot export a {type(published).__name__}")
     echo(f"ONNX towers reproduce the published embeddings (max |diff| {worst:.1e})")
     files = dict(towers.files)
     files.update(_matrices(published))

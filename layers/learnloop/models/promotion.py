@@ -180,8 +180,9 @@ def popularity_floor(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
     popular = _number(metrics.get("popularity_ndcg@10")) if isinstance(metrics, Mapping) else None
     if model is None or popular is None:
         return None
-    extra = manifest.get("extra") if isinstance(manifest.get("extra"), Mapping) else {}
-    recorded = extra.get("popularity_floor") if isinstance(extra, Mapping) else None
+    declared = manifest.get("extra")
+    extra: Mapping[str, Any] = declared if isinstance(declared, Mapping) else {}
+    recorded = extra.get("popularity_floor")
     users = recorded.get("users") if isinstance(recorded, Mapping) else None
     return {
         "rule": "ndcg@10 on the held-out users must be at least the popularity baseline's",

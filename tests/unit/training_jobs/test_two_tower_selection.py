@@ -110,7 +110,7 @@ def test_the_search_stops_when_another_trial_would_overrun_the_budget(
     search = _tune(fake_fits, 35.0, candidates=("two_tower",))
     assert len(search.trials) == 3
     assert "budget" in search.stopped["two_tower"]
-    # ALS may use 20 % (7 s): its defaults only; two-tower gets the 25 s left: two trials.
+    # ALS may use 40 % (14 s): its defaults only; two-tower gets the 25 s left: two trials.
     fake_fits[0] = 0.0
     search = _tune(fake_fits, 35.0)
     assert [t.candidate for t in search.trials] == ["als", "two_tower", "two_tower"]
