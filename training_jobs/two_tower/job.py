@@ -322,6 +322,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--user-id", action="store_true", default=None, help="add a user id embedding"
     )
+    parser.add_argument("--als-factors", type=int, default=None, help="ALS; default: tuned")
+    parser.add_argument("--als-regularization", type=float, default=None, help="default: tuned")
+    parser.add_argument("--als-alpha", type=float, default=None, help="default: tuned")
+    parser.add_argument("--als-iterations", type=int, default=None, help="default: tuned")
     parser.add_argument("--random-state", type=int, default=42)
     parser.add_argument("--text-encoder", choices=sorted(TEXT_EMBEDDERS), default="minilm")
     parser.add_argument("--dates", default=None, help="comma-separated export dates")
@@ -376,6 +380,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
 
     args = _parser().parse_args(argv)
+    candidates = [c.strip() for c in args.candidates.split(",") if c.strip()]
+    if not candidates or any(c not in CANDIDATES for c in candidates):
+        print(f"two_tower: --candidates must name some of {', '.join(CANDIDATES)}", file=sys.stderr)
+        return 2
+    if not 0.0 < args.holdout < 0.5 or args.budget_seconds < 0 or args.max_trials < 1:
+        print(
+            "two_tower: --holdout must be in (0, 0.5), --budget-seconds >= 0, --max-trials >= 1",
+            file=sys.stderr,
+        )
+        return 2
     exclude: set[str] = set()
     try:
         if args.exclude_file:
@@ -392,20 +406,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         params = {name: value for name, value in chosen.items() if value is not None}
         if "user_id" in params:
             params["use_user_id"] = params.pop("user_id")
-        candidates = [c.strip() for c in args.candidates.split(",") if c.strip()]
-        if not candidates or any(c not in CANDIDATES for c in candidates):
-            print(
-                f"two_tower: --candidates must name some of {', '.join(CANDIDATES)}",
-                file=sys.stderr,
-            )
-            return 2
-        if not 0.0 < args.holdout < 0.5 or args.budget_seconds < 0 or args.max_trials < 1:
-            print(
-                "two_tower: --holdout must be in (0, 0.5), --budget-seconds >= 0, "
-                "--max-trials >= 1",
-                file=sys.stderr,
-            )
-            return 2
 
         def echo(line: str) -> None:
             if not args.quiet:
@@ -424,6 +424,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             budget_seconds=args.budget_seconds,
             max_trials=args.max_trials,
             holdout=args.holdout,
+            als_params={
+                name: getattr(args, f"als_{name}")
+                for name in ("factors", "regularization", "alpha", "iterations")
+                if getattr(args, f"als_{name}") is not None
+            },
             progress=_progress(sys.stderr, args.quiet),
             echo=echo,
         )

@@ -185,3 +185,17 @@ def test_similarity_report_tells_collapsed_embeddings_from_separated_ones() -> N
     bad = similarity_report(collapsed, history, k=5, neighbours=9, min_users=1)
     assert bad["cosine"]["p5"] > 0.99 and good["cosine"]["p50"] < 0.5
     assert good["cooccurrence_agreement@5"] > 0.9 > bad["cooccurrence_agreement@5"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--candidates", "knn"], ["--candidates", ","], ["--holdout", "0.5"], ["--max-trials", "0"],
+     ["--budget-seconds", "-1"]],
+)  # fmt: skip
+def test_the_job_refuses_bad_search_options_before_reading_anything(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training_jobs.two_tower import main
+
+    assert main(argv) == 2
+    assert "two_tower: --" in capsys.readouterr().err
