@@ -21,6 +21,7 @@ MODULES = [
     "learnloop_tools.local.retrain",
     "learnloop.predictors.features",
     "learnloop.predictors.estimators",
+    "learnloop.predictors.streaming",
     "learnloop.models.artifacts",
     "learnloop.models.conversion",
     "learnloop.models.evaluation",
