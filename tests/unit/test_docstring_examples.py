@@ -19,6 +19,8 @@ MODULES = [
     "learnloop.drift.served",
     "learnloop.drift.actions",
     "learnloop_tools.local.retrain",
+    "learnloop_tools.scale.units",
+    "learnloop_tools.scale.cost",
     "learnloop.predictors.features",
     "learnloop.predictors.estimators",
     "learnloop.predictors.streaming",

@@ -204,7 +204,7 @@ def fit_predictor(
     *,
     ids: Sequence[str] | None = None,
     min_rows: int = 50,
-    streaming_rows: int = 500_000,
+    streaming_rows: int = 250_000,
     chunk_rows: int | None = None,
 ) -> Any:
     """Train the ``"engagement"`` or ``"follow_through"`` predictor, in memory or out of core.

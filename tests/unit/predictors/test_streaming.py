@@ -190,6 +190,6 @@ def test_journal_models_stream_to_the_same_model() -> None:
 
 
 def test_setting_reads_the_environment() -> None:
-    assert Settings.from_env({}).streaming_training_rows == 500_000
+    assert Settings.from_env({}).streaming_training_rows == 250_000
     env = {"LEARNLOOP_STREAMING_TRAINING_ROWS": "1000"}
     assert Settings.from_env(env).streaming_training_rows == 1_000
