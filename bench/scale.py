@@ -71,6 +71,12 @@ MIX: dict[str, float] = {
 }
 #: Rows each training run reads: the outcomes of the training window (60 days), daily.
 TRAINING_WINDOW_DAYS = 60
+#: The I/O-bound duration estimate for AWS (moto is much slower than DynamoDB, more so on a
+#: shared machine): seconds per DynamoDB request, per S3 request, and per API request's own
+#: work (parsing, validation, auth cache, JSON).
+AWS_DYNAMODB_SECONDS = 0.010
+AWS_S3_SECONDS = 0.020
+AWS_REQUEST_SECONDS = 0.005
 #: Peak hour over the average: limits are checked at the peak.
 PEAK_FACTOR = 3.0
 LEVELS = (1_000_000, 10_000_000, 100_000_000)
@@ -297,13 +303,15 @@ def section_jobs(ctx: Context) -> dict[str, Any]:
             "rcu": (u2["rcu"] - u1["rcu"]) / added,
             "wcu": (u2["wcu"] - u1["wcu"]) / added,
             "s3_tier1": (u2["s3_tier1_requests"] - u1["s3_tier1_requests"]) / added,
-            "s3_tier2": 0.0,
+            "s3_tier2": (u2["s3_tier2_requests"] - u1["s3_tier2_requests"]) / added,
             "s3_bytes_in": 0.0,
+            "dynamodb_requests": (u2["dynamodb_requests"] - u1["dynamodb_requests"]) / added,
             "wall_seconds": max(0.0, (s2 - s1) / added),
         }
         fixed = {
             "rcu": u1["rcu"] - r1 * per_row["rcu"],
             "wcu": u1["wcu"] - r1 * per_row["wcu"],
+            "dynamodb_requests": u1["dynamodb_requests"] - r1 * per_row["dynamodb_requests"],
             "seconds": s1 - r1 * per_row["wall_seconds"],
         }
         runs = [
@@ -474,37 +482,67 @@ def _memory_gb() -> dict[str, float]:
 
 
 def section_model(ctx: Context) -> dict[str, Any]:
-    """1M/10M/100M events a day: monthly cost per service, Personalize, first limits."""
-    from learnloop_tools.scale.cost import (
-        Limits,
-        Prices,
-        Traffic,
-        monthly_cost,
-        personalize_cost,
-        route_limits,
-    )
+    """1M/10M/100M events a day: monthly cost per service, Personalize, first limits.
 
+    Units of DynamoDB and S3 are the counted ones. Lambda durations come two ways: ``moto``,
+    the times measured here (an upper bound: moto and this shared machine are slow), and
+    ``aws``, an I/O-bound estimate (:data:`AWS_DYNAMODB_SECONDS` per DynamoDB request,
+    :data:`AWS_S3_SECONDS` per S3 request, :data:`AWS_REQUEST_SECONDS` per API request, plus
+    the estimators' measured fit time per training row). ``levels`` uses ``aws``;
+    ``levels_moto`` the measured times.
+    """
     requests = ctx.figures["requests"]
-    jobs = ctx.figures["jobs"]
-    load = ctx.figures.get("load", {})
-    memory = _memory_gb()
-    prices = Prices()
-    limits = Limits()
     shards = (
         ctx.runner.settings.day_shards
         if ctx.runner is not None
         else int(ctx.figures.get("model", {}).get("day_shards", 4))
     )
+    out: dict[str, Any] = {
+        "mix_per_event": MIX,
+        "training_window_days": TRAINING_WINDOW_DAYS,
+        "peak_factor": PEAK_FACTOR,
+        "day_shards": shards,
+        "lambda_memory_gb": _memory_gb(),
+        "aws_latency": {
+            "dynamodb_request_s": AWS_DYNAMODB_SECONDS,
+            "s3_request_s": AWS_S3_SECONDS,
+            "api_request_s": AWS_REQUEST_SECONDS,
+        },
+        "event_bytes": 1024 * requests["events"]["per_event"]["wcu"] / 2,
+    }
+    for mode in ("aws", "moto"):
+        units = _units(ctx, mode)
+        out["units" if mode == "aws" else "units_moto"] = {
+            k: {m: round(v, 6) for m, v in u.items()} for k, u in units.items()
+        }
+        out["levels" if mode == "aws" else "levels_moto"] = _levels(ctx, units, shards)
+    from learnloop_tools.scale.cost import Prices
 
-    # one unit of each kind: per request (routes) or per row (jobs)
+    out["prices"] = {k: v for k, v in vars(Prices()).items() if not isinstance(v, tuple)}
+    return out
+
+
+def _units(ctx: Context, mode: str) -> dict[str, dict[str, float]]:
+    """One unit of each kind (per request, per job row, per training row, per learn run)."""
+    requests = ctx.figures["requests"]
+    jobs = ctx.figures["jobs"]
+    load = ctx.figures.get("load", {})
+    memory = _memory_gb()
+    counted = ("rcu", "wcu", "s3_tier1", "s3_tier2", "s3_bytes_in")
+
+    def io_seconds(figures: dict[str, Any]) -> float:
+        s3 = figures.get("s3_tier1", 0.0) + figures.get("s3_tier2", 0.0)
+        return figures.get("dynamodb_requests", 0.0) * AWS_DYNAMODB_SECONDS + s3 * AWS_S3_SECONDS
+
     units: dict[str, dict[str, float]] = {}
     for name in (*BEFORE_JOBS, *AFTER_JOBS):
         measured = requests[name]
-        # Lambda time: the load test's p50 (counter off); on AWS a DynamoDB call takes a few ms,
-        # on moto a few more: an upper estimate of the billed duration.
-        seconds = load.get(name, {}).get("p50_ms", 1000 * measured["wall_seconds"]) / 1000
+        if mode == "moto":  # the load test's p50, counter off
+            seconds = load.get(name, {}).get("p50_ms", 1000 * measured["wall_seconds"]) / 1000
+        else:
+            seconds = AWS_REQUEST_SECONDS + io_seconds(measured)
         units[name] = {
-            **{k: measured[k] for k in ("rcu", "wcu", "s3_tier1", "s3_tier2", "s3_bytes_in")},
+            **{k: measured[k] for k in counted},
             "gb_seconds": memory["api"] * seconds,
             "seconds": seconds,
             "lambda_requests": 1.0,
@@ -517,52 +555,80 @@ def section_model(ctx: Context) -> dict[str, Any]:
         ("load_decisions", "api"),  # on AWS: the log subscription's loader function
     ):
         measured = jobs[job]
+        seconds = measured["wall_seconds"] if mode == "moto" else io_seconds(measured)
         units[f"job_{job}"] = {
-            **{k: measured[k] for k in ("rcu", "wcu", "s3_tier1", "s3_tier2", "s3_bytes_in")},
-            "gb_seconds": memory[memory_name] * measured["wall_seconds"],
-            "seconds": measured["wall_seconds"],
+            **{k: measured[k] for k in counted},
+            "gb_seconds": memory[memory_name] * seconds,
+            "seconds": seconds,
         }
-    # a training row: its read (joined rows) plus the estimator's time (out of core above the
-    # threshold: the slower of the two paths, to stay on the safe side)
+    # a training row: its read (the joined rows) plus the estimator's time (the slower path)
     read = jobs["training_read"]
     fit = ctx.figures.get("training", {})
     fit_seconds = max(
         fit.get("memory", {}).get("seconds_per_row", 0.0),
         fit.get("streaming", {}).get("seconds_per_row", 0.0),
     )
+    read_seconds = read["wall_seconds"] if mode == "moto" else io_seconds(read)
     units["training_row"] = {
-        **{k: read[k] for k in ("rcu", "wcu", "s3_tier1", "s3_tier2", "s3_bytes_in")},
-        "gb_seconds": memory["learn"] * (read["wall_seconds"] + fit_seconds),
-        "seconds": read["wall_seconds"] + fit_seconds,
+        **{k: read[k] for k in counted},
+        "gb_seconds": memory["learn"] * (read_seconds + fit_seconds),
+        "seconds": read_seconds + fit_seconds,
     }
-    # learn's fixed part (training, conversion, publishing), six runs a day
-    learn_run = jobs["learn_run"]
+    # learn's fixed part (training both predictors and the journal models, conversion,
+    # publishing, registration); six runs a day
+    run = jobs["learn_run"]
+    seconds = (
+        run["seconds"]
+        if mode == "moto"
+        else io_seconds(
+            {
+                "dynamodb_requests": run["dynamodb_requests"],
+                "s3_tier1": run["s3_tier1_requests"],
+                "s3_tier2": run["s3_tier2_requests"],
+            }
+        )
+    )
     units["learn_fixed"] = {
-        "rcu": learn_run["rcu"],
-        "wcu": learn_run["wcu"],
-        "s3_tier1": learn_run["s3_tier1_requests"],
-        "s3_tier2": learn_run["s3_tier2_requests"],
-        "gb_seconds": memory["learn"] * learn_run["seconds"],
-        "seconds": learn_run["seconds"],
+        "rcu": run["rcu"],
+        "wcu": run["wcu"],
+        "s3_tier1": run["s3_tier1_requests"],
+        "s3_tier2": run["s3_tier2_requests"],
+        "gb_seconds": memory["learn"] * seconds,
+        "seconds": seconds,
         "lambda_requests": 1.0,
     }
-    event_item = requests["events"]["per_event"]["wcu"]  # ≈ KB written per event
+    return units
 
+
+def _levels(ctx: Context, units: dict[str, dict[str, float]], shards: int) -> dict[str, Any]:
+    """Cost, Personalize and limits at each level of :data:`LEVELS`."""
+    from learnloop_tools.scale.cost import (
+        Limits,
+        Prices,
+        Traffic,
+        monthly_cost,
+        personalize_cost,
+        route_limits,
+    )
+
+    prices, limits = Prices(), Limits()
+    memory = _memory_gb()
+    event_wcu = ctx.figures["requests"]["events"]["per_event"]["wcu"]
     table: dict[str, Any] = {}
     for level in LEVELS:
         mix = Traffic(events_per_day=level, per_event=MIX).daily()
         # learn trains both predictors at each of its 6 runs a day, on the 60-day window
         mix["training_row"] = 6 * level * MIX["outcomes"] * TRAINING_WINDOW_DAYS
         mix["learn_fixed"] = 6.0
-        # a month of events, content and outcomes held (≈ 1 KB each: every write was 1 WCU)
-        storage_gb = 30 * level * (event_item + MIX["content"] + MIX["outcomes"]) / 1024**2
-        cost = monthly_cost(units, mix, prices, storage_gb=storage_gb)
-        recommendations = level * MIX["recommendations"]
+        # a month of events, content and outcomes held: an event is written twice in its
+        # transaction, so its size is about half its write units in KB; posts about 1 KB
+        gb = 30 * level * (event_wcu / 2 + MIX["content"] + MIX["outcomes"]) / 1024**2
+        cost = monthly_cost(units, mix, prices, storage_gb=gb)
         personalize = personalize_cost(
             level,
-            recommendations,
+            level * MIX["recommendations"],
             prices,
-            bytes_per_event=1024 * event_item,
+            bytes_per_event=1024 * event_wcu / 2,
             training_hours_per_month=30 * max(1.0, level / 1e6),
         )
         peak = {name: level * MIX[name] / 86_400 * PEAK_FACTOR for name in MIX}
@@ -570,16 +636,12 @@ def section_model(ctx: Context) -> dict[str, Any]:
             route_limits(
                 name,
                 peak[name],
-                {
-                    "seconds": units[name]["seconds"],
-                    "max_wcu_one_key": units[name]["by_day_wcu"],
-                },
+                {"seconds": units[name]["seconds"], "max_wcu_one_key": units[name]["by_day_wcu"]},
                 hot_partitions=shards,
                 limits=limits,
             )
             for name in (*BEFORE_JOBS, *AFTER_JOBS)
         ]
-        job_limits = _job_limits(units, mix, memory, limits)
         table[f"{level:,}"] = {
             "events_per_day": level,
             "monthly_cost": {k: round(v, 2) for k, v in cost.items()},
@@ -593,18 +655,9 @@ def section_model(ctx: Context) -> dict[str, Any]:
                 }
                 for r in routes
             ],
-            "jobs": job_limits,
+            "jobs": _job_limits(units, mix, memory, limits),
         }
-    return {
-        "units": {k: {m: round(v, 6) for m, v in u.items()} for k, u in units.items()},
-        "mix_per_event": MIX,
-        "training_window_days": TRAINING_WINDOW_DAYS,
-        "peak_factor": PEAK_FACTOR,
-        "day_shards": shards,
-        "lambda_memory_gb": memory,
-        "prices": {k: v for k, v in vars(prices).items() if not isinstance(v, tuple)},
-        "levels": table,
-    }
+    return table
 
 
 def _job_limits(
