@@ -77,6 +77,11 @@ TRAINING_WINDOW_DAYS = 60
 AWS_DYNAMODB_SECONDS = 0.010
 AWS_S3_SECONDS = 0.020
 AWS_REQUEST_SECONDS = 0.005
+#: ... and per row a job handles (deserialising an item, the job's own Python work): assumed.
+AWS_ROW_SECONDS = 0.000050
+#: A Query page holds at most 1 MB: a job's reads need at least its read units' bytes / 1 MB
+#: requests (eventually consistent: 8 KB per read unit).
+PAGE_BYTES = 1024 * 1024
 #: Peak hour over the average: limits are checked at the peak.
 PEAK_FACTOR = 3.0
 LEVELS = (1_000_000, 10_000_000, 100_000_000)
@@ -507,6 +512,7 @@ def section_model(ctx: Context) -> dict[str, Any]:
             "dynamodb_request_s": AWS_DYNAMODB_SECONDS,
             "s3_request_s": AWS_S3_SECONDS,
             "api_request_s": AWS_REQUEST_SECONDS,
+            "job_row_s": AWS_ROW_SECONDS,
         },
         "event_bytes": 1024 * requests["events"]["per_event"]["wcu"] / 2,
     }
@@ -555,7 +561,7 @@ def _units(ctx: Context, mode: str) -> dict[str, dict[str, float]]:
         ("load_decisions", "api"),  # on AWS: the log subscription's loader function
     ):
         measured = jobs[job]
-        seconds = measured["wall_seconds"] if mode == "moto" else io_seconds(measured)
+        seconds = measured["wall_seconds"] if mode == "moto" else _row_seconds(measured)
         units[f"job_{job}"] = {
             **{k: measured[k] for k in counted},
             "gb_seconds": memory[memory_name] * seconds,
@@ -568,7 +574,7 @@ def _units(ctx: Context, mode: str) -> dict[str, dict[str, float]]:
         fit.get("memory", {}).get("seconds_per_row", 0.0),
         fit.get("streaming", {}).get("seconds_per_row", 0.0),
     )
-    read_seconds = read["wall_seconds"] if mode == "moto" else io_seconds(read)
+    read_seconds = read["wall_seconds"] if mode == "moto" else _row_seconds(read)
     units["training_row"] = {
         **{k: read[k] for k in counted},
         "gb_seconds": memory["learn"] * (read_seconds + fit_seconds),
@@ -598,6 +604,15 @@ def _units(ctx: Context, mode: str) -> dict[str, dict[str, float]]:
         "lambda_requests": 1.0,
     }
     return units
+
+
+def _row_seconds(per_row: dict[str, Any]) -> float:
+    """AWS estimate of one job row: its share of requests (at least its bytes read over a
+    full page) at :data:`AWS_DYNAMODB_SECONDS`, plus :data:`AWS_ROW_SECONDS` of work."""
+    pages = per_row.get("rcu", 0.0) * 2 * 4096 / PAGE_BYTES
+    requests = max(per_row.get("dynamodb_requests", 0.0), pages)
+    s3 = per_row.get("s3_tier1", 0.0) + per_row.get("s3_tier2", 0.0)
+    return requests * AWS_DYNAMODB_SECONDS + s3 * AWS_S3_SECONDS + AWS_ROW_SECONDS
 
 
 def _levels(ctx: Context, units: dict[str, dict[str, float]], shards: int) -> dict[str, Any]:
