@@ -208,6 +208,10 @@ class Settings:
     learn_safety_margin_seconds: float = 60.0
     #: Predictors train on outcomes collected in the last this many days.
     training_window_days: int = 60
+    #: Above this many rows a predictor or journal model trains out of core
+    #: (:mod:`learnloop.predictors.streaming`: rows spooled to disk, exact sufficient
+    #: statistics) instead of in memory; see docs/scale.md.
+    streaming_training_rows: int = 250_000
     #: Per-day decay of the bandits' past statistics, in (0, 1]; 1 never forgets.
     bandit_discount: float = 1.0
     # --- decision log: every select / recommendations answer, with propensities ---
@@ -373,6 +377,9 @@ class Settings:
             recommend_epsilon=_probability(env, "LEARNLOOP_RECOMMEND_EPSILON", 0.05),
             recommend_explore_pool=_int(env, "LEARNLOOP_RECOMMEND_EXPLORE_POOL", 20, minimum=1),
             training_window_days=_int(env, "LEARNLOOP_TRAINING_WINDOW_DAYS", 60),
+            streaming_training_rows=_int(
+                env, "LEARNLOOP_STREAMING_TRAINING_ROWS", 250_000, minimum=1
+            ),
             drift_window_days=_int(env, "LEARNLOOP_DRIFT_WINDOW_DAYS", 7, minimum=1),
             drift_min_rows=_int(env, "LEARNLOOP_DRIFT_MIN_ROWS", 50),
             drift_bins=_int(env, "LEARNLOOP_DRIFT_BINS", 10, minimum=2),
