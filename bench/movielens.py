@@ -14,12 +14,26 @@ training part with the best setting (for the two-tower model: for the epoch coun
 chose on that validation split) and scored once on the test part. ``fit_seconds`` is that last
 fit's wall time; the item text embedding (MiniLM over "title. genres") is timed apart.
 
+``learnloop`` is the model exactly as ``learnloop train two_tower`` trains and selects it with
+its defaults, given the protocol's training part as its positives (every rating a like, at its
+timestamp) and the item texts: MiniLM text embedding, the per-user split, the budgeted search
+over both candidates (ALS and two-tower), the choice on the validation users, the refit of the
+winner on every positive (:func:`training_jobs.two_tower.selection.select_model`). Its refit
+model is scored once on the protocol's test part; ``job_seconds`` is the whole run (text
+embedding included). The item-similarity figures (issue 19) compare, on the same training part,
+the model the job published before issue 19 (the estimator's defaults: in-batch loss,
+unnormalised, early stopping on the newest 15 % of rows, refit for that epoch count) with the
+``learnloop`` model: the cosine spread of item embeddings and the share of each item's top-10
+most similar items among its top-20 co-occurring ones (:mod:`training_jobs.two_tower.quality`).
+
 Usage::
 
     python bench/movielens.py /work/shared/data/movielens-100k [--quick] [--no-text] [--json]
+        [--models popularity,bpr,als,two_tower,learnloop] [--budget-seconds S]
 
 ``--quick`` uses one setting per model (the grid's defaults) instead of the grid. With ``--json``
-the last line is ``{"popularity": {...}, "bpr": {...}, "als": {...}, "two_tower": {...}}``.
+the last line is ``{"popularity": {...}, "bpr": {...}, "als": {...}, "two_tower": {...},
+"learnloop": {...}, "similarity": {...}}`` (the models run).
 """
 
 from __future__ import annotations
@@ -229,7 +243,97 @@ def grid(space: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, values, strict=True)) for values in itertools.product(*space.values())]
 
 
-def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+STAR_WARS = 50  # u.item's "Star Wars (1977)": issue 19's similarity example
+
+
+def learnloop_job(
+    train: np.ndarray, test: np.ndarray, texts: dict[int, str] | None, budget: float | None
+) -> tuple[dict[str, Any], Any]:
+    """The job's model selection on the training part, its published model scored on test."""
+    from datetime import UTC, datetime
+
+    from training_jobs.two_tower.data import Interaction, Item
+    from training_jobs.two_tower.estimator import catalog_from
+    from training_jobs.two_tower.selection import select_model
+    from training_jobs.two_tower.text import MiniLMEmbedder
+
+    started = time.perf_counter()
+    rows = [
+        Interaction(
+            f"u{int(u)}", f"movie#{int(i)}", datetime.fromtimestamp(int(t), UTC).isoformat()
+        )
+        for u, i, _, t in train
+    ]
+    items = {
+        f"movie#{i}": Item(f"movie#{i}", "movie", (texts or {}).get(i))
+        for i in sorted(set(train[:, 1].tolist()) | set(test[:, 1].tolist()))
+    }
+    catalog = catalog_from(items, MiniLMEmbedder() if texts is not None else None)
+    text_seconds = time.perf_counter() - started
+    kwargs = {} if budget is None else {"budget_seconds": budget}
+    chosen = select_model(rows, catalog=catalog, echo=lambda line: print(f"  {line}", flush=True),
+                          **kwargs)  # fmt: skip
+    job_seconds = time.perf_counter() - started
+    model = chosen.published
+    ev = Evaluation(train, test)
+    row = {key: n for n, key in enumerate(model.item_ids_)}
+    order = [row[f"movie#{int(i)}"] for i in ev.items]
+    scores = model.score_users([f"u{int(ev.users[r])}" for r in ev.eval_rows])[:, order]
+    metrics: dict[str, Any] = dict(ev.score(scores))
+    metrics.update(
+        {
+            "fit_seconds": round(chosen.seconds.get("refit", 0.0), 2),
+            "job_seconds": round(job_seconds, 2),
+            "text_seconds": round(text_seconds, 2),
+            "search_seconds": round(chosen.search.seconds, 2),
+            "trials": len(chosen.search.trials),
+            "winner": chosen.winner.candidate,
+            "winner_params": chosen.winner.params,
+            "job_test_ndcg@10": chosen.metrics.get("ndcg@10"),
+            "job_test_popularity_ndcg@10": chosen.metrics.get("popularity_ndcg@10"),
+        }
+    )
+    return metrics, chosen
+
+
+def similarity(train: np.ndarray, texts: dict[int, str] | None, chosen: Any) -> dict[str, Any]:
+    """Item-similarity figures of the pre-issue-19 job's model and of the job's model now."""
+    from datetime import UTC, datetime
+
+    from training_jobs.two_tower.data import Interaction, Item, chronological_split
+    from training_jobs.two_tower.estimator import TwoTowerRecommender, catalog_from, pairs_of
+    from training_jobs.two_tower.quality import similarity_report
+    from training_jobs.two_tower.text import MiniLMEmbedder
+
+    rows = [
+        Interaction(
+            f"u{int(u)}", f"movie#{int(i)}", datetime.fromtimestamp(int(t), UTC).isoformat()
+        )
+        for u, i, _, t in train
+    ]
+    items = {f"movie#{i}": Item(f"movie#{i}", "movie", (texts or {}).get(i))
+             for i in sorted(set(train[:, 1].tolist()))}  # fmt: skip
+    catalog = catalog_from(items, MiniLMEmbedder() if texts is not None else None)
+    # The job before issue 19: chronological 70/15/15, early stopping, refit on every row.
+    first, valid, _ = chronological_split(rows)
+    probe = TwoTowerRecommender(random_state=42).fit(
+        pairs_of(first), catalog=catalog, validation=pairs_of(valid)
+    )
+    before = TwoTowerRecommender(random_state=42, epochs=probe.best_epoch_).fit(
+        pairs_of(rows), catalog=catalog
+    )
+    after = chosen.published
+    result: dict[str, Any] = {"before_best_epoch": probe.best_epoch_}
+    for name, model in (("before", before), ("after", after)):
+        report = similarity_report(model.item_embeddings_, model.history_)
+        star = f"movie#{STAR_WARS}"
+        report["star_wars_top10"] = [k for k, _ in model.similar_items(star, n=10)]
+        result[name] = report
+    result["after"]["model"] = chosen.winner.candidate
+    return result
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
     ratings, texts = load(Path(args.path))
     train, test = stratified_split(ratings, 0.75, 42)
     sub_train, sub_valid = stratified_split(train, 0.75, 43)
@@ -238,13 +342,15 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         f"tuning on {len(sub_train)} / {len(sub_valid)}",
         flush=True,
     )
+    wanted = set(args.models.split(","))
     tt = TwoTowerFit(None if args.no_text else texts)
-    text_seconds = tt.embed()
-    if not args.no_text:
+    text_seconds = tt.embed() if "two_tower" in wanted else 0.0
+    if not args.no_text and "two_tower" in wanted:
         print(f"embedded {len(texts)} item texts with MiniLM in {text_seconds:.1f} s", flush=True)
     fits = {"popularity": popularity, "bpr": implicit_model("bpr"), "als": implicit_model("als"),
             "two_tower": tt}  # fmt: skip
-    results: dict[str, dict[str, float]] = {}
+    fits = {name: fit for name, fit in fits.items() if name in wanted}
+    results: dict[str, Any] = {}
     for name, fit in fits.items():
         settings = TWO_TOWER_GRID if name == "two_tower" else grid(GRIDS[name])
         settings = settings[:1] if args.quick else settings
@@ -277,16 +383,32 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         print(
             f"{name}: {params} → NDCG@10 {metrics['ndcg@10']:.4f} (fit {seconds:.1f} s)", flush=True
         )
-    if not args.no_text:
+    if not args.no_text and "two_tower" in results:
         results["two_tower"]["text_seconds"] = round(text_seconds, 2)
+    if "learnloop" in wanted:
+        job_texts = None if args.no_text else texts
+        print("learnloop: the two-tower job's selection with its defaults", flush=True)
+        metrics, chosen = learnloop_job(train, test, job_texts, args.budget_seconds)
+        results["learnloop"] = {
+            k: (round(v, 6) if isinstance(v, float) else v) for k, v in metrics.items()
+        }
+        print(
+            f"learnloop: {chosen.winner.candidate} → NDCG@10 {metrics['ndcg@10']:.4f} "
+            f"(job {metrics['job_seconds']:.1f} s)",
+            flush=True,
+        )
+        if not args.no_similarity:
+            results["similarity"] = similarity(train, job_texts, chosen)
     return results
 
 
-def table(results: dict[str, dict[str, float]]) -> str:
+def table(results: dict[str, Any]) -> str:
     lines = [
         f"{'model':<22}{'precision@10':>14}{'recall@10':>12}{'NDCG@10':>10}{'MAP':>10}{'fit s':>8}",
     ]
     for name, m in results.items():
+        if name == "similarity":
+            continue
         lines.append(
             f"{name:<22}{m['precision@10']:>14.4f}{m['recall@10']:>12.4f}{m['ndcg@10']:>10.4f}"
             f"{m['map']:>10.4f}{m['fit_seconds']:>8.1f}"
@@ -305,10 +427,42 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="no grid: one setting per model")
     parser.add_argument("--no-text", action="store_true", help="two-tower without item text")
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
+    parser.add_argument(
+        "--models",
+        default="popularity,bpr,als,two_tower,learnloop",
+        help="comma-separated models to run (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--budget-seconds", type=float, default=None, help="learnloop's search budget (job default)"
+    )
+    parser.add_argument(
+        "--no-similarity", action="store_true", help="skip the item-similarity figures"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     results = run(args)
     print()
     print(table(results))
+    if "learnloop" in results:
+        ll = results["learnloop"]
+        met = "met" if ll["ndcg@10"] >= 0.48 else "NOT met"
+        print(
+            f"\nlearnloop (the job's defaults, winner {ll['winner']}): "
+            f"NDCG@10 {ll['ndcg@10']:.4f}: goal >= 0.48 {met}; job "
+            f"{ll['job_seconds']:.1f} s (goal <= 300 s on 2 cores)"
+        )
+    if "similarity" in results:
+        for name in ("before", "after"):
+            sim = results["similarity"][name]
+            cos = sim["cosine"]
+            print(
+                f"similarity {name}: item cosine p5/p50/p95 {cos['p5']:.3f}/{cos['p50']:.3f}/"
+                f"{cos['p95']:.3f}; top-10 in top-20 co-occurrence "
+                f"{sim['cooccurrence_agreement@10']:.3f} over {sim['items_scored']} items"
+            )
+    if "two_tower" not in results or "bpr" not in results:
+        if args.json:
+            print(json.dumps(results, sort_keys=True))
+        return 0
     tt = results["two_tower"]
     print(
         f"\ntwo-tower NDCG@10 {tt['ndcg@10']:.4f}: goal >= 0.45 "

@@ -36,7 +36,11 @@ Usage::
     PYTHONPATH=layers:. nice -n 10 python bench/sentiment.py [DATA_DIR]
         [--levels 50Agree AllAgree] [--encoder-dir DIR] [--epochs 3] [--max-length 64]
         [--learning-rate 8e-5] [--head-learning-rate 2e-3] [--no-fine-tune] [--partial FILE]
-        [--json]
+        [--plus-allagree] [--json]
+
+``--plus-allagree`` fine-tunes each other level on its own training rows plus the AllAgree
+sentences (``--extra-data``: the AllAgree copies of held-out and validation sentences are
+dropped first, so the held-out rows stay unseen).
 
 With ``--json`` the last line is one JSON object: ``{"levels": {level: {"methods": {name:
 {...}}, "majority": {...}, "rows", "classes", ...}}, "reference": {...}, "encoder": {...}}``.
@@ -277,6 +281,7 @@ def bench_fine_tuned(
         "val_accuracy_fp32": training.metrics["val_accuracy_fp32"],
         "val_accuracy_int8": training.metrics["val_accuracy_int8"],
         "params": training.tuned.params,
+        "extra_rows": training.extra.get("extra_rows") or None,
         "p50_ms": p50_ms(model.score, test_x),
     }
     methods["routed"] = {
@@ -310,6 +315,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     parser.add_argument("--learning-rate", type=float, default=8e-5)
     parser.add_argument("--head-learning-rate", type=float, default=2e-3)
     parser.add_argument("--partial", default=None, help="rewrite the figures here each step")
+    parser.add_argument(
+        "--plus-allagree",
+        action="store_true",
+        help="fine-tune other levels with the AllAgree rows added to training (deduplicated)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON last")
     args = parser.parse_args(argv)
     folder = data_dir(args.data)
@@ -344,8 +354,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     }
     if not args.no_fine_tune:
         for level, (texts, labels) in data.items():
-            print(f"{level}: fine-tuning {params} ...", flush=True)
-            bench_fine_tuned(texts, labels, figures["levels"][level], params)
+            more: dict[str, Any] = {}
+            if args.plus_allagree and level != "AllAgree":
+                more_x, more_y = read_level(folder, "AllAgree")
+                more = {"extra_texts": more_x, "extra_labels": more_y}
+            print(f"{level}: fine-tuning {params} (+AllAgree: {bool(more)}) ...", flush=True)
+            bench_fine_tuned(texts, labels, figures["levels"][level], {**params, **more})
             write_partial(args.partial, figures)
 
     rows: list[tuple[str, str]] = []

@@ -470,6 +470,7 @@ def put_labelled_sentiment(call: Call) -> dict[str, Any]:
 )
 def get_market_forecast(call: Call, symbol: str) -> dict[str, Any]:
     from learnloop.market import forecast_serving  # numpy stays off the ingest cold path
+    from learnloop.sentiment.daily import daily_sentiment
 
     return forecast_serving.forecast(
         call.services.forecast_cache,
@@ -477,6 +478,7 @@ def get_market_forecast(call: Call, symbol: str) -> dict[str, Any]:
         candles=lambda sym, interval, count: forecast_serving.recent_candles(
             call.settings, sym, interval, count
         ),
+        sentiment=lambda sym, first, last: daily_sentiment(call.tables, sym, first, last),
     )
 
 

@@ -144,6 +144,25 @@ def _weights(env: Mapping[str, str], name: str) -> tuple[tuple[str, float], ...]
     return tuple(pairs.items())
 
 
+def _aliases(env: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]:
+    """``XBT-USD=BTC,wbtc-usd=btc`` → ``(("XBT-USD", "BTC"), ("WBTC-USD", "BTC"))`` (upper-cased).
+
+    Examples
+    --------
+    >>> _aliases({"A": "xbt-usd=btc, WBTC-USD = BTC"}, "A")
+    (('XBT-USD', 'BTC'), ('WBTC-USD', 'BTC'))
+    >>> _aliases({}, "A")
+    ()
+    """
+    pairs: dict[str, str] = {}
+    for part in _split(env.get(name, "")):
+        pair, sep, symbol = (p.strip().upper() for p in part.partition("="))
+        if not (sep and pair and symbol) or "=" in symbol:
+            raise ConfigurationError(f"{name} takes PAIR=SYMBOL pairs, got {part!r}")
+        pairs[pair] = symbol
+    return tuple(pairs.items())
+
+
 #: Scope → (requests per second, burst) unless the environment says otherwise.
 RATE_LIMIT_DEFAULTS: dict[str, tuple[float, int]] = {
     "ingest": (200.0, 2000),
@@ -189,6 +208,10 @@ class Settings:
     learn_safety_margin_seconds: float = 60.0
     #: Predictors train on outcomes collected in the last this many days.
     training_window_days: int = 60
+    #: Above this many rows a predictor or journal model trains out of core
+    #: (:mod:`learnloop.predictors.streaming`: rows spooled to disk, exact sufficient
+    #: statistics) instead of in memory; see docs/scale.md.
+    streaming_training_rows: int = 250_000
     #: Per-day decay of the bandits' past statistics, in (0, 1]; 1 never forgets.
     bandit_discount: float = 1.0
     # --- decision log: every select / recommendations answer, with propensities ---
@@ -303,6 +326,9 @@ class Settings:
     insight_engagement_target_seconds: float = 60.0
     #: Reactions, events, outcomes and feedback dated further back than this are refused (422).
     max_event_age_days: int = 3650
+    # --- symbols: candle pair → text sentiment symbol (see learnloop.symbols) ---
+    #: ``(pair, symbol)`` overrides of the default rule; ``LEARNLOOP_SYMBOL_ALIASES=XBT-USD=BTC``.
+    symbol_aliases: tuple[tuple[str, str], ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -351,6 +377,9 @@ class Settings:
             recommend_epsilon=_probability(env, "LEARNLOOP_RECOMMEND_EPSILON", 0.05),
             recommend_explore_pool=_int(env, "LEARNLOOP_RECOMMEND_EXPLORE_POOL", 20, minimum=1),
             training_window_days=_int(env, "LEARNLOOP_TRAINING_WINDOW_DAYS", 60),
+            streaming_training_rows=_int(
+                env, "LEARNLOOP_STREAMING_TRAINING_ROWS", 250_000, minimum=1
+            ),
             drift_window_days=_int(env, "LEARNLOOP_DRIFT_WINDOW_DAYS", 7, minimum=1),
             drift_min_rows=_int(env, "LEARNLOOP_DRIFT_MIN_ROWS", 50),
             drift_bins=_int(env, "LEARNLOOP_DRIFT_BINS", 10, minimum=2),
@@ -412,6 +441,7 @@ class Settings:
                 env, "LEARNLOOP_INSIGHT_ENGAGEMENT_TARGET_SECONDS", 60.0, positive=True
             ),
             max_event_age_days=_int(env, "LEARNLOOP_MAX_EVENT_AGE_DAYS", 3650, minimum=1),
+            symbol_aliases=_aliases(env, "LEARNLOOP_SYMBOL_ALIASES"),
             extra={k: v for k, v in env.items() if k.startswith("LEARNLOOP_")},
         )
 

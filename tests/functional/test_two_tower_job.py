@@ -17,7 +17,10 @@ from support.planted import export_days, planted, put_exports
 
 from training_jobs.two_tower import main
 
-FAST = ["--epochs", "6", "--patience", "6", "--batch-size", "32", "--quiet"]
+# The two-tower candidate alone, its defaults only (no search): ALS and the search have their
+# own tests (test_two_tower_selection.py).
+FAST = ["--epochs", "6", "--patience", "6", "--batch-size", "32", "--quiet",
+        "--candidates", "two_tower", "--budget-seconds", "0"]  # fmt: skip
 FILES = {
     "user_tower.onnx",
     "item_tower.onnx",
@@ -168,11 +171,12 @@ def test_learnloop_train_runs_the_job_as_a_subprocess_with_minilm(
     env = {k: v for k, v in os.environ.items() if k != "LEARNLOOP_BUCKET"}
     result = subprocess.run(
         [sys.executable, "-m", "learnloop_tools.cli", "train", "--state-dir", str(state),
-         "two_tower", "--epochs", "3", "--batch-size", "32", "--embedding-dim", "128"],
+         "two_tower", "--epochs", "3", "--batch-size", "32", "--embedding-dim", "128",
+         "--candidates", "two_tower", "--budget-seconds", "0"],
         env=env, capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "epoch 1/3" in result.stderr  # progress streamed (a line per epoch off a TTY)
+    assert "refit epoch 1/" in result.stderr  # progress streamed (a line per epoch off a TTY)
     _, files = artifact(s3, settings.bucket)
     manifest = check_artifact(files, days)
     assert manifest["extra"]["text_encoder"] == "minilm"

@@ -11,6 +11,14 @@ The scored folds give the manifest's metrics beside the naive baselines (persist
 always up). Then both members are refit on every row, and the weights and quantiles for the
 next candle are taken from every out-of-sample row.
 
+Text sentiment (issue 16): when the stage stores texts naming the series' asset (the pair
+mapped by :func:`learnloop.symbols.sentiment_symbol`: ``BTC-USD`` → ``BTC``) on at least
+``--min-sentiment-days`` (30) of its days, the features gain the previous complete day's
+sentiment (:func:`~learnloop.market.forecast_features.sentiment_features`) and the manifest's
+``extra.sentiment`` names the symbol serving reads; otherwise the features, and so the model,
+are those of a stage without texts. ``--no-sentiment`` turns it off; a run on ``--data`` with
+``--out`` reads no store, so no sentiment.
+
 Published to ``models/price_forecast_{symbol}/{version}/``: ``gbm.onnx`` and ``lstm.onnx``
 (serving), ``gbm_validation.onnx`` and ``lstm_validation.onnx`` (the last fold's members: the
 twins fair promotion scores, as the predictors' ``validation.onnx``), ``reference.npz`` (the
@@ -58,13 +66,17 @@ from learnloop.market.forecast_evaluation import (
 )
 from learnloop.market.forecast_features import (
     FEATURE_NAMES,
+    SENTIMENT_FEATURE_NAMES,
     VOLATILITY_FEATURE,
     WARMUP,
+    DailySentiment,
     build_features,
+    feature_names,
+    sentiment_features,
     sequences,
     target_log_return,
 )
-from learnloop.market.forecast_serving import forecast_model_name
+from learnloop.market.forecast_serving import INTERVAL_SECONDS, forecast_model_name
 from learnloop.settings import Settings
 from training_jobs.exceptions import TrainingDataError
 from training_jobs.price_forecast.members import GradientBoostingMember, LSTMMember
@@ -79,12 +91,16 @@ __all__ = [
     "build_artifact",
     "main",
     "read_stored_candles",
+    "read_stored_sentiment",
     "stored_symbols",
     "train_price_forecast",
 ]
 
 MAX_ONNX_DIFF = 1e-5
 MEMBERS = ("gbm", "lstm")
+#: Days with scored texts a series needs before its forecast uses sentiment: fewer leave the
+#: columns nearly all zero, a feature the members could only overfit.
+MIN_SENTIMENT_DAYS = 30
 
 
 def stored_symbols(settings: Settings, interval: str) -> list[str]:
@@ -94,6 +110,18 @@ def stored_symbols(settings: Settings, interval: str) -> list[str]:
     from learnloop.store.tables import Tables
 
     return sorted(s for s, i in list_series(Tables(settings)) if i == interval)
+
+
+def read_stored_sentiment(candles: Candles, settings: Settings) -> tuple[str, DailySentiment]:
+    """``(text symbol, daily sentiment)`` of the series' asset over its candles' days, from
+    the stage's texts (:func:`learnloop.sentiment.daily.daily_sentiment`)."""
+    from learnloop.sentiment.daily import daily_sentiment, forecast_sentiment_symbol
+    from learnloop.store.tables import Tables
+
+    symbol = forecast_sentiment_symbol(settings, candles.symbol)
+    days = np.asarray(candles.open_time).astype("datetime64[D]")
+    first, last = (d.astype(object) for d in (days[0] - 1, days[-1]))
+    return symbol, daily_sentiment(Tables(settings), symbol, first, last)
 
 
 def read_stored_candles(symbol: str, interval: str, settings: Settings) -> Candles:
@@ -147,6 +175,10 @@ class PriceForecastTraining:
     reference: dict[str, Any] = field(default_factory=dict)
     #: The candle index of each walk-forward row (row-aligned with ``combination``).
     tested: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    #: The columns of ``X`` (:data:`FEATURE_NAMES`, plus the sentiment ones when used).
+    feature_names: tuple[str, ...] = FEATURE_NAMES
+    #: ``{"symbol", "days", "features"}`` when the features include text sentiment, else None.
+    sentiment: dict[str, Any] | None = None
 
 
 def train_price_forecast(
@@ -160,6 +192,9 @@ def train_price_forecast(
     gbm: Callable[[], GradientBoostingMember] = GradientBoostingMember,
     lstm: Callable[[], LSTMMember] = LSTMMember,
     log: Callable[[str], None] = print,
+    sentiment: DailySentiment | None = None,
+    sentiment_symbol: str | None = None,
+    min_sentiment_days: int = MIN_SENTIMENT_DAYS,
 ) -> PriceForecastTraining:
     """Walk-forward evaluate, combine and calibrate both members, then refit them on every row.
 
@@ -179,6 +214,12 @@ def train_price_forecast(
         The prediction intervals' nominal coverage.
     gbm, lstm : callable
         Member factories (tests pass small ones).
+    sentiment : mapping, optional
+        The asset's daily text sentiment (``{"YYYY-MM-DD": {"score", "mean", "count"}}``);
+        used as features when at least ``min_sentiment_days`` of the candles' sentiment days
+        have scored texts, else ignored (the features are those without sentiment).
+    sentiment_symbol : str, optional
+        The text symbol it was read for (recorded for serving).
 
     Raises
     ------
@@ -191,7 +232,28 @@ def train_price_forecast(
     >>> result.scores["ensemble"]["coverage"]  # doctest: +SKIP
     0.8
     """
-    X = build_features(candles.close, candles.high, candles.low, candles.volume)
+    columns: np.ndarray | None = None
+    used: dict[str, Any] | None = None
+    if sentiment is not None:
+        columns = sentiment_features(
+            candles.open_time, INTERVAL_SECONDS.get(candles.interval, 86400), sentiment
+        )
+        days = int(np.count_nonzero(columns[:, -1] > 0))
+        if days >= min_sentiment_days:
+            used = {
+                "symbol": sentiment_symbol,
+                "days": days,
+                "features": list(SENTIMENT_FEATURE_NAMES),
+            }
+            log(f"      text sentiment of {sentiment_symbol} on {days} days: used as features")
+        else:
+            log(
+                f"      text sentiment of {sentiment_symbol} on {days} days (fewer than "
+                f"{min_sentiment_days}): not used"
+            )
+            columns = None
+    names = feature_names(sentiment=used is not None)
+    X = build_features(candles.close, candles.high, candles.low, candles.volume, columns)
     y = target_log_return(candles.close)
     scale = X[:, FEATURE_NAMES.index(VOLATILITY_FEATURE)]
     start = WARMUP + window - 1
@@ -251,11 +313,10 @@ def train_price_forecast(
     for m in MEMBERS:
         seconds[m] += members[m].fit_seconds_
     last_train, last_test = folds[-1]
-    names = list(FEATURE_NAMES)
     onnx = {
-        "gbm.onnx": members["gbm"].to_onnx(names),
+        "gbm.onnx": members["gbm"].to_onnx(list(names)),
         "lstm.onnx": members["lstm"].to_onnx(),
-        "gbm_validation.onnx": twins["gbm"].to_onnx(names),
+        "gbm_validation.onnx": twins["gbm"].to_onnx(list(names)),
         "lstm_validation.onnx": twins["lstm"].to_onnx(),
     }
     S_last = sequences(X, last_test, window)
@@ -307,12 +368,14 @@ def train_price_forecast(
             "y": y[last_test],
             "close": candles.close[last_test],
             "open_time": [_iso(t) for t in candles.open_time[last_test]],
-            "feature_names": names,
+            "feature_names": list(names),
         },
         combination=combination,
         coverage=coverage,
         tested=tested,
         reference={"X": X[usable], "open_time": [_iso(t) for t in candles.open_time[usable]]},
+        feature_names=names,
+        sentiment=used,
     )
 
 
@@ -385,7 +448,7 @@ def build_artifact(
         name,
         version,
         files,
-        list(FEATURE_NAMES),
+        list(training.feature_names),
         metrics_of(training),
         (_iso(candles.open_time[first]), _iso(candles.open_time[-1])),
         training.rows,
@@ -399,6 +462,8 @@ def build_artifact(
             "quantiles": training.quantiles,
             "coverage": training.coverage,
             "interval_scale": VOLATILITY_FEATURE,
+            # the text symbol whose daily sentiment the last features are (None: no sentiment)
+            "sentiment": training.sentiment,
             "members": {
                 "gbm": {"file": "gbm.onnx", "input": "features", "shape": ["batch", "k"]},
                 "lstm": {
@@ -460,7 +525,7 @@ def main(
     argv : sequence of str, optional
         ``[--symbol S ...] [--interval 1d] [--data FILE] [--out DIR] [--version V]
         [--eval-rows N] [--step N] [--warmup-folds N] [--window N] [--epochs N] [--trees N]
-        [--seed N] [--max-onnx-diff D]``.
+        [--seed N] [--max-onnx-diff D] [--no-sentiment] [--min-sentiment-days N]``.
     settings, s3
         Where to read and publish (default: from the environment).
     """
@@ -488,12 +553,22 @@ def main(
     parser.add_argument("--trees", type=int, default=150, help="GBM trees (150)")
     parser.add_argument("--seed", type=int, default=0, help="seed (0)")
     parser.add_argument(
+        "--no-sentiment", action="store_true", help="never use the texts' sentiment as features"
+    )
+    parser.add_argument(
+        "--min-sentiment-days",
+        type=int,
+        default=MIN_SENTIMENT_DAYS,
+        help=f"days with texts before sentiment is used ({MIN_SENTIMENT_DAYS})",
+    )
+    parser.add_argument(
         "--max-onnx-diff", type=float, default=MAX_ONNX_DIFF, help="ONNX parity tolerance"
     )
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.data is not None and args.symbol is not None and len(args.symbol) != 1:
         parser.error("--data holds one symbol: pass exactly one --symbol")
-    if args.out is None or args.data is None:
+    needs_store = args.out is None or args.data is None
+    if needs_store:
         settings = settings or Settings.from_env()
     symbols = args.symbol or (["BTC-USD"] if args.data is not None else [])
     if not symbols:  # the scheduled run: every series the candle store holds at this interval
@@ -521,6 +596,10 @@ def main(
                 f"[{symbol}] {len(candles.close)} candles, {_day(candles.open_time[0])} to "
                 f"{_day(candles.open_time[-1])}"
             )
+            sentiment_symbol, sentiment = None, None
+            # the store's texts, when this run reads the store or publishes to it
+            if settings is not None and not args.no_sentiment and needs_store:
+                sentiment_symbol, sentiment = read_stored_sentiment(candles, settings)
             started = time.perf_counter()
             training = train_price_forecast(
                 candles,
@@ -530,6 +609,9 @@ def main(
                 window=args.window,
                 gbm=lambda: GradientBoostingMember(n_estimators=args.trees, random_state=args.seed),
                 lstm=lambda: LSTMMember(max_epochs=args.epochs, random_state=args.seed),
+                sentiment=sentiment,
+                sentiment_symbol=sentiment_symbol,
+                min_sentiment_days=args.min_sentiment_days,
             )
         except (LearnloopError, OSError) as exc:
             print(f"price_forecast: {getattr(exc, 'message', exc)}", file=sys.stderr)

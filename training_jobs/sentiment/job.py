@@ -375,7 +375,7 @@ def main(
         [--cv K] [--min-per-class N] [--max-onnx-diff D]`` and the fine-tuning options
         (``--epochs``, ``--max-length``, ``--learning-rate``, ``--head-learning-rate``,
         ``--batch-size``, ``--patience``, ``--max-steps``, ``--validation-size``,
-        ``--precision``, ``--base-model``).
+        ``--precision``, ``--base-model``, ``--extra-data``).
     settings, s3, tables
         Where to read and publish (default: from the environment).
     """
@@ -454,6 +454,12 @@ def main(
     tuning.add_argument(
         "--base-model", type=Path, default=None, help="a transformers folder (default MiniLM)"
     )
+    tuning.add_argument(
+        "--extra-data",
+        default=None,
+        help="more labelled texts for training only (same --format/--labels), e.g. PhraseBank "
+        "AllAgree beside 50Agree; sentences held out or in validation are dropped first",
+    )
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     needs_aws = (
         args.out is None or args.data is None or (args.encoder_dir is None and not args.fine_tune)
@@ -472,6 +478,8 @@ def main(
         print(f"      {len(texts)} texts: {dict(sorted(Counter(labels).items()))}", flush=True)
         if args.fine_tune:
             return _fine_tune(args, texts, labels, source, settings, s3)
+        if args.extra_data is not None:
+            raise TrainingDataError("--extra-data is for --fine-tune only")
         print(f"[2/{steps}] loading the text encoder", flush=True)
         if args.encoder_dir is not None:
             encoder, encoder_ref = _encoder_from_dir(args.encoder_dir)
@@ -558,6 +566,13 @@ def _fine_tune(
         flush=True,
     )
     precision = {"auto": None, "int8": True, "fp32": False}[args.precision]
+    extra_texts: list[str] = []
+    extra_labels: list[str] = []
+    if args.extra_data is not None:
+        extra_texts, extra_labels = load_labelled(
+            args.extra_data, s3=s3, format=args.format, labels=args.labels, encoding=args.encoding
+        )
+        print(f"      {len(extra_texts)} extra texts from {args.extra_data}", flush=True)
     try:
         training = train_fine_tuned(
             texts,
@@ -576,6 +591,8 @@ def _fine_tune(
             head_learning_rate=args.head_learning_rate,
             patience=args.patience,
             max_steps=args.max_steps,
+            extra_texts=extra_texts,
+            extra_labels=extra_labels,
         )
     except FineTuneError as exc:
         if "differs from torch" in exc.message:

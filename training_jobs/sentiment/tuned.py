@@ -47,6 +47,7 @@ __all__ = [
     "MAX_QUANTIZED_LOSS",
     "FineTunedTraining",
     "build_fine_tuned_artifact",
+    "extra_training_rows",
     "split_rows",
     "train_fine_tuned",
     "write_text_evaluation_set",
@@ -122,6 +123,40 @@ def split_rows(
     return np.asarray(train), np.asarray(test)
 
 
+def _key(text: str) -> str:
+    """A sentence as dedup compares it: case-folded, whitespace collapsed."""
+    return " ".join(str(text).split()).casefold()
+
+
+def extra_training_rows(
+    texts: Sequence[str], labels: Sequence[str], exclude: Sequence[str]
+) -> tuple[list[str], list[str], dict[str, int]]:
+    """The extra labelled rows that may join the training rows: none whose sentence (case and
+    whitespace aside) is one of ``exclude`` (the held-out and validation sentences).
+
+    Financial PhraseBank's agreement levels nest (every AllAgree sentence is also in
+    50Agree), so training on "50Agree plus AllAgree" must drop the AllAgree copies of the
+    held-out sentences, or the test scores a model that saw its answers. Copies of training
+    sentences stay: they weigh the unanimous sentences twice, which is the point.
+
+    Returns
+    -------
+    (texts, labels, report)
+        ``report``: ``given``, ``excluded`` (matched a held-out or validation sentence),
+        ``added``.
+
+    Examples
+    --------
+    >>> extra_training_rows(["Profit rose.", "Sales  fell."], ["positive", "negative"],
+    ...                     exclude=["sales fell."])
+    (['Profit rose.'], ['positive'], {'given': 2, 'excluded': 1, 'added': 1})
+    """
+    banned = {_key(t) for t in exclude}
+    kept = [(t, y) for t, y in zip(texts, labels, strict=True) if _key(t) not in banned]
+    report = {"given": len(texts), "excluded": len(texts) - len(kept), "added": len(kept)}
+    return [t for t, _ in kept], [y for _, y in kept], report
+
+
 def train_fine_tuned(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -133,6 +168,8 @@ def train_fine_tuned(
     max_onnx_diff: float = MAX_ONNX_DIFF,
     quantized: bool | None = None,
     progress: Callable[[str], None] | None = None,
+    extra_texts: Sequence[str] = (),
+    extra_labels: Sequence[str] = (),
     **fine_tune_params: Any,
 ) -> FineTunedTraining:
     """Hold out ``test_size``, fine-tune on the rest (``validation_size`` of it for early
@@ -146,6 +183,10 @@ def train_fine_tuned(
     quantized : bool, optional
         Force int8 (True) or fp32 (False); by default int8 when its validation accuracy is
         within ``max_quantized_loss`` of fp32's.
+    extra_texts, extra_labels : sequence of str
+        More labelled rows for training only (e.g. PhraseBank AllAgree beside 50Agree): any
+        whose sentence is held out or in validation is dropped first
+        (:func:`extra_training_rows`); never split, never scored.
     **fine_tune_params
         Passed to :func:`~training_jobs.sentiment.fine_tune.fine_tune` (``epochs``,
         ``max_length``, ``learning_rate``, ``max_steps``, ...).
@@ -168,6 +209,16 @@ def train_fine_tuned(
     pick = lambda rows: ([texts[i] for i in rows], [labels[i] for i in rows])  # noqa: E731
     (fit_x, fit_y), (val_x, val_y), (test_x, test_y) = pick(fit), pick(val), pick(test)
     say(f"      {len(fit)} training, {len(val)} validation, {len(test)} held-out texts")
+    added: dict[str, int] = {}
+    if len(extra_texts):
+        more_x, more_y, added = extra_training_rows(
+            [str(t) for t in extra_texts], [str(y) for y in extra_labels], [*test_x, *val_x]
+        )
+        fit_x, fit_y = fit_x + more_x, fit_y + more_y
+        say(
+            f"      + {added['added']} extra training texts ({added['excluded']} of "
+            f"{added['given']} dropped: held out or validation sentences)"
+        )
     tuned = fine_tune(
         fit_x,
         fit_y,
@@ -246,7 +297,7 @@ def train_fine_tuned(
         precision="int8" if use_int8 else "fp32",
         metrics=metrics,
         rows=len(texts),
-        train_rows=len(fit),
+        train_rows=len(fit_x),
         validation_rows=len(val),
         test_rows=len(test),
         label_counts={label: counts[label] for label in LABELS},
@@ -255,7 +306,7 @@ def train_fine_tuned(
         routing=routing,
         routing_report=report,
         holdout={"rows": test, "texts": test_x, "labels": test_y, "proba": test_proba},
-        extra={"majority_label": majority, "validation_rows": val},
+        extra={"majority_label": majority, "validation_rows": val, "extra_rows": added},
     )
 
 
@@ -310,6 +361,8 @@ def build_fine_tuned_artifact(
         "label_counts": training.label_counts,
         "label_mix": {k: round(n / total, 6) for k, n in training.label_counts.items()},
         "majority_label": training.extra.get("majority_label"),
+        # extra training-only rows (e.g. AllAgree beside 50Agree): given, excluded, added
+        "extra_rows": training.extra.get("extra_rows") or None,
         "routing_report": {**training.routing_report, "lexicon": LEXICON_VERSION},
         "data": data_source,
     }

@@ -287,6 +287,96 @@ def chronological_split(
     return parts[0], parts[1], parts[2]
 
 
+@dataclass(frozen=True)
+class UserSplit:
+    """Positives split per user (see :func:`per_user_split`).
+
+    ``eligible`` lists the users with enough history to hold some out (each has positives in
+    ``valid`` and ``test``); other users' positives are all in ``train``.
+    """
+
+    train: list[Interaction]
+    valid: list[Interaction]
+    test: list[Interaction]
+    eligible: list[str]
+
+    def sizes(self) -> dict[str, int]:
+        """Rows per part and eligible users, as the manifest records them."""
+        return {
+            "train": len(self.train),
+            "validation": len(self.valid),
+            "test": len(self.test),
+            "eligible_users": len(self.eligible),
+        }
+
+
+def per_user_split(
+    interactions: Sequence[Interaction],
+    *,
+    holdout: float = 0.1,
+    min_history: int = 3,
+) -> UserSplit:
+    """Leave-last-k-out by time, per user: each user's newest ``k`` positives are the test
+    part, the ``k`` before them validation, the rest training, with
+    ``k = max(1, floor(holdout * n))`` for a user with ``n >= min_history`` positives (users
+    with fewer stay whole in training). Every user with enough history is measured, however
+    quiet they were lately, and no user's later positives train the model that is scored on
+    their earlier ones. Ties in time are broken by item key, so the split is deterministic.
+
+    Parameters
+    ----------
+    interactions : sequence of Interaction
+        The positives (any order).
+    holdout : float
+        Share of each eligible user's positives in each held-out part (at least one).
+    min_history : int
+        Fewest positives a user needs to be held out from (at least 3: one of each part).
+
+    Raises
+    ------
+    NotEnoughInteractionsError
+        When no user has ``min_history`` positives.
+
+    Examples
+    --------
+    >>> rows = [Interaction("a", f"m#{n}", f"2026-11-0{n}") for n in range(1, 5)]
+    >>> rows += [Interaction("b", "m#1", "2026-11-09")]
+    >>> split = per_user_split(rows)
+    >>> [r.item_key for r in split.train], split.valid[0].item_key, split.test[0].item_key
+    (['m#1', 'm#2', 'm#1'], 'm#3', 'm#4')
+    >>> split.eligible
+    ['a']
+    """
+    if not 0.0 < holdout < 0.5:
+        raise ValueError("holdout must be in (0, 0.5)")
+    min_history = max(3, min_history)
+    by_user: dict[str, list[Interaction]] = {}
+    for row in interactions:
+        by_user.setdefault(row.user, []).append(row)
+    train: list[Interaction] = []
+    valid: list[Interaction] = []
+    test: list[Interaction] = []
+    eligible = []
+    for user in sorted(by_user):
+        rows = sorted(by_user[user], key=lambda i: (i.at, i.item_key))
+        n = len(rows)
+        if n < min_history:
+            train.extend(rows)
+            continue
+        k = max(1, int(holdout * n))
+        eligible.append(user)
+        train.extend(rows[: n - 2 * k])
+        valid.extend(rows[n - 2 * k : n - k])
+        test.extend(rows[n - k :])
+    if not eligible:
+        raise NotEnoughInteractionsError(
+            f"no user has {min_history} positives to hold some out",
+            n_rows=len(interactions),
+            min_rows=min_history,
+        )
+    return UserSplit(train, valid, test, eligible)
+
+
 def _note_item(
     catalog: dict[str, Item], key: str, content_type: Any, text: Any, updated_at: str | None
 ) -> None:
@@ -332,8 +422,10 @@ __all__ = [
     "Interaction",
     "Item",
     "TrainingData",
+    "UserSplit",
     "build_training_data",
     "chronological_split",
     "export_dates",
+    "per_user_split",
     "read_exports",
 ]

@@ -67,128 +67,24 @@ class ItemCatalog:
     text_embeddings: np.ndarray | None = None
 
 
-class TwoTowerRecommender:
-    """A two-tower recommender trained with a sampled softmax (PyTorch).
+class EmbeddingRecommender:
+    """What every candidate of the job shares: the catalog, the id maps, the training history,
+    and ranking by dot product of ``user_embeddings_`` and ``item_embeddings_`` (so the two-tower
+    model and matrix factorisation are scored, compared and published the same way).
 
-    Parameters
-    ----------
-    embedding_dim : int
-        Size of both towers' output (64, 128 or 256 in production).
-    loss : {"in_batch", "multinomial", "full"}
-        See ``LOSSES``: per positive over the batch's items with the logQ popularity
-        correction (the default: best on MovieLens 100K, and it scales past a catalog-wide
-        softmax); per user over the catalog with hidden items as targets (~5x cheaper per
-        epoch); per positive over the catalog.
-    temperature : float
-        Logits are ``dot / temperature``.
-    normalize : bool
-        L2-normalise both towers' outputs (cosine scores).
-    epochs : int
-        Most epochs to train (fewer when early stopping triggers).
-    patience : int
-        Epochs without a better validation NDCG@k before stopping.
-    batch_size : int
-        Users per step with ``loss="multinomial"``, positives per step otherwise.
-    learning_rate, weight_decay : float
-        AdamW's.
-    history_dropout : float
-        Share of the user's history hidden from the user tower at each step (with
-        ``loss="multinomial"``: the hidden items are the targets).
-    id_dropout : float
-        Share of user and item ids replaced by the unknown slot at each step, so cold users
-        and items (history, content type and text only) are embedded sensibly.
-    use_user_id : bool
-        Give the user tower the user's id embedding besides their history.
-    hidden : int
-        Width of a tanh layer in the user tower (0: the history mean is mapped linearly).
-    eval_k : int
-        The k of the validation NDCG that early stopping watches.
-    n_threads : int
-        torch CPU threads.
-    random_state : int or None
-        Seed of the initialisation, the batches and the dropout.
-
-    Attributes
-    ----------
-    user_ids_ : list of str
-        Known users, row-aligned with ``user_embeddings_``.
-    item_ids_ : list of str
-        Catalog items, row-aligned with ``item_embeddings_``.
-    content_type_vocabulary_ : list of str
-        Content types; an item's ``content_type`` tower input is its index here.
-    user_embeddings_, item_embeddings_ : numpy.ndarray
-        float32 ``(n_users, d)`` and ``(n_items, d)``; score = dot product.
-    popularity_ : numpy.ndarray
-        Training positives per item.
-    history_ : list of set of int
-        Each user's training items (catalog rows).
-    best_epoch_ : int
-        Epochs trained for the kept weights.
-    validation_curve_ : list of float
-        Validation NDCG@k per epoch (empty without validation data).
-    loss_curve_ : list of float
-        Mean training loss per epoch.
-    fit_seconds_ : float
-        Wall time of ``fit``.
-    net_ : TwoTowerNet
-        The trained torch module.
+    Subclasses set ``user_embeddings_`` and ``item_embeddings_`` in ``fit`` after calling
+    :meth:`_index_pairs`.
     """
 
-    def __init__(
-        self,
-        *,
-        embedding_dim: int = 64,
-        loss: str = "in_batch",
-        temperature: float = 1.0,
-        normalize: bool = False,
-        epochs: int = 100,
-        patience: int = 10,
-        batch_size: int = 2048,
-        learning_rate: float = 6e-3,
-        weight_decay: float = 0.1,
-        history_dropout: float = 0.5,
-        id_dropout: float = 0.1,
-        use_user_id: bool = False,
-        hidden: int = 0,
-        eval_k: int = 10,
-        n_threads: int = 2,
-        random_state: int | None = None,
-    ) -> None:
-        self.embedding_dim = embedding_dim
-        self.loss = loss
-        self.temperature = temperature
-        self.normalize = normalize
-        self.epochs = epochs
-        self.patience = patience
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.history_dropout = history_dropout
-        self.id_dropout = id_dropout
-        self.use_user_id = use_user_id
-        self.hidden = hidden
-        self.eval_k = eval_k
-        self.n_threads = n_threads
-        self.random_state = random_state
-
-    def get_params(self) -> dict[str, Any]:
-        """The hyperparameters, as ``__init__`` takes them."""
-        return {name: getattr(self, name) for name in _PARAMS}
-
-    def _check_params(self) -> None:
-        details = []
-        if self.loss not in LOSSES:
-            details.append({"field": "loss", "message": f"expected one of {', '.join(LOSSES)}"})
-        for name in ("embedding_dim", "epochs", "batch_size", "eval_k", "n_threads"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                details.append({"field": name, "message": "must be a positive integer"})
-        for name in ("history_dropout", "id_dropout"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                details.append({"field": name, "message": "must be in [0, 1)"})
-        if self.temperature <= 0 or self.learning_rate <= 0 or self.weight_decay < 0:
-            details.append({"field": "temperature", "message": "temperature and lr must be > 0"})
-        if details:
-            raise ValidationError("invalid two-tower hyperparameters", details=details)
+    item_ids_: list[str]
+    user_ids_: list[str]
+    user_embeddings_: np.ndarray
+    item_embeddings_: np.ndarray
+    popularity_: np.ndarray
+    history_: list[set[int]]
+    content_type_vocabulary_: list[str]
+    item_content_types_: np.ndarray
+    text_embeddings_: np.ndarray | None
 
     def fit(
         self,
@@ -197,38 +93,25 @@ class TwoTowerRecommender:
         catalog: ItemCatalog | None = None,
         validation: Iterable[tuple[str, str]] | None = None,
         callback: EpochCallback | None = None,
-    ) -> TwoTowerRecommender:
-        """Train on positive ``(user, item_key)`` pairs.
+    ) -> EmbeddingRecommender:
+        """Train on positive ``(user, item_key)`` pairs (each candidate implements it)."""
+        raise NotImplementedError
 
-        Parameters
-        ----------
-        pairs : iterable of (str, str)
-            Positives; duplicates count once.
-        catalog : ItemCatalog, optional
-            Items to embed (content type, text); items only in ``pairs`` are added with the
-            content type before ``#`` in their key and no text.
-        validation : iterable of (str, str), optional
-            Held-out positives; when given, training stops early on their NDCG@``eval_k``
-            (users without training positives and items seen in training are left out).
-        callback : callable, optional
-            Called after each epoch with ``(epoch, loss, validation NDCG or None)``.
+    def get_params(self) -> dict[str, Any]:
+        """The hyperparameters, as ``__init__`` takes them."""
+        raise NotImplementedError
 
-        Returns
-        -------
-        TwoTowerRecommender
-            ``self``, fitted.
+    def _index_pairs(
+        self, pairs: Iterable[tuple[str, str]], catalog: ItemCatalog | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Set the catalog, users, history and popularity from positives; returns the pairs'
+        ``(user rows, item rows)``.
 
         Raises
         ------
-        ValidationError
-            On bad hyperparameters.
         NotEnoughInteractionsError
             Without at least two users, two items and two positives.
         """
-        import torch
-
-        self._check_params()
-        started = time.perf_counter()
         unique = sorted(set((str(u), str(i)) for u, i in pairs))
         users = sorted({u for u, _ in unique})
         if len(unique) < 2 or len(users) < 2 or len({i for _, i in unique}) < 2:
@@ -242,27 +125,11 @@ class TwoTowerRecommender:
         self._user_row = {u: r for r, u in enumerate(users)}
         rows_u = np.array([self._user_row[u] for u, _ in unique], dtype=np.int64)
         rows_i = np.array([self._item_row[i] for _, i in unique], dtype=np.int64)
-        n_users, n_items = len(users), len(self.item_ids_)
-        self.history_: list[set[int]] = [set() for _ in range(n_users)]
+        self.history_ = [set() for _ in range(len(users))]
         for u, i in zip(rows_u, rows_i, strict=True):
             self.history_[u].add(int(i))
-        self.popularity_ = np.bincount(rows_i, minlength=n_items).astype(np.int64)
-        trained = self.popularity_ > 0
-        slots = np.zeros(n_items, dtype=np.int64)
-        slots[trained] = np.arange(1, int(trained.sum()) + 1)
-
-        eval_users, eval_relevant = self._validation_rows(validation)
-        previous_threads = torch.get_num_threads()
-        torch.set_num_threads(self.n_threads)
-        try:
-            with torch.random.fork_rng(devices=[]):
-                if self.random_state is not None:
-                    torch.manual_seed(self.random_state)
-                self._train(rows_u, rows_i, slots, eval_users, eval_relevant, callback)
-        finally:
-            torch.set_num_threads(previous_threads)
-        self.fit_seconds_ = time.perf_counter() - started
-        return self
+        self.popularity_ = np.bincount(rows_i, minlength=len(self.item_ids_)).astype(np.int64)
+        return rows_u, rows_i
 
     def _set_catalog(self, unique: list[tuple[str, str]], catalog: ItemCatalog | None) -> None:
         keys = list(catalog.item_keys) if catalog is not None else []
@@ -304,169 +171,9 @@ class TwoTowerRecommender:
         users = np.array(sorted(relevant), dtype=np.int64)
         return users, [relevant[int(u)] for u in users]
 
-    def _train(
-        self,
-        rows_u: np.ndarray,
-        rows_i: np.ndarray,
-        slots: np.ndarray,
-        eval_users: np.ndarray,
-        eval_relevant: list[set[int]],
-        callback: EpochCallback | None,
-    ) -> None:
-        import torch
-        from torch.nn import functional as F
-
-        from training_jobs.two_tower.model import TwoTowerNet  # torch loads when a fit starts
-
-        n_users, n_items = len(self.user_ids_), len(self.item_ids_)
-        text = None if self.text_embeddings_ is None else torch.from_numpy(self.text_embeddings_)
-        net = TwoTowerNet(
-            n_users=n_users,
-            n_items=n_items,
-            item_slots=torch.from_numpy(slots),
-            content_types=torch.from_numpy(self.item_content_types_ + 1),
-            n_content_types=len(self.content_type_vocabulary_),
-            text=text,
-            dim=self.embedding_dim,
-            normalize=self.normalize,
-            use_user_id=self.use_user_id,
-            hidden=self.hidden,
-        )
-        optimizer = torch.optim.AdamW(
-            [p for p in net.parameters() if p.requires_grad],
-            lr=self.learning_rate,
-            weight_decay=self.weight_decay,
-        )
-        matrix = torch.zeros(n_users, n_items)
-        matrix[torch.from_numpy(rows_u), torch.from_numpy(rows_i)] = 1.0
-        t_users, t_items = torch.from_numpy(rows_u), torch.from_numpy(rows_i)
-        log_q = torch.log(torch.from_numpy(self.popularity_ / self.popularity_.sum()).float())
-        t_slots = torch.from_numpy(slots)
-        n_pairs = len(rows_u)
-        self.validation_curve_: list[float] = []
-        self.loss_curve_: list[float] = []
-        best_state, best_score, best_epoch, waited = None, -math.inf, 0, 0
-        for epoch in range(1, self.epochs + 1):
-            net.train()
-            total = 0.0
-            for step in self._batches(n_pairs, n_users):
-                if self.id_dropout > 0:
-                    item_slots = torch.where(torch.rand(n_items) < self.id_dropout, 0, t_slots)
-                else:
-                    item_slots = t_slots
-                if self.loss == "multinomial":
-                    # Hide a random share of each user's items and predict the hidden ones
-                    # from the rest (as evaluation asks for items not in the history).
-                    users = step
-                    full = matrix[users]
-                    shown = torch.rand_like(full) >= max(self.history_dropout, 0.05)
-                    target = full * ~shown
-                    mean = net.history_vectors(full * shown)
-                else:
-                    users, items = t_users[step], t_items[step]
-                    mean = self._history_mean(net, matrix, users, items)
-                user_index = users + 1
-                if self.id_dropout > 0:
-                    user_index = torch.where(torch.rand(len(step)) < self.id_dropout, 0, user_index)
-                u_vec = net.user_vectors(user_index, mean=mean)
-                if self.loss == "multinomial":
-                    logits = u_vec @ net.item_vectors(item_slots).T / self.temperature
-                    log_p = F.log_softmax(logits, dim=1)
-                    loss = -((log_p * target).sum(1) / target.sum(1).clamp(min=1.0)).mean()
-                elif self.loss == "full":
-                    logits = u_vec @ net.item_vectors(item_slots).T / self.temperature
-                    loss = F.cross_entropy(logits, items)
-                else:
-                    # The batch's distinct items are the classes (a repeat of the target is not
-                    # its negative). They were drawn by popularity: subtracting log q removes
-                    # that bias (the logQ correction). Only these items are embedded.
-                    distinct, target_column = torch.unique(items, return_inverse=True)
-                    text = net.item_text[distinct] if net.text_proj is not None else None
-                    v_batch = net.item_vectors_from(
-                        item_slots[distinct], net.item_content_types[distinct], text
-                    )
-                    logits = u_vec @ v_batch.T / self.temperature - log_q[distinct][None, :]
-                    loss = F.cross_entropy(logits, target_column)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += float(loss.item()) * len(step)
-            self.loss_curve_.append(total / (n_users if self.loss == "multinomial" else n_pairs))
-            self.net_: TwoTowerNet = net
-            score = None
-            if len(eval_users):
-                self._embed()
-                top = top_k_excluding(
-                    self.user_embeddings_[eval_users] @ self.item_embeddings_.T,
-                    [self.history_[u] for u in eval_users],
-                    self.eval_k,
-                )
-                score = ndcg_at_k(top, eval_relevant, self.eval_k)
-                self.validation_curve_.append(score)
-                if score > best_score:
-                    best_state, best_score, best_epoch, waited = (
-                        copy.deepcopy(net.state_dict()),
-                        score,
-                        epoch,
-                        0,
-                    )
-                else:
-                    waited += 1
-            else:
-                best_epoch = epoch
-            if callback is not None:
-                callback(epoch, self.loss_curve_[-1], score)
-            if len(eval_users) and waited >= self.patience:
-                break
-        if best_state is not None:
-            net.load_state_dict(best_state)
-        self.best_epoch_ = best_epoch
-        self._embed()
-
-    def _history_mean(self, net: Any, matrix: Any, users: Any, items: Any) -> Any:
-        """Each batch pair's mean history embedding: the user's items with a random
-        ``history_dropout`` share hidden (one draw per user and step) and the target left out.
-
-        The sums are one dense product over the batch's distinct users, from which each pair's
-        target is subtracted: far cheaper than gathering a history per pair."""
-        import torch
-
-        distinct, row = torch.unique(users, return_inverse=True)
-        shown = matrix[distinct]
-        if self.history_dropout > 0:
-            shown = shown * (torch.rand_like(shown) >= self.history_dropout)
-        table = net.history_item(net.item_slots)
-        sums = shown @ table
-        counts = shown.sum(dim=1)
-        own = shown[row, items]  # 1 where the target is among the shown items
-        total = sums[row] - own[:, None] * table[items]
-        return total / (counts[row] - own).clamp(min=1.0)[:, None]
-
-    def _batches(self, n_pairs: int, n_users: int) -> Iterable[Any]:
-        import torch
-
-        n = n_users if self.loss == "multinomial" else n_pairs
-        order = torch.randperm(n)
-        for start in range(0, n, self.batch_size):
-            yield order[start : start + self.batch_size]
-
-    def _embed(self) -> None:
-        import torch
-
-        net = self.net_
-        net.eval()
-        n_users, n_items = len(self.user_ids_), len(self.item_ids_)
-        matrix = np.zeros((n_users, n_items), dtype=np.float32)
-        for u, items in enumerate(self.history_):
-            matrix[u, list(items)] = 1.0
-        with torch.no_grad():
-            users = net.user_vectors(torch.arange(1, n_users + 1), torch.from_numpy(matrix))
-            self.user_embeddings_ = users.numpy().astype(np.float32)
-            self.item_embeddings_ = net.item_vectors().numpy().astype(np.float32)
-
     def _check_fitted(self) -> None:
         if not hasattr(self, "item_embeddings_"):
-            raise NotFittedError("TwoTowerRecommender is not fitted; call fit first")
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit first")
 
     def score_users(self, users: Sequence[str]) -> np.ndarray:
         """``(len(users), n_items)`` scores of known users (unknown ones raise ``KeyError``)."""
@@ -567,6 +274,356 @@ class TwoTowerRecommender:
         return result
 
 
+class TwoTowerRecommender(EmbeddingRecommender):
+    """A two-tower recommender trained with a sampled softmax (PyTorch).
+
+    Parameters
+    ----------
+    embedding_dim : int
+        Size of both towers' output (64, 128 or 256 in production).
+    loss : {"in_batch", "multinomial", "full"}
+        See ``LOSSES``: per positive over the batch's items with the logQ popularity
+        correction (the default: best on MovieLens 100K, and it scales past a catalog-wide
+        softmax); per user over the catalog with hidden items as targets (~5x cheaper per
+        epoch); per positive over the catalog.
+    temperature : float
+        Logits are ``dot / temperature``.
+    normalize : bool
+        L2-normalise both towers' outputs (cosine scores).
+    epochs : int
+        Most epochs to train (fewer when early stopping triggers).
+    patience : int
+        Epochs without a better validation NDCG@k before stopping.
+    batch_size : int
+        Users per step with ``loss="multinomial"``, positives per step otherwise.
+    learning_rate, weight_decay : float
+        AdamW's.
+    history_dropout : float
+        Share of the user's history hidden from the user tower at each step (with
+        ``loss="multinomial"``: the hidden items are the targets).
+    id_dropout : float
+        Share of user and item ids replaced by the unknown slot at each step, so cold users
+        and items (history, content type and text only) are embedded sensibly.
+    use_user_id : bool
+        Give the user tower the user's id embedding besides their history.
+    hidden : int
+        Width of a tanh layer in the user tower (0: the history mean is mapped linearly).
+    eval_k : int
+        The k of the validation NDCG that early stopping watches.
+    n_threads : int
+        torch CPU threads.
+    random_state : int or None
+        Seed of the initialisation, the batches and the dropout.
+    max_seconds : float or None
+        Stop after the epoch that ends past this many seconds of training (the job's search
+        gives each trial what is left of its budget); the best epoch so far is kept.
+
+    Attributes
+    ----------
+    user_ids_ : list of str
+        Known users, row-aligned with ``user_embeddings_``.
+    item_ids_ : list of str
+        Catalog items, row-aligned with ``item_embeddings_``.
+    content_type_vocabulary_ : list of str
+        Content types; an item's ``content_type`` tower input is its index here.
+    user_embeddings_, item_embeddings_ : numpy.ndarray
+        float32 ``(n_users, d)`` and ``(n_items, d)``; score = dot product.
+    popularity_ : numpy.ndarray
+        Training positives per item.
+    history_ : list of set of int
+        Each user's training items (catalog rows).
+    best_epoch_ : int
+        Epochs trained for the kept weights.
+    validation_curve_ : list of float
+        Validation NDCG@k per epoch (empty without validation data).
+    loss_curve_ : list of float
+        Mean training loss per epoch.
+    fit_seconds_ : float
+        Wall time of ``fit``.
+    net_ : TwoTowerNet
+        The trained torch module.
+    """
+
+    def __init__(
+        self,
+        *,
+        embedding_dim: int = 64,
+        loss: str = "in_batch",
+        temperature: float = 1.0,
+        normalize: bool = False,
+        epochs: int = 100,
+        patience: int = 10,
+        batch_size: int = 2048,
+        learning_rate: float = 6e-3,
+        weight_decay: float = 0.1,
+        history_dropout: float = 0.5,
+        id_dropout: float = 0.1,
+        use_user_id: bool = False,
+        hidden: int = 0,
+        eval_k: int = 10,
+        n_threads: int = 2,
+        random_state: int | None = None,
+        max_seconds: float | None = None,
+    ) -> None:
+        self.embedding_dim = embedding_dim
+        self.loss = loss
+        self.temperature = temperature
+        self.normalize = normalize
+        self.epochs = epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.history_dropout = history_dropout
+        self.id_dropout = id_dropout
+        self.use_user_id = use_user_id
+        self.hidden = hidden
+        self.eval_k = eval_k
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.max_seconds = max_seconds
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyperparameters, as ``__init__`` takes them."""
+        return {name: getattr(self, name) for name in _PARAMS}
+
+    def _check_params(self) -> None:
+        details = []
+        if self.loss not in LOSSES:
+            details.append({"field": "loss", "message": f"expected one of {', '.join(LOSSES)}"})
+        for name in ("embedding_dim", "epochs", "batch_size", "eval_k", "n_threads"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                details.append({"field": name, "message": "must be a positive integer"})
+        for name in ("history_dropout", "id_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                details.append({"field": name, "message": "must be in [0, 1)"})
+        if self.temperature <= 0 or self.learning_rate <= 0 or self.weight_decay < 0:
+            details.append({"field": "temperature", "message": "temperature and lr must be > 0"})
+        if details:
+            raise ValidationError("invalid two-tower hyperparameters", details=details)
+
+    def fit(
+        self,
+        pairs: Iterable[tuple[str, str]],
+        *,
+        catalog: ItemCatalog | None = None,
+        validation: Iterable[tuple[str, str]] | None = None,
+        callback: EpochCallback | None = None,
+    ) -> TwoTowerRecommender:
+        """Train on positive ``(user, item_key)`` pairs.
+
+        Parameters
+        ----------
+        pairs : iterable of (str, str)
+            Positives; duplicates count once.
+        catalog : ItemCatalog, optional
+            Items to embed (content type, text); items only in ``pairs`` are added with the
+            content type before ``#`` in their key and no text.
+        validation : iterable of (str, str), optional
+            Held-out positives; when given, training stops early on their NDCG@``eval_k``
+            (users without training positives and items seen in training are left out).
+        callback : callable, optional
+            Called after each epoch with ``(epoch, loss, validation NDCG or None)``.
+
+        Returns
+        -------
+        TwoTowerRecommender
+            ``self``, fitted.
+
+        Raises
+        ------
+        ValidationError
+            On bad hyperparameters.
+        NotEnoughInteractionsError
+            Without at least two users, two items and two positives.
+        """
+        import torch
+
+        self._check_params()
+        started = time.perf_counter()
+        rows_u, rows_i = self._index_pairs(pairs, catalog)
+        n_items = len(self.item_ids_)
+        trained = self.popularity_ > 0
+        slots = np.zeros(n_items, dtype=np.int64)
+        slots[trained] = np.arange(1, int(trained.sum()) + 1)
+
+        eval_users, eval_relevant = self._validation_rows(validation)
+        previous_threads = torch.get_num_threads()
+        torch.set_num_threads(self.n_threads)
+        try:
+            with torch.random.fork_rng(devices=[]):
+                if self.random_state is not None:
+                    torch.manual_seed(self.random_state)
+                self._train(rows_u, rows_i, slots, eval_users, eval_relevant, callback)
+        finally:
+            torch.set_num_threads(previous_threads)
+        self.fit_seconds_ = time.perf_counter() - started
+        return self
+
+    def _train(
+        self,
+        rows_u: np.ndarray,
+        rows_i: np.ndarray,
+        slots: np.ndarray,
+        eval_users: np.ndarray,
+        eval_relevant: list[set[int]],
+        callback: EpochCallback | None,
+    ) -> None:
+        import torch
+        from torch.nn import functional as F
+
+        from training_jobs.two_tower.model import TwoTowerNet  # torch loads when a fit starts
+
+        n_users, n_items = len(self.user_ids_), len(self.item_ids_)
+        text = None if self.text_embeddings_ is None else torch.from_numpy(self.text_embeddings_)
+        net = TwoTowerNet(
+            n_users=n_users,
+            n_items=n_items,
+            item_slots=torch.from_numpy(slots),
+            content_types=torch.from_numpy(self.item_content_types_ + 1),
+            n_content_types=len(self.content_type_vocabulary_),
+            text=text,
+            dim=self.embedding_dim,
+            normalize=self.normalize,
+            use_user_id=self.use_user_id,
+            hidden=self.hidden,
+        )
+        optimizer = torch.optim.AdamW(
+            [p for p in net.parameters() if p.requires_grad],
+            lr=self.learning_rate,
+            weight_decay=self.weight_decay,
+        )
+        matrix = torch.zeros(n_users, n_items)
+        matrix[torch.from_numpy(rows_u), torch.from_numpy(rows_i)] = 1.0
+        t_users, t_items = torch.from_numpy(rows_u), torch.from_numpy(rows_i)
+        log_q = torch.log(torch.from_numpy(self.popularity_ / self.popularity_.sum()).float())
+        t_slots = torch.from_numpy(slots)
+        n_pairs = len(rows_u)
+        self.validation_curve_: list[float] = []
+        self.loss_curve_: list[float] = []
+        best_state, best_score, best_epoch, waited = None, -math.inf, 0, 0
+        started = time.perf_counter()
+        for epoch in range(1, self.epochs + 1):
+            net.train()
+            total = 0.0
+            for step in self._batches(n_pairs, n_users):
+                if self.id_dropout > 0:
+                    item_slots = torch.where(torch.rand(n_items) < self.id_dropout, 0, t_slots)
+                else:
+                    item_slots = t_slots
+                if self.loss == "multinomial":
+                    # Hide a random share of each user's items and predict the hidden ones
+                    # from the rest (as evaluation asks for items not in the history).
+                    users = step
+                    full = matrix[users]
+                    shown = torch.rand_like(full) >= max(self.history_dropout, 0.05)
+                    target = full * ~shown
+                    mean = net.history_vectors(full * shown)
+                else:
+                    users, items = t_users[step], t_items[step]
+                    mean = self._history_mean(net, matrix, users, items)
+                user_index = users + 1
+                if self.id_dropout > 0:
+                    user_index = torch.where(torch.rand(len(step)) < self.id_dropout, 0, user_index)
+                u_vec = net.user_vectors(user_index, mean=mean)
+                if self.loss == "multinomial":
+                    logits = u_vec @ net.item_vectors(item_slots).T / self.temperature
+                    log_p = F.log_softmax(logits, dim=1)
+                    loss = -((log_p * target).sum(1) / target.sum(1).clamp(min=1.0)).mean()
+                elif self.loss == "full":
+                    logits = u_vec @ net.item_vectors(item_slots).T / self.temperature
+                    loss = F.cross_entropy(logits, items)
+                else:
+                    # The batch's distinct items are the classes (a repeat of the target is not
+                    # its negative). They were drawn by popularity: subtracting log q removes
+                    # that bias (the logQ correction). Only these items are embedded.
+                    distinct, target_column = torch.unique(items, return_inverse=True)
+                    text = net.item_text[distinct] if net.text_proj is not None else None
+                    v_batch = net.item_vectors_from(
+                        item_slots[distinct], net.item_content_types[distinct], text
+                    )
+                    logits = u_vec @ v_batch.T / self.temperature - log_q[distinct][None, :]
+                    loss = F.cross_entropy(logits, target_column)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += float(loss.item()) * len(step)
+            self.loss_curve_.append(total / (n_users if self.loss == "multinomial" else n_pairs))
+            self.net_: TwoTowerNet = net
+            score = None
+            if len(eval_users):
+                self._embed()
+                top = top_k_excluding(
+                    self.user_embeddings_[eval_users] @ self.item_embeddings_.T,
+                    [self.history_[u] for u in eval_users],
+                    self.eval_k,
+                )
+                score = ndcg_at_k(top, eval_relevant, self.eval_k)
+                self.validation_curve_.append(score)
+                if score > best_score:
+                    best_state, best_score, best_epoch, waited = (
+                        copy.deepcopy(net.state_dict()),
+                        score,
+                        epoch,
+                        0,
+                    )
+                else:
+                    waited += 1
+            else:
+                best_epoch = epoch
+            if callback is not None:
+                callback(epoch, self.loss_curve_[-1], score)
+            if len(eval_users) and waited >= self.patience:
+                break
+            if self.max_seconds is not None and time.perf_counter() - started > self.max_seconds:
+                break  # out of time: keep the best epoch so far
+        if best_state is not None:
+            net.load_state_dict(best_state)
+        self.best_epoch_ = best_epoch
+        self._embed()
+
+    def _history_mean(self, net: Any, matrix: Any, users: Any, items: Any) -> Any:
+        """Each batch pair's mean history embedding: the user's items with a random
+        ``history_dropout`` share hidden (one draw per user and step) and the target left out.
+
+        The sums are one dense product over the batch's distinct users, from which each pair's
+        target is subtracted: far cheaper than gathering a history per pair."""
+        import torch
+
+        distinct, row = torch.unique(users, return_inverse=True)
+        shown = matrix[distinct]
+        if self.history_dropout > 0:
+            shown = shown * (torch.rand_like(shown) >= self.history_dropout)
+        table = net.history_item(net.item_slots)
+        sums = shown @ table
+        counts = shown.sum(dim=1)
+        own = shown[row, items]  # 1 where the target is among the shown items
+        total = sums[row] - own[:, None] * table[items]
+        return total / (counts[row] - own).clamp(min=1.0)[:, None]
+
+    def _batches(self, n_pairs: int, n_users: int) -> Iterable[Any]:
+        import torch
+
+        n = n_users if self.loss == "multinomial" else n_pairs
+        order = torch.randperm(n)
+        for start in range(0, n, self.batch_size):
+            yield order[start : start + self.batch_size]
+
+    def _embed(self) -> None:
+        import torch
+
+        net = self.net_
+        net.eval()
+        n_users, n_items = len(self.user_ids_), len(self.item_ids_)
+        matrix = np.zeros((n_users, n_items), dtype=np.float32)
+        for u, items in enumerate(self.history_):
+            matrix[u, list(items)] = 1.0
+        with torch.no_grad():
+            users = net.user_vectors(torch.arange(1, n_users + 1), torch.from_numpy(matrix))
+            self.user_embeddings_ = users.numpy().astype(np.float32)
+            self.item_embeddings_ = net.item_vectors().numpy().astype(np.float32)
+
+
 _PARAMS = (
     "embedding_dim",
     "loss",
@@ -584,6 +641,7 @@ _PARAMS = (
     "eval_k",
     "n_threads",
     "random_state",
+    "max_seconds",
 )
 
 
@@ -634,6 +692,7 @@ def _probe_dim(embed: Callable[[list[str]], np.ndarray]) -> int:
 
 __all__ = [
     "LOSSES",
+    "EmbeddingRecommender",
     "EpochCallback",
     "ItemCatalog",
     "TwoTowerRecommender",

@@ -3,13 +3,19 @@
 ``python -m training_jobs.two_tower`` runs :func:`main`; ``learnloop train two_tower`` runs
 the same module as a subprocess. The job
 
-1. reads every complete contract-B export (or ``--dates``), dropping excluded pseudonyms;
-2. splits the positives by time 70/15/15 and embeds item text (MiniLM by default);
-3. trains on the first 70 %, stopping early on the next 15 %'s NDCG@10, and scores the newest
-   15 % (the manifest's metrics, beside the popularity baseline's);
-4. refits on every positive for the chosen number of epochs (unless ``--no-refit``);
-5. exports both towers as ONNX, checks they reproduce the torch embeddings (1e-4), and writes
-   the towers, the embedding matrices (``.npy``), the id maps and ``manifest.json`` last.
+1. reads every complete contract-B export (or ``--dates``), dropping excluded pseudonyms,
+   and embeds item text (MiniLM by default);
+2. splits the positives per user (each eligible user's newest 10 % test, the 10 % before
+   validation), tunes the two-tower model and ``implicit``'s ALS within ``--budget-seconds``
+   on the validation users, scores each candidate's best on the test users beside the
+   popularity baseline, and refits the winner on every positive (:mod:`.selection`);
+3. exports both towers as ONNX (ALS: small graphs over its factors with the same inputs),
+   checks they reproduce the published embeddings (1e-4), and writes the towers, the
+   embedding matrices (``.npy``), the id maps and ``manifest.json`` last.
+
+Whichever candidate wins, the artifact has the same files and layout (contract C); the
+manifest's ``extra.model`` names it, ``extra.selection`` holds every trial and the held-out
+figures, ``extra.popularity_floor`` the rule registration applies.
 """
 
 from __future__ import annotations
@@ -33,20 +39,22 @@ from learnloop.store.clients import s3_client
 from learnloop.store.tables import Tables
 from learnloop.users.consent import excluded_pseudonyms
 from training_jobs.exceptions import TrainingDataError
-from training_jobs.two_tower.data import chronological_split, read_exports
+from training_jobs.two_tower.als import ALSRecommender, check_als_towers, export_als_towers
+from training_jobs.two_tower.data import read_exports
 from training_jobs.two_tower.estimator import (
     LOSSES,
+    EmbeddingRecommender,
     EpochCallback,
     TwoTowerRecommender,
     catalog_from,
-    pairs_of,
 )
 from training_jobs.two_tower.onnx_export import check_towers, export_towers
+from training_jobs.two_tower.selection import select_model
 from training_jobs.two_tower.text import TEXT_EMBEDDERS, TextEmbedder
+from training_jobs.two_tower.tuning import CANDIDATES, DEFAULT_BUDGET_SECONDS
 
 MODEL_NAME = "two_tower"
 EMBEDDING_DIMS = (64, 128, 256)
-METRIC_KS = (5, 10, 20)
 KEY_METRIC = "ndcg@10"
 
 
@@ -67,6 +75,7 @@ class TrainResult:
             "keys": self.keys,
             "metrics": self.manifest["metrics"],
             "best_epoch": self.manifest["extra"]["best_epoch"],
+            "model": self.manifest["extra"]["model"],
         }
 
 
@@ -80,11 +89,16 @@ def train_two_tower(
     text_embedder: TextEmbedder | None = None,
     text_encoder_name: str = "none",
     refit: bool = True,
+    candidates: Sequence[str] = CANDIDATES,
+    budget_seconds: float = DEFAULT_BUDGET_SECONDS,
+    max_trials: int = 40,
+    holdout: float = 0.1,
+    als_params: dict[str, Any] | None = None,
     now: datetime | None = None,
     progress: Callable[[str, int], EpochCallback] | None = None,
     echo: Callable[[str], None] = print,
 ) -> TrainResult:
-    """Train the two-tower model on the exports in ``bucket`` and publish it there.
+    """Train the candidates on the exports in ``bucket``, choose one and publish it there.
 
     Parameters
     ----------
@@ -93,7 +107,8 @@ def train_two_tower(
     bucket : str
         The stage's bucket.
     params : dict, optional
-        :class:`TwoTowerRecommender` hyperparameters.
+        :class:`TwoTowerRecommender` settings pinned in the search (``random_state`` seeds
+        every candidate).
     dates : sequence of str, optional
         Export dates to read (default: every complete export).
     exclude : collection of str
@@ -103,7 +118,18 @@ def train_two_tower(
     text_encoder_name : str
         Recorded in the manifest (which embedder made the text input).
     refit : bool
-        Refit on every positive for the best epoch count before publishing.
+        Refit the winner on every positive (the two-tower model for the best epoch count).
+    candidates : sequence of str
+        Which candidates to train (``als``, ``two_tower``).
+    budget_seconds : float
+        The search's time budget (each candidate's defaults are always tried).
+    max_trials : int
+        Most search trials per candidate.
+    holdout : float
+        Share of each eligible user's newest positives in test (and as many before them in
+        validation).
+    als_params : dict, optional
+        :class:`~training_jobs.two_tower.als.ALSRecommender` settings pinned in the search.
     now : datetime, optional
         The version's time.
     progress : callable, optional
@@ -120,7 +146,6 @@ def train_two_tower(
     """
 
     now = now or datetime.now(UTC)
-    params = dict(params or {})
     data = read_exports(s3, bucket, dates=dates, exclude=exclude)
     if not data.exports:
         raise TrainingDataError(f"no complete exports under s3://{bucket}/exports/")
@@ -129,59 +154,61 @@ def train_two_tower(
         f"{data.counts['users']} users, {data.counts['items']} items "
         f"({data.excluded_rows} rows of excluded users dropped)"
     )
-    train, valid, test = chronological_split(data.interactions)
-    echo(f"split by time: {len(train)} train, {len(valid)} validation, {len(test)} test")
     catalog = catalog_from(data.items, text_embedder)
     echo(f"embedded item text with {text_encoder_name}")
-
-    model = TwoTowerRecommender(**params)
-    callback = progress("fit", model.epochs) if progress else None
-    model.fit(pairs_of(train), catalog=catalog, validation=pairs_of(valid), callback=callback)
-    scores = model.evaluate(pairs_of(test), ks=METRIC_KS)
-    test_users = int(scores.pop("users", 0))
-    metrics = {
-        key: value
-        for key, value in scores.items()
-        if not key.startswith(("precision", "popularity_precision"))
-    }
-    metrics.update({k: v for k, v in scores.items() if "precision" in k})
-    metrics["validation_ndcg@10"] = max(model.validation_curve_, default=0.0)
-    echo(
-        f"test NDCG@10 {metrics.get('ndcg@10', 0.0):.4f} vs popularity "
-        f"{metrics.get('popularity_ndcg@10', 0.0):.4f} over {test_users} users "
-        f"(best epoch {model.best_epoch_})"
+    selection = select_model(
+        data.interactions,
+        catalog=catalog,
+        params=params,
+        als_params=als_params,
+        candidates=candidates,
+        budget_seconds=budget_seconds,
+        max_trials=max_trials,
+        holdout=holdout,
+        refit=refit,
+        progress=progress,
+        echo=echo,
     )
-    published = model
-    if refit:
-        published = TwoTowerRecommender(**{**model.get_params(), "epochs": model.best_epoch_})
-        callback = progress("refit", published.epochs) if progress else None
-        published.fit(pairs_of(data.interactions), catalog=catalog, callback=callback)
-    towers = export_towers(published)
-    worst = check_towers(published, towers)
-    echo(f"ONNX towers reproduce the torch embeddings (max |diff| {worst:.1e})")
+    split, published = selection.split, selection.published
+    if isinstance(published, TwoTowerRecommender):
+        towers = export_towers(published)
+        worst = check_towers(published, towers)
+    elif isinstance(published, ALSRecommender):
+        towers = export_als_towers(published)
+        worst = check_als_towers(published, towers)
+    else:  # pragma: no cover - select_model builds only these two
+        raise TrainingDataError(f"cannot export a {type(published).__name__}")
+    echo(f"ONNX towers reproduce the published embeddings (max |diff| {worst:.1e})")
     files = dict(towers.files)
     files.update(_matrices(published))
     version = new_version(now)
+    text = getattr(published, "text_embeddings_", None)
     extra = {
         "kind": MODEL_NAME,
-        "embedding_dim": published.embedding_dim,
+        "model": selection.winner.candidate,
+        "embedding_dim": int(published.item_embeddings_.shape[1]),
         "exports": [ref.to_dict() for ref in data.exports],
         "towers": towers.spec,
         "text_encoder": text_encoder_name,
         "text_dim": 0
-        if published.text_embeddings_ is None
-        else published.text_embeddings_.shape[1],
+        if text is None or selection.winner.candidate != "two_tower"
+        else text.shape[1],
         "key_metric": KEY_METRIC,
         "higher_is_better": True,
-        "hyperparameters": model.get_params(),
-        "best_epoch": model.best_epoch_,
+        "hyperparameters": published.get_params(),
+        "best_epoch": selection.winner.best_epoch,
         "refit": refit,
-        "split": {"train": len(train), "validation": len(valid), "test": len(test)},
-        "test_users": test_users,
+        "split": {**split.sizes(), "method": f"per-user leave-last-{holdout:g}-out by time"},
+        "test_users": selection.test_users,
         "excluded_rows": data.excluded_rows,
+        "selection": selection.to_dict(),
+        "popularity_floor": selection.popularity_floor(),
+        "embedding_quality": selection.embedding_quality,
         "metrics_note": (
-            "test split (newest 15%) of a model fit on the oldest 70%, stopped early on the "
-            "next 15%" + ("; the published weights were refit on every positive" if refit else "")
+            "test part (each eligible user's newest positives) of the chosen candidate fit on "
+            "the parts before it with the chosen settings; candidates were chosen on the "
+            "validation part (each user's positives just before)"
+            + ("; the published weights were refit on every positive" if refit else "")
         ),
     }
     manifest = build_manifest(
@@ -193,13 +220,15 @@ def train_two_tower(
             for tower in ("user_tower", "item_tower")
             for spec in towers.spec[tower]["inputs"]
         ],
-        metrics,
+        selection.metrics,
         data.window,
         len(data.interactions),
         extra,
         now=now,
     )
-    manifest["evaluation"] = _write_evaluation_set(s3, bucket, train + valid, test)
+    manifest["evaluation"] = _write_evaluation_set(
+        s3, bucket, split.train + split.valid, split.test
+    )
     keys = write_artifact(s3, bucket, MODEL_NAME, version, files, manifest)
     echo(f"wrote s3://{bucket}/{keys[-1]}")
     return TrainResult(version, keys, manifest)
@@ -221,7 +250,7 @@ def _write_evaluation_set(
     return write_set(s3, bucket, MODEL_NAME, arrays, source="holdout", rows=len(test))
 
 
-def _matrices(model: TwoTowerRecommender) -> dict[str, bytes]:
+def _matrices(model: EmbeddingRecommender) -> dict[str, bytes]:
     def npy(array: np.ndarray) -> bytes:
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
@@ -244,6 +273,7 @@ def _matrices(model: TwoTowerRecommender) -> dict[str, bytes]:
 _TUNABLE = (
     "embedding_dim",
     "loss",
+    "temperature",
     "epochs",
     "patience",
     "batch_size",
@@ -260,8 +290,29 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m training_jobs.two_tower",
         description="Train the two-tower recommender on the exports in the stage's bucket.",
     )
-    parser.add_argument("--embedding-dim", type=int, choices=EMBEDDING_DIMS, default=64)
-    parser.add_argument("--loss", choices=LOSSES, default=None, help="default: in_batch")
+    parser.add_argument(
+        "--candidates",
+        default=",".join(CANDIDATES),
+        help="comma-separated candidates to train and compare (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--budget-seconds",
+        type=float,
+        default=DEFAULT_BUDGET_SECONDS,
+        help="time for the settings search (0: each candidate's defaults only)",
+    )
+    parser.add_argument("--max-trials", type=int, default=40, help="most trials per candidate")
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        default=0.1,
+        help="share of each user's newest positives held out for test (and for validation)",
+    )
+    parser.add_argument(
+        "--embedding-dim", type=int, choices=EMBEDDING_DIMS, default=None, help="default: tuned"
+    )
+    parser.add_argument("--loss", choices=LOSSES, default=None, help="default: tuned")
+    parser.add_argument("--temperature", type=float, default=None, help="default: tuned")
     parser.add_argument("--epochs", type=int, default=None, help="most epochs (early stopping)")
     parser.add_argument("--patience", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
@@ -271,6 +322,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--user-id", action="store_true", default=None, help="add a user id embedding"
     )
+    parser.add_argument("--als-factors", type=int, default=None, help="ALS; default: tuned")
+    parser.add_argument("--als-regularization", type=float, default=None, help="default: tuned")
+    parser.add_argument("--als-alpha", type=float, default=None, help="default: tuned")
+    parser.add_argument("--als-iterations", type=int, default=None, help="default: tuned")
     parser.add_argument("--random-state", type=int, default=42)
     parser.add_argument("--text-encoder", choices=sorted(TEXT_EMBEDDERS), default="minilm")
     parser.add_argument("--dates", default=None, help="comma-separated export dates")
@@ -282,7 +337,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not read the opted-out and deleted users from the users table",
     )
-    parser.add_argument("--no-refit", action="store_true", help="publish the 70%% model")
+    parser.add_argument(
+        "--no-refit", action="store_true", help="publish the model fit before the test part"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     return parser
 
@@ -323,6 +380,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
 
     args = _parser().parse_args(argv)
+    candidates = [c.strip() for c in args.candidates.split(",") if c.strip()]
+    if not candidates or any(c not in CANDIDATES for c in candidates):
+        print(f"two_tower: --candidates must name some of {', '.join(CANDIDATES)}", file=sys.stderr)
+        return 2
+    if not 0.0 < args.holdout < 0.5 or args.budget_seconds < 0 or args.max_trials < 1:
+        print(
+            "two_tower: --holdout must be in (0, 0.5), --budget-seconds >= 0, --max-trials >= 1",
+            file=sys.stderr,
+        )
+        return 2
     exclude: set[str] = set()
     try:
         if args.exclude_file:
@@ -353,6 +420,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             text_embedder=factory() if factory else None,
             text_encoder_name=args.text_encoder,
             refit=not args.no_refit,
+            candidates=candidates,
+            budget_seconds=args.budget_seconds,
+            max_trials=args.max_trials,
+            holdout=args.holdout,
+            als_params={
+                name: getattr(args, f"als_{name}")
+                for name in ("factors", "regularization", "alpha", "iterations")
+                if getattr(args, f"als_{name}") is not None
+            },
             progress=_progress(sys.stderr, args.quiet),
             echo=echo,
         )

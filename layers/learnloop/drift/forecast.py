@@ -42,7 +42,9 @@ from learnloop.exceptions import LearnloopError, ModelLoadError
 from learnloop.market.forecast_features import (
     VOLATILITY_FEATURE,
     WARMUP,
+    DailySentiment,
     build_features,
+    sentiment_features,
     sequences,
     target_log_return,
 )
@@ -69,6 +71,7 @@ def forecast_drift(
     bins: int = 10,
     mae_tolerance: float = 0.25,
     coverage_tolerance: float = 0.1,
+    sentiment: DailySentiment | None = None,
 ) -> Report:
     """Compare a production forecast's last ``recent`` candles with its training and record.
 
@@ -85,6 +88,9 @@ def forecast_drift(
     candles : object
         The symbol's candles (``close``, ``high``, ``low``, ``volume`` arrays, oldest first),
         at least ``recent + 51 + window`` of them for a full window.
+    sentiment : mapping, optional
+        The daily text sentiment of ``model.sentiment_symbol`` over the candles' days (a
+        version trained with sentiment; without it such a version's check is skipped).
     recent : int, default 90
         Candles checked (daily candles: a quarter; PSI on a week of 7 rows means nothing).
 
@@ -96,7 +102,15 @@ def forecast_drift(
         ``mae_ratio_to_persistence``, ``coverage``, ``nominal_coverage``) or ``skipped``.
     """
     close = np.asarray(candles.close, dtype=np.float64)
-    X = build_features(close, candles.high, candles.low, candles.volume)
+    columns = None
+    if getattr(model, "sentiment_symbol", None) is not None:
+        if sentiment is None:
+            return {"version": model.version, "skipped": "no text sentiment was read"}, []
+        from learnloop.market.forecast_serving import INTERVAL_SECONDS
+
+        seconds = INTERVAL_SECONDS.get(model.interval, 86_400)
+        columns = sentiment_features(candles.open_time, seconds, sentiment)
+    X = build_features(close, candles.high, candles.low, candles.volume, columns)
     y = target_log_return(close)
     first = WARMUP + model.window - 1
     rows = np.flatnonzero((np.arange(len(close)) >= first) & np.isfinite(X).all(axis=1))
@@ -233,5 +247,12 @@ def forecast_checks(tables: Any, loader: Any, now: datetime) -> list[tuple[str, 
         candles = read_candles(
             symbol, interval, now - timedelta(seconds=seconds), now, tables=tables
         )
-        out.append((name, forecast_drift(model, manifest, reference, candles)))
+        daily = None
+        if model.sentiment_symbol is not None and len(candles.open_time):
+            from learnloop.sentiment.daily import daily_sentiment
+
+            days = np.asarray(candles.open_time).astype("datetime64[D]")
+            first, last = (d.astype(object) for d in (days[0] - 1, days[-1]))
+            daily = daily_sentiment(tables, model.sentiment_symbol, first, last)
+        out.append((name, forecast_drift(model, manifest, reference, candles, sentiment=daily)))
     return out

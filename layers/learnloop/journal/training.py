@@ -288,7 +288,20 @@ def train_journal(
             **(extra or {}),
         }
         try:
-            if name == PNL_MODEL:
+            if len(data.y) > tables.settings.streaming_training_rows:
+                trained = _train_streaming(name, data, minimum)
+                if name == PNL_MODEL:
+                    half_width = float(trained.metrics["interval_half_width"] or 0.0)
+                    details.update(
+                        task="regression",
+                        target="return",
+                        interval={
+                            "level": 0.9,
+                            "half_width": half_width,
+                            "method": "split_conformal",
+                        },
+                    )
+            elif name == PNL_MODEL:
                 trained, half_width = train_return_model(
                     name,
                     data.X,
@@ -318,6 +331,30 @@ def train_journal(
             continue
         results[name] = publish(tables, s3, trained, now, extra=details)
     return results
+
+
+def _train_streaming(name: str, data: Dataset, min_rows: int) -> Any:
+    """The out-of-core path (above ``settings.streaming_training_rows``): the same recipe as
+    ``train_return_model`` (ridge, alpha 1, 90 % split conformal) or ``train_classifier``
+    (logistic, C 1) from exact sufficient statistics over a disk spool."""
+    from learnloop.journal.estimators import INTERVAL_LEVEL
+    from learnloop.predictors.streaming import spool_matrix, train_streaming
+
+    with spool_matrix(data.X, data.y, data.stamps) as spool:
+        if name == PNL_MODEL:
+            return train_streaming(
+                name,
+                "ridge",
+                spool,
+                data.features,
+                alpha=1.0,
+                min_rows=min_rows,
+                ids=data.ids,
+                interval_level=INTERVAL_LEVEL,
+            )
+        return train_streaming(
+            name, "logistic", spool, data.features, C=1.0, min_rows=min_rows, ids=data.ids
+        )
 
 
 def _last_events_through(tables: Tables) -> str | None:

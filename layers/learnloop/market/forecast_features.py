@@ -8,6 +8,13 @@ future. :func:`target_log_return` is the thing forecast: ``log(close[t + 1] / cl
 test_forecast_features.py`` perturbs every value after ``t`` and checks rows ``<= t`` do not
 move.
 
+When the symbol has text sentiment (issue 16: the sentiment aggregates as features), three
+more columns follow (:data:`SENTIMENT_FEATURE_NAMES`): the source-weighted score, the plain
+mean polarity and ``log1p`` of the number of scored texts of **the last UTC day that had ended
+when candle t closed** (:func:`sentiment_days`): for a daily candle, its own day, the day before
+the forecast's target; for an hourly candle, yesterday. A day with no text is ``0, 0, 0``.
+The same test perturbs every later day's sentiment too.
+
 The indicators here are small hand-written numpy functions (trailing means, Wilder's RSI, an
 EMA) rather than the market indicators module, so the forecast has no dependency beyond numpy;
 each is a few lines and checked against a direct loop in the tests.
@@ -27,18 +34,25 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 __all__ = [
     "FEATURE_NAMES",
+    "SENTIMENT_FEATURE_NAMES",
     "VOLATILITY_FEATURE",
     "WARMUP",
+    "DailySentiment",
     "build_features",
     "ema",
+    "feature_names",
     "log_returns",
     "rolling_mean",
     "rolling_std",
     "rsi",
+    "sentiment_days",
+    "sentiment_features",
     "sequences",
     "target_log_return",
 ]
@@ -62,6 +76,17 @@ FEATURE_NAMES: tuple[str, ...] = (
     "log_volume_change",
     "volume_z_20",
 )
+#: Appended after :data:`FEATURE_NAMES` when a version uses the symbol's text sentiment.
+SENTIMENT_FEATURE_NAMES: tuple[str, ...] = (
+    "sentiment_score",
+    "sentiment_mean",
+    "sentiment_log_count",
+)
+#: One symbol's daily text sentiment: ``{"YYYY-MM-DD": {"score": source-weighted mean,
+#: "mean": mean polarity, "count": scored texts}}`` (:func:`learnloop.sentiment.daily.
+#: daily_sentiment`); days without texts may be absent.
+DailySentiment = Mapping[str, Mapping[str, float | None]]
+_DAY = 86400
 #: The column the conformal interval scales by (20-candle volatility of log returns).
 VOLATILITY_FEATURE = "vol_20"
 #: Rows before this index lack some trailing window (NaN somewhere); the longest window is the
@@ -180,16 +205,81 @@ def rsi(close: np.ndarray, period: int = 14) -> np.ndarray:
     return out
 
 
-def build_features(
-    close: np.ndarray, high: np.ndarray, low: np.ndarray, volume: np.ndarray
+def feature_names(sentiment: bool = False) -> tuple[str, ...]:
+    """The columns of :func:`build_features`, with or without the sentiment ones.
+
+    Examples
+    --------
+    >>> len(feature_names()), feature_names(sentiment=True)[-1]
+    (16, 'sentiment_log_count')
+    """
+    return FEATURE_NAMES + SENTIMENT_FEATURE_NAMES if sentiment else FEATURE_NAMES
+
+
+def sentiment_days(open_time: np.ndarray, interval_seconds: int) -> np.ndarray:
+    """The UTC day whose sentiment row ``t`` may use: the last day that had ended when candle
+    ``t`` closed (``open_time + interval``). Every text of that day was published before the
+    close; a day still running at the close is never used.
+
+    Examples
+    --------
+    >>> days = np.array(["2026-01-05", "2026-01-06"], dtype="datetime64[s]")
+    >>> sentiment_days(days, 86400).astype(str).tolist()  # a daily candle: its own day
+    ['2026-01-05', '2026-01-06']
+    >>> hours = np.array(["2026-01-05T00:00", "2026-01-05T23:00"], dtype="datetime64[s]")
+    >>> sentiment_days(hours, 3600).astype(str).tolist()  # hourly: yesterday until 24:00
+    ['2026-01-04', '2026-01-05']
+    """
+    closes = np.asarray(open_time).astype("datetime64[s]") + np.timedelta64(interval_seconds, "s")
+    return closes.astype("datetime64[D]") - np.timedelta64(1, "D")
+
+
+def sentiment_features(
+    open_time: np.ndarray, interval_seconds: int, daily: DailySentiment
 ) -> np.ndarray:
-    """The ``[n, len(FEATURE_NAMES)]`` float64 feature matrix; rows before :data:`WARMUP` hold
-    NaN.
+    """The ``[n, 3]`` sentiment columns (:data:`SENTIMENT_FEATURE_NAMES`) of each candle:
+    its :func:`sentiment_days` day's score, mean and ``log1p(count)``; ``0, 0, 0`` for a day
+    without scored texts.
+
+    Examples
+    --------
+    >>> opened = np.array(["2026-01-05", "2026-01-06"], dtype="datetime64[s]")
+    >>> daily = {"2026-01-05": {"score": 0.5, "mean": 0.25, "count": 3}}
+    >>> sentiment_features(opened, 86400, daily).round(4).tolist()
+    [[0.5, 0.25, 1.3863], [0.0, 0.0, 0.0]]
+    """
+    days = sentiment_days(open_time, interval_seconds).astype(str)
+    out = np.zeros((len(days), len(SENTIMENT_FEATURE_NAMES)))
+    for i, day in enumerate(days):
+        entry = daily.get(str(day))
+        count = float((entry or {}).get("count") or 0.0)
+        if entry is None or count <= 0:
+            continue
+        score, mean = entry.get("score"), entry.get("mean")
+        out[i] = (
+            float(score) if score is not None else 0.0,  # every source weighted 0
+            float(mean) if mean is not None else 0.0,
+            np.log1p(count),
+        )
+    return out
+
+
+def build_features(
+    close: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    volume: np.ndarray,
+    sentiment: np.ndarray | None = None,
+) -> np.ndarray:
+    """The ``[n, len(FEATURE_NAMES)]`` float64 feature matrix (plus the sentiment columns when
+    given); rows before :data:`WARMUP` hold NaN.
 
     Parameters
     ----------
     close, high, low, volume : numpy.ndarray
         One symbol's candles, oldest first, the same length.
+    sentiment : numpy.ndarray, optional
+        :func:`sentiment_features` of the same candles, appended as the last columns.
 
     Returns
     -------
@@ -250,6 +340,11 @@ def build_features(
             ),
         }
     X = np.column_stack([columns[name] for name in FEATURE_NAMES])
+    if sentiment is not None:
+        sentiment = np.asarray(sentiment, dtype=np.float64)
+        if sentiment.shape != (n, len(SENTIMENT_FEATURE_NAMES)):
+            raise ValueError(f"sentiment must be [{n}, {len(SENTIMENT_FEATURE_NAMES)}]")
+        X = np.column_stack([X, sentiment])
     X[~np.isfinite(X)] = np.nan
     X[:WARMUP] = np.nan  # one warm-up for every column: rows are usable from the same index
     return X

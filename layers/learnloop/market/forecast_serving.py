@@ -9,6 +9,11 @@ them with the weights the training job learned from recent out-of-sample error a
 the conformal interval around each (``prediction ± q * vol_20``). numpy and onnxruntime only;
 both arrive with the first request.
 
+A version trained with text sentiment (``extra.sentiment.symbol``, see the job) also reads
+that symbol's daily sentiment for the days its last window of candles uses (the ``sentiment``
+reader, :func:`learnloop.sentiment.daily.daily_sentiment` in the app) and builds the same
+columns as training; a version without it reads no texts.
+
 Examples
 --------
 >>> forecast_model_name("BTC-USD")
@@ -27,7 +32,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import StringConstraints
@@ -105,6 +110,8 @@ class PriceForecastModel:
     quantiles: dict[str, float]
     coverage: float
     sessions: dict[str, Any]
+    #: The text symbol whose daily sentiment the last features are; None: no sentiment.
+    sentiment_symbol: str | None = None
 
     def predict(self, X: np.ndarray) -> dict[str, float]:
         """Each member's predicted log return from the last ``window`` feature rows ``X``."""
@@ -152,10 +159,14 @@ def load_forecast_artifact(loader: S3ArtifactLoader, ref: ProductionRef) -> Pric
         quantiles={k: float(v) for k, v in extra["quantiles"].items()},
         coverage=float(extra.get("coverage", 0.8)),
         sessions=sessions,
+        sentiment_symbol=(extra.get("sentiment") or {}).get("symbol"),
     )
 
 
 CandleReader = Callable[[str, str, int], Any]
+#: ``sentiment(text symbol, first day, last day)`` → ``{"YYYY-MM-DD": {"score", "mean",
+#: "count"}}``.
+SentimentReader = Callable[[str, date, date], Any]
 
 
 def recent_candles(settings: Settings, symbol: str, interval: str, count: int) -> Any:
@@ -174,6 +185,7 @@ def forecast(
     symbol: str,
     *,
     candles: CandleReader,
+    sentiment: SentimentReader | None = None,
 ) -> dict[str, Any]:
     """The next candle's forecast for ``symbol``.
 
@@ -185,6 +197,9 @@ def forecast(
         From the path.
     candles : callable
         ``candles(symbol, interval, count)`` → the latest candles (see :func:`recent_candles`).
+    sentiment : callable, optional
+        ``sentiment(symbol, first, last)`` → daily text sentiment; called only for a version
+        trained with it (which fails without it).
 
     Returns
     -------
@@ -205,7 +220,13 @@ def forecast(
     """
     import numpy as np
 
-    from learnloop.market.forecast_features import VOLATILITY_FEATURE, WARMUP, build_features
+    from learnloop.market.forecast_features import (
+        VOLATILITY_FEATURE,
+        WARMUP,
+        build_features,
+        sentiment_days,
+        sentiment_features,
+    )
 
     request = validate(ForecastIn, {"symbol": symbol})
     model = cache.get(forecast_model_name(request.symbol))
@@ -218,7 +239,17 @@ def forecast(
             f"needs {needed}",
             details=[{"field": "symbol", "message": f"{len(close)} of {needed} candles"}],
         )
-    X = build_features(close, series.high, series.low, series.volume)[-model.window :]
+    columns = None
+    if model.sentiment_symbol is not None:
+        if sentiment is None:
+            raise ModelLoadError(f"{model.name} {model.version} needs a text sentiment reader")
+        opened = np.asarray(series.open_time)
+        seconds = INTERVAL_SECONDS.get(model.interval, 86400)
+        # only the last window's rows reach the members: read the days they use
+        days = sentiment_days(opened[-model.window :], seconds)
+        daily = sentiment(model.sentiment_symbol, days[0].astype(object), days[-1].astype(object))
+        columns = sentiment_features(opened, seconds, daily)
+    X = build_features(close, series.high, series.low, series.volume, columns)[-model.window :]
     if not np.isfinite(X).all():
         raise NotEnoughCandlesError(
             f"{request.symbol}'s latest {model.window} candles give incomplete features"

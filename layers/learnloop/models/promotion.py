@@ -46,6 +46,9 @@ Recommenders (``two_tower``)
     bandit policies: :func:`beats_production`). With fewer than
     ``recommender_ope_min_decisions`` usable decisions it falls back to the offline comparison
     above and the record's ``comparison.ope`` says so.
+    Before any of that, under every policy but ``never``: a version whose held-out NDCG@10 is
+    below the popularity baseline's on the same users (both measured by the job,
+    :func:`popularity_floor`) is never promoted (``rule: popularity_floor``, with the figures).
 
 Examples
 --------
@@ -88,6 +91,7 @@ __all__ = [
     "beats_production",
     "decide",
     "paired_bootstrap",
+    "popularity_floor",
     "registered_set",
     "rule_of",
     "set_registered_set",
@@ -153,6 +157,41 @@ def rule_of(
 LoggedGate = Callable[
     [Tables, str, str, Mapping[str, Any], Mapping[str, bytes], str, datetime], dict[str, Any]
 ]
+
+
+def popularity_floor(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A recommender's popularity floor: its key metric and the popularity baseline's on the
+    same held-out users (the job measures both: ``metrics.ndcg@10`` and
+    ``metrics.popularity_ndcg@10``), ``passed`` when it is not below. None when the manifest
+    carries no baseline (then there is nothing to apply).
+
+    A version below popularity is never promoted, whatever production is or the policy says
+    (``always`` included): serving it would do worse than the fallback every user gets.
+
+    Examples
+    --------
+    >>> popularity_floor({"metrics": {"ndcg@10": 0.07, "popularity_ndcg@10": 0.085}})["passed"]
+    False
+    >>> popularity_floor({"metrics": {"ndcg@10": 0.3}}) is None
+    True
+    """
+    metrics = manifest.get("metrics") or {}
+    model = _number(metrics.get("ndcg@10")) if isinstance(metrics, Mapping) else None
+    popular = _number(metrics.get("popularity_ndcg@10")) if isinstance(metrics, Mapping) else None
+    if model is None or popular is None:
+        return None
+    declared = manifest.get("extra")
+    extra: Mapping[str, Any] = declared if isinstance(declared, Mapping) else {}
+    recorded = extra.get("popularity_floor")
+    users = recorded.get("users") if isinstance(recorded, Mapping) else None
+    return {
+        "rule": "ndcg@10 on the held-out users must be at least the popularity baseline's",
+        "metric": "ndcg@10",
+        "candidate": model,
+        "popularity": popular,
+        "users": users if users is not None else extra.get("test_users"),
+        "passed": model >= popular,
+    }
 
 
 def beats_production(lower: float, production: float, *, margin: float) -> bool:
@@ -236,6 +275,16 @@ def decide(
 
     if policy == "never":
         return done(CANDIDATE, "passed every check; policy 'never' leaves promotion to an admin")
+    floor = popularity_floor(manifest) if kind == TWO_TOWER_KIND else None
+    if floor is not None and not floor["passed"]:
+        reason = (
+            f"popularity_floor: {floor['metric']} {floor['candidate']:.4f} is below the "
+            f"popularity baseline's {floor['popularity']:.4f} on the same {floor['users']} "
+            "held-out users; never promoted"
+        )
+        return done(
+            CANDIDATE, reason, floor=floor, rule="popularity_floor", decision="keep", reason=reason
+        )
     if policy == "always":
         return done(CANDIDATE, "", "passed every check; policy 'always'")
     alias = production_record(tables, name)

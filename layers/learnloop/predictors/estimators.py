@@ -77,6 +77,9 @@ class TrainedPredictor:
     reference : dict of str to numpy.ndarray
         Every row the published model trained on: ``X`` and ``decision_id``, the drift check's
         reference distribution.
+    training_path : str
+        ``"memory"`` (scikit-learn on the whole matrix) or ``"streaming"``
+        (:mod:`learnloop.predictors.streaming`, above ``settings.streaming_training_rows``).
     """
 
     name: str
@@ -92,6 +95,7 @@ class TrainedPredictor:
     trained_through: datetime | None = None
     holdout_from: datetime | None = None
     reference: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    training_path: str = "memory"
 
 
 def train_engagement_model(

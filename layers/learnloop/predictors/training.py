@@ -11,7 +11,7 @@ version's twin and production's twin on them and decides what becomes production
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -167,38 +167,121 @@ def train_and_publish(
         ``{"skipped": reason}`` when there was too little data.
     """
     # scikit-learn loads only when there is something to train, not on every learn run
-    from learnloop.predictors.estimators import (
-        ENGAGEMENT_MODEL,
-        FOLLOW_THROUGH_MODEL,
-        train_engagement_model,
-        train_follow_through_model,
-    )
-
     rows = joined_rows(tables, now) if rows is None else rows
     Extract = Callable[[list[JoinedRow]], Any]
-    trainers: dict[str, tuple[Callable[..., Any], Extract, Extract]] = {
-        ENGAGEMENT_MODEL: (train_engagement_model, engagement_data, _engagement_rows),
-        FOLLOW_THROUGH_MODEL: (
-            train_follow_through_model,
-            follow_through_data,
-            _follow_through_rows,
-        ),
+    trainers: dict[str, tuple[Extract, Extract]] = {
+        "engagement": (engagement_data, _engagement_rows),
+        "follow_through": (follow_through_data, _follow_through_rows),
     }
     results: dict[str, dict[str, Any]] = {}
-    for name, (train, extract, usable) in trainers.items():
+    for name, (extract, usable) in trainers.items():
         if only is not None and name not in only:
             continue
         features, targets, stamps = extract(rows)
         ids = [r.content["decision_id"] for r in usable(rows)]
         try:
-            trained = train(
-                features, targets, stamps, min_rows=tables.settings.min_training_rows, ids=ids
+            trained = fit_predictor(
+                name,
+                features,
+                targets,
+                stamps,
+                ids=ids,
+                min_rows=tables.settings.min_training_rows,
+                streaming_rows=tables.settings.streaming_training_rows,
             )
         except InsufficientDataError as exc:
             results[name] = {"skipped": exc.message}
             continue
         results[name] = publish(tables, s3, trained, now, extra=extra)
     return results
+
+
+def fit_predictor(
+    name: str,
+    features: Sequence[Mapping[str, Any]],
+    targets: Sequence[float],
+    stamps: Sequence[Any],
+    *,
+    ids: Sequence[str] | None = None,
+    min_rows: int = 50,
+    streaming_rows: int = 250_000,
+    chunk_rows: int | None = None,
+) -> Any:
+    """Train the ``"engagement"`` or ``"follow_through"`` predictor, in memory or out of core.
+
+    Up to ``streaming_rows`` rows, scikit-learn fits the whole matrix
+    (:mod:`learnloop.predictors.estimators`). Above it, feature rows are built a chunk at a
+    time into a disk spool and :func:`~learnloop.predictors.streaming.train_streaming` fits the
+    same recipe from exact sufficient statistics (same coefficients to rounding; the
+    engagement penalty chosen by the same leave-one-out criterion). The result's
+    ``training_path`` says which ran.
+
+    Examples
+    --------
+    >>> rows = [{"novelty_score": (i % 10) / 10, "expertise_level": 0.5, "viral_score": i % 100}
+    ...         for i in range(200)]
+    >>> gained = [1.0 if r["novelty_score"] > 0.45 else 0.0 for r in rows]
+    >>> fit_predictor("follow_through", rows, gained, list(range(200)),
+    ...               streaming_rows=100).training_path
+    'streaming'
+    """
+    # scikit-learn loads only when there is something to train, not on every learn run
+    from learnloop.predictors.estimators import (
+        ENGAGEMENT_MODEL,
+        RIDGE_ALPHAS,
+        _epoch_seconds,
+        _is_finite_number,
+        _prepare,
+        train_engagement_model,
+        train_follow_through_model,
+    )
+    from learnloop.predictors.features import (
+        ENGAGEMENT_FEATURES,
+        FOLLOW_THROUGH_FEATURES,
+        engagement_matrix,
+        follow_through_matrix,
+    )
+    from learnloop.predictors.streaming import CHUNK_ROWS, Spool, train_streaming
+
+    engagement = name == ENGAGEMENT_MODEL
+    if len(features) <= streaming_rows:
+        train = train_engagement_model if engagement else train_follow_through_model
+        return train(features, targets, stamps, min_rows=min_rows, ids=ids)
+    import numpy as np
+
+    if not len(features) == len(targets) == len(stamps):
+        _prepare(features, targets, stamps, holdout=0.2, min_rows=2, model=name)  # raises
+    matrix = engagement_matrix if engagement else follow_through_matrix
+    names = ENGAGEMENT_FEATURES if engagement else FOLLOW_THROUGH_FEATURES
+    step = chunk_rows or CHUNK_ROWS
+    with Spool(len(names)) as spool:
+        for start in range(0, len(features), step):
+            stop = start + step
+            seconds = [_epoch_seconds(s) for s in stamps[start:stop]]
+            values = list(targets[start:stop])
+            if None in seconds or not all(_is_finite_number(v) for v in values):
+                # the in-memory checks name the bad field
+                _prepare(features, targets, stamps, holdout=0.2, min_rows=2, model=name)
+            spool.append(
+                matrix(features[start:stop]).astype(np.float64),
+                np.asarray(values, dtype=np.float64),
+                np.asarray(seconds, dtype=np.float64),
+            )
+        if engagement:
+            return train_streaming(
+                name,
+                "ridge",
+                spool,
+                names,
+                alpha=None,
+                alphas=RIDGE_ALPHAS,
+                min_rows=min_rows,
+                ids=ids,
+                chunk_rows=step,
+            )
+        return train_streaming(
+            name, "logistic", spool, names, C=1.0, min_rows=min_rows, ids=ids, chunk_rows=step
+        )
 
 
 def publish(
@@ -256,6 +339,8 @@ def publish(
             source="holdout",
             rows=len(trained.holdout["y"]),
         )
+    if getattr(trained, "training_path", "memory") != "memory":
+        details["training_path"] = trained.training_path
     details.update(extra or {})
     manifest = build_manifest(
         trained.name,

@@ -1,4 +1,5 @@
-"""Forecast features use only the past: changing any candle after t leaves rows <= t as they were.
+"""Forecast features use only the past: changing any candle after t leaves rows <= t as they were,
+and changing the text sentiment of any day not over when candle t closed does not either.
 
 The check (:func:`assert_no_lookahead`) is itself tested on a feature that peeks (a centred
 mean): it must catch it, or the no-look-ahead test proves nothing.
@@ -16,9 +17,12 @@ from learnloop.market.forecast_features import (
     WARMUP,
     build_features,
     ema,
+    feature_names,
     rolling_mean,
     rolling_std,
     rsi,
+    sentiment_days,
+    sentiment_features,
     sequences,
     target_log_return,
 )
@@ -112,3 +116,123 @@ def test_sequences_end_at_their_row() -> None:
     np.testing.assert_array_equal(windows[1], X[7:10])
     with pytest.raises(ValueError, match="fewer than 3"):
         sequences(X, np.array([1]), 3)
+
+
+# --- text sentiment columns: the last UTC day complete at the candle's close ----------------
+
+
+def daily_sentiment(n_days: int = 200, seed: int = 3) -> dict[str, dict[str, float]]:
+    rng = np.random.default_rng(seed)
+    start = np.datetime64("2020-01-01", "D")
+    return {
+        str(start + d): {
+            "score": float(rng.uniform(-1, 1)),
+            "mean": float(rng.uniform(-1, 1)),
+            "count": int(rng.integers(1, 50)),
+        }
+        for d in range(-1, n_days)
+        if rng.uniform() < 0.8  # some days have no text
+    }
+
+
+def sentiment_builder(
+    interval: int, daily: dict[str, dict[str, float]], *, shift_days: int = 0
+) -> Callable[[dict[str, dict[str, float]]], np.ndarray]:
+    """build_features with the sentiment of each candle's sentiment day (+ ``shift_days``:
+    a builder that peeks when > 0)."""
+    close, high, low, volume = candles()
+    opened = np.datetime64("2020-01-01T00:00", "s") + np.arange(len(close)) * np.timedelta64(
+        interval, "s"
+    )
+
+    def build(days: dict[str, dict[str, float]]) -> np.ndarray:
+        shifted = {
+            str(np.datetime64(day, "D") - np.timedelta64(shift_days, "D")): v
+            for day, v in days.items()
+        }
+        return build_features(
+            close, high, low, volume, sentiment_features(opened, interval, shifted)
+        )
+
+    build.opened = opened  # type: ignore[attr-defined]
+    return build
+
+
+def assert_sentiment_no_lookahead(
+    build: Callable[[dict[str, dict[str, float]]], np.ndarray],
+    interval: int,
+    cuts: tuple[int, ...] = (60, 90, 120, 158),
+) -> None:
+    """For each cut t: rewrite the sentiment of every day that had not ended when candle t
+    closed and require rows 0..t to be identical."""
+    daily = daily_sentiment()
+    before = build(daily)
+    moved = 0
+    closes = build.opened + np.timedelta64(interval, "s")  # type: ignore[attr-defined]
+    for t in cuts:
+        changed = {
+            day: (
+                {"score": -v["score"], "mean": 0.9, "count": v["count"] * 7}
+                if np.datetime64(day, "D") + np.timedelta64(1, "D") > closes[t]
+                else v
+            )
+            for day, v in daily.items()
+        }
+        # a text on a day that had none before must not show either
+        for d in range(0, 400):
+            day = str(np.datetime64("2020-01-01", "D") + d)
+            if np.datetime64(day, "D") + np.timedelta64(1, "D") > closes[t]:
+                changed.setdefault(day, {"score": 1.0, "mean": 1.0, "count": 3})
+        after = build(changed)
+        np.testing.assert_array_equal(before[: t + 1], after[: t + 1], err_msg=f"cut {t}")
+        moved += int(not np.array_equal(before[t + 1 :], after[t + 1 :]))
+    assert moved  # later rows did read the rewritten days: the check is not vacuous
+
+
+@pytest.mark.parametrize("interval", [86400, 3600, 4 * 3600])
+def test_no_sentiment_feature_peeks_at_a_day_not_over(interval: int) -> None:
+    assert_sentiment_no_lookahead(sentiment_builder(interval, daily_sentiment()), interval)
+
+
+@pytest.mark.parametrize("interval", [86400, 3600])
+def test_the_sentiment_check_catches_a_feature_that_reads_the_next_day(interval: int) -> None:
+    with pytest.raises(AssertionError):
+        assert_sentiment_no_lookahead(
+            sentiment_builder(interval, daily_sentiment(), shift_days=1), interval
+        )
+
+
+def test_sentiment_columns_by_hand() -> None:
+    opened = np.array(
+        ["2026-01-05T00:00", "2026-01-06T00:00", "2026-01-07T00:00"], dtype="datetime64[s]"
+    )
+    daily = {
+        "2026-01-05": {"score": 0.4, "mean": 0.2, "count": 4},
+        "2026-01-06": {"score": None, "mean": -0.5, "count": 2},  # every source weighted 0
+        "2026-01-07": {"score": 0.9, "mean": 0.9, "count": 0},  # nothing scored: missing
+    }
+    cols = sentiment_features(opened, 86400, daily)
+    np.testing.assert_allclose(
+        cols, [[0.4, 0.2, np.log(5.0)], [0.0, -0.5, np.log(3.0)], [0.0, 0.0, 0.0]]
+    )
+    hourly = np.array(["2026-01-06T00:00", "2026-01-06T22:00", "2026-01-06T23:00"], "datetime64[s]")
+    # an hourly candle reads yesterday until the day is over: the one closing at 24:00 reads it
+    assert sentiment_days(hourly, 3600).astype(str).tolist() == [
+        "2026-01-05",
+        "2026-01-05",
+        "2026-01-06",
+    ]
+
+
+def test_without_sentiment_the_features_are_those_of_before() -> None:
+    close, high, low, volume = candles()
+    X = build_features(close, high, low, volume)
+    assert X.shape[1] == len(FEATURE_NAMES) == len(feature_names())
+    opened = np.datetime64("2020-01-01", "s") + np.arange(len(close)) * np.timedelta64(86400, "s")
+    with_sentiment = build_features(
+        close, high, low, volume, sentiment_features(opened, 86400, daily_sentiment())
+    )
+    assert with_sentiment.shape[1] == len(feature_names(sentiment=True)) == X.shape[1] + 3
+    np.testing.assert_array_equal(with_sentiment[:, : X.shape[1]], X)
+    with pytest.raises(ValueError, match="sentiment"):
+        build_features(close, high, low, volume, np.zeros((3, 3)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -171,3 +172,93 @@ def test_main_trains_from_a_file_and_an_encoder_folder(tmp_path: Path) -> None:
         )
         == 1
     )
+
+
+# --- extra training-only rows (AllAgree beside 50Agree) never carry held-out sentences -------
+
+
+def test_extra_rows_drop_held_out_and_validation_sentences(monkeypatch: pytest.MonkeyPatch) -> None:
+    from training_jobs.sentiment import tuned
+
+    words = {"negative": "loss fell", "neutral": "met analysts", "positive": "profit rose"}
+    labels = [label for label in words for _ in range(20)]
+    texts = [f"{words[y]} in quarter {i}" for i, y in enumerate(labels)]
+    seen: dict[str, Any] = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_fine_tune(fit_x: Any, fit_y: Any, val_x: Any, val_y: Any, **_: Any) -> Any:
+        seen.update(fit_x=list(fit_x), fit_y=list(fit_y), val_x=list(val_x))
+        raise Stop
+
+    monkeypatch.setattr(tuned, "fine_tune", fake_fine_tune)
+    _, test = tuned.split_rows(labels, test_size=0.2, random_state=42)
+    held_out = [texts[i] for i in test]
+    # the "AllAgree" file: every sentence again (one re-spaced and upper-cased), plus a new one
+    extra_x = [f"  {t.upper()} " if i == test[0] else t for i, t in enumerate(texts)]
+    extra_x.append("a brand new sentence")
+    extra_y = [*labels, "neutral"]
+    with pytest.raises(Stop):
+        tuned.train_fine_tuned(
+            texts,
+            labels,
+            random_state=42,
+            extra_texts=extra_x,
+            extra_labels=extra_y,
+        )
+    banned = {" ".join(t.split()).casefold() for t in [*held_out, *seen["val_x"]]}
+    trained = {" ".join(t.split()).casefold() for t in seen["fit_x"]}
+    assert not trained & banned  # no held-out or validation sentence, in any spelling
+    n_fit = len(texts) - len(held_out) - len(seen["val_x"])
+    # the training rows twice (their AllAgree copies) and the new sentence once
+    assert len(seen["fit_x"]) == 2 * n_fit + 1
+    assert "a brand new sentence" in seen["fit_x"]
+    assert len(seen["fit_y"]) == len(seen["fit_x"])
+
+
+def test_extra_training_rows_report_what_they_dropped() -> None:
+    from training_jobs.sentiment.tuned import extra_training_rows
+
+    texts, labels, report = extra_training_rows(
+        ["Profit rose.", "Sales  fell.", "SALES FELL."], ["positive", "negative", "negative"],
+        exclude=["sales fell."],
+    )  # fmt: skip
+    assert (texts, labels) == (["Profit rose."], ["positive"])
+    assert report == {"given": 3, "excluded": 2, "added": 1}
+
+
+def test_main_passes_extra_data_to_fine_tuning_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training_jobs.sentiment import tuned
+
+    def write(name: str, n: int) -> Path:
+        texts, labels = labelled_texts(n)
+        path = tmp_path / name
+        path.write_text(
+            "".join(
+                json.dumps({"text": t, "label": y}) + "\n"
+                for t, y in zip(texts, labels, strict=True)
+            )
+        )
+        return path
+
+    data, extra = write("labelled.jsonl", 15), write("extra.jsonl", 4)
+    seen: dict[str, Any] = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake(texts: Any, labels: Any, **kwargs: Any) -> Any:
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(tuned, "train_fine_tuned", fake)
+    argv = ["--data", str(data), "--extra-data", str(extra), "--out", str(tmp_path / "out")]
+    with pytest.raises(Stop):
+        main(["--fine-tune", *argv])
+    assert len(seen["extra_texts"]) == len(seen["extra_labels"]) == 4 * 3
+    # the frozen head has no use for it: a clear error, not a silent ignore
+    assert main([*argv, "--encoder-dir", str(tmp_path)]) == 1
+    assert "--extra-data is for --fine-tune only" in capsys.readouterr().err
