@@ -63,3 +63,15 @@ templates: install-dev
 
 clean:
 	rm -rf $(VENV) .learnloop learnloop-report .pytest_cache .ruff_cache .mypy_cache
+
+## client: regenerate learnloop.client's typed methods after declaring a route (functions/app.py)
+.PHONY: client
+client: install-dev
+	$(BIN)/python -m learnloop_tools.client_codegen
+
+## checkov: the infrastructure scanner in its own venv (it pins older boto3 than .venv has)
+.PHONY: checkov
+checkov: .venv-checkov/bin/checkov
+.venv-checkov/bin/checkov:
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install -q 'checkov>=3.2,<4'

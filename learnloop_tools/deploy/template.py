@@ -38,6 +38,7 @@ from learnloop_tools.deploy import iam
 from learnloop_tools.deploy.inventory import FunctionSpec, Inventory, TableSpec, TrainingJobSpec
 from learnloop_tools.deploy.profiles import LAYER_ORDER
 from learnloop_tools.deploy.runtimes import Runtime
+from learnloop_tools.deploy.security import accept_findings
 
 Template = dict[str, Any]
 
@@ -985,7 +986,8 @@ def build_template(
         "Resources": resources,
         "Outputs": outputs,
     }
-    return template
+    # The security scan's accepted findings, each with its reason, travel in the template.
+    return accept_findings(template)
 
 
 __all__ = [

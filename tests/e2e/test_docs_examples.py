@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from support.doc_examples import Example, collect, run
+from support.doc_examples import HELP, Example, check_help, collect, run
 
 from learnloop_tools.local.env_file import read_env_file
 
@@ -43,6 +43,7 @@ PAGES_WITH_EXAMPLES = {
 class Stack:
     env: dict[str, str]  # the process environment plus local.env
     home: Path  # holds .learnloop/, where the examples run
+    base: dict[str, str]  # the process environment alone: for examples that need no stack
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"learnloop up did not start:\n{log.read_text()}")
             time.sleep(0.1)
-        yield Stack(env={**base, **read_env_file(env_file)}, home=home)
+        yield Stack(env={**base, **read_env_file(env_file)}, home=home, base=base)
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -100,8 +101,11 @@ def _serving(env_file: Path) -> bool:
 
 
 def test_every_marked_example_answers_as_documented(stack: Stack) -> None:
-    examples = collect(ROOT)
-    outcomes = [run(example, env=stack.env, cwd=stack.home) for example in examples]
+    examples = [e for e in collect(ROOT) if e.target != HELP]
+    outcomes = [
+        run(e, env=stack.env if e.target == "learnloop up" else stack.base, cwd=stack.home)
+        for e in examples
+    ]
     failed = [outcome.describe() for outcome in outcomes if not outcome.ok]
     assert not failed, "\n\n".join(failed)
     assert len(outcomes) >= MIN_EXAMPLES, [o.example.where for o in outcomes]
@@ -118,3 +122,19 @@ def test_a_status_other_than_the_documented_one_fails(stack: Stack) -> None:
     # A command that fails stops the block and fails it, whatever the statuses.
     broken = Example("inline", 1, "learnloop up", [200], code.splitlines()[0] + "\nfalse\n")
     assert not run(broken, env=stack.env, cwd=stack.home).ok
+
+
+def test_examples_too_long_to_run_pass_their_help_level_check(stack: Stack) -> None:
+    """``make run``, benchmarks, training and real deploys: each command of ours answers
+    ``--help`` and lists every flag the docs use; ``make`` targets expand (``make -n``)."""
+    blocks = [e for e in collect(ROOT) if e.target == HELP]
+    assert len(blocks) >= 14, [e.where for e in blocks]
+    failed = []
+    checked = 0
+    for example in blocks:
+        ok, checks = check_help(example, python=sys.executable, cwd=ROOT, env=stack.base)
+        checked += sum(c.argv is not None for c in checks)
+        if not ok:
+            failed.append(f"{example.where}: {[c for c in checks if c.returncode or c.missing]}")
+    assert not failed, "\n".join(failed)
+    assert checked >= 25

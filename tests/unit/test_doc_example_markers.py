@@ -33,3 +33,13 @@ def test_a_marked_block_is_found_with_its_statuses_and_an_unmarked_one_is_not() 
 def test_a_malformed_marker_is_an_error(text: str, complaint: str) -> None:
     with pytest.raises(ExampleFormatError, match=complaint):
         examples_in(text, "page.md")
+
+
+def test_every_shell_block_of_the_readme_and_docs_is_marked() -> None:
+    from pathlib import Path
+
+    from support.doc_examples import unmarked
+
+    root = Path(__file__).resolve().parents[2]
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    assert [where for p in pages for where in unmarked(p.read_text(), p.name)] == []
