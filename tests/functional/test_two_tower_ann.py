@@ -82,3 +82,32 @@ def test_below_the_threshold_the_job_ships_no_index(
 ) -> None:
     assert main([*FAST, "--text-encoder", "hashing"]) == 0, capsys.readouterr().err
     assert not set(ANN_FILES) & set(published(s3, job_env.bucket))
+
+
+def test_a_version_whose_index_cannot_be_read_is_served_exactly(tables: Any, s3: Any) -> None:
+    from support.two_tower import random_data, two_tower_manifest
+
+    from learnloop.models.artifacts import artifact_prefix, write_artifact
+    from learnloop.models.cache import ProductionRef, S3ArtifactLoader
+    from learnloop.recommender.ann import ANN_ITEMS_FILE, build_ann_files
+    from learnloop.recommender.index import load_two_tower_artifact
+
+    data = random_data(n_users=20, n_items=60, dim=4)
+    files = data.files()
+    files.update(build_ann_files(data.item_matrix, data.user_matrix, min_rows=1))
+    version = "20261207T010000Z"
+    manifest = two_tower_manifest(data, files, version, {"ndcg@10": 0.3})
+    bucket = tables.settings.bucket
+    write_artifact(s3, bucket, "two_tower", version, files, manifest)
+    # The items index in the bucket no longer matches its manifest sha256: it is not served.
+    prefix = artifact_prefix("two_tower", version)
+    s3.put_object(Bucket=bucket, Key=f"{prefix}{ANN_ITEMS_FILE}", Body=b"changed")
+    loader = S3ArtifactLoader(tables, s3)
+    index = load_two_tower_artifact(
+        loader, ProductionRef("two_tower", version, prefix), ann_min_rows=1
+    )
+    assert ANN_ITEMS_FILE not in index.ann and set(index.ann) == set(ANN_FILES) - {ANN_ITEMS_FILE}
+    vector = data.user_matrix[0]
+    want = np.argsort(-(data.item_matrix @ vector))[:5]
+    got = [r for r, _ in index.recommend(vector, k=5)]
+    assert [index.item_keys[r] for r in got] == [data.item_keys[i] for i in want]

@@ -3,8 +3,9 @@
 Exact top-k reads the whole item matrix per request (:func:`~learnloop.recommender.index.top_k`):
 fine up to tens of thousands of rows, a few milliseconds at 100k, tens at 1M. Above
 ``recommend_ann_min_rows`` the two-tower job also builds, next to the embeddings, an inverted
-file index (faiss ``IndexIVFFlat``: k-means cells, ``4 sqrt(n)`` of them) per search, and
-serving reads only the ``recommend_ann_probes`` cells nearest the query:
+file index (faiss ``IndexIVFScalarQuantizer``: k-means cells, ``4 sqrt(n)`` of them, vectors
+stored as 8-bit codes, a quarter of float32) per search, and serving reads only the
+``recommend_ann_probes`` cells nearest the query:
 
 ``ann_items.faiss``
     recommendations: maximum inner product, turned into a nearest-neighbour search by the
@@ -89,8 +90,8 @@ class AnnIndex:
 
     Attributes
     ----------
-    index_ : faiss.IndexIVFFlat
-        The index; row ``i`` of the fitted matrix has id ``i``.
+    index_ : faiss.IndexIVFScalarQuantizer
+        The index (8-bit codes); row ``i`` of the fitted matrix has id ``i``.
     n_rows_, dim_ : int
         Rows and width of the fitted matrix.
     """
@@ -120,7 +121,11 @@ class AnnIndex:
         n, width = matrix.shape
         lists = self.n_lists or max(1, int(4 * np.sqrt(n)))
         lists = min(lists, n)
-        index = faiss.IndexIVFFlat(faiss.IndexFlatL2(width), width, lists)
+        # 8-bit codes: a quarter of the bytes of float32 (a 1M-item index would otherwise
+        # exceed what serving reads); candidates are re-scored from the float32 matrix.
+        index = faiss.IndexIVFScalarQuantizer(
+            faiss.IndexFlatL2(width), width, lists, faiss.ScalarQuantizer.QT_8bit
+        )
         index.cp.seed = self.random_state
         index.cp.min_points_per_centroid = 1  # small catalogues: no "provide more points" noise
         rng = np.random.default_rng(self.random_state)

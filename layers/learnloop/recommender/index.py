@@ -632,9 +632,17 @@ def load_two_tower_artifact(
     >>> load_two_tower_artifact(S3ArtifactLoader(tables, s3), ref).version  # doctest: +SKIP
     '20261120T093000Z'
     """
-    manifest, files = loader.read_artifact(
-        ref, only=SERVED_FILES, optional=(ITEM_TOWER_FILE, *ANN_FILES)
-    )
+    manifest, files = loader.read_artifact(ref, only=SERVED_FILES, optional=(ITEM_TOWER_FILE,))
+    listed: Any = manifest.get("files")
+    listed = listed if isinstance(listed, Mapping) else {}
+    files = dict(files)
+    for name in ANN_FILES:
+        if name not in listed:
+            continue
+        try:  # an index serving cannot read (too large, corrupt) leaves its search exact
+            files.update(loader.read_artifact(ref, only=(name,))[1])
+        except ModelLoadError:
+            continue
     return load_two_tower(
         ref.name,
         ref.version,
