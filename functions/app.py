@@ -84,6 +84,7 @@ def health(call: Call) -> dict[str, Any]:
 )
 def put_reaction(call: Call) -> Response:
     body = ingest.put_reaction(call.tables, call.json(), consent=call.services.consent)
+    call.services.user_history.forget(body["user_id"])  # this container serves it at once
     return json_response(body, 202 if body.get("dropped") else 200)
 
 
@@ -97,6 +98,7 @@ def put_reaction(call: Call) -> Response:
 def delete_reaction(
     call: Call, user_id: str, content_type: str, external_id: str
 ) -> dict[str, Any]:
+    call.services.user_history.forget(user_id)
     return ingest.delete_reaction(
         call.tables, user_id=user_id, content_type=content_type, external_id=external_id
     )
@@ -113,7 +115,9 @@ def delete_reaction(
 )
 def post_events(call: Call) -> Response:
     # The journal's occurrences and insight verdicts derive from the events (idempotently).
-    result = ingest_journal_events(call.tables, call.json(), consent=call.services.consent)
+    payload = call.json()
+    result = ingest_journal_events(call.tables, payload, consent=call.services.consent)
+    call.services.user_history.forget_senders(payload)
     return json_response(result.to_body(), result.status)
 
 
@@ -281,6 +285,7 @@ def get_recommendations(call: Call) -> dict[str, Any]:
         consent=call.services.consent,
         decisions=call.services.decision_log,
         assign=call.services.model_variants.assign,
+        history=call.services.user_history,
     )
 
 
@@ -309,7 +314,11 @@ def get_similar_users(call: Call, user_id: str) -> dict[str, Any]:
     scope=Scope.READ,
     summary="Items of the most similar embeddings",
     tag="serving",
-    query=(K, CONTENT_TYPE),
+    query=(
+        K,
+        CONTENT_TYPE,
+        QueryParam("user_id", IDENTIFIER_SCHEMA, "leave out the items this user interacted with"),
+    ),
     errors=(404, 409),
 )
 def get_similar_items(call: Call, content_type: str, external_id: str) -> dict[str, Any]:
@@ -320,6 +329,7 @@ def get_similar_items(call: Call, content_type: str, external_id: str) -> dict[s
         external_id,
         call.query,
         text_encoders=call.services.text_encoder_cache,
+        history=call.services.user_history,
     )
 
 

@@ -87,6 +87,19 @@ def _decision_sink(env: Mapping[str, str]) -> str:
     return sink
 
 
+#: ``LEARNLOOP_RECOMMEND_EXCLUDE``: every interaction, or likes and dislikes only.
+RECOMMEND_EXCLUDE_MODES = ("all", "reactions")
+
+
+def _recommend_exclude(env: Mapping[str, str]) -> str:
+    mode = (env.get("LEARNLOOP_RECOMMEND_EXCLUDE") or "all").strip().lower()
+    if mode not in RECOMMEND_EXCLUDE_MODES:
+        raise ConfigurationError(
+            f"LEARNLOOP_RECOMMEND_EXCLUDE must be one of {RECOMMEND_EXCLUDE_MODES}"
+        )
+    return mode
+
+
 def _probability(env: Mapping[str, str], name: str, default: float) -> float:
     value = _float(env, name, default)
     if not 0.0 <= value <= 1.0:
@@ -329,6 +342,21 @@ class Settings:
     # --- symbols: candle pair → text sentiment symbol (see learnloop.symbols) ---
     #: ``(pair, symbol)`` overrides of the default rule; ``LEARNLOOP_SYMBOL_ALIASES=XBT-USD=BTC``.
     symbol_aliases: tuple[tuple[str, str], ...] = ()
+    # --- recommendations serving: history reads, exclusion, approximate search ---
+    #: Seconds a container trusts one read of a user's history (what recommendations leave
+    #: out). A reaction or event written through another container is excluded within this
+    #: long; the container that takes the write forgets the user's history at once. 0: no cache.
+    recommend_history_seconds: float = 5.0
+    #: What recommendations and similar items leave out for a user: ``all`` (every item they
+    #: reacted to or named in an event) or ``reactions`` (liked and disliked items only).
+    recommend_exclude: str = "all"
+    #: The newest events of a user read to find the items they interacted with.
+    recommend_history_events: int = 1000
+    #: Approximate nearest neighbours (the version's IVF indexes) from this many rows (items or
+    #: users) on; exact search below, and for versions published without an index.
+    recommend_ann_min_rows: int = 50_000
+    #: Inverted lists searched per query (faiss ``nprobe``): more recall, more time.
+    recommend_ann_probes: int = 16
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -442,6 +470,13 @@ class Settings:
             ),
             max_event_age_days=_int(env, "LEARNLOOP_MAX_EVENT_AGE_DAYS", 3650, minimum=1),
             symbol_aliases=_aliases(env, "LEARNLOOP_SYMBOL_ALIASES"),
+            recommend_history_seconds=_float(env, "LEARNLOOP_RECOMMEND_HISTORY_SECONDS", 5.0),
+            recommend_exclude=_recommend_exclude(env),
+            recommend_history_events=_int(
+                env, "LEARNLOOP_RECOMMEND_HISTORY_EVENTS", 1000, minimum=0
+            ),
+            recommend_ann_min_rows=_int(env, "LEARNLOOP_RECOMMEND_ANN_MIN_ROWS", 50_000, minimum=1),
+            recommend_ann_probes=_int(env, "LEARNLOOP_RECOMMEND_ANN_PROBES", 16, minimum=1),
             extra={k: v for k, v in env.items() if k.startswith("LEARNLOOP_")},
         )
 

@@ -47,6 +47,9 @@ PRUNED_DIRS = ("tests", "__pycache__")
 PRUNED_PATHS = ("onnx/backend/test/data",)
 #: ...except these: ``numpy.testing`` (which scikit-learn imports) imports from numpy's tests.
 KEPT_PATHS = ("numpy/_core/tests",)
+#: Files no Lambda needs: faiss's AVX-512 builds (38 MB each in the manylinux2014 wheel; its
+#: loader falls back to the AVX2 build, which every x86_64 Lambda host runs).
+PRUNED_FILES = ("faiss/_swigfaiss_avx512*", "faiss/swigfaiss_avx512*")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 Pip = Callable[[Sequence[str]], None]
@@ -173,7 +176,8 @@ def remove_distribution(target: Path, info: Path) -> None:
 
 
 def prune(target: Path) -> None:
-    """Remove test suites, bytecode caches, scripts and onnx's test data."""
+    """Remove test suites, bytecode caches, scripts, onnx's test data and faiss's AVX-512
+    builds."""
     kept = {target / relative for relative in KEPT_PATHS}
     for name in PRUNED_DIRS:
         for folder in sorted(target.rglob(name), key=lambda p: len(p.parts), reverse=True):
@@ -181,6 +185,9 @@ def prune(target: Path) -> None:
                 shutil.rmtree(folder, ignore_errors=True)
     for relative in PRUNED_PATHS:
         shutil.rmtree(target / relative, ignore_errors=True)
+    for pattern in PRUNED_FILES:
+        for path in target.glob(pattern):
+            path.unlink(missing_ok=True)
     shutil.rmtree(target / "bin", ignore_errors=True)
 
 

@@ -359,6 +359,57 @@ def install_cheap_transaction_backups() -> None:
     setattr(DynamoDBBackend, "_learnloop_cheap_backups", True)  # noqa: B010
 
 
+_partition = threading.local()
+
+
+def install_keyed_queries() -> None:
+    """Make moto's Query on a table's key read that partition, as DynamoDB does.
+
+    Moto answers every Query by gathering and sorting every item of the table (5.x
+    ``Table.all_items``), so reading one user's reactions cost what the whole table holds:
+    ~3 s at 65k reactions, the served ``/v1/recommendations`` included. A Query on the
+    table's own hash key (no index) now reads that partition's items, in range-key order;
+    moto's filtering, paging and projection run on them unchanged. Queries on an index and
+    Scans keep moto's behaviour. Idempotent.
+    """
+    try:
+        from moto.dynamodb.models.table import Table
+    except ImportError:  # another moto: keep its behaviour
+        return
+    if getattr(Table, "_learnloop_keyed_queries", False):
+        return
+    original_query = Table.query
+    original_all_items = Table.all_items
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        # moto passes index_name 8th (after projection_expressions), positionally.
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name or hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        _partition.only = (self, hash_key)
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _partition.only = None
+
+    def all_items(self: Any) -> Any:
+        only = getattr(_partition, "only", None)
+        if only is None or only[0] is not self:
+            return original_all_items(self)
+        stored = self.items.get(only[1]) if only[1] in self.items else None
+        if stored is None:
+            return []
+        if not self.range_key_attr:
+            return [stored]
+        return sorted(stored.values(), key=lambda item: item.range_key)
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+    setattr(Table, "_learnloop_keyed_queries", True)  # noqa: B010 (moto's class, patched)
+    # moto's own pair, for bench/recommend.py's "before" figure.
+    setattr(Table, "_learnloop_moto_query", (original_query, original_all_items))  # noqa: B010
+
+
 def _server_class() -> type:
     # moto and werkzeug are imported only when a server is really started.
     from moto.moto_server.werkzeug_app import MotoRequestHandler
@@ -437,6 +488,7 @@ class EmbeddedMotoServer:
             When the port cannot be bound.
         """
         install_cheap_transaction_backups()
+        install_keyed_queries()
         server = _server_class()(self.host, self.requested_port, self.verbose)
         server.start()
         if server.startup_error is not None:

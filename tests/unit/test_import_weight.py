@@ -17,6 +17,7 @@ HEAVY = (
     "sentence_transformers",
     "aws_xray_sdk",
     "talib",
+    "faiss",
 )
 
 
@@ -64,6 +65,7 @@ def test_the_recommendation_and_text_paths_load_no_training_library() -> None:
     loaded = {name.split(".")[0] for name in json.loads(result.stdout.splitlines()[-1])}
     assert "numpy" in loaded  # the code really ran
     assert loaded.isdisjoint(TRAINING_ONLY), sorted(loaded & set(TRAINING_ONLY))
+    assert "faiss" not in loaded  # only a version that ships an ANN index loads it
 
 
 def test_the_drift_check_loads_no_training_library() -> None:

@@ -34,6 +34,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from learnloop.exceptions import LearnloopError
 from learnloop.models.artifacts import build_manifest, new_version, write_artifact
+from learnloop.recommender.ann import DEFAULT_MIN_ROWS, build_ann_files
 from learnloop.settings import Settings
 from learnloop.store.clients import s3_client
 from learnloop.store.tables import Tables
@@ -97,6 +98,7 @@ def train_two_tower(
     now: datetime | None = None,
     progress: Callable[[str, int], EpochCallback] | None = None,
     echo: Callable[[str], None] = print,
+    ann_min_rows: int = DEFAULT_MIN_ROWS,
 ) -> TrainResult:
     """Train the candidates on the exports in ``bucket``, choose one and publish it there.
 
@@ -136,6 +138,8 @@ def train_two_tower(
         ``progress(stage, epochs)`` returns the per-epoch callback of one fit.
     echo : callable
         Where step lines go.
+    ann_min_rows : int
+        Ship approximate-search indexes for matrices of at least this many rows.
 
     Raises
     ------
@@ -181,6 +185,13 @@ def train_two_tower(
     echo(f"ONNX towers reproduce the published embeddings (max |diff| {worst:.1e})")
     files = dict(towers.files)
     files.update(_matrices(published))
+    # Approximate-search indexes next to the embeddings, above the threshold (serving
+    # falls back to exact without them): learnloop.recommender.ann.
+    files.update(
+        build_ann_files(
+            published.item_embeddings_, published.user_embeddings_, min_rows=ann_min_rows
+        )
+    )
     version = new_version(now)
     text = getattr(published, "text_embeddings_", None)
     extra = {
@@ -431,6 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
             progress=_progress(sys.stderr, args.quiet),
             echo=echo,
+            ann_min_rows=settings.recommend_ann_min_rows,
         )
     except (LearnloopError, OSError, PynamoDBException) as exc:
         print(f"two_tower: {exc}", file=sys.stderr, flush=True)

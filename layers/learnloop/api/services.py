@@ -14,6 +14,7 @@ from learnloop.bandits.arms import ArmsCache
 from learnloop.bandits.configured import PolicyCache
 from learnloop.decisions.log import DecisionLog
 from learnloop.experiments.models import ModelVariants
+from learnloop.recommender.history import HistoryCache
 from learnloop.settings import Settings, get_settings
 from learnloop.store.clients import s3_client
 from learnloop.store.tables import Tables
@@ -81,14 +82,42 @@ class Services:
             from learnloop.recommender.index import load_two_tower_artifact
 
             loader = S3ArtifactLoader(self.tables, s3_client(self.settings))
+            settings = self.settings
             return VersionCache(
                 loader.production,
-                lambda ref: load_two_tower_artifact(loader, ref),
+                lambda ref: load_two_tower_artifact(
+                    loader,
+                    ref,
+                    ann_min_rows=settings.recommend_ann_min_rows,
+                    ann_probes=settings.recommend_ann_probes,
+                ),
                 check_seconds=self.settings.model_check_seconds,
                 resolve=loader.version,
             )
 
         return self._built("recommender_cache", build)
+
+    @property
+    def user_history(self) -> HistoryCache:
+        """The container's cache of users' histories (what recommendations leave out).
+
+        Examples
+        --------
+        >>> get_services().user_history.get("u1").liked  # doctest: +SKIP
+        ('meme#m1',)
+        """
+
+        def build() -> HistoryCache:
+            settings = self.settings
+            return HistoryCache(
+                self.tables,
+                ttl_seconds=settings.recommend_history_seconds,
+                events=settings.recommend_history_events
+                if settings.recommend_exclude == "all"
+                else 0,
+            )
+
+        return self._built("user_history", build)
 
     @property
     def text_encoder_cache(self) -> VersionCache[TextEncoder]:

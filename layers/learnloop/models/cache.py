@@ -272,9 +272,14 @@ class S3ArtifactLoader(S3ModelLoader):
     """
 
     def read_artifact(
-        self, ref: ProductionRef, only: tuple[str, ...] | None = None
+        self,
+        ref: ProductionRef,
+        only: tuple[str, ...] | None = None,
+        *,
+        optional: tuple[str, ...] = (),
     ) -> tuple[dict[str, Any], dict[str, bytes]]:
-        """``(manifest, {file: bytes})`` of ``ref``; ``only`` limits the files read.
+        """``(manifest, {file: bytes})`` of ``ref``; ``only`` limits the files read, and the
+        ``optional`` files are read too when the manifest lists them.
 
         Raises
         ------
@@ -292,7 +297,8 @@ class S3ArtifactLoader(S3ModelLoader):
         except (ValueError, KeyError, TypeError) as exc:
             raise ModelLoadError(f"{ref.s3_prefix}manifest.json is unusable: {exc}") from exc
         files: dict[str, bytes] = {}
-        for file in only if only is not None else tuple(listed):
+        wanted = only if only is not None else tuple(listed)
+        for file in (*wanted, *(f for f in optional if f in listed and f not in wanted)):
             info = listed.get(file)
             if not isinstance(info, dict):
                 raise ModelLoadError(f"{ref.name} {ref.version}'s manifest lists no {file}")

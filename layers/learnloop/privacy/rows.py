@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from learnloop.ingest.event_types import EVENT_TYPES
+from learnloop.store.keys import item_key_of  # re-exported: exports name items this way
 
 Record = Mapping[str, Any]
 
@@ -66,31 +67,6 @@ def reaction_row(record: Record, pseudonym: str) -> dict[str, Any]:
         "created_at": record["created_at"],
         "updated_at": record["updated_at"],
     }
-
-
-def item_key_of(properties: Mapping[str, Any], content_types: Sequence[str]) -> str | None:
-    """The item an event's properties name, as ``{content_type}#{external_id}``, if any.
-
-    ``content_type`` + ``external_id``, an ``item_key`` of a known content type, or an
-    ``insight_id`` (an ``ai_insight`` item) name an item.
-
-    Examples
-    --------
-    >>> item_key_of({"content_type": "coin", "external_id": "BTC"}, ("coin",))
-    'coin#BTC'
-    >>> item_key_of({"content_type": "car", "external_id": "x"}, ("coin",)) is None
-    True
-    """
-    content_type, external_id = properties.get("content_type"), properties.get("external_id")
-    if isinstance(content_type, str) and isinstance(external_id, str):
-        return f"{content_type}#{external_id}" if content_type in content_types else None
-    key = properties.get("item_key")
-    if isinstance(key, str) and key.partition("#")[0] in content_types and "#" in key:
-        return key
-    insight_id = properties.get("insight_id")
-    if isinstance(insight_id, str) and "ai_insight" in content_types:
-        return f"ai_insight#{insight_id}"
-    return None
 
 
 def safe_properties(event_type: str, properties: Mapping[str, Any], user_id: str) -> dict[str, Any]:

@@ -6,8 +6,10 @@ mask), ``item_key → row``, the user matrix and ``pseudonym → row``. Scores a
 the K best come from :func:`top_k` (``numpy.argpartition``, then a sort of those K only).
 
 Exact search reads the whole (filtered) matrix once per request: 100k items x 64 floats is
-25.6 MB, a few milliseconds of memory bandwidth (``bench/recommend.py`` measures both). Past
-~1M items, or a p99 budget below that floor, an approximate index (HNSW, IVF-PQ) takes over.
+25.6 MB, a few milliseconds of memory bandwidth (``bench/recommend.py`` measures both). From
+``ann_min_rows`` rows on, a version that ships IVF indexes (:mod:`learnloop.recommender.ann`)
+is searched approximately: the index proposes candidates, which are re-scored exactly; when
+too few candidates survive the type filter and the exclusions, the search falls back to exact.
 
 Only numpy (and onnxruntime, for the item tower) is imported: this runs in the serving Lambda.
 
@@ -35,6 +37,15 @@ import numpy as np
 
 from learnloop.exceptions import ModelLoadError
 from learnloop.models import kinds
+from learnloop.recommender.ann import (
+    ANN_FILES,
+    ANN_ITEMS_COSINE_FILE,
+    ANN_ITEMS_FILE,
+    ANN_USERS_COSINE_FILE,
+    DEFAULT_MIN_ROWS,
+    AnnIndex,
+    load_ann_files,
+)
 
 if TYPE_CHECKING:
     from learnloop.models.cache import ProductionRef, S3ArtifactLoader
@@ -214,6 +225,11 @@ class TwoTowerIndex:
         float32 ``(n_users, d)``.
     item_tower : ItemTower, optional
         Embeds items published after training (from their text).
+    ann : mapping of str to AnnIndex, optional
+        The version's approximate indexes by file name (``ann_items.faiss``, ...), built over
+        the artifact's row order.
+    ann_min_rows : int, default 50,000
+        Searches over at least this many rows use ``ann`` (when it has that index).
 
     Attributes
     ----------
@@ -235,6 +251,8 @@ class TwoTowerIndex:
         users: Sequence[str],
         user_matrix: np.ndarray,
         item_tower: ItemTower | None = None,
+        ann: Mapping[str, AnnIndex] | None = None,
+        ann_min_rows: int = DEFAULT_MIN_ROWS,
     ) -> None:
         self.name = name
         self.item_tower = item_tower
@@ -258,6 +276,11 @@ class TwoTowerIndex:
         self.user_row: dict[str, int] = {user: row for row, user in enumerate(self.users)}
         self.dim = int(self.item_matrix.shape[1]) if self.item_matrix.ndim == 2 else 0
         self._orders: dict[str | None, np.ndarray] = {}
+        self.ann: dict[str, AnnIndex] = dict(ann or {})
+        self.ann_min_rows = ann_min_rows
+        # The indexes number items in the artifact's order; rows here are grouped by type.
+        self._row_of_id = np.empty(len(order), dtype=np.int64)
+        self._row_of_id[order] = np.arange(len(order), dtype=np.int64)
 
     @property
     def n_items(self) -> int:
@@ -300,7 +323,13 @@ class TwoTowerIndex:
             Item keys never to return (what the user already reacted to).
         """
         rows = self._rows(content_type)
-        scores = self.item_matrix[rows] @ np.asarray(query, dtype=np.float32)
+        vector = np.asarray(query, dtype=np.float32)
+        approximate = self._approximate(
+            ANN_ITEMS_FILE, vector, rows, k, exclude, lambda r: self.item_matrix[r] @ vector
+        )
+        if approximate is not None:
+            return approximate
+        scores = self.item_matrix[rows] @ vector
         return self._best(scores, rows, k, exclude)
 
     def popular(
@@ -381,15 +410,20 @@ class TwoTowerIndex:
         return order
 
     def similar_items(
-        self, item_key: str, *, k: int, content_type: str | None = None
+        self,
+        item_key: str,
+        *,
+        k: int,
+        content_type: str | None = None,
+        exclude: Iterable[str] = (),
     ) -> list[tuple[int, float]] | None:
-        """The ``k`` items most cosine-similar to ``item_key`` (itself left out), or None
-        when the index does not know it."""
+        """The ``k`` items most cosine-similar to ``item_key`` (itself and ``exclude`` left
+        out), or None when the index does not know it."""
         row = self.item_row.get(item_key)
         if row is None:
             return None
         return self.similar_to_vector(
-            self.item_matrix[row], k=k, content_type=content_type, exclude=(item_key,)
+            self.item_matrix[row], k=k, content_type=content_type, exclude=(*exclude, item_key)
         )
 
     def similar_to_vector(
@@ -403,8 +437,18 @@ class TwoTowerIndex:
         """The ``k`` items most cosine-similar to an item embedding ``vector``."""
         rows = self._rows(content_type)
         query = np.asarray(vector, dtype=np.float32)
-        scores = (self.item_matrix[rows] @ query) / _safe(self.item_norms[rows] * _norm(query))
-        return self._best(scores, rows, k, exclude)
+        query_norm = _norm(query)
+
+        def cosine(r: Any) -> np.ndarray:
+            result: np.ndarray = (self.item_matrix[r] @ query) / _safe(
+                self.item_norms[r] * query_norm
+            )
+            return result
+
+        approximate = self._approximate(ANN_ITEMS_COSINE_FILE, query, rows, k, exclude, cosine)
+        if approximate is not None:
+            return approximate
+        return self._best(cosine(rows), rows, k, exclude)
 
     def similar_users(
         self, pseudonym: str, *, k: int, exclude: Iterable[str] = ()
@@ -416,6 +460,16 @@ class TwoTowerIndex:
         if row is None:
             return None
         query = self.user_matrix[row]
+        ann = self.ann.get(ANN_USERS_COSINE_FILE)
+        if ann is not None and len(self.users) >= self.ann_min_rows:
+            left_out = {row} | {self.user_row[p] for p in exclude if p in self.user_row}
+            ids = ann.search(query, k + len(left_out))
+            ids = ids[~np.isin(ids, list(left_out))]
+            if len(ids) >= min(k, len(self.users) - len(left_out)):
+                cosines = (self.user_matrix[ids] @ query) / _safe(
+                    self.user_norms[ids] * _norm(query)
+                )
+                return [(int(ids[i]), float(cosines[i])) for i in top_k(cosines, k)]
         scores = (self.user_matrix @ query) / _safe(self.user_norms * _norm(query))
         scores[row] = -np.inf
         for other in exclude:
@@ -431,6 +485,46 @@ class TwoTowerIndex:
             return slice(0, self.n_items)
         return self.type_slices.get(content_type, slice(0, 0))
 
+    def _approximate(
+        self,
+        file: str,
+        query: np.ndarray,
+        rows: slice,
+        k: int,
+        exclude: Iterable[str],
+        score: Any,
+    ) -> list[tuple[int, float]] | None:
+        """Top-k through the ``file`` index, candidates re-scored exactly by ``score(rows)``;
+        None when exact search should answer (no index, few rows, too few candidates)."""
+        ann = self.ann.get(file)
+        start, stop = rows.start or 0, rows.stop
+        size = stop - start
+        if ann is None or size < self.ann_min_rows or k <= 0:
+            return None
+        blocked = {
+            row
+            for row in (self.item_row.get(key) for key in exclude)
+            if row is not None and start <= row < stop
+        }
+        wanted = min(k, size - len(blocked))
+        if wanted <= 0:
+            return []
+        # A type filter keeps about its share of the candidates, from cells further away:
+        # ask for more (x1.5 margin) from proportionally more cells.
+        share = size / self.n_items
+        fetch, probes = k + len(blocked), ann.n_probes
+        if share < 1.0:
+            fetch, probes = int(np.ceil(1.5 * fetch / share)), int(np.ceil(probes / share))
+        found = ann.search(query, min(fetch, self.n_items), n_probes=probes)
+        candidates = self._row_of_id[found]
+        candidates = candidates[(candidates >= start) & (candidates < stop)]
+        if blocked:
+            candidates = candidates[~np.isin(candidates, list(blocked))]
+        if len(candidates) < wanted:
+            return None
+        scores = score(candidates)
+        return [(int(candidates[i]), float(scores[i])) for i in top_k(scores, k)]
+
     def _best(
         self, scores: np.ndarray, rows: slice, k: int, exclude: Iterable[str]
     ) -> list[tuple[int, float]]:
@@ -443,12 +537,20 @@ class TwoTowerIndex:
 
 
 def load_two_tower(
-    name: str, version: str, files: Mapping[str, bytes], manifest: Mapping[str, Any] | None = None
+    name: str,
+    version: str,
+    files: Mapping[str, bytes],
+    manifest: Mapping[str, Any] | None = None,
+    *,
+    ann_min_rows: int = DEFAULT_MIN_ROWS,
+    ann_probes: int = 16,
 ) -> TwoTowerIndex:
     """A :class:`TwoTowerIndex` from a ``two_tower`` artifact's files.
 
     Reads ``item_embeddings.npy`` / ``user_embeddings.npy`` (``allow_pickle=False``) and
-    ``items.json`` / ``users.json``; the towers are not needed to serve the matrices.
+    ``items.json`` / ``users.json``; the towers are not needed to serve the matrices. The
+    ANN indexes among ``files`` (:data:`~learnloop.recommender.ann.ANN_FILES`) are loaded when
+    they match the matrices; an index that does not leaves that search exact.
 
     Raises
     ------
@@ -495,6 +597,11 @@ def load_two_tower(
     tower = None
     if ITEM_TOWER_FILE in files:
         tower = ItemTower.from_artifact(files[ITEM_TOWER_FILE], manifest or {}, types)
+    ann = {}
+    if any(f in files for f in ANN_FILES):
+        ann = load_ann_files(
+            files, n_items=n, n_users=m, dim=int(item_matrix.shape[1]), n_probes=ann_probes
+        )
     return TwoTowerIndex(
         name,
         version,
@@ -505,19 +612,45 @@ def load_two_tower(
         users=pseudonyms,
         user_matrix=user_matrix,
         item_tower=tower,
+        ann=ann,
+        ann_min_rows=ann_min_rows,
     )
 
 
-def load_two_tower_artifact(loader: S3ArtifactLoader, ref: ProductionRef) -> TwoTowerIndex:
-    """Read the served files of ``ref`` from the bucket (sha256 verified) and load them.
+def load_two_tower_artifact(
+    loader: S3ArtifactLoader,
+    ref: ProductionRef,
+    *,
+    ann_min_rows: int = DEFAULT_MIN_ROWS,
+    ann_probes: int = 16,
+) -> TwoTowerIndex:
+    """Read the served files of ``ref`` from the bucket (sha256 verified) and load them; the
+    ANN indexes too when the version has them.
 
     Examples
     --------
     >>> load_two_tower_artifact(S3ArtifactLoader(tables, s3), ref).version  # doctest: +SKIP
     '20261120T093000Z'
     """
-    manifest, files = loader.read_artifact(ref, only=(*SERVED_FILES, ITEM_TOWER_FILE))
-    return load_two_tower(ref.name, ref.version, files, manifest)
+    manifest, files = loader.read_artifact(ref, only=SERVED_FILES, optional=(ITEM_TOWER_FILE,))
+    listed: Any = manifest.get("files")
+    listed = listed if isinstance(listed, Mapping) else {}
+    files = dict(files)
+    for name in ANN_FILES:
+        if name not in listed:
+            continue
+        try:  # an index serving cannot read (too large, corrupt) leaves its search exact
+            files.update(loader.read_artifact(ref, only=(name,))[1])
+        except ModelLoadError:
+            continue
+    return load_two_tower(
+        ref.name,
+        ref.version,
+        files,
+        manifest,
+        ann_min_rows=ann_min_rows,
+        ann_probes=ann_probes,
+    )
 
 
 def _norm(vector: np.ndarray) -> float:

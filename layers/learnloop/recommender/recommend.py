@@ -2,9 +2,12 @@
 ``/v1/items/{type}/{id}/similar``: answers from the production two-tower model.
 
 Recommendations for a user the model knows (by keyed pseudonym, contract A) are the items of
-highest dot product with their embedding. Whatever the user reacted to is excluded, read live
-from the reactions table (one Query on ``user_id``), so a like made after training is excluded
-too. A user the model was not trained on gets, in order of preference:
+highest dot product with their embedding. Every item the user interacted with is excluded
+(``recommend_exclude``: ``all``, the default, is their reactions and the items their events
+name; ``reactions`` is likes and dislikes only), read by key
+(:mod:`learnloop.recommender.history`: one Query per table, cached per container for
+``recommend_history_seconds``), so a like made after training is excluded too. A user the
+model was not trained on gets, in order of preference:
 
 ``history``
     the mean embedding of the items they reacted to since (when the model knows any of them);
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
 
     from learnloop.models.cache import VersionCache
     from learnloop.models.variants import AssignModel
+    from learnloop.recommender.history import HistoryCache, UserHistory
     from learnloop.recommender.index import TwoTowerIndex
     from learnloop.text.encoder import TextEncoder
 
@@ -86,10 +90,12 @@ class RecommendationsIn(_KnownContentType):
 
 
 class SimilarIn(_KnownContentType):
-    """The query of the ``/similar`` routes; ``content_type`` restricts similar items."""
+    """The query of the ``/similar`` routes; ``content_type`` restricts similar items, and
+    ``user_id`` leaves out the items that user interacted with."""
 
     k: K = 10
     content_type: Identifier | None = None
+    user_id: Identifier | None = None
 
 
 class SimilarUsersIn(Strict):
@@ -115,8 +121,9 @@ def recommend(
     consent: ConsentCache | None = None,
     decisions: DecisionLog | None = None,
     assign: AssignModel | None = None,
+    history: HistoryCache | None = None,
 ) -> dict[str, Any]:
-    """The ``k`` items to show ``user_id``, never one they already reacted to.
+    """The ``k`` items to show ``user_id``, never one they already interacted with.
 
     With ``assign`` (the API's running model experiments), a user in a variant that names a
     ``two_tower`` version is served that version; the reply and the log name the ``variant``.
@@ -141,6 +148,8 @@ def recommend(
         ``user_id`` (required), ``content_type``, ``k`` (1-100, default 10), ``seed``.
     consent : ConsentCache, optional
         The container's consent cache (``services.consent``); without one, consent is read.
+    history : HistoryCache, optional
+        The container's history cache (``services.user_history``); without one, it is read.
 
     Returns
     -------
@@ -168,7 +177,8 @@ def recommend(
     )
     assignment = assign(TWO_TOWER_MODEL, request.user_id) if assign is not None else None
     index = cache.get_version(TWO_TOWER_MODEL, assignment.version if assignment else None)
-    reacted, liked = _reacted(tables, request.user_id)
+    seen = _history(tables, request.user_id, history)
+    reacted, liked = seen.excluded(settings.recommend_exclude), seen.liked
     vector: np.ndarray | None = None
     strategy = TWO_TOWER_MODEL
     anonymous = bool(dropped_users(tables, [request.user_id], cache=consent))
@@ -302,8 +312,12 @@ def similar_items(
     query: Mapping[str, str] | None,
     *,
     text_encoders: VersionCache[TextEncoder] | None = None,
+    history: HistoryCache | None = None,
 ) -> dict[str, Any]:
     """The ``k`` items whose embeddings are most cosine-similar to this one's.
+
+    With ``user_id`` in the query, the items that user interacted with are left out (as
+    recommendations leave them out: ``recommend_exclude``).
 
     An item the model does not hold (published after training) is embedded from its text:
     the latest content snapshot its reactions carry (the reactions ``by_item`` index), run
@@ -331,7 +345,13 @@ def similar_items(
     request = validate(SimilarIn, dict(query or {}), context=context)
     index = cache.get(TWO_TOWER_MODEL)
     key = item_key(path.content_type, path.external_id)
-    found = index.similar_items(key, k=request.k, content_type=request.content_type)
+    exclude: frozenset[str] = frozenset()
+    if request.user_id is not None:
+        seen = _history(tables, request.user_id, history)
+        exclude = seen.excluded(tables.settings.recommend_exclude)
+    found = index.similar_items(
+        key, k=request.k, content_type=request.content_type, exclude=exclude
+    )
     reply: dict[str, Any] = {"model": index.name, "version": index.version, "item_key": key}
     if found is not None:
         reply["strategy"] = TWO_TOWER_MODEL
@@ -345,7 +365,7 @@ def similar_items(
             )
         vector, encoder = embedded
         found = index.similar_to_vector(
-            vector, k=request.k, content_type=request.content_type, exclude=(key,)
+            vector, k=request.k, content_type=request.content_type, exclude=exclude | {key}
         )
         reply.update(
             strategy="text", text_encoder={"model": encoder.name, "version": encoder.version}
@@ -404,16 +424,15 @@ def _embed_from_text(
     return vector, encoder
 
 
-def _reacted(tables: Tables, user_id: str) -> tuple[set[str], list[str]]:
-    """Every item key the user reacted to, and those they liked (one Query, keys only)."""
-    model = tables.reactions
-    reacted: set[str] = set()
-    liked: list[str] = []
-    for record in model.query(user_id, attributes_to_get=["item_key", "reaction"]):
-        reacted.add(record.item_key)
-        if record.reaction == "like":
-            liked.append(record.item_key)
-    return reacted, liked
+def _history(tables: Tables, user_id: str, cache: HistoryCache | None) -> UserHistory:
+    """The user's history, from the container's cache when there is one."""
+    if cache is not None:
+        return cache.get(user_id)
+    from learnloop.recommender.history import read_history
+
+    settings = tables.settings
+    events = settings.recommend_history_events if settings.recommend_exclude == "all" else 0
+    return read_history(tables, user_id, events=events)
 
 
 def _items(index: TwoTowerIndex, found: list[tuple[int, float]]) -> list[dict[str, Any]]:

@@ -13,7 +13,9 @@ Examples
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from learnloop.clock import as_utc
 
@@ -36,3 +38,28 @@ def day_partitions(day: date, *, shards: int) -> list[str]:
 def item_key(content_type: str, external_id: str) -> str:
     """The reactions range key of one piece of content."""
     return f"{content_type}#{external_id}"
+
+
+def item_key_of(properties: Mapping[str, Any], content_types: Sequence[str]) -> str | None:
+    """The item an event's properties name, as ``{content_type}#{external_id}``, if any.
+
+    ``content_type`` + ``external_id``, an ``item_key`` of a known content type, or an
+    ``insight_id`` (an ``ai_insight`` item) name an item.
+
+    Examples
+    --------
+    >>> item_key_of({"content_type": "coin", "external_id": "BTC"}, ("coin",))
+    'coin#BTC'
+    >>> item_key_of({"content_type": "car", "external_id": "x"}, ("coin",)) is None
+    True
+    """
+    content_type, external_id = properties.get("content_type"), properties.get("external_id")
+    if isinstance(content_type, str) and isinstance(external_id, str):
+        return f"{content_type}#{external_id}" if content_type in content_types else None
+    key = properties.get("item_key")
+    if isinstance(key, str) and key.partition("#")[0] in content_types and "#" in key:
+        return key
+    insight_id = properties.get("insight_id")
+    if isinstance(insight_id, str) and "ai_insight" in content_types:
+        return f"ai_insight#{insight_id}"
+    return None

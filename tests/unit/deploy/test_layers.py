@@ -32,7 +32,7 @@ def test_layers_come_from_pyproject_and_keep_heavy_libraries_apart() -> None:
     assert list(specs) == ["ingest", "inference", "learn"]
     assert {"pynamodb", "pydantic"} <= _names(specs["ingest"])
     assert _names(specs["ingest"]).isdisjoint({"numpy", "onnxruntime", "chalice"})
-    assert {"numpy", "onnxruntime", "tokenizers"} <= _names(specs["inference"])
+    assert {"numpy", "onnxruntime", "tokenizers", "faiss-cpu"} <= _names(specs["inference"])
     assert {"scikit-learn", "skl2onnx"} <= _names(specs["learn"])
     every = set().union(*(_names(s) for s in specs.values()))
     assert every.isdisjoint({"torch", "sentence-transformers", "learnloop"})
@@ -165,3 +165,23 @@ def test_each_built_layer_ships_runtime_code_only(tmp_path: Path) -> None:
                     assert node.module.split(".")[0] not in ours, (path, node.module)
                 elif isinstance(node, ast.Import):
                     assert all(a.name.split(".")[0] not in ours for a in node.names), path
+
+
+def test_prune_drops_faiss_avx512_builds_and_keeps_the_others(tmp_path: Path) -> None:
+    from learnloop_tools.deploy.layers import prune
+
+    faiss = tmp_path / "faiss"
+    faiss.mkdir()
+    names = [
+        "_swigfaiss.cpython-311-x86_64-linux-gnu.so",
+        "_swigfaiss_avx2.cpython-311-x86_64-linux-gnu.so",
+        "_swigfaiss_avx512.cpython-311-x86_64-linux-gnu.so",
+        "swigfaiss.py",
+        "swigfaiss_avx2.py",
+        "swigfaiss_avx512.py",
+        "loader.py",
+    ]
+    for name in names:
+        (faiss / name).write_bytes(b"x")
+    prune(tmp_path)
+    assert sorted(p.name for p in faiss.iterdir()) == sorted(n for n in names if "avx512" not in n)
