@@ -131,6 +131,32 @@ def put_content(call: Call, decision_id: str) -> dict[str, Any]:
 
 @api.route(
     "POST",
+    "/v1/reactions/batch",
+    scope=Scope.INGEST,
+    summary="A batch of 1-500 reactions (all valid or none stored; idempotent)",
+    tag="ingest",
+    body="learnloop.ingest.schemas:ReactionBatchIn",
+    accepted=True,
+)
+def post_reactions_batch(call: Call) -> Response:
+    result = ingest.ingest_reactions(call.tables, call.json(), consent=call.services.consent)
+    return json_response(result.to_body(), result.status)
+
+
+@api.route(
+    "POST",
+    "/v1/content/batch",
+    scope=Scope.INGEST,
+    summary="Metadata of 1-500 published decisions (all valid or none stored; idempotent)",
+    tag="ingest",
+    body="learnloop.ingest.schemas:ContentBatchIn",
+)
+def post_content_batch(call: Call) -> dict[str, Any]:
+    return ingest.ingest_content(call.tables, call.json())
+
+
+@api.route(
+    "POST",
     "/v1/outcomes",
     scope=Scope.INGEST,
     summary="One outcome or a batch of outcomes",

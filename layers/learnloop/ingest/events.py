@@ -18,6 +18,7 @@ from learnloop.clock import iso, utcnow
 from learnloop.ingest.event_types import properties_model
 from learnloop.ingest.schemas import EventIn
 from learnloop.observability import metrics
+from learnloop.quality import Row, content_digest, record_rows
 from learnloop.store.keys import day_shard
 from learnloop.store.records import Event
 from learnloop.store.tables import Tables
@@ -180,6 +181,18 @@ def ingest_events(
         record = _to_record(tables, event, received_at=now)
         records.setdefault((record.user_id, record.event_id), record)
     in_batch_duplicates = len(events) - len(records)
+    # Counted in their user-minutes (one UpdateItem per user-minute): a flood is stored flagged.
+    flags = record_rows(
+        tables,
+        "events",
+        [
+            Row(r.user_id, r.occurred_at, r.event_id, content_digest(r.type, r.properties))
+            for r in records.values()
+        ],
+        now=now,
+    )
+    for key, record in records.items():
+        record.quality = flags.get(key)
     stored = _stored_event_ids(tables, list(records))
     new = [record for key, record in records.items() if key not in stored]
     raced = store_exactly_once(tables, new)
