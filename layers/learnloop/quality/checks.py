@@ -30,7 +30,7 @@ Examples
 >>> judge([f"2026-11-20T10:00:{s:02d}.000000Z|-|r{s}" for s in range(4)], limits)
 ('burst',)
 >>> judge([f"2026-11-20T10:00:00.000000Z|d1|e{i}" for i in range(3)], limits)
-('burst', 'same_instant', 'duplicate_content')
+('same_instant', 'duplicate_content')
 """
 
 from __future__ import annotations
