@@ -109,35 +109,43 @@ def parse_event_batch(
     events: list[EventIn] = []
     context = {"now": now, "max_age_days": max_age_days}
     for index, item in enumerate(raw):
-        prefix: tuple[int | str, ...] = ("events", index)
-        try:
-            event = EventIn.model_validate(item, context=context)
-        except pydantic.ValidationError as exc:
-            details.extend(error_details(exc, prefix))
-            continue
-        try:
-            model = properties_model(event.type)
-        except KeyError:
-            details.append(
-                {
-                    "field": f"events[{index}].type",
-                    "index": index,
-                    "message": f"unknown event type {event.type!r}; custom types need a "
-                    "namespace, e.g. 'myapp.checkout_started'",
-                    "type": "unknown_event_type",
-                }
-            )
-            continue
-        if model is not None:
-            try:
-                model.model_validate(event.properties)
-            except pydantic.ValidationError as exc:
-                details.extend(error_details(exc, (*prefix, "properties")))
-                continue
-        events.append(event)
+        event, problems = validate_event(item, index, context=context)
+        details.extend(problems)
+        if event is not None:
+            events.append(event)
     if details:
         raise invalid(details)
     return events
+
+
+def validate_event(
+    item: Any, index: int, *, context: dict[str, Any]
+) -> tuple[EventIn | None, list[dict[str, Any]]]:
+    """One event of a batch (or an import's line ``index``): the event, or the 422 details
+    naming its bad fields (``events[3].properties.price``); the type's properties checked."""
+    prefix: tuple[int | str, ...] = ("events", index)
+    try:
+        event = EventIn.model_validate(item, context=context)
+    except pydantic.ValidationError as exc:
+        return None, error_details(exc, prefix)
+    try:
+        model = properties_model(event.type)
+    except KeyError:
+        return None, [
+            {
+                "field": f"events[{index}].type",
+                "index": index,
+                "message": f"unknown event type {event.type!r}; custom types need a "
+                "namespace, e.g. 'myapp.checkout_started'",
+                "type": "unknown_event_type",
+            }
+        ]
+    if model is not None:
+        try:
+            model.model_validate(event.properties)
+        except pydantic.ValidationError as exc:
+            return None, error_details(exc, (*prefix, "properties"))
+    return event, []
 
 
 def ingest_events(
@@ -310,4 +318,5 @@ __all__ = [
     "ingest_events",
     "parse_event_batch",
     "store_exactly_once",
+    "validate_event",
 ]
