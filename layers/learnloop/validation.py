@@ -256,10 +256,21 @@ def loads_storable(text: str) -> Any:
     ...     exc.details[0]["field"]
     'p.x'
     """
+    found: list[_Unstorable] = []
+
+    def noted(value: Any) -> Any:
+        if isinstance(value, _Unstorable):
+            found.append(value)
+        return value
+
     parsed = json.loads(
-        text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_Unstorable
+        text,
+        parse_int=lambda literal: noted(_parse_int(literal)),
+        parse_float=lambda literal: noted(_parse_float(literal)),
+        parse_constant=lambda literal: noted(_Unstorable(literal)),
     )
-    bad = list(_unstorable_paths(parsed, ()))
+    # Walking the parsed value to name the fields costs more than parsing: only when needed.
+    bad = list(_unstorable_paths(parsed, ())) if found else []
     if bad:
         raise invalid(
             [
