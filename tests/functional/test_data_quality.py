@@ -55,6 +55,8 @@ def test_one_accounts_60_rapid_coin_likes_count_nowhere(
     assert quality["rows"] == 66 and quality["flagged_rows"] == 60
     assert quality["flagged_users"] == 1 and quality["by_reason"] == {"burst": 60}
     assert quality["completeness"] == round(6 / 66, 6)
+    totals = json.loads(stats.body)["totals"]["data_quality"]
+    assert (totals["flagged_rows"], totals["flagged_user_days"]) == (60, 1)
 
     files, _ = build_day_files(tables, DAY, excluded=set())
     users = {json.loads(line)["user"] for line in files[REACTIONS_FILE].decode().splitlines()}
