@@ -15,8 +15,9 @@ Implausible times (older than ``LEARNLOOP_MAX_EVENT_AGE_DAYS`` or a day ahead) a
 with a 422 before this (``learnloop.validation.plausible_time``).
 
 The write path stays cheap: each write adds its rows' entries (``instant|digest|row id``) to
-one counter item per user-minute (an ``ingest_marks`` string set, ``ADD`` returning the set:
-one UpdateItem per user-minute a request touches, never a scan or a query). A set, not a
+one counter item per user-minute (an ``ingest_marks`` string set, ``ADD``): a single PUT makes
+one UpdateItem returning the set; a batch one transaction and one consistent BatchGetItem per
+100 user-minutes it touches; never a scan or a query. A set, not a
 number, so a redelivered row counts once and a re-run judges the same. Once a minute is
 flagged, every row of it carries ``quality`` (the ones written before the threshold was
 crossed are flagged then), so readers simply skip rows with ``quality`` set. The set stops
@@ -43,8 +44,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
+from pynamodb.transactions import TransactWrite
 
 from learnloop.clock import iso, utcnow
 from learnloop.exceptions import StoreError
@@ -175,8 +177,10 @@ def record_rows(
 ) -> dict[tuple[str, str], str]:
     """Count ``rows`` in their user-minutes' counters and judge each minute (the live path).
 
-    One UpdateItem per user-minute; a minute that becomes flagged here also gets its rows
-    stored before (``flag_earlier``) flagged, once.
+    One user-minute (a single PUT): one UpdateItem that returns the set. Several (a batch):
+    one TransactWriteItems of their ``ADD`` actions per 100 minutes, then one consistent
+    BatchGetItem per 100 to read the sets back; never one request per minute. A minute that
+    becomes flagged here also gets its rows stored before flagged, once.
 
     Returns
     -------
@@ -185,33 +189,106 @@ def record_rows(
     """
     now = now or utcnow()
     limits = Limits.of(kind, tables.settings)
-    marks = tables.ingest_marks
     minutes: defaultdict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in rows:
         minutes[(row.user_id, row.minute)].append(row)
+    if not minutes:
+        return {}
+    if len(minutes) == 1:
+        counted = _count_one(tables, kind, *next(iter(minutes.items())), now=now)
+    else:
+        counted = _count_many(tables, kind, minutes, now=now)
+    marks = tables.ingest_marks
     flagged: dict[tuple[str, str], str] = {}
-    for (user_id, minute), group in minutes.items():
-        counter = marks(user_id, f"rate#{kind}#{minute}")
-        entries = {row.entry for row in group}
-        try:
-            counter.update(
-                actions=[marks.rows.add(entries), marks.expires_at.set(now + COUNTER_TTL)],
-                condition=marks.rows.does_not_exist() | (size(marks.rows) < MAX_ENTRIES),
-            )
-            reasons = judge(counter.rows or (), limits)
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise StoreError(f"could not count the rows: {exc.cause_response_message}") from exc
-            counter.refresh()
-            reasons = tuple(dict.fromkeys(("burst", *judge(counter.rows or (), limits))))
+    for key, (counter, full) in counted.items():
+        reasons = judge(counter.rows or (), limits)
+        if full:
+            reasons = tuple(dict.fromkeys(("burst", *reasons)))
         if not reasons:
             continue
         reason = ",".join(reasons)
+        group = minutes[key]
         flagged.update({(row.user_id, row.row_id): reason for row in group})
         if counter.ref != reason:
-            _flag_earlier(tables, kind, user_id, counter.rows or set(), reason, exclude=entries)
+            entries = {row.entry for row in group}
+            _flag_earlier(tables, kind, key[0], counter.rows or set(), reason, exclude=entries)
             counter.update(actions=[marks.ref.set(reason)])
     return flagged
+
+
+#: TransactWriteItems takes 100 actions.
+_TRANSACTION_LIMIT = 100
+
+Counted = dict[tuple[str, str], tuple[Any, bool]]
+
+
+def _count_one(
+    tables: Tables, kind: str, key: tuple[str, str], group: list[Row], *, now: datetime
+) -> Counted:
+    """One minute's ``ADD`` returning the set: ``{key: (counter, full)}``."""
+    marks = tables.ingest_marks
+    counter = marks(key[0], f"rate#{kind}#{key[1]}")
+    try:
+        counter.update(
+            actions=[
+                marks.rows.add({row.entry for row in group}),
+                marks.expires_at.set(now + COUNTER_TTL),
+            ],
+            condition=marks.rows.does_not_exist() | (size(marks.rows) < MAX_ENTRIES),
+        )
+        return {key: (counter, False)}
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise StoreError(f"could not count the rows: {exc.cause_response_message}") from exc
+    counter.refresh()  # full: nothing added
+    return {key: (counter, True)}
+
+
+def _count_many(
+    tables: Tables, kind: str, minutes: Mapping[tuple[str, str], list[Row]], *, now: datetime
+) -> Counted:
+    """Every minute's ``ADD`` in transactions, then the sets read back (consistently)."""
+    marks = tables.ingest_marks
+    connection = marks._get_connection().connection  # the stage's shared client
+    keys = list(minutes)
+    full: set[tuple[str, str]] = set()
+    for start in range(0, len(keys), _TRANSACTION_LIMIT):
+        chunk = keys[start : start + _TRANSACTION_LIMIT]
+        while chunk:
+            try:
+                with TransactWrite(connection=connection) as transaction:
+                    for user_id, minute in chunk:
+                        transaction.update(
+                            marks(user_id, f"rate#{kind}#{minute}"),
+                            actions=[
+                                marks.rows.add({row.entry for row in minutes[(user_id, minute)]}),
+                                marks.expires_at.set(now + COUNTER_TTL),
+                            ],
+                            condition=marks.rows.does_not_exist()
+                            | (size(marks.rows) < MAX_ENTRIES),
+                        )
+            except TransactWriteError as exc:
+                # A full set fails its condition and cancels the rest: count those again.
+                failed = {
+                    chunk[index]
+                    for index, reason in enumerate(exc.cancellation_reasons)
+                    if reason is not None and reason.code == "ConditionalCheckFailed"
+                }
+                if not failed:
+                    raise StoreError(
+                        f"could not count the rows: {exc.cause_response_message}"
+                    ) from exc
+                full |= failed
+                chunk = [key for key in chunk if key not in failed]
+                continue
+            break
+    counted: Counted = {}
+    for start in range(0, len(keys), _TRANSACTION_LIMIT):
+        wanted = [(u, f"rate#{kind}#{m}") for u, m in keys[start : start + _TRANSACTION_LIMIT]]
+        for counter in marks.batch_get(wanted, consistent_read=True):
+            key = (counter.user_id, counter.mark.removeprefix(f"rate#{kind}#"))
+            counted[key] = (counter, key in full)
+    return counted
 
 
 def _flag_earlier(
