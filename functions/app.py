@@ -28,6 +28,7 @@ from learnloop.api.auth import Scope
 from learnloop.bandits.posteriors import bandit_posteriors
 from learnloop.decisions.feedback import put_feedback
 from learnloop.drift.alerts import latest_alerts
+from learnloop.jobs.imports import IMPORT_CREATED_PATTERN
 from learnloop.journal import predict as journal_models
 from learnloop.journal.events import ingest_journal_events
 from learnloop.journal.occurrences import put_occurrence, user_patterns
@@ -131,6 +132,32 @@ def post_events(call: Call) -> Response:
 )
 def put_content(call: Call, decision_id: str) -> dict[str, Any]:
     return ingest.put_content(call.tables, decision_id, call.json())
+
+
+@api.route(
+    "POST",
+    "/v1/reactions/batch",
+    scope=Scope.INGEST,
+    summary="A batch of 1-500 reactions (all valid or none stored; idempotent)",
+    tag="ingest",
+    body="learnloop.ingest.schemas:ReactionBatchIn",
+    accepted=True,
+)
+def post_reactions_batch(call: Call) -> Response:
+    result = ingest.ingest_reactions(call.tables, call.json(), consent=call.services.consent)
+    return json_response(result.to_body(), result.status)
+
+
+@api.route(
+    "POST",
+    "/v1/content/batch",
+    scope=Scope.INGEST,
+    summary="Metadata of 1-500 published decisions (all valid or none stored; idempotent)",
+    tag="ingest",
+    body="learnloop.ingest.schemas:ContentBatchIn",
+)
+def post_content_batch(call: Call) -> dict[str, Any]:
+    return ingest.ingest_content(call.tables, call.json())
 
 
 @api.route(
@@ -1081,6 +1108,14 @@ def get_journal_insight_quality(call: Call, user_id: str) -> dict[str, Any]:
 @app.on_cw_event(models.MODEL_DROPPED_PATTERN, name="on_model_dropped")
 def on_model_dropped(event: CloudWatchEvent) -> list[dict[str, Any]]:
     return jobs.model_dropped(event.to_dict(), api.services().tables)
+
+
+@app.on_cw_event(IMPORT_CREATED_PATTERN, name="on_import")
+def on_import(event: CloudWatchEvent) -> dict[str, Any]:
+    # An object landed under imports/{kind}/: import it (idempotent under redelivery).
+    from learnloop.jobs.imports import on_import_created
+
+    return on_import_created(event.to_dict(), api.services().tables)
 
 
 @app.lambda_function(name="on_decision_logs")

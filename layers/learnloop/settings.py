@@ -357,6 +357,15 @@ class Settings:
     recommend_ann_min_rows: int = 50_000
     #: Inverted lists searched per query (faiss ``nprobe``): more recall, more time.
     recommend_ann_probes: int = 16
+    # --- data quality (see learnloop.quality): a user-minute past one of these is flagged ---
+    #: Distinct reactions one user may make in one minute (by when they reacted).
+    quality_max_reactions_per_minute: int = 20
+    #: Distinct events one user may send in one minute (by when they occurred).
+    quality_max_events_per_minute: int = 120
+    #: Rows of one user stamped with the very same instant (to the microsecond).
+    quality_max_same_instant: int = 20
+    #: Events of one user in one minute with the same type and properties under other ids.
+    quality_max_duplicates_per_minute: int = 20
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -477,6 +486,16 @@ class Settings:
             ),
             recommend_ann_min_rows=_int(env, "LEARNLOOP_RECOMMEND_ANN_MIN_ROWS", 50_000, minimum=1),
             recommend_ann_probes=_int(env, "LEARNLOOP_RECOMMEND_ANN_PROBES", 16, minimum=1),
+            quality_max_reactions_per_minute=_int(
+                env, "LEARNLOOP_QUALITY_MAX_REACTIONS_PER_MINUTE", 20, minimum=1
+            ),
+            quality_max_events_per_minute=_int(
+                env, "LEARNLOOP_QUALITY_MAX_EVENTS_PER_MINUTE", 120, minimum=1
+            ),
+            quality_max_same_instant=_int(env, "LEARNLOOP_QUALITY_MAX_SAME_INSTANT", 20, minimum=1),
+            quality_max_duplicates_per_minute=_int(
+                env, "LEARNLOOP_QUALITY_MAX_DUPLICATES_PER_MINUTE", 20, minimum=1
+            ),
             extra={k: v for k, v in env.items() if k.startswith("LEARNLOOP_")},
         )
 

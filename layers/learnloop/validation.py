@@ -17,7 +17,9 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -174,3 +176,106 @@ def invalid(details: list[dict[str, Any]]) -> ValidationError:
     fields = ", ".join(dict.fromkeys(d["field"] for d in details[:5]))
     more = f" and {len(details) - 5} more" if len(details) > 5 else ""
     return ValidationError(f"invalid fields: {fields}{more}", details=details)
+
+
+#: DynamoDB numbers keep 38 significant digits; a longer integer would be rounded or refused
+#: on write, and past 4,300 digits Python's own ``int()`` refuses it (a ``ValueError``).
+MAX_INTEGER_DIGITS = 38
+#: DynamoDB stores magnitudes under 1e126: a larger number is refused at the door (its write
+#: would fail). One too small to store (under 1e-130) is zero for every purpose here, and is
+#: read as zero in any field (:func:`learnloop.validation.storable`), as typed scores were.
+MAX_MAGNITUDE = 1e126
+
+
+class _Unstorable:
+    """A number JSON can carry but we cannot store faithfully: NaN, ±Infinity, 1e400, 10**50.
+
+    The parser keeps it in place so the 422 can name the field it sits in.
+    """
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+    @property
+    def message(self) -> str:
+        shown = self.literal if len(self.literal) <= 20 else f"{self.literal[:12]}... "
+        return (
+            f"must be a finite number of at most {MAX_INTEGER_DIGITS} digits and of magnitude "
+            f"under {MAX_MAGNITUDE:g}, got {shown}"
+            if self.literal not in ("NaN", "Infinity", "-Infinity")
+            else f"must be a finite number, got {self.literal}"
+        )
+
+
+def _parse_int(literal: str) -> int | _Unstorable:
+    digits = len(literal) - literal.startswith("-")
+    return _Unstorable(literal) if digits > MAX_INTEGER_DIGITS else int(literal)
+
+
+def _parse_float(literal: str) -> float | _Unstorable:
+    value = float(literal)  # never raises: an overlong exponent is inf or 0.0
+    if not math.isfinite(value) or abs(value) >= MAX_MAGNITUDE:
+        return _Unstorable(literal)
+    return storable(value)
+
+
+def _unstorable_paths(
+    value: Any, loc: tuple[int | str, ...]
+) -> Iterator[tuple[tuple[int | str, ...], _Unstorable]]:
+    if isinstance(value, _Unstorable):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _unstorable_paths(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unstorable_paths(item, (*loc, index))
+
+
+def loads_storable(text: str) -> Any:
+    """``text`` parsed as JSON, refusing numbers DynamoDB cannot store faithfully.
+
+    What every route's body and every imported line go through: NaN, ±Infinity, integers
+    over 38 digits and magnitudes of 1e126 or more are a 422 naming their field; numbers too
+    small to store read as zero.
+
+    Raises
+    ------
+    json.JSONDecodeError
+        ``text`` is not JSON.
+    ValidationError
+        Naming every unstorable number's field.
+
+    Examples
+    --------
+    >>> loads_storable('{"a": 1.5, "b": 1e-200}')
+    {'a': 1.5, 'b': 0.0}
+    >>> try:
+    ...     loads_storable('{"p": {"x": NaN}}')
+    ... except ValidationError as exc:
+    ...     exc.details[0]["field"]
+    'p.x'
+    """
+    found: list[_Unstorable] = []
+
+    def noted(value: Any) -> Any:
+        if isinstance(value, _Unstorable):
+            found.append(value)
+        return value
+
+    parsed = json.loads(
+        text,
+        parse_int=lambda literal: noted(_parse_int(literal)),
+        parse_float=lambda literal: noted(_parse_float(literal)),
+        parse_constant=lambda literal: noted(_Unstorable(literal)),
+    )
+    # Walking the parsed value to name the fields costs more than parsing: only when needed.
+    bad = list(_unstorable_paths(parsed, ())) if found else []
+    if bad:
+        raise invalid(
+            [
+                {"field": field_path(loc), "message": value.message, "type": "number_range"}
+                for loc, value in bad
+            ]
+        )
+    return parsed

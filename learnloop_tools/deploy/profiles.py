@@ -104,6 +104,14 @@ PROFILES: dict[str, Profile] = {
     "on_decision_logs": Profile(
         layers=("ingest",), needs_secret=False, tables=("decisions", "users")
     ),
+    # Bulk import of an object under imports/{kind}/ (an S3 event): reads it, writes the
+    # rows through ingest's writers and its report under import-reports/. No numpy, no secret.
+    "on_import": Profile(
+        layers=("ingest",),
+        s3_read=("imports/",),
+        s3_write=("import-reports/",),
+        needs_secret=False,
+    ),
     # Contract B: pseudonymized JSON Lines under exports/ (no numpy).
     "export_training_data": Profile(
         layers=("ingest",), dynamodb_scan=True, s3_read=("exports/",), s3_write=("exports/",)

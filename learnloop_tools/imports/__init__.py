@@ -8,10 +8,18 @@ outcomes, registers its own parse-and-write pair and reuses :func:`read_source` 
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from learnloop_tools.imports.candles import import_candles
+from learnloop_tools.imports.rows import KINDS, import_file
 from learnloop_tools.imports.source import read_source, write_in_batches
 
-#: Kind → importer (``importer(source, tables, *, progress=..., **options) -> report``).
-IMPORTERS = {"candles": import_candles}
+#: Kind → importer (``importer(source, tables, *, progress=..., **options) -> report``); the
+#: app's own rows (reactions, events, content, outcomes, insights) share one, :func:`import_file`.
+IMPORTERS: dict[str, Any] = {
+    "candles": import_candles,
+    **{kind: functools.partial(import_file, kind) for kind in KINDS},
+}
 
-__all__ = ["IMPORTERS", "import_candles", "read_source", "write_in_batches"]
+__all__ = ["IMPORTERS", "KINDS", "import_candles", "import_file", "read_source", "write_in_batches"]

@@ -299,9 +299,10 @@ def install_cheap_transaction_backups() -> None:
     Moto backs up a transaction by deep-copying the whole table once per action (100 copies
     of the events table for a 50-event transaction: seconds per request on a stage of a few
     thousand events, and read timeouts). Within a transaction the backup is now made once per
-    table (moto takes them all before applying anything): the table with its item dicts
-    copied (pointers only) and the touched partitions deep-copied. A rollback restores
-    exactly as before, since an action changes only its own item. Other
+    table (moto takes them all before applying anything): the table's partitions shared, the
+    touched partitions' dicts copied (pointers only) and only the touched items deep-copied.
+    A rollback restores exactly as before, since an action changes only its own item (and
+    writes are serialised: nothing else changes the shared partitions meanwhile). Other
     deep copies of a table (backups) are unchanged. Idempotent.
     """
     try:
@@ -315,14 +316,18 @@ def install_cheap_transaction_backups() -> None:
     original = DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
-        touched: dict[str, set[Any]] = {}
+        # Table name → hash key → the range keys the transaction touches (None: no range).
+        touched: dict[str, dict[Any, set[Any]]] = {}
         for item in transact_items:
             _, op = next(iter(item.items()))
             table = self.tables.get(op.get("TableName"))
             key = op.get("Key") or op.get("Item") or {}
             if table is not None and table.hash_key_attr in key:
-                hashes = touched.setdefault(table.name, set())
-                hashes.add(DynamoType(key[table.hash_key_attr]))
+                ranges = touched.setdefault(table.name, {}).setdefault(
+                    DynamoType(key[table.hash_key_attr]), set()
+                )
+                range_attr = table.range_key_attr
+                ranges.add(DynamoType(key[range_attr]) if range_attr in key else None)
         _touched.tables = touched
         _touched.backups = {}
         try:
@@ -343,12 +348,24 @@ def install_cheap_transaction_backups() -> None:
                 setattr(new, name, copy.deepcopy(value, memo))
             return new
         new.__dict__.update(self.__dict__)
+        # Untouched partitions are shared (one C-level dict copy, whatever the table holds);
+        # a touched partition is a new dict sharing its untouched items, and only the items
+        # the transaction names are deep-copied: the cost is what it touches, not what the
+        # user's partition has accumulated (it was O(history) per write before).
         items = type(self.items)(dict) if isinstance(self.items, defaultdict) else {}
-        for hash_value, partition in self.items.items():
-            if hash_value in hashes:
+        items.update(self.items)
+        for hash_value, ranges in hashes.items():
+            partition = self.items.get(hash_value)
+            if partition is None:
+                continue
+            if not isinstance(partition, dict):  # a hash-only table: the item itself
                 items[hash_value] = copy.deepcopy(partition)
-            else:
-                items[hash_value] = dict(partition) if isinstance(partition, dict) else partition
+                continue
+            copied = dict(partition)
+            for range_value in ranges:
+                if range_value in partition:
+                    copied[range_value] = copy.deepcopy(partition[range_value])
+            items[hash_value] = copied
         new.items = items
         if backups is not None:
             backups[self.name] = new

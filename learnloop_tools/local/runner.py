@@ -423,7 +423,8 @@ class Runner:
             s3_client(self.settings),
             self.settings.bucket,
             app_event_handlers(self.app_module),
-            prefix="models/",
+            # Model drops (registration) and bulk imports (the on_import function).
+            prefix=("models/", "imports/"),
             region=self.settings.region,
             interval=self.bucket_poll_seconds,
         )

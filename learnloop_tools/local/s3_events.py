@@ -114,7 +114,7 @@ class BucketWatcher:
     handlers
         ``(name, pattern, call)`` as from :func:`app_event_handlers`.
     prefix
-        Only keys under it are watched.
+        Only keys under it (or under one of them) are watched.
     interval
         Seconds between polls of the background thread.
     """
@@ -125,7 +125,7 @@ class BucketWatcher:
         bucket: str,
         handlers: list[tuple[str, dict[str, Any], Handler]],
         *,
-        prefix: str = "",
+        prefix: str | tuple[str, ...] = "",
         region: str = "us-east-1",
         interval: float = 2.0,
     ) -> None:
@@ -145,7 +145,13 @@ class BucketWatcher:
         with self._lock:
             delivered = []
             paginator = self.s3.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            prefixes = (self.prefix,) if isinstance(self.prefix, str) else self.prefix
+            pages = (
+                page
+                for prefix in prefixes
+                for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+            )
+            for page in pages:
                 for obj in page.get("Contents", []):
                     identity = (obj["Key"], obj.get("ETag", ""))
                     if identity in self._seen:

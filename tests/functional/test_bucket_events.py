@@ -54,3 +54,33 @@ def test_patterns_match_like_eventbridge() -> None:
     assert not matches(PATTERN, {**event, "source": "aws.ec2"})
     assert not matches(PATTERN, {**event, "detail": {"object": {"key": "models/a/1/model.onnx"}}})
     assert matches({"detail": {"object": {"key": [{"prefix": "models/"}]}}}, event)
+
+
+def test_an_import_dropped_on_the_local_bucket_is_imported(tables: Any, s3: Any) -> None:
+    import json
+
+    from learnloop.jobs.imports import IMPORT_CREATED_PATTERN, on_import_created
+
+    bucket = tables.settings.bucket
+    reports: list[Any] = []
+    handlers = [
+        (
+            "on_import",
+            IMPORT_CREATED_PATTERN,
+            lambda e: reports.append(on_import_created(e, tables)),
+        )
+    ]
+    # The runner's two prefixes: model drops and imports.
+    watcher = BucketWatcher(s3, bucket, handlers, prefix=("models/", "imports/"))
+    row = {
+        "user_id": "u1",
+        "content_type": "coin",
+        "external_id": "BTC",
+        "reaction": "like",
+        "occurred_at": "2026-11-19T10:00:00Z",
+    }
+    s3.put_object(Bucket=bucket, Key="imports/reactions/a.jsonl", Body=json.dumps(row).encode())
+    assert watcher.poll() == ["imports/reactions/a.jsonl"]
+    assert reports[0]["stored"]["accepted"] == 1
+    assert tables.reactions.get("u1", "coin#BTC").reaction == "like"
+    assert watcher.poll() == []  # its report lands outside imports/: no second event

@@ -94,6 +94,16 @@ def test_oversized_non_utf8_and_deeply_nested_bodies(
         ),
         ("/v1/outcomes", "outcomes", {"decision_id": "d1", "impressions": 10}),
         (
+            "/v1/reactions/batch",
+            "reactions",
+            {"user_id": "u1", "content_type": "meme", "external_id": "m1", "reaction": "like"},
+        ),
+        (
+            "/v1/content/batch",
+            "content",
+            {"decision_id": "d1", "posted_at": "2026-11-20T10:00:00Z"},
+        ),
+        (
             "/v1/predict/engagement",
             "rows",
             {"quality_score": 0.5, "posted_hour": 9, "length": "short"},
@@ -113,7 +123,8 @@ def test_oversized_non_utf8_and_deeply_nested_bodies(
 def test_huge_batches_are_refused_before_anything_is_stored(
     client: Any, keys: dict[str, str], tables: Any, path: str, field: str, item: dict[str, Any]
 ) -> None:
-    limit = 500 if path in ("/v1/events", "/v1/outcomes") else 1000
+    batches = ("/v1/events", "/v1/outcomes", "/v1/reactions/batch", "/v1/content/batch")
+    limit = 500 if path in batches else 1000
     over = call(client, "POST", path, key=keys["admin"], body={field: [item] * (limit + 1)})
     assert over.status_code == 422, over.body
     assert field in {d["field"] for d in error_of(over)["details"]}
@@ -123,6 +134,7 @@ def test_huge_batches_are_refused_before_anything_is_stored(
     assert call(client, "POST", path, key=keys["admin"], raw=huge).status_code == 413
     assert list(tables.events.scan()) == [] and list(tables.outcomes.scan()) == []
     assert list(tables.candles.scan()) == []
+    assert list(tables.reactions.scan()) == [] and list(tables.content.scan()) == []
 
 
 ODD_IDS = [

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
-import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +35,7 @@ from learnloop.observability import logger
 from learnloop.settings import Settings
 from learnloop.store.faults import RETRY_AFTER_SECONDS, is_store_fault
 from learnloop.store.tables import Tables
-from learnloop.validation import field_path, invalid, storable
+from learnloop.validation import loads_storable
 
 #: Deeper JSON than this is refused before parsing (a cheap guard against stack exhaustion).
 MAX_JSON_DEPTH = 64
@@ -88,77 +87,12 @@ class Call:
         if _nesting_depth(text) > MAX_JSON_DEPTH:
             raise BadRequestError(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
         try:
-            parsed = json.loads(
-                text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_Unstorable
-            )
+            return loads_storable(text)
         except json.JSONDecodeError as exc:
             raise BadRequestError(
                 f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} "
                 f"column {exc.colno}"
             ) from None
-        bad = list(_unstorable_paths(parsed, ()))
-        if bad:
-            raise invalid(
-                [
-                    {"field": field_path(loc), "message": value.message, "type": "number_range"}
-                    for loc, value in bad
-                ]
-            )
-        return parsed
-
-
-#: DynamoDB numbers keep 38 significant digits; a longer integer would be rounded or refused
-#: on write, and past 4,300 digits Python's own ``int()`` refuses it (a ``ValueError``).
-MAX_INTEGER_DIGITS = 38
-#: DynamoDB stores magnitudes under 1e126: a larger number is refused at the door (its write
-#: would fail). One too small to store (under 1e-130) is zero for every purpose here, and is
-#: read as zero in any field (:func:`learnloop.validation.storable`), as typed scores were.
-MAX_MAGNITUDE = 1e126
-
-
-class _Unstorable:
-    """A number JSON can carry but we cannot store faithfully: NaN, ±Infinity, 1e400, 10**50.
-
-    The parser keeps it in place so the 422 can name the field it sits in.
-    """
-
-    def __init__(self, literal: str) -> None:
-        self.literal = literal
-
-    @property
-    def message(self) -> str:
-        shown = self.literal if len(self.literal) <= 20 else f"{self.literal[:12]}... "
-        return (
-            f"must be a finite number of at most {MAX_INTEGER_DIGITS} digits and of magnitude "
-            f"under {MAX_MAGNITUDE:g}, got {shown}"
-            if self.literal not in ("NaN", "Infinity", "-Infinity")
-            else f"must be a finite number, got {self.literal}"
-        )
-
-
-def _parse_int(literal: str) -> int | _Unstorable:
-    digits = len(literal) - literal.startswith("-")
-    return _Unstorable(literal) if digits > MAX_INTEGER_DIGITS else int(literal)
-
-
-def _parse_float(literal: str) -> float | _Unstorable:
-    value = float(literal)  # never raises: an overlong exponent is inf or 0.0
-    if not math.isfinite(value) or abs(value) >= MAX_MAGNITUDE:
-        return _Unstorable(literal)
-    return storable(value)
-
-
-def _unstorable_paths(
-    value: Any, loc: tuple[int | str, ...]
-) -> Iterator[tuple[tuple[int | str, ...], _Unstorable]]:
-    if isinstance(value, _Unstorable):
-        yield loc, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _unstorable_paths(item, (*loc, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _unstorable_paths(item, (*loc, index))
 
 
 def _nesting_depth(text: str) -> int:

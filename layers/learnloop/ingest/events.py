@@ -18,6 +18,7 @@ from learnloop.clock import iso, utcnow
 from learnloop.ingest.event_types import properties_model
 from learnloop.ingest.schemas import EventIn
 from learnloop.observability import metrics
+from learnloop.quality import Row, content_digest, record_rows
 from learnloop.store.keys import day_shard
 from learnloop.store.records import Event
 from learnloop.store.tables import Tables
@@ -108,35 +109,43 @@ def parse_event_batch(
     events: list[EventIn] = []
     context = {"now": now, "max_age_days": max_age_days}
     for index, item in enumerate(raw):
-        prefix: tuple[int | str, ...] = ("events", index)
-        try:
-            event = EventIn.model_validate(item, context=context)
-        except pydantic.ValidationError as exc:
-            details.extend(error_details(exc, prefix))
-            continue
-        try:
-            model = properties_model(event.type)
-        except KeyError:
-            details.append(
-                {
-                    "field": f"events[{index}].type",
-                    "index": index,
-                    "message": f"unknown event type {event.type!r}; custom types need a "
-                    "namespace, e.g. 'myapp.checkout_started'",
-                    "type": "unknown_event_type",
-                }
-            )
-            continue
-        if model is not None:
-            try:
-                model.model_validate(event.properties)
-            except pydantic.ValidationError as exc:
-                details.extend(error_details(exc, (*prefix, "properties")))
-                continue
-        events.append(event)
+        event, problems = validate_event(item, index, context=context)
+        details.extend(problems)
+        if event is not None:
+            events.append(event)
     if details:
         raise invalid(details)
     return events
+
+
+def validate_event(
+    item: Any, index: int, *, context: dict[str, Any]
+) -> tuple[EventIn | None, list[dict[str, Any]]]:
+    """One event of a batch (or an import's line ``index``): the event, or the 422 details
+    naming its bad fields (``events[3].properties.price``); the type's properties checked."""
+    prefix: tuple[int | str, ...] = ("events", index)
+    try:
+        event = EventIn.model_validate(item, context=context)
+    except pydantic.ValidationError as exc:
+        return None, error_details(exc, prefix)
+    try:
+        model = properties_model(event.type)
+    except KeyError:
+        return None, [
+            {
+                "field": f"events[{index}].type",
+                "index": index,
+                "message": f"unknown event type {event.type!r}; custom types need a "
+                "namespace, e.g. 'myapp.checkout_started'",
+                "type": "unknown_event_type",
+            }
+        ]
+    if model is not None:
+        try:
+            model.model_validate(event.properties)
+        except pydantic.ValidationError as exc:
+            return None, error_details(exc, (*prefix, "properties"))
+    return event, []
 
 
 def ingest_events(
@@ -180,6 +189,18 @@ def ingest_events(
         record = _to_record(tables, event, received_at=now)
         records.setdefault((record.user_id, record.event_id), record)
     in_batch_duplicates = len(events) - len(records)
+    # Counted in their user-minutes (one UpdateItem per user-minute): a flood is stored flagged.
+    flags = record_rows(
+        tables,
+        "events",
+        [
+            Row(r.user_id, r.occurred_at, r.event_id, content_digest(r.type, r.properties))
+            for r in records.values()
+        ],
+        now=now,
+    )
+    for key, record in records.items():
+        record.quality = flags.get(key)
     stored = _stored_event_ids(tables, list(records))
     new = [record for key, record in records.items() if key not in stored]
     raced = store_exactly_once(tables, new)
@@ -297,4 +318,5 @@ __all__ = [
     "ingest_events",
     "parse_event_batch",
     "store_exactly_once",
+    "validate_event",
 ]

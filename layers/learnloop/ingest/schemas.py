@@ -129,6 +129,25 @@ class ContentIn(Strict):
     text: Annotated[str, StringConstraints(max_length=10_000)] | None = None
 
 
+class ContentItemIn(ContentIn):
+    """One row of ``POST /v1/content/batch`` (and of a content import): a decision's id and
+    its metadata, as ``PUT /v1/content/{decision_id}`` takes them."""
+
+    decision_id: Identifier
+
+
+class ContentBatchIn(Strict):
+    """``POST /v1/content/batch``: 1 to 500 decisions' metadata, all valid or none stored."""
+
+    content: list[ContentItemIn] = Field(min_length=1, max_length=500)
+
+
+class ReactionBatchIn(Strict):
+    """``POST /v1/reactions/batch``: 1 to 500 reactions, all valid or none stored."""
+
+    reactions: list[ReactionIn] = Field(min_length=1, max_length=500)
+
+
 class OutcomeIn(Strict):
     """The engagement a decision had earned at ``collected_at``."""
 

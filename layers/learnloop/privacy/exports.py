@@ -153,9 +153,14 @@ def build_day_files(
                 kept.append((pseudonym, record))
         return kept
 
-    reactions = keep(query_day(tables.reactions, day, shards=settings.day_shards))
+    # Rows flagged by the data-quality checks (bursts, floods) are not training data.
+    reactions = keep(
+        r for r in query_day(tables.reactions, day, shards=settings.day_shards) if not r.quality
+    )
     logger.info("export: read reactions", extra={"date": day.isoformat(), "rows": len(reactions)})
-    events = keep(query_day(tables.events, day, shards=settings.day_shards))
+    events = keep(
+        e for e in query_day(tables.events, day, shards=settings.day_shards) if not e.quality
+    )
     logger.info("export: read events", extra={"date": day.isoformat(), "rows": len(events)})
     reaction_rows = sorted(
         (reaction_row(r, p) for p, r in reactions),

@@ -9,6 +9,7 @@ from typing import Any
 from learnloop.clock import as_utc
 from learnloop.decisions.log import read_decisions
 from learnloop.observability import logger
+from learnloop.quality import quality_summary, usable
 from learnloop.rollups.compute import coin_reaction_counts, compute_daily_stats
 from learnloop.rollups.decisions import decision_stats
 from learnloop.store.queries import as_record, query_day
@@ -49,8 +50,11 @@ def rollup_day(tables: Tables, day: date) -> RollupResult:
     '2026-11-20'
     """
     shards = tables.settings.day_shards
-    reactions = [as_record(r) for r in query_day(tables.reactions, day, shards=shards)]
-    events = [as_record(e) for e in query_day(tables.events, day, shards=shards)]
+    every_reaction = [as_record(r) for r in query_day(tables.reactions, day, shards=shards)]
+    every_event = [as_record(e) for e in query_day(tables.events, day, shards=shards)]
+    # Rows flagged by the data-quality checks (bursts, floods) are stored but count nowhere.
+    reactions = [r for r in every_reaction if usable(r)]
+    events = [e for e in every_event if usable(e)]
     outcomes = [as_record(o) for o in query_day(tables.outcomes, day, shards=shards)]
     insight_items = [as_record(f) for f in query_day(tables.insights, day, shards=shards)]
     feedback = [f for f in insight_items if str(f["record"]).startswith("feedback#")]
@@ -66,6 +70,7 @@ def rollup_day(tables: Tables, day: date) -> RollupResult:
     )
     # Click-through and reward of the day's logged decisions (aggregates, no user).
     stats["decisions"] = decision_stats(read_decisions(tables, day, day))
+    stats["data_quality"] = quality_summary(every_reaction, every_event)
     changed = _stored_stats(tables, day) != stats
     if changed:
         tables.daily_stats(day.isoformat(), stats=stats).save()

@@ -89,6 +89,9 @@ def daily_stats(
         "to": last.isoformat(),
         "days": rows,
         "totals": {
+            "data_quality": quality_totals(
+                [(found.get(str(row["date"])) or {}).get("data_quality") for row in rows]
+            ),
             "days_with_stats": sum(1 for row in rows if row["stats"] is not None),
             "events_by_type": dict(sorted(events.items())),
             "reactions_by_content_type": {
@@ -96,6 +99,35 @@ def daily_stats(
                 for content_type, tally in sorted(reactions.items())
             },
         },
+    }
+
+
+def quality_totals(days: list[Mapping[str, Any] | None]) -> dict[str, Any]:
+    """The data-quality sections of several days summed (``flagged_users`` counts user-days).
+
+    Examples
+    --------
+    >>> quality_totals([{"rows": 10, "flagged_rows": 4, "flagged_users": 1, "duplicates": 0,
+    ...                  "by_reason": {"burst": 4}}, None])
+    {'rows': 10, 'flagged_rows': 4, 'flagged_user_days': 1, 'duplicates': 0, \
+'by_reason': {'burst': 4}, 'completeness': 0.6}
+    """
+    sums: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for day in days:
+        if not day:
+            continue
+        for name in ("rows", "flagged_rows", "flagged_users", "duplicates"):
+            sums[name] += int(day.get(name) or 0)
+        reasons.update({str(k): int(v) for k, v in (day.get("by_reason") or {}).items()})
+    rows = sums["rows"]
+    return {
+        "rows": rows,
+        "flagged_rows": sums["flagged_rows"],
+        "flagged_user_days": sums["flagged_users"],
+        "duplicates": sums["duplicates"],
+        "by_reason": dict(sorted(reasons.items())),
+        "completeness": round((rows - sums["flagged_rows"]) / rows, 6) if rows else None,
     }
 
 

@@ -66,6 +66,9 @@ class Reaction(BaseModel):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     day_shard = UnicodeAttribute()
+    #: Why this row is kept out of rollups, sentiment and training (``"burst"``, ...; see
+    #: :mod:`learnloop.quality`); absent on a usable row.
+    quality = UnicodeAttribute(null=True)
 
     by_item = ReactionsByItem()
     by_day = ReactionsByDay()
@@ -98,6 +101,8 @@ class Event(BaseModel):
     properties = JSONAttribute(null=True)
     day_shard = UnicodeAttribute()
     expires_at = TTLAttribute(null=True)
+    #: As :attr:`Reaction.quality`.
+    quality = UnicodeAttribute(null=True)
 
     by_day = EventsByDay()
 
@@ -725,6 +730,9 @@ class IngestMark(BaseModel):
       event, so neither exists without the other.
     * ``deleted#{item_key}``: this reaction was deleted at ``deleted_at``; a delayed PUT
       dated before that does not bring it back.
+    * ``rate#{kind}#{minute}``: the rows (``rows``) of one kind this user made in one minute,
+      the data-quality check's counter (:mod:`learnloop.quality`); ``ref`` holds the reasons
+      once the minute was flagged.
 
     Marks expire with what they guard (events' retention; a tombstone once any PUT it could
     stop is older than ``LEARNLOOP_MAX_EVENT_AGE_DAYS`` and refused anyway) and are deleted
@@ -737,6 +745,7 @@ class IngestMark(BaseModel):
     mark = UnicodeAttribute(range_key=True)
     ref = UnicodeAttribute(null=True)
     deleted_at = UnicodeAttribute(null=True)
+    rows = UnicodeSetAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
 

@@ -125,6 +125,23 @@ function drawEvents(container, stats) {
   container.replaceChildren(chart, legend(types));
 }
 
+// Flagged rows (bursts, identical instants, duplicate content) are stored but count nowhere.
+function drawDataQuality(container, stats) {
+  const q = stats.totals.data_quality;
+  container.dataset.flagged = String(q ? q.flagged_rows : 0);
+  if (!q || !q.rows) return empty(container, "No rolled-up rows in this range yet.");
+  const reasons = Object.entries(q.by_reason).map(([reason, n]) => `${reason} ${n}`).join(", ");
+  const rows = [
+    ["Rows (reactions and events)", q.rows],
+    ["Completeness (rows that count)", percent(q.completeness)],
+    ["Flagged rows", q.flagged_rows],
+    ["Duplicate-content rows", q.duplicates],
+    ["Flagged users (user-days)", q.flagged_user_days],
+    ["Reasons", reasons || "none"],
+  ].map(([name, value]) => el("tr", {}, [el("th", { text: name }), el("td", { text: String(value) })]));
+  container.replaceChildren(el("table", {}, [el("tbody", {}, rows)]));
+}
+
 function drawReactions(container, stats) {
   const byType = stats.totals.reactions_by_content_type;
   const types = Object.keys(byType);
@@ -637,6 +654,7 @@ async function load() {
     $("range-to").value = stats.to;
     drawEvents($("events-chart"), stats);
     drawReactions($("reactions-chart"), stats);
+    drawDataQuality($("data-quality"), stats);
     drawContentArms($("content-arms-chart"), bandits.scopes.content);
     drawTimingArms($("timing-arms-chart"), bandits.scopes.timing);
     drawModels($("models"), models);
