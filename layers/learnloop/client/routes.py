@@ -59,6 +59,30 @@ class ContentIn(TypedDict):
     text: NotRequired[str | None]
 
 
+class ReactionBatchIn(TypedDict):
+    reactions: list[ReactionIn]
+
+
+class ContentItemIn(TypedDict):
+    posted_at: str
+    content_type: NotRequired[str | None]
+    decision_type: NotRequired[str | None]
+    bandit_arm: NotRequired[str | None]
+    topic: NotRequired[str | None]
+    hook_type: NotRequired[str | None]
+    style: NotRequired[str | None]
+    length: NotRequired[Literal["short", "medium", "long"] | None]
+    quality_score: NotRequired[float | None]
+    novelty_score: NotRequired[float | None]
+    expertise_level: NotRequired[float | None]
+    text: NotRequired[str | None]
+    decision_id: str
+
+
+class ContentBatchIn(TypedDict):
+    content: list[ContentItemIn]
+
+
 class OutcomeIn(TypedDict):
     decision_id: str
     collected_at: NotRequired[str | None]
@@ -270,6 +294,12 @@ ROUTES: dict[str, RouteInfo] = {
     ),
     "post_events": RouteInfo("POST", "/v1/events", "post_events", "ingest", True),
     "put_content": RouteInfo("PUT", "/v1/content/{decision_id}", "put_content", "ingest", True),
+    "post_reactions_batch": RouteInfo(
+        "POST", "/v1/reactions/batch", "post_reactions_batch", "ingest", True
+    ),
+    "post_content_batch": RouteInfo(
+        "POST", "/v1/content/batch", "post_content_batch", "ingest", True
+    ),
     "post_outcomes": RouteInfo("POST", "/v1/outcomes", "post_outcomes", "ingest", False),
     "post_insight": RouteInfo("POST", "/v1/insights", "post_insight", "ingest", True),
     "post_insight_feedback": RouteInfo(
@@ -513,6 +543,42 @@ class RouteMethods(BaseClient):
             timeout=timeout,
         )
 
+    def post_reactions_batch(
+        self,
+        body: ReactionBatchIn,
+        *,
+        key: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """A batch of 1-500 reactions (all valid or none stored; idempotent).
+
+        ``POST /v1/reactions/batch`` (scope ``ingest``).
+        """
+        return self._route(
+            _ROUTES["post_reactions_batch"],
+            body=body,
+            key=key,
+            timeout=timeout,
+        )
+
+    def post_content_batch(
+        self,
+        body: ContentBatchIn,
+        *,
+        key: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Metadata of 1-500 published decisions (all valid or none stored; idempotent).
+
+        ``POST /v1/content/batch`` (scope ``ingest``).
+        """
+        return self._route(
+            _ROUTES["post_content_batch"],
+            body=body,
+            key=key,
+            timeout=timeout,
+        )
+
     def post_outcomes(
         self,
         body: OutcomeIn | OutcomeBatchIn,
@@ -707,6 +773,7 @@ class RouteMethods(BaseClient):
         *,
         k: int | None = None,
         content_type_: str | None = None,
+        user_id: str | None = None,
         key: str | None = None,
         timeout: float | None = None,
     ) -> Any:
@@ -717,7 +784,7 @@ class RouteMethods(BaseClient):
         return self._route(
             _ROUTES["get_similar_items"],
             path_params={"content_type": content_type, "external_id": external_id},
-            query={"k": k, "content_type": content_type_},
+            query={"k": k, "content_type": content_type_, "user_id": user_id},
             key=key,
             timeout=timeout,
         )
