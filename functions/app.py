@@ -144,7 +144,9 @@ def put_content(call: Call, decision_id: str) -> dict[str, Any]:
     accepted=True,
 )
 def post_reactions_batch(call: Call) -> Response:
-    result = ingest.ingest_reactions(call.tables, call.json(), consent=call.services.consent)
+    payload = call.json()
+    result = ingest.ingest_reactions(call.tables, payload, consent=call.services.consent)
+    call.services.user_history.forget_senders(payload, "reactions")
     return json_response(result.to_body(), result.status)
 
 

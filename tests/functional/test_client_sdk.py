@@ -56,6 +56,27 @@ def test_typed_methods_round_trip(api_url: str, keys: dict[str, str], tables: An
     assert isinstance(stats, dict)
 
 
+def test_put_reactions_uses_the_batch_route_and_a_resend_is_all_duplicates(
+    api_url: str, keys: dict[str, str], tables: Any
+) -> None:
+    ingest = Client(api_url, key=keys["ingest"])
+    reactions = [
+        {
+            "user_id": f"u{i % 5}",
+            "content_type": "meme",
+            "external_id": f"m{i}",
+            "reaction": "like",
+            "occurred_at": f"2026-11-20T10:{i % 60:02d}:00Z",
+        }
+        for i in range(230)
+    ]
+    first = ingest.put_reactions(reactions, batch_size=100)
+    assert (first.requests, first.totals["accepted"]) == (3, 230)
+    again = ingest.put_reactions(reactions, batch_size=100)
+    assert (again.totals["accepted"], again.totals["duplicates"]) == (0, 230)
+    assert sum(tables.reactions.count(f"u{u}") for u in range(5)) == 230
+
+
 def test_a_422_names_the_field_and_a_wrong_scope_is_an_auth_error(
     api_url: str, keys: dict[str, str]
 ) -> None:

@@ -146,6 +146,11 @@ def test_the_cache_trusts_a_read_for_its_ttl_and_forgets_on_a_write(
     calls.clear()
     cache.get("u1")
     assert calls.names() == ["Query", "Query"]
+    cache.get("u1")
+    calls.clear()
+    cache.forget_senders({"reactions": [{"user_id": "u1"}]}, "reactions")  # a reactions batch
+    cache.get("u1")
+    assert calls.names() == ["Query", "Query"]
     cache.forget_senders("not a batch")  # ignored
     # No cache: every call reads.
     uncached = HistoryCache(tables, ttl_seconds=0, events=0, clock=lambda: now[0])

@@ -173,10 +173,11 @@ class HistoryCache:
         with self._lock:
             self._known.pop(user_id, None)
 
-    def forget_senders(self, batch: Any) -> None:
-        """Forget every user of an events batch (``{"events": [{"user_id": ...}, ...]}``);
-        anything else is ignored (the route has already validated or refused it)."""
-        events = batch.get("events") if isinstance(batch, Mapping) else None
+    def forget_senders(self, batch: Any, rows: str = "events") -> None:
+        """Forget every user of a batch (``{"events": [{"user_id": ...}, ...]}``, or the list
+        under ``rows``: ``"reactions"``); anything else is ignored (the route has already
+        validated or refused it)."""
+        events = batch.get(rows) if isinstance(batch, Mapping) else None
         if not isinstance(events, list):
             return
         users = {e.get("user_id") for e in events if isinstance(e, Mapping)}
