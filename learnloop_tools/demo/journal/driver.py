@@ -2,7 +2,7 @@
 (``learnloop demo --world journal``).
 
 1. **Training days.** Each simulated day's events go to ``POST /v1/events`` (ingest key);
-   the scheduled ``learn`` job runs at two thirds of them and after the last, through the
+   the scheduled ``learn`` job runs 6 days before the last of them and after the last, through the
    app's own schedule handler, and the bucket's events are delivered after it so
    registration records, compares and promotes each journal model.
 2. **Churn.** At the cut-off every trader active in the 14 days before is asked
@@ -104,14 +104,16 @@ class JournalDemo:
         began = time.monotonic()
         sent = 0
         posted: list[Trade] = []
-        insight_after: set[str] = set()
+        sent_events: list[dict[str, Any]] = []
         learned: list[dict[str, Any]] = []
-        mid = max(1, (config.days * 2) // 3)
+        # the first learn run 6 days before the last: production is younger than the
+        # max-age rule's 7 days when the second run's versions are compared with it
+        mid = max(1, config.days - 6)
         for index in range(config.days):
             day = world.simulate_day(index, self.rng)
             sent += self._send(day)
+            sent_events += day.events
             posted += day.trades
-            insight_after |= day.insight_after
             self.echo(
                 f"day {index + 1:>3}/{config.days}  trades {len(day.trades):>4}  "
                 f"active traders {len(world.active_users()):>4}  quit {len(day.quit):>2}  "
@@ -134,8 +136,8 @@ class JournalDemo:
             followed.append(day)
             if index < config.days + config.fresh_days:
                 sent += self._send(day)
+                sent_events += day.events
                 fresh += day.trades
-                insight_after |= day.insight_after
         churned = self._churned(churn_asked, followed)
         self.echo(f"asking the outcome and pattern models about {len(fresh)} fresh trades ...")
         detected, scored = self._ask_patterns(fresh)
@@ -145,7 +147,6 @@ class JournalDemo:
         agreement = max(
             (abs(self._ask_outcome(t) - scored[t.trade_id]) for t in sample), default=None
         )
-        every = posted + fresh + [t for d in followed[config.fresh_days :] for t in d.trades]
         summary = {
             "world": {
                 "traders": config.traders,
@@ -165,7 +166,7 @@ class JournalDemo:
             "churn": grade.churn_figures(churn_asked, churned, last_day=self._last_day),
             "patterns": grade.pattern_figures(detected, fresh),
             "pattern_outcomes": grade.pattern_outcome_table(posted),
-            "insight_effect": grade.insight_effect(every, insight_after),
+            "insight_effect": grade.insight_effect(sent_events),
             "optimal_state": self._example_state(cut),
             "seconds": round(time.monotonic() - began, 1),
         }
