@@ -550,11 +550,13 @@ def activity_report(
     """``GET /v1/admin/journal/activity``: DAU / WAU / MAU per day and weekly cohort retention.
 
     Reads the journal rollup of the range and of the 29 days before it (for WAU and MAU);
-    users are their rollup keys (pseudonyms).
+    users are their rollup keys (pseudonyms). Every report lists the days it found no
+    rollup for (``not_rolled_up``, see :func:`learnloop.journal.rollup.sections`).
     """
     first, last, _ = parse_range(query, today=today)
     days = days_between(first - timedelta(days=29), last)
-    merged = merge_days(sections(tables, days))
+    found, missing = sections(tables, days, today=today or utcnow().date())
+    merged = merge_days(found)
     active: dict[str, set[date]] = {}
     for day, users in zip(days, merged["active_days"], strict=True):
         for user in users:
@@ -566,6 +568,7 @@ def activity_report(
         "to": last.isoformat(),
         "activity": activity(active, first, last),
         "retention": cohort_retention(new, first, last),
+        "not_rolled_up": missing,
     }
 
 
@@ -575,9 +578,10 @@ def patterns_report(
     """``GET /v1/admin/journal/patterns``: the pattern → outcome table of a range, from the
     journal rollup (occurrences joined with the trades closed the same day)."""
     first, last, _ = parse_range(query, today=today)
-    merged = merge_days(sections(tables, days_between(first, last)))
+    found, missing = sections(tables, days_between(first, last), today=today or utcnow().date())
+    merged = merge_days(found)
     table = pattern_table({"patterns": merged["patterns"], "baseline": merged["baseline"]})
-    return {"from": first.isoformat(), "to": last.isoformat(), **table}
+    return {"from": first.isoformat(), "to": last.isoformat(), **table, "not_rolled_up": missing}
 
 
 def insights_report(
@@ -589,7 +593,8 @@ def insights_report(
     from learnloop.journal.quality import QualityWeights, combine
 
     first, last, n = parse_range(query, today=today)
-    merged = merge_days(sections(tables, days_between(first, last)))
+    found, missing = sections(tables, days_between(first, last), today=today or utcnow().date())
+    merged = merge_days(found)
     trades = {
         user: [{"trade_id": t[1], "at": t[0], "outcome": t[2], "pnl": t[3]} for t in rows]
         for user, rows in merged["trades"].items()
@@ -633,6 +638,7 @@ def insights_report(
         "n": n,
         "effectiveness": insight_effectiveness(insights, trades, occurrences, n=n),
         "quality": quality,
+        "not_rolled_up": missing,
     }
 
 

@@ -18,9 +18,9 @@
     and the verdicts last given that day (count, helpful, engagement count and sum).
 
 Sums merge over days exactly (:func:`merge_days`), so a range is read as its rollup items,
-one BatchGetItem per 100 days, never a Query per day and shard. A day with no item yet (today,
-or a day the job has not reached) is computed live by the same function: the answer is the
-same whether or not a day was rolled up. The user key is a pseudonym, so a deletion finds and
+one BatchGetItem per 100 days, never a Query per day and shard. Today and yesterday (until
+the job has run) are computed live by the same function, so they read as they will once
+rolled up (:func:`sections`). The user key is a pseudonym, so a deletion finds and
 recomputes the days that name the user (:mod:`learnloop.privacy.deletion`). One item holds at
 most 400 KB: about 4,000 closed trades a day; past that the timeline would need its own store.
 
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -337,18 +337,34 @@ def merge_days(sections: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def sections(tables: Tables, days: Sequence[date]) -> list[dict[str, Any]]:
-    """The journal sections of ``days``: the stored rollup's, and for a day with none (today,
-    or one the job has not rolled up) the same section computed live."""
+def sections(
+    tables: Tables, days: Sequence[date], *, today: date
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The journal sections of ``days`` and the days left out.
+
+    A day's stored rollup section is read (one BatchGetItem per 100 days). Today, and
+    yesterday until the 00:15 job has rolled it up, are computed live by the same function
+    (a day's partitions: a few queries). An older day with no section is not computed on a
+    request (a range of them would read every raw partition, which is what the rollup
+    avoids): it counts as empty and is listed, so ``learnloop job run rollup_daily --day D`` (or
+    the next run) can fill it.
+    """
     stored = {
         item.date: (item.stats or {}).get(SECTION)
         for item in batch_get(tables.daily_stats, [d.isoformat() for d in days])
     }
-    out = []
+    out: list[dict[str, Any]] = []
+    missing: list[str] = []
     for day in days:
         section = stored.get(day.isoformat())
-        out.append(section if section is not None else journal_day(tables, day))
-    return out
+        if section is not None:
+            out.append(section)
+        elif day >= today - timedelta(days=1):
+            out.append(journal_day(tables, day))
+        else:
+            missing.append(day.isoformat())
+            out.append({})
+    return out, missing
 
 
 #: The sections the journal adds to the daily rollup (``rollup_day(..., sections=...)``).

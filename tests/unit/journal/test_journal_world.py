@@ -12,7 +12,7 @@ from learnloop_tools.demo.journal.world import HELPFUL_INSIGHT, JournalWorld
 
 
 def test_the_models_recover_the_hidden_truth_of_a_small_world() -> None:
-    summary = run_offline(traders=50, days=18, seed=3)
+    summary = run_offline(traders=60, days=18, seed=3)
     outcome, churn, patterns = summary["outcome"], summary["churn"], summary["patterns"]
     assert outcome["trades"] > 150
     assert outcome["gap"] <= grade.OUTCOME_AUC_GAP, outcome
