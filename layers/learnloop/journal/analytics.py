@@ -1,9 +1,9 @@
 """Journal analytics: activity and retention, pattern → outcome, insight effectiveness.
 
 Pure functions over plain dicts (the shapes of the stored records) do the arithmetic, so tests
-check them against hand-computed values; ``*_report`` functions read a date range through the
-``by_day`` indexes (never a Scan) and call them. Every figure is an aggregate: users are counted,
-never named.
+check them against hand-computed values; ``*_report`` functions read a date range's journal
+rollup sections (:mod:`learnloop.journal.rollup`) and call them. Every figure is an aggregate:
+users are counted, never named.
 
 Examples
 --------
@@ -26,7 +26,6 @@ from pydantic import ConfigDict, Field
 from learnloop.clock import utcnow
 from learnloop.journal.occurrences import (
     OUTCOMES,
-    occurrence_row,
 )
 from learnloop.journal.rollup import (
     closed_trades,
@@ -36,7 +35,7 @@ from learnloop.journal.rollup import (
     sections,
 )
 from learnloop.journal.stats import mean_interval_of_sums, wilson_interval
-from learnloop.store.queries import as_record, days_between, query_days
+from learnloop.store.queries import days_between
 from learnloop.store.tables import Tables
 from learnloop.validation import Strict, invalid, validate
 
@@ -505,45 +504,6 @@ def _did(
 # --- reading a range ------------------------------------------------------------------------------
 
 
-def _events(
-    tables: Tables,
-    days: list[date],
-    *,
-    types: Sequence[str] | None = None,
-    attributes: Sequence[str] = ("user_id", "sk", "event_id", "type", "occurred_at", "properties"),
-) -> list[dict[str, Any]]:
-    events = tables.events
-    condition = events.type.is_in(*types) if types else None
-    return [
-        as_record(e)
-        for e in query_days(
-            events,
-            days,
-            shards=tables.settings.day_shards,
-            attributes=attributes,
-            filter_condition=condition,
-        )
-    ]
-
-
-def _occurrences(tables: Tables, days: list[date]) -> list[dict[str, Any]]:
-    return [
-        occurrence_row(as_record(o))
-        for o in query_days(tables.pattern_occurrences, days, shards=tables.settings.day_shards)
-    ]
-
-
-def insight_rows(
-    tables: Tables, days: list[date], events: Iterable[Record]
-) -> list[dict[str, Any]]:
-    """The insights created in ``days``: stored insight items, and ``insight_generated``
-    ``events`` for insights never stored (the item wins when both exist)."""
-    items = [
-        as_record(i) for i in query_days(tables.insights, days, shards=tables.settings.day_shards)
-    ]
-    return insight_rows_of(items, events)
-
-
 def activity_report(
     tables: Tables, query: Mapping[str, str] | None, *, today: date | None = None
 ) -> dict[str, Any]:
@@ -651,7 +611,6 @@ __all__ = [
     "closed_trades",
     "cohort_retention",
     "insight_effectiveness",
-    "insight_rows",
     "insight_rows_of",
     "insights_report",
     "parse_range",

@@ -169,8 +169,8 @@ def closed_trades(events: Iterable[Record]) -> dict[str, list[dict[str, Any]]]:
 
 
 def insight_rows_of(items: Iterable[Record], events: Iterable[Record]) -> list[dict[str, Any]]:
-    """:func:`insight_rows` from the insights table's ``items`` of the days and their
-    ``events``."""
+    """The insights created in a day: its stored insight ``items``, and ``insight_generated``
+    ``events`` for insights never stored (the item wins when both exist)."""
     rows: dict[str, dict[str, Any]] = {}
     for item in items:
         if item.get("record") == INSIGHT_RECORD:
