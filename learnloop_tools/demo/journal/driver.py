@@ -58,6 +58,8 @@ class JournalDemoConfig:
     #: Fresh trades also asked through ``outcome`` (a trade about to be placed), to check it
     #: agrees with the stored trade's score.
     outcome_checks: int = 10
+    #: Seconds an HTTP request may take.
+    request_timeout: float = 600.0
 
 
 @dataclass
@@ -82,9 +84,14 @@ class JournalDemo:
         after_job: Callable[[], object] | None = None,
         today: datetime | None = None,
     ) -> None:
-        self.ingest = ApiClient(api_url, key=keys["ingest"])
-        self.read = ApiClient(api_url, key=keys["read"])
-        self.admin = ApiClient(api_url, key=keys["admin"]) if "admin" in keys else None
+        # a batch of events writes its derived records too: on a loaded machine moto can take
+        # over a minute (the client's default timeout) to answer one
+        timeout = config.request_timeout
+        self.ingest = ApiClient(api_url, key=keys["ingest"], timeout=timeout)
+        self.read = ApiClient(api_url, key=keys["read"], timeout=timeout)
+        self.admin = (
+            ApiClient(api_url, key=keys["admin"], timeout=timeout) if "admin" in keys else None
+        )
         self.jobs = {name: job for name, _, job in schedules}
         self.config = config
         self.echo = echo
