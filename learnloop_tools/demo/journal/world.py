@@ -155,10 +155,16 @@ class JournalWorld:
 
     @classmethod
     def generate(
-        cls, *, n_traders: int = 120, seed: int = 0, start: datetime | None = None
+        cls,
+        *,
+        n_traders: int = 120,
+        seed: int = 0,
+        start: datetime | None = None,
+        rollout_days: tuple[int, int] = ROLLOUT_DAYS,
     ) -> JournalWorld:
         """Draw ``n_traders`` traders from ``seed``; day 0 starts at ``start`` (UTC midnight;
-        default: 2026-09-01)."""
+        default: 2026-09-01); each warning reaches each trader on a day drawn from
+        ``rollout_days`` (from, to exclusive)."""
         rng = np.random.default_rng(seed)
         traders = []
         for i in range(n_traders):
@@ -183,7 +189,7 @@ class JournalWorld:
         rollout = np.random.default_rng([seed, 1])
         for trader in traders:
             trader.insights_from = {
-                kind: int(rollout.integers(*ROLLOUT_DAYS)) for kind in INSIGHT_TYPES.values()
+                kind: int(rollout.integers(*rollout_days)) for kind in INSIGHT_TYPES.values()
             }
         begin = start or datetime(2026, 9, 1, tzinfo=UTC)
         return cls(traders=traders, start=begin, seed=seed)
