@@ -220,6 +220,26 @@ def test_old_production_is_replaced_unless_the_newcomer_is_significantly_worse(
     assert (newcomer.promoted, comparison["rule"]) == (promoted, rule), newcomer.reason
 
 
+def test_production_age_is_measured_in_the_training_jobs_time_not_at_registration(
+    tables: Any, s3: Any
+) -> None:
+    # Two versions trained a day apart in the job's logical time (a replay: the demo, a
+    # backfill) and registered 30 wall-clock days later: production is a day old, not 30.
+    X, y, truth = _common_rows(12, 0.3, seed=6)
+    register(tables, s3, drop(tables, s3, minute=0, twin=linear_onnx(list(truth))))
+    ref = holdout_set(tables, s3, X, y, start=T0 + timedelta(hours=1))
+    newcomer = register(
+        tables,
+        s3,
+        drop(tables, s3, minute=1440, twin=linear_onnx(list(truth * 0.8)), evaluation=ref),
+        now=T0 + timedelta(days=30),
+    )
+    comparison = newcomer.comparison
+    assert comparison["production_age_days"] == pytest.approx(1.0, abs=0.01)
+    assert comparison["delta"] < -tables.settings.promotion_tolerance  # worse, not by much
+    assert (newcomer.promoted, comparison["rule"]) == (False, "not_worse"), newcomer.reason
+
+
 def test_old_production_stays_when_the_newcomer_is_significantly_worse(
     tables: Any, s3: Any
 ) -> None:

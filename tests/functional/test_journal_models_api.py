@@ -59,7 +59,8 @@ def path(user: str, route: str, query: dict[str, str]) -> str:
 
 
 def send_world(client: Any, keys: dict[str, str]) -> JournalWorld:
-    world = JournalWorld.generate(n_traders=14, seed=7, start=START)
+    # every warning rolled out in the first days: enough insights for the insight models
+    world = JournalWorld.generate(n_traders=14, seed=7, start=START, rollout_days=(0, 6))
     rng = np.random.default_rng(0)
     events: list[dict[str, Any]] = []
     for index in range(DAYS):

@@ -13,6 +13,7 @@ from typing import Any
 
 from learnloop.clock import utcnow
 from learnloop.jobs.learn import learn
+from learnloop.journal.rollup import ROLLUP_SECTIONS
 from learnloop.privacy.exports import export_training_data
 from learnloop.privacy.purge import privacy_purge
 from learnloop.rollups.job import rollup_daily, rollup_day
@@ -21,7 +22,11 @@ from learnloop.store.tables import Tables
 
 def _rollup(tables: Tables, now: datetime, **options: Any) -> dict[str, Any]:
     day = options.get("day")
-    result = rollup_day(tables, day) if day is not None else rollup_daily(tables, now)
+    result = (
+        rollup_day(tables, day, sections=ROLLUP_SECTIONS)
+        if day is not None
+        else rollup_daily(tables, now, sections=ROLLUP_SECTIONS)
+    )
     return result.to_dict()
 
 

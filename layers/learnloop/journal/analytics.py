@@ -1,9 +1,9 @@
 """Journal analytics: activity and retention, pattern → outcome, insight effectiveness.
 
 Pure functions over plain dicts (the shapes of the stored records) do the arithmetic, so tests
-check them against hand-computed values; ``*_report`` functions read a date range through the
-``by_day`` indexes (never a Scan) and call them. Every figure is an aggregate: users are counted,
-never named.
+check them against hand-computed values; ``*_report`` functions read a date range's journal
+rollup sections (:mod:`learnloop.journal.rollup`) and call them. Every figure is an aggregate:
+users are counted, never named.
 
 Examples
 --------
@@ -20,20 +20,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Annotated, Any
 
+import numpy as np
 from pydantic import ConfigDict, Field
 
 from learnloop.clock import utcnow
 from learnloop.journal.occurrences import (
     OUTCOMES,
-    TRADE_CLOSED_EVENT,
-    occurrence_row,
-    outcome_of,
-    trade_results,
-    with_trade_results,
 )
-from learnloop.journal.stats import mean_interval, welch_interval, wilson_interval
-from learnloop.store.queries import as_record, days_between, query_days
-from learnloop.store.records import INSIGHT_RECORD
+from learnloop.journal.rollup import (
+    closed_trades,
+    insight_rows_of,
+    merge_days,
+    pattern_sums,
+    sections,
+)
+from learnloop.journal.stats import mean_interval_of_sums, wilson_interval
+from learnloop.store.queries import days_between
 from learnloop.store.tables import Tables
 from learnloop.validation import Strict, invalid, validate
 
@@ -42,7 +44,6 @@ MAX_RANGE_DAYS = 92
 DEFAULT_RANGE_DAYS = 28
 #: Trades compared before and after an insight, unless the query says otherwise.
 DEFAULT_TRADES_AFTER = 10
-INSIGHT_EVENT = "insight_generated"
 _FIRST = date(2000, 1, 1)
 _LAST = date(2100, 12, 31)
 Day = Annotated[date, Field(ge=_FIRST, le=_LAST)]
@@ -212,17 +213,15 @@ def pattern_outcomes(
         then loss rate, then count, so a pattern that reliably loses comes first.
         ``baseline``: the same figures over closed trades without any occurrence.
     """
-    rows = with_trade_results([dict(o) for o in occurrences], trades)
-    groups: dict[str, list[Record]] = {}
-    patterned: set[tuple[str, str]] = set()
-    for row in rows:
-        groups.setdefault(str(row["pattern_type"]), []).append(row)
-        if row.get("trade_id"):
-            patterned.add((str(row["user_id"]), str(row["trade_id"])))
-    unpatterned = [dict(result) for key, result in trades.items() if key not in patterned]
-    baseline = _outcome_figures(unpatterned)
+    return pattern_table(pattern_sums(occurrences, trades))
+
+
+def pattern_table(sums: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`pattern_outcomes` from :func:`learnloop.journal.rollup.pattern_sums` (or their
+    sum over days)."""
+    baseline = _outcome_figures(sums["baseline"])
     patterns = []
-    for pattern, group in groups.items():
+    for pattern, group in sums["patterns"].items():
         figures = _outcome_figures(group)
         base_rate = baseline["loss_rate"]
         lift = (
@@ -231,7 +230,7 @@ def pattern_outcomes(
             else None
         )
         patterns.append(
-            {"pattern_type": pattern, "occurrences": len(group), **figures, "lift": lift}
+            {"pattern_type": pattern, "occurrences": group["occurrences"], **figures, "lift": lift}
         )
 
     def rank(p: dict[str, Any]) -> tuple[float, float, int, str]:
@@ -244,53 +243,29 @@ def pattern_outcomes(
         )
 
     patterns.sort(key=rank)
-    return {"patterns": patterns, "baseline": {"trades": len(unpatterned), **baseline}}
+    return {
+        "patterns": patterns,
+        "baseline": {"trades": sums["baseline"]["occurrences"], **baseline},
+    }
 
 
-def _outcome_figures(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    counts = dict.fromkeys(OUTCOMES, 0)
-    pnls = []
-    for row in rows:
-        pnl = row.get("pnl")
-        outcome = outcome_of(row.get("outcome"), None if pnl is None else float(pnl))
-        if outcome is not None:
-            counts[outcome] += 1
-        if pnl is not None:
-            pnls.append(float(pnl))
+def _outcome_figures(sums: Mapping[str, Any]) -> dict[str, Any]:
+    counts = {k: int(sums["outcomes"].get(k, 0)) for k in OUTCOMES}
+    n_pnl, total, squares = sums["pnl"]
     n = sum(counts.values())
-    mean = mean_interval(pnls)
+    mean = mean_interval_of_sums(int(n_pnl), float(total), float(squares))
     return {
         "with_outcome": n,
         "outcomes": counts,
         "loss_rate": _round(counts["loss"] / n) if n else None,
         "loss_rate_interval": wilson_interval(counts["loss"], n),
-        "pnl_count": len(pnls),
-        "mean_pnl": mean[0] if mean else (_round(pnls[0]) if pnls else None),
+        "pnl_count": int(n_pnl),
+        "mean_pnl": mean[0] if mean else (_round(float(total)) if n_pnl else None),
         "mean_pnl_interval": [mean[1], mean[2]] if mean else None,
     }
 
 
 # --- insight effectiveness -----------------------------------------------------------------------
-
-
-def closed_trades(events: Iterable[Record]) -> dict[str, list[dict[str, Any]]]:
-    """``{user_id: [{"trade_id", "at", "outcome", "pnl"}]}``, oldest first, from events.
-
-    A trade closed twice keeps its latest result.
-    """
-    results = trade_results(events)
-    at: dict[tuple[str, str], str] = {}
-    for event in events:
-        properties = event.get("properties") or {}
-        if event.get("type") == TRADE_CLOSED_EVENT and isinstance(properties.get("trade_id"), str):
-            key = (str(event["user_id"]), properties["trade_id"])
-            at[key] = max(at.get(key, ""), str(event["occurred_at"]))
-    trades: dict[str, list[dict[str, Any]]] = {}
-    for (user, trade), result in results.items():
-        trades.setdefault(user, []).append({"trade_id": trade, "at": at[(user, trade)], **result})
-    for rows in trades.values():
-        rows.sort(key=lambda r: (r["at"], r["trade_id"]))
-    return trades
 
 
 def _window_figures(
@@ -316,6 +291,50 @@ def _window_figures(
 
 
 METRICS: tuple[str, ...] = ("loss_rate", "mean_pnl", "pattern_rate")
+#: Bootstrap resamples of the effectiveness interval, and their seed (a fixed seed: the same
+#: data always gives the same report).
+RESAMPLES = 2000
+#: Treated users an effectiveness interval needs.
+MIN_INTERVAL_USERS = 5
+_SEED = 20261207
+
+
+def _first_insights(
+    insights: Sequence[Record],
+) -> dict[str, dict[str, tuple[str, set[str] | None]]]:
+    """``{type: {user: (created_at, patterns)}}`` of each user's first insight of each type."""
+    by_type: dict[str, dict[str, tuple[str, set[str] | None]]] = {}
+    for insight in sorted(insights, key=lambda i: (str(i["created_at"]), str(i["insight_id"]))):
+        kind = str(insight.get("insight_type") or "unknown")
+        properties = insight.get("properties") or {}
+        if not isinstance(properties, Mapping):
+            properties = {}
+        pattern = properties.get("pattern_type")
+        by_type.setdefault(kind, {}).setdefault(
+            str(insight["user_id"]),
+            (str(insight["created_at"]), {pattern} if isinstance(pattern, str) else None),
+        )
+    return by_type
+
+
+def _windows(
+    rows: Sequence[Mapping[str, Any]], at: str, n: int
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """The last ``n`` trades closed before the UTC day of ``at`` and the first ``n`` closed
+    from the day after it. The insight's own day is left out on both sides: an insight is
+    triggered by a pattern in the middle of an episode (a burst, a losing streak), so the
+    rest of that day would credit (or blame) the insight for the episode itself.
+
+    Examples
+    --------
+    >>> rows = [{"at": f"2026-11-0{d}T10:00:00Z"} for d in range(1, 6)]
+    >>> [[r["at"][:10] for r in w] for w in _windows(rows, "2026-11-03T09:00:00Z", 1)]
+    [['2026-11-02'], ['2026-11-04']]
+    """
+    day = date.fromisoformat(at[:10])
+    start, end = day.isoformat(), (day + timedelta(days=1)).isoformat()
+    before = [t for t in rows if str(t["at"]) < start]
+    return before[-n:], [t for t in rows if str(t["at"]) >= end][:n]
 
 
 def insight_effectiveness(
@@ -324,17 +343,28 @@ def insight_effectiveness(
     occurrences: Sequence[Record],
     *,
     n: int = DEFAULT_TRADES_AFTER,
+    resamples: int = RESAMPLES,
 ) -> list[dict[str, Any]]:
-    """Per insight type: did outcomes improve and patterns recur less after the insight?
+    """Per insight type: did outcomes improve and patterns recur less after a user's first
+    insight of that type, compared with users not yet treated over the same time?
 
-    For each user who got an insight of a type, the change of each metric from their last
-    ``n`` trades before their first such insight to their first ``n`` trades after it. The
-    comparison users (no insight of that type) are split at the median time of the treated
-    users' insights, with the same ``n`` trades on each side. The effect is the difference of
-    the mean changes (a difference in differences) with a 95 % Welch interval over users; a user
-    needs at least one trade on each side. Metrics: ``loss_rate``, ``mean_pnl`` and
-    ``pattern_rate`` (share of trades with an occurrence of the insight's
-    ``properties.pattern_type``, or of any pattern when the insight names none).
+    The design is a difference in differences, one cohort per treated user (a "stacked"
+    design, so users treated earlier never serve as controls):
+
+    * **treated change**: a user's metric over their first ``n`` trades after their first
+      insight of the type minus over their last ``n`` trades before it (the insight's own day
+      left out on both sides, see :func:`_windows`);
+    * **control change**: the same change around the same moment for every user who has not
+      had an insight of the type by the end of their own after-window (not yet treated: later
+      cohorts and never-treated users both qualify);
+    * **effect**: the mean over treated users of (treated change - mean control change).
+
+    A user needs at least one trade on each side, an interval five treated users. The 95 %
+    interval is a percentile bootstrap that resamples users (treated and controls together,
+    since a control serves several cohorts) with a fixed seed, so the same data give the same
+    report. Metrics: ``loss_rate``, ``mean_pnl`` and ``pattern_rate`` (share of trades with
+    an occurrence of the insight's ``properties.pattern_type``, or of any pattern when the
+    insight names none).
 
     Parameters
     ----------
@@ -346,130 +376,132 @@ def insight_effectiveness(
         Occurrence rows (``user_id``, ``trade_id``, ``pattern_type``).
     n
         Trades compared on each side.
+    resamples
+        Bootstrap resamples of the interval.
 
     Returns
     -------
     list of dict
-        ``{"insight_type", "treated_users", "control_users", "split_at", "metrics": {metric:
-        {"treated_change", "control_change", "effect", "interval", "significant"}}}``.
+        ``{"insight_type", "treated_users", "control_users", "metrics": {metric:
+        {"treated_change", "control_change", "effect", "interval", "significant"}}}``;
+        ``control_users`` counts the distinct users that served as a control.
+
+    Examples
+    --------
+    >>> trades = {u: [{"trade_id": f"{u}{i}", "at": f"2026-11-0{i + 1}", "outcome": "win",
+    ...                "pnl": 1.0} for i in range(4)] for u in ("a", "b")}
+    >>> insight = {"insight_id": "i", "user_id": "a", "insight_type": "tip",
+    ...            "created_at": "2026-11-02T12:00:00Z"}
+    >>> report = insight_effectiveness([insight], trades, [], n=2)[0]
+    >>> report["treated_users"], report["metrics"]["loss_rate"]["effect"]
+    (1, 0.0)
     """
     flagged: dict[str, dict[str, set[str]]] = {}
     for row in occurrences:
         if row.get("trade_id"):
             per_trade = flagged.setdefault(str(row["user_id"]), {})
             per_trade.setdefault(str(row["trade_id"]), set()).add(str(row["pattern_type"]))
-    by_type: dict[str, dict[str, tuple[str, set[str] | None]]] = {}
-    for insight in sorted(insights, key=lambda i: (str(i["created_at"]), str(i["insight_id"]))):
-        kind = str(insight.get("insight_type") or "unknown")
-        properties = insight.get("properties") or {}
-        pattern = properties.get("pattern_type") if isinstance(properties, Mapping) else None
-        # A user's first insight of the type is the treatment.
-        by_type.setdefault(kind, {}).setdefault(
-            str(insight["user_id"]),
-            (str(insight["created_at"]), {pattern} if isinstance(pattern, str) else None),
-        )
+    users = sorted(trades)
     report = []
-    for kind in sorted(by_type):
-        treated = by_type[kind]
-        times = sorted(at for at, _ in treated.values())
-        split = times[len(times) // 2]
-        patterns: set[str] | None = None
+    for kind, treated in sorted(_first_insights(insights).items()):
         named = [p for _, p in treated.values() if p is not None]
-        if named:
-            patterns = set().union(*named)
-        changes: dict[str, dict[str, list[float]]] = {
-            group: {m: [] for m in METRICS} for group in ("treated", "control")
-        }
-        users = {"treated": 0, "control": 0}
-        for user, rows in trades.items():
-            group, at = ("treated", treated[user][0]) if user in treated else ("control", split)
-            before = [t for t in rows if t["at"] < at][-n:]
-            after = [t for t in rows if t["at"] >= at][:n]
-            if not before or not after:
-                continue
-            users[group] += 1
-            own = flagged.get(user, {})
-            b, a = _window_figures(before, patterns, own), _window_figures(after, patterns, own)
-            for metric in METRICS:
-                if a[metric] is not None and b[metric] is not None:
-                    changes[group][metric].append(a[metric] - b[metric])  # type: ignore[operator]
-        metrics = {}
-        for metric in METRICS:
-            t, c = changes["treated"][metric], changes["control"][metric]
-            interval = welch_interval(t, c)
-            metrics[metric] = {
-                "treated_change": _round(math.fsum(t) / len(t)) if t else None,
-                "control_change": _round(math.fsum(c) / len(c)) if c else None,
-                "effect": interval[0] if interval else None,
-                "interval": [interval[1], interval[2]] if interval else None,
-                "significant": bool(interval and (interval[1] > 0 or interval[2] < 0)),
-            }
+        patterns: set[str] | None = set().union(*named) if named else None
+        cohorts = sorted(u for u in treated if u in trades)
+        # change[m][i, j]: user j's change of metric m around cohort i's insight (nan: none)
+        change = {m: np.full((len(cohorts), len(users)), np.nan) for m in METRICS}
+        own = {m: np.full(len(cohorts), np.nan) for m in METRICS}
+        for i, cohort in enumerate(cohorts):
+            at = treated[cohort][0]
+            for j, user in enumerate(users):
+                is_self = user == cohort
+                before, after = _windows(trades[user], at, n)
+                if not before or not after:
+                    continue
+                if not is_self and user in treated and treated[user][0] <= after[-1]["at"]:
+                    continue  # treated by the end of its window: not a control
+                figures = flagged.get(user, {})
+                b = _window_figures(before, patterns, figures)
+                a = _window_figures(after, patterns, figures)
+                for m in METRICS:
+                    if a[m] is not None and b[m] is not None:
+                        target = own[m] if is_self else change[m][i]
+                        target[i if is_self else j] = a[m] - b[m]  # type: ignore[operator]
+        columns = np.asarray([users.index(c) for c in cohorts], dtype=int)
+        metrics = {m: _did(own[m], change[m], columns, resamples=resamples) for m in METRICS}
+        served = np.zeros(len(users), dtype=bool)
+        for m in METRICS:
+            valid = ~np.isnan(own[m])
+            served |= (~np.isnan(change[m][valid])).any(axis=0)
         report.append(
             {
                 "insight_type": kind,
-                "treated_users": users["treated"],
-                "control_users": users["control"],
-                "split_at": split,
-                "metrics": metrics,
+                "treated_users": max(int(v["users"]) for v in metrics.values()),
+                "control_users": int(served.sum()),
+                "metrics": {
+                    m: {k: v for k, v in figures.items() if k != "users"}
+                    for m, figures in metrics.items()
+                },
             }
         )
     return report
 
 
+def _did(
+    own: np.ndarray, change: np.ndarray, columns: np.ndarray, *, resamples: int
+) -> dict[str, Any]:
+    """Effect and bootstrap interval of one metric: ``own[i]`` is cohort ``i``'s change,
+    ``change[i, j]`` user ``j``'s change around cohort ``i``'s insight, ``columns[i]`` the
+    column of cohort ``i``'s own user."""
+    eligible = ~np.isnan(change)
+    values = np.where(eligible, change, 0.0)
+    counts = eligible.sum(axis=1)
+    usable = ~np.isnan(own) & (counts > 0)
+    if not usable.any():
+        # no control to compare with: the treated users' own change alone
+        changed = own[~np.isnan(own)]
+        return {
+            "users": len(changed),
+            "treated_change": _round(float(changed.mean())) if len(changed) else None,
+            "control_change": None,
+            "effect": None,
+            "interval": None,
+            "significant": False,
+        }
+    control = values[usable].sum(axis=1) / counts[usable]
+    treated = own[usable]
+    figures: dict[str, Any] = {
+        "users": int(usable.sum()),
+        "treated_change": _round(float(treated.mean())),
+        "control_change": _round(float(control.mean())),
+        "effect": _round(float((treated - control).mean())),
+        "interval": None,
+        "significant": False,
+    }
+    if usable.sum() < MIN_INTERVAL_USERS:
+        return figures  # a bootstrap over a handful of users says nothing
+    # Resample users: weights[b, j] is how often user j is drawn in resample b; a cohort
+    # weighs as often as its own user is drawn, a control as often as it is.
+    n_users = change.shape[1]
+    rng = np.random.default_rng(_SEED)
+    weights = rng.multinomial(n_users, np.full(n_users, 1.0 / n_users), size=resamples)
+    weights = weights.astype(float)
+    sums = weights @ values[usable].T  # (resamples, cohorts)
+    drawn = weights @ eligible[usable].T.astype(float)
+    cohort_weights = weights[:, columns[usable]]
+    ok = (drawn > 0) & (cohort_weights > 0)
+    diff = np.where(ok, treated[None, :] - sums / np.where(drawn > 0, drawn, 1.0), 0.0)
+    w = np.where(ok, cohort_weights, 0.0)
+    total = w.sum(axis=1)
+    effects = (diff * w).sum(axis=1)[total > 0] / total[total > 0]
+    if len(effects) < resamples // 2:
+        return figures
+    low, high = (float(q) for q in np.quantile(effects, [0.025, 0.975]))
+    figures["interval"] = [_round(low), _round(high)]
+    figures["significant"] = bool(low > 0 or high < 0)
+    return figures
+
+
 # --- reading a range ------------------------------------------------------------------------------
-
-
-def _events(
-    tables: Tables,
-    days: list[date],
-    *,
-    types: Sequence[str] | None = None,
-    attributes: Sequence[str] = ("user_id", "sk", "event_id", "type", "occurred_at", "properties"),
-) -> list[dict[str, Any]]:
-    events = tables.events
-    condition = events.type.is_in(*types) if types else None
-    return [
-        as_record(e)
-        for e in query_days(
-            events,
-            days,
-            shards=tables.settings.day_shards,
-            attributes=attributes,
-            filter_condition=condition,
-        )
-    ]
-
-
-def _occurrences(tables: Tables, days: list[date]) -> list[dict[str, Any]]:
-    return [
-        occurrence_row(as_record(o))
-        for o in query_days(tables.pattern_occurrences, days, shards=tables.settings.day_shards)
-    ]
-
-
-def insight_rows(
-    tables: Tables, days: list[date], events: Iterable[Record]
-) -> list[dict[str, Any]]:
-    """The insights created in ``days``: stored insight items, and ``insight_generated``
-    ``events`` for insights never stored (the item wins when both exist)."""
-    rows: dict[str, dict[str, Any]] = {}
-    for item in query_days(tables.insights, days, shards=tables.settings.day_shards):
-        if item.record == INSIGHT_RECORD:
-            rows[item.insight_id] = as_record(item)
-    for event in events:
-        if event.get("type") != INSIGHT_EVENT:
-            continue
-        properties = event.get("properties") or {}
-        insight_id = properties.get("insight_id")
-        if isinstance(insight_id, str) and insight_id not in rows:
-            rows[insight_id] = {
-                "insight_id": insight_id,
-                "user_id": event["user_id"],
-                "insight_type": properties.get("insight_type"),
-                "created_at": event["occurred_at"],
-                "properties": {},
-            }
-    return list(rows.values())
 
 
 def activity_report(
@@ -477,56 +509,96 @@ def activity_report(
 ) -> dict[str, Any]:
     """``GET /v1/admin/journal/activity``: DAU / WAU / MAU per day and weekly cohort retention.
 
-    Reads the events of the range and of the 29 days before it (for WAU and MAU).
+    Reads the journal rollup of the range and of the 29 days before it (for WAU and MAU);
+    users are their rollup keys (pseudonyms). Every report lists the days it found no
+    rollup for (``not_rolled_up``, see :func:`learnloop.journal.rollup.sections`).
     """
     first, last, _ = parse_range(query, today=today)
-    # Who and when only: the cheapest read of every event of the range.
-    events = _events(
-        tables,
-        days_between(first - timedelta(days=29), last),
-        attributes=("user_id", "occurred_at"),
-    )
-    days = active_days(events)
-    inside = {u: {d for d in ds if d >= first} for u, ds in days.items()}
-    new = {u: ds for u, ds in inside.items() if ds and min(days[u]) >= first}
+    days = days_between(first - timedelta(days=29), last)
+    found, missing = sections(tables, days, today=today or utcnow().date())
+    merged = merge_days(found)
+    active: dict[str, set[date]] = {}
+    for day, users in zip(days, merged["active_days"], strict=True):
+        for user in users:
+            active.setdefault(user, set()).add(day)
+    inside = {u: {d for d in ds if d >= first} for u, ds in active.items()}
+    new = {u: ds for u, ds in inside.items() if ds and min(active[u]) >= first}
     return {
         "from": first.isoformat(),
         "to": last.isoformat(),
-        "activity": activity(days, first, last),
+        "activity": activity(active, first, last),
         "retention": cohort_retention(new, first, last),
+        "not_rolled_up": missing,
     }
 
 
 def patterns_report(
     tables: Tables, query: Mapping[str, str] | None, *, today: date | None = None
 ) -> dict[str, Any]:
-    """``GET /v1/admin/journal/patterns``: the pattern → outcome table of a range."""
+    """``GET /v1/admin/journal/patterns``: the pattern → outcome table of a range, from the
+    journal rollup (occurrences joined with the trades closed the same day)."""
     first, last, _ = parse_range(query, today=today)
-    days = days_between(first, last)
-    closed = _events(tables, days, types=[TRADE_CLOSED_EVENT])
-    table = pattern_outcomes(_occurrences(tables, days), trade_results(closed))
-    return {"from": first.isoformat(), "to": last.isoformat(), **table}
+    found, missing = sections(tables, days_between(first, last), today=today or utcnow().date())
+    merged = merge_days(found)
+    table = pattern_table({"patterns": merged["patterns"], "baseline": merged["baseline"]})
+    return {"from": first.isoformat(), "to": last.isoformat(), **table, "not_rolled_up": missing}
 
 
 def insights_report(
     tables: Tables, query: Mapping[str, str] | None, *, today: date | None = None
 ) -> dict[str, Any]:
-    """``GET /v1/admin/journal/insights``: effectiveness and quality per insight type."""
-    from learnloop.journal.quality import quality_by_type
+    """``GET /v1/admin/journal/insights``: effectiveness and quality per insight type, from
+    the journal rollup. Quality pools the range's insights (complexity match) and the
+    verdicts last given in it; per-insight scores are ``GET /v1/insights/{id}/quality``."""
+    from learnloop.journal.quality import QualityWeights, combine
 
     first, last, n = parse_range(query, today=today)
-    days = days_between(first, last)
-    # One read of the range's events for both the insights and the trades.
-    events = _events(tables, days, types=[TRADE_CLOSED_EVENT, INSIGHT_EVENT])
-    insights = insight_rows(tables, days, events)
-    closed = closed_trades(events)
-    effectiveness = insight_effectiveness(insights, closed, _occurrences(tables, days), n=n)
+    found, missing = sections(tables, days_between(first, last), today=today or utcnow().date())
+    merged = merge_days(found)
+    trades = {
+        user: [{"trade_id": t[1], "at": t[0], "outcome": t[2], "pnl": t[3]} for t in rows]
+        for user, rows in merged["trades"].items()
+    }
+    occurrences = [
+        {"user_id": user, "trade_id": t[1], "pattern_type": p}
+        for user, rows in merged["trades"].items()
+        for t in rows
+        for p in t[4]
+    ]
+    insights = [
+        {
+            "insight_id": f"{user}#{kind}",
+            "user_id": user,
+            "insight_type": kind,
+            "created_at": at,
+            "properties": {"pattern_type": pattern} if pattern else {},
+        }
+        for user, kinds in merged["first"].items()
+        for kind, (at, pattern) in kinds.items()
+    ]
+    weights = QualityWeights.from_settings(tables.settings)
+    quality = []
+    for kind, sums in sorted(merged["quality"].items()):
+        (matched, match), (engaged_n, engaged) = sums["match"], sums["engaged"]
+        terms = {
+            "positive_rate": _round(sums["helpful"] / sums["verdicts"])
+            if sums["verdicts"]
+            else None,
+            "engagement": _round(engaged / engaged_n) if engaged_n else None,
+            "complexity_match": _round(match / matched) if matched else None,
+            "feedback": sums["verdicts"],
+            "helpful": sums["helpful"],
+        }
+        quality.append(
+            {"insight_type": kind, "insights": sums["insights"], **combine(terms, weights), **terms}
+        )
     return {
         "from": first.isoformat(),
         "to": last.isoformat(),
         "n": n,
-        "effectiveness": effectiveness,
-        "quality": quality_by_type(tables, insights),
+        "effectiveness": insight_effectiveness(insights, trades, occurrences, n=n),
+        "quality": quality,
+        "not_rolled_up": missing,
     }
 
 
@@ -539,10 +611,11 @@ __all__ = [
     "closed_trades",
     "cohort_retention",
     "insight_effectiveness",
-    "insight_rows",
+    "insight_rows_of",
     "insights_report",
     "parse_range",
     "pattern_outcomes",
+    "pattern_table",
     "patterns_report",
     "week_of",
 ]

@@ -186,6 +186,8 @@ class Trade:
     emotion: str | None = None
     emotion_confidence: float | None = None
     patterns: set[str] = field(default_factory=set)
+    #: When the app first reported each pattern (a row as of a moment counts only those).
+    detected_at: dict[str, float] = field(default_factory=dict)
 
     @property
     def notional(self) -> float:
@@ -326,7 +328,7 @@ def _journal(user: str, rows: list[tuple[float, str, Mapping[str, Any]]]) -> Jou
     insights: dict[str, Insight] = {}
     closes: list[tuple[float, Mapping[str, Any]]] = []
     linked: list[tuple[float, Mapping[str, Any]]] = []
-    patterns: list[Mapping[str, Any]] = []
+    patterns: list[tuple[float, Mapping[str, Any]]] = []
     feedback: list[tuple[float, str, bool]] = []
     emotions: list[tuple[float, str, float]] = []
     activity = []
@@ -353,7 +355,7 @@ def _journal(user: str, rows: list[tuple[float, str, Mapping[str, Any]]]) -> Jou
             if props.get("trade_id"):
                 linked.append((at, props))
         elif kind == "pattern_detected":
-            patterns.append(props)
+            patterns.append((at, props))
         elif kind == "insight_generated" and props.get("insight_id"):
             insights.setdefault(
                 str(props["insight_id"]),
@@ -377,11 +379,12 @@ def _journal(user: str, rows: list[tuple[float, str, Mapping[str, Any]]]) -> Jou
         ):
             trade.emotion = str(props["emotion"]).lower()
             trade.emotion_confidence = _number(props.get("confidence"), 1.0)
-    for props in patterns:
+    for at, props in patterns:  # sorted by time: the first report of a pattern stays
         trade = trades.get(str(props.get("trade_id")))
         pattern = pattern_of(str(props.get("pattern_type") or ""))
         if trade is not None and pattern is not None:
             trade.patterns.add(pattern)
+            trade.detected_at.setdefault(pattern, at)
     for at, insight_id, helpful in feedback:  # sorted by time: the last verdict wins
         insight = insights.get(insight_id)
         if insight is not None:
@@ -509,8 +512,9 @@ def churn_row(journal: Journal, at: float) -> dict[str, float]:
         streak += 1
     recent = closed[-10:]
     week = [x for x in closed if (x.closed_at or 0.0) > at - 7 * _DAY]
+    # patterns reported by then (a trade open at ``at`` may be flagged after it)
     patterns = sum(
-        len(x.patterns)
+        sum(1 for when in x.detected_at.values() if when <= at)
         for x in journal.trades[bisect.bisect_left(opened, at - 14 * _DAY) :]
         if x.opened_at <= at
     )
@@ -564,6 +568,11 @@ def churn_snapshots(journal: Journal, until: float, *, days: int = CHURN_DAYS) -
 # --- insight rows ----------------------------------------------------------------------------
 
 
+def _reported(trade: Trade, at: float) -> set[str]:
+    """The patterns the app had reported on ``trade`` by ``at``."""
+    return {p for p, when in trade.detected_at.items() if when <= at}
+
+
 def insight_row(journal: Journal, insight_type: str | None, at: float) -> dict[str, float]:
     """:data:`INSIGHT_FEATURES` of an insight of ``insight_type`` shown at ``at``."""
     topic = topic_of(insight_type)
@@ -572,13 +581,13 @@ def insight_row(journal: Journal, insight_type: str | None, at: float) -> dict[s
     earlier = journal.trades[lo:hi]
     last10, last20 = earlier[-10:], earlier[-20:]
     if topic in PATTERN_TYPES:
-        relevant = sum(1 for x in last10 if topic in x.patterns)
+        relevant = sum(1 for x in last10 if topic in _reported(x, at))
     elif topic == "streak":
         relevant = sum(1 for x in last10 if x.won is False and (x.closed_at or at + 1) <= at)
     elif topic == "emotion":
         relevant = sum(1 for x in last10 if x.emotion in ("angry", "frustrated", "fearful"))
     else:
-        relevant = sum(1 for x in last10 if x.patterns)
+        relevant = sum(1 for x in last10 if _reported(x, at))
     i_hi = bisect.bisect_left(journal._insight_at, at)
     prior = journal.insights[:i_hi]
     judged = [i for i in prior if i.feedback_at is not None and i.feedback_at <= at]
@@ -593,7 +602,7 @@ def insight_row(journal: Journal, insight_type: str | None, at: float) -> dict[s
     row.update(
         {
             "relevant_share": relevant / max(len(last10), 1),
-            "pattern_share_20": sum(1 for x in last20 if x.patterns) / max(len(last20), 1),
+            "pattern_share_20": sum(1 for x in last20 if _reported(x, at)) / max(len(last20), 1),
             "log_prior_insights": math.log1p(len(prior)),
             "helpful_rate": (sum(1 for i in judged if i.helpful) + 1) / (len(judged) + 2),
             "log_feedback_count": math.log1p(len(judged)),

@@ -95,6 +95,24 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float, float] | None:
     return _round(mean), _round(mean - half), _round(mean + half)
 
 
+def mean_interval_of_sums(
+    n: int, total: float, squares: float
+) -> tuple[float, float, float] | None:
+    """:func:`mean_interval` from a count, a sum and a sum of squares (sums merge over days).
+
+    Examples
+    --------
+    >>> mean_interval_of_sums(3, 6.0, 14.0)
+    (2.0, -0.484138, 4.484138)
+    """
+    if n < 2:
+        return None
+    mean = total / n
+    sd = math.sqrt(max(0.0, (squares - total * total / n) / (n - 1)))
+    half = t_quantile(n - 1) * sd / math.sqrt(n)
+    return _round(mean), _round(mean - half), _round(mean + half)
+
+
 def welch_interval(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float] | None:
     """``(difference, low, high)``: ``mean(a) - mean(b)`` and its 95 % Welch interval.
 
@@ -121,4 +139,11 @@ def welch_interval(a: Sequence[float], b: Sequence[float]) -> tuple[float, float
     return _round(diff), _round(diff - half), _round(diff + half)
 
 
-__all__ = ["Z95", "mean_interval", "t_quantile", "welch_interval", "wilson_interval"]
+__all__ = [
+    "Z95",
+    "mean_interval",
+    "mean_interval_of_sums",
+    "t_quantile",
+    "welch_interval",
+    "wilson_interval",
+]

@@ -17,9 +17,11 @@ Sentiment and two-tower
 
 The rule (``settings.promotion_policy``): ``not_worse`` promotes when the candidate's key
 metric minus production's is at least ``-promotion_tolerance`` (a smaller loss is a tie and
-the newer version wins); production older than ``max_production_age_days`` is replaced unless
-the candidate is significantly worse (paired bootstrap over the set's rows: the 95 % upper
-bound of candidate - production is below ``-promotion_tolerance``). When the two cannot be
+the newer version wins); production older than ``max_production_age_days`` (when the candidate
+was trained: the job's logical time its version names, not the registration's wall time) is
+replaced unless the candidate is significantly worse (paired bootstrap over the set's rows:
+the 95 % upper bound of candidate - production is below ``-promotion_tolerance``). When the
+two cannot be
 compared (other features, no common rows, an encoder that does not load), production is kept
 unless it is older than ``max_production_age_days``. A manifest naming no evaluation set, of a
 model with no registered set, is compared on its own metric as before (``rule: own_metric``).
@@ -230,7 +232,9 @@ def decide(
     metric : (str, bool) or None
         The key metric and whether higher is better.
     now : datetime
-        The registration time (production's age is measured to it).
+        The registration time. Production's age is measured to the candidate's training
+        time (its version name, the job's logical ``now``), to ``now`` when the version
+        name carries no time.
     read_files : callable
         Reads another version's files, sha256-checked.
     logged_gate : callable, optional
@@ -308,7 +312,10 @@ def decide(
             "range": report.get("range"),
             "note": "too few logged decisions for the off-policy gate; compared offline",
         }
-    age_days = _age_days(alias.target, now)
+    # Production's age at the moment the candidate was trained (its version is the training
+    # job's logical ``now``), not at registration: a job replaying past days (the demo, a
+    # backfill) registers minutes of wall time later but days of logical time apart.
+    age_days = _age_days(alias.target, _version_time(version) or now)
     too_old = age_days is not None and age_days > settings.max_production_age_days
     if deciding is None or metric_name not in _SCORED_METRICS:
         return _own_metric(done, manifest, production, metric_name, higher_is_better)
@@ -927,10 +934,17 @@ def _reason(
     return f"max_age: {verdict}: {numbers}; production kept"
 
 
-def _age_days(version: str, now: datetime) -> float | None:
+def _version_time(version: str) -> datetime | None:
+    """The training time a version name carries (``YYYYMMDDTHHMMSSZ``), or None."""
     try:
-        made = datetime.strptime(version, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        return datetime.strptime(version, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except ValueError:
+        return None
+
+
+def _age_days(version: str, now: datetime) -> float | None:
+    made = _version_time(version)
+    if made is None:
         return None
     moment = now if now.tzinfo else now.replace(tzinfo=UTC)
     return (moment - made).total_seconds() / 86400.0

@@ -23,14 +23,15 @@ users       GetItem/DeleteItem of the user's consent item
 (``experiments`` holds no per-user rows: assignment is a hash and results are computed from
 the events, so removing the user's events removes them from every experiment's results.)
 
-then checks the ``daily_stats`` items of the user's days (they hold counts only; a day whose
-item mentions the id or pseudonym is recomputed), lists the ``two_tower`` versions whose
-``users.json`` still holds the pseudonym (they keep it until the next training run replaces
-them), and last rewrites the stored ``exports/{date}/`` files, newest day first, for at most
-``deletion_sync_seconds`` from the start of the call. Every day is queued in the ledger
-(``privacy_purge#{pseudonym}``, see :mod:`learnloop.privacy.purge`) before the first rewrite,
-and the days done are taken out after, so whatever the request does not reach (or a crash
-interrupts) the hourly ``privacy_purge`` job finishes. The receipt's ``exports.status`` is
+then checks the ``daily_stats`` items of the user's days (counts, and the journal section's
+rows keyed by pseudonym; a day whose item mentions the id or pseudonym is recomputed),
+lists the ``two_tower`` versions whose ``users.json`` still holds the pseudonym (they keep it
+until the next training run replaces them), and last rewrites the stored ``exports/{date}/``
+files, newest day first, for at most ``deletion_sync_seconds`` from the start of the call.
+Every day is queued in the ledger (``privacy_purge#{pseudonym}``, see
+:mod:`learnloop.privacy.purge`) before the first rewrite, and the days done are taken out
+after, so whatever the request does not reach (or a crash interrupts) the hourly
+``privacy_purge`` job finishes. The receipt's ``exports.status`` is
 ``complete`` (200) or ``pending`` (202) and the tombstone's stored receipt says the same until
 the job marks it complete.
 
@@ -51,6 +52,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from learnloop.clock import iso, utcnow
+from learnloop.journal.rollup import KEY_CHARS, ROLLUP_SECTIONS
 from learnloop.observability import logger
 from learnloop.privacy.admin_export import purge_admin_exports
 from learnloop.privacy.exports import export_prefixes, purge_exports
@@ -162,7 +164,9 @@ def delete_user(
     counts["texts"] = _delete_texts(tables, user_id)
     counts["users"] = _delete_consent_item(tables, user_id)
     logger.info("deleted a user's rows", extra={"pseudonym": pseudonym, "counts": counts})
-    daily_stats = _check_daily_stats(tables, days, (user_id, pseudonym))
+    # the journal section keys users by their pseudonym's start (learnloop.journal.rollup)
+    needles = (user_id, pseudonym, pseudonym[:KEY_CHARS])
+    daily_stats = _check_daily_stats(tables, days, needles)
     models = models_holding(tables, s3, pseudonym)
 
     # Newest first: recent exports are what the next training run reads. Queued before the
@@ -355,7 +359,7 @@ def _check_daily_stats(
     for item in found:
         text = json.dumps(item.stats, default=str)
         if any(needle in text for needle in needles):
-            rollup_day(tables, date.fromisoformat(item.date))
+            rollup_day(tables, date.fromisoformat(item.date), sections=ROLLUP_SECTIONS)
             recomputed.append(item.date)
     return {"checked": len(found), "recomputed": sorted(recomputed)}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -38,11 +39,19 @@ def day_to_roll_up(now: datetime) -> date:
     return (as_utc(now) - timedelta(days=1)).date()
 
 
-def rollup_day(tables: Tables, day: date) -> RollupResult:
+#: A section a higher layer adds to the day's item, given the day's events and insight items
+#: already read: ``section(tables, day, events=..., insight_items=...) -> dict``.
+Section = Callable[..., dict[str, Any]]
+
+
+def rollup_day(
+    tables: Tables, day: date, *, sections: Mapping[str, Section] | None = None
+) -> RollupResult:
     """Compute and store the ``daily_stats`` item of ``day``.
 
     Reads the day's partitions of reactions, events, outcomes and insight feedback, plus the
-    previous day's item for coin reaction velocity. Running it again writes the same item.
+    previous day's item for coin reaction velocity, and adds ``sections`` (name -> function
+    of the day, see :data:`Section`). Running it again writes the same item.
 
     Examples
     --------
@@ -68,6 +77,9 @@ def rollup_day(tables: Tables, day: date) -> RollupResult:
         previous_reactions_by_coin=coin_reaction_counts(previous) if previous else None,
         insights=[i for i in insight_items if i["record"] == "insight"],
     )
+    # Sections of higher layers (the journal's: learnloop.journal.rollup), on the same reads.
+    for name, section in (sections or {}).items():
+        stats[name] = section(tables, day, events=events, insight_items=insight_items)
     # Click-through and reward of the day's logged decisions (aggregates, no user).
     stats["decisions"] = decision_stats(read_decisions(tables, day, day))
     stats["data_quality"] = quality_summary(every_reaction, every_event)
@@ -78,9 +90,11 @@ def rollup_day(tables: Tables, day: date) -> RollupResult:
     return RollupResult(date=day.isoformat(), stats=stats, changed=changed)
 
 
-def rollup_daily(tables: Tables, now: datetime) -> RollupResult:
+def rollup_daily(
+    tables: Tables, now: datetime, *, sections: Mapping[str, Section] | None = None
+) -> RollupResult:
     """The scheduled job: roll up the day before ``now``."""
-    return rollup_day(tables, day_to_roll_up(now))
+    return rollup_day(tables, day_to_roll_up(now), sections=sections)
 
 
 def _stored_stats(tables: Tables, day: date) -> dict[str, Any] | None:

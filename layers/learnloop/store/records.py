@@ -418,7 +418,8 @@ class LedgerEntry(BaseModel):
 
 
 class DailyStats(BaseModel):
-    """The rollup of one UTC day: aggregates only, never per-user data."""
+    """The rollup of one UTC day: aggregates, and the journal section's per-user rows under
+    keyed pseudonyms (never a user id; deletion recomputes the days that name one)."""
 
     entity = "daily_stats"
 

@@ -2,7 +2,7 @@
 (``learnloop demo --world journal``).
 
 1. **Training days.** Each simulated day's events go to ``POST /v1/events`` (ingest key);
-   the scheduled ``learn`` job runs at two thirds of them and after the last, through the
+   the scheduled ``learn`` job runs 6 days before the last of them and after the last, through the
    app's own schedule handler, and the bucket's events are delivered after it so
    registration records, compares and promotes each journal model.
 2. **Churn.** At the cut-off every trader active in the 14 days before is asked
@@ -58,6 +58,8 @@ class JournalDemoConfig:
     #: Fresh trades also asked through ``outcome`` (a trade about to be placed), to check it
     #: agrees with the stored trade's score.
     outcome_checks: int = 10
+    #: Seconds an HTTP request may take.
+    request_timeout: float = 600.0
 
 
 @dataclass
@@ -82,9 +84,14 @@ class JournalDemo:
         after_job: Callable[[], object] | None = None,
         today: datetime | None = None,
     ) -> None:
-        self.ingest = ApiClient(api_url, key=keys["ingest"])
-        self.read = ApiClient(api_url, key=keys["read"])
-        self.admin = ApiClient(api_url, key=keys["admin"]) if "admin" in keys else None
+        # a batch of events writes its derived records too: on a loaded machine moto can take
+        # over a minute (the client's default timeout) to answer one
+        timeout = config.request_timeout
+        self.ingest = ApiClient(api_url, key=keys["ingest"], timeout=timeout)
+        self.read = ApiClient(api_url, key=keys["read"], timeout=timeout)
+        self.admin = (
+            ApiClient(api_url, key=keys["admin"], timeout=timeout) if "admin" in keys else None
+        )
         self.jobs = {name: job for name, _, job in schedules}
         self.config = config
         self.echo = echo
@@ -104,14 +111,16 @@ class JournalDemo:
         began = time.monotonic()
         sent = 0
         posted: list[Trade] = []
-        insight_after: set[str] = set()
+        sent_events: list[dict[str, Any]] = []
         learned: list[dict[str, Any]] = []
-        mid = max(1, (config.days * 2) // 3)
+        # the first learn run 6 days before the last: production is younger than the
+        # max-age rule's 7 days when the second run's versions are compared with it
+        mid = max(1, config.days - 6)
         for index in range(config.days):
             day = world.simulate_day(index, self.rng)
             sent += self._send(day)
+            sent_events += day.events
             posted += day.trades
-            insight_after |= day.insight_after
             self.echo(
                 f"day {index + 1:>3}/{config.days}  trades {len(day.trades):>4}  "
                 f"active traders {len(world.active_users()):>4}  quit {len(day.quit):>2}  "
@@ -134,8 +143,8 @@ class JournalDemo:
             followed.append(day)
             if index < config.days + config.fresh_days:
                 sent += self._send(day)
+                sent_events += day.events
                 fresh += day.trades
-                insight_after |= day.insight_after
         churned = self._churned(churn_asked, followed)
         self.echo(f"asking the outcome and pattern models about {len(fresh)} fresh trades ...")
         detected, scored = self._ask_patterns(fresh)
@@ -145,7 +154,6 @@ class JournalDemo:
         agreement = max(
             (abs(self._ask_outcome(t) - scored[t.trade_id]) for t in sample), default=None
         )
-        every = posted + fresh + [t for d in followed[config.fresh_days :] for t in d.trades]
         summary = {
             "world": {
                 "traders": config.traders,
@@ -165,7 +173,7 @@ class JournalDemo:
             "churn": grade.churn_figures(churn_asked, churned, last_day=self._last_day),
             "patterns": grade.pattern_figures(detected, fresh),
             "pattern_outcomes": grade.pattern_outcome_table(posted),
-            "insight_effect": grade.insight_effect(every, insight_after),
+            "insight_effect": grade.insight_effect(sent_events),
             "optimal_state": self._example_state(cut),
             "seconds": round(time.monotonic() - began, 1),
         }

@@ -22,8 +22,13 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from learnloop.journal.analytics import (
+    DEFAULT_TRADES_AFTER,
+    closed_trades,
+    insight_effectiveness,
+)
 from learnloop.journal.features import PATTERN_TYPES
-from learnloop_tools.demo.journal.world import Trade
+from learnloop_tools.demo.journal.world import HELPFUL_INSIGHT, Trade
 
 #: What the issue asks the journal world to show.
 OUTCOME_AUC_GAP = 0.05
@@ -129,48 +134,61 @@ def pattern_outcome_table(trades: Sequence[Trade]) -> list[dict[str, Any]]:
 
 
 def insight_effect(
-    trades: Sequence[Trade],
-    insight_after: set[str],
-    *,
-    next_trades: int = 10,
-    resamples: int = 500,
-    seed: int = 0,
+    events: Sequence[Mapping[str, Any]], *, n: int = DEFAULT_TRADES_AFTER
 ) -> list[dict[str, Any]]:
-    """Per pattern: how often it recurs in the user's next ``next_trades`` trades after a
-    flagged trade an insight followed, against flagged trades no insight followed; the
-    difference with a 95 % bootstrap interval (negative: the insight helped)."""
-    by_user: dict[str, list[Trade]] = {}
-    for trade in trades:
-        by_user.setdefault(trade.user_id, []).append(trade)
-    outcomes: dict[str, dict[bool, list[float]]] = {p: {True: [], False: []} for p in PATTERN_TYPES}
-    for user_trades in by_user.values():
-        user_trades.sort(key=lambda t: t.opened_at)
-        for i, trade in enumerate(user_trades):
-            if not (trade.flagged and trade.pattern):
-                continue
-            after = user_trades[i + 1 : i + 1 + next_trades]
-            if len(after) < next_trades:
-                continue
-            recurred = any(t.pattern == trade.pattern for t in after)
-            outcomes[trade.pattern][trade.trade_id in insight_after].append(float(recurred))
-    rng = np.random.default_rng(seed)
+    """The product's insight effectiveness (:func:`learnloop.journal.analytics.
+    insight_effectiveness`, what ``GET /v1/admin/journal/insights`` answers) on the events
+    the world sent, per insight type: the change of the insight's pattern rate (share of the
+    user's trades the app flagged with it) in the ``n`` trades after each user's first
+    insight of the type, against users not yet treated; ``planted`` marks the one type the
+    world made helpful, and ``met`` says whether the interval says what the world did (below
+    zero for the helpful type, including zero for the others)."""
+    insights, occurrences = [], []
+    for event in events:
+        properties = event.get("properties") or {}
+        if event["type"] == "insight_generated":
+            insights.append(
+                {
+                    "insight_id": properties["insight_id"],
+                    "user_id": event["user_id"],
+                    "insight_type": properties.get("insight_type"),
+                    "created_at": event["occurred_at"],
+                    "properties": {
+                        k: properties[k] for k in ("pattern_type", "trade_id") if k in properties
+                    },
+                }
+            )
+        elif event["type"] == "pattern_detected":
+            occurrences.append(
+                {
+                    "user_id": event["user_id"],
+                    "trade_id": properties.get("trade_id"),
+                    "pattern_type": properties.get("pattern_type"),
+                }
+            )
+    report = insight_effectiveness(insights, closed_trades(events), occurrences, n=n)
     rows = []
-    for pattern, groups in outcomes.items():
-        treated, control = np.asarray(groups[True]), np.asarray(groups[False])
-        if len(treated) < 5 or len(control) < 5:
-            continue
-        diffs = [
-            rng.choice(treated, len(treated)).mean() - rng.choice(control, len(control)).mean()
-            for _ in range(resamples)
-        ]
+    for row in report:
+        figures = row["metrics"]["pattern_rate"]
+        planted = row["insight_type"] == HELPFUL_INSIGHT
+        interval = figures["interval"]
+        met = (
+            interval is not None and interval[1] < 0
+            if planted
+            else interval is None or interval[0] <= 0 <= interval[1]
+        )
         rows.append(
             {
-                "pattern": pattern,
-                "with_insight": float(treated.mean()),
-                "without": float(control.mean()),
-                "n": [len(treated), len(control)],
-                "difference": float(treated.mean() - control.mean()),
-                "interval": [float(np.quantile(diffs, 0.025)), float(np.quantile(diffs, 0.975))],
+                "insight_type": row["insight_type"],
+                "planted": planted,
+                "treated_users": row["treated_users"],
+                "control_users": row["control_users"],
+                "treated_change": figures["treated_change"],
+                "control_change": figures["control_change"],
+                "effect": figures["effect"],
+                "interval": interval,
+                "n": n,
+                "met": met,
             }
         )
     return rows

@@ -20,7 +20,10 @@ from typing import Any
 import numpy as np
 
 from learnloop_tools.demo.journal import grade
-from learnloop_tools.demo.journal.world import Trade
+from learnloop_tools.demo.journal.world import HELPFUL_INSIGHT, PATTERN_EFFECT, Trade
+
+#: The planted pattern that costs the most (the pattern → outcome table should rank it first).
+HARMFUL = min(PATTERN_EFFECT, key=lambda p: PATTERN_EFFECT[p])
 
 
 def format_summary(summary: Mapping[str, Any]) -> str:
@@ -35,6 +38,12 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         f"{_met(outcome)}; churn AUC {_num(churn.get('auc'))} {_met(churn)}; "
         f"patterns precision {_num(overall.get('precision'))} "
         f"recall {_num(overall.get('recall'))} {_met(patterns)}"
+        + "".join(
+            f"; {row['insight_type']} effect {_signed(row.get('effect'))} "
+            f"{'met' if row['met'] else 'NOT met'}"
+            for row in summary.get("insight_effect") or []
+            if row.get("planted")
+        )
     )
 
 
@@ -96,6 +105,27 @@ def _markdown(summary: Mapping[str, Any]) -> str:
             f"{grade.PATTERN_PRECISION} each | "
             f"{'yes' if _pr_met(row) else 'no'} |"
         )
+    table = summary.get("pattern_outcomes") or []
+    top = table[0]["pattern"] if table else None
+    lines.append(
+        f"| pattern → outcome: the pattern ranked first | {top} | {HARMFUL} (the most harmful) "
+        f"| {'yes' if top == HARMFUL else 'no'} |"
+    )
+    effects = {r["insight_type"]: r for r in summary.get("insight_effect") or []}
+    helpful = effects.get(HELPFUL_INSIGHT) or {}
+    interval = helpful.get("interval")
+    lines.append(
+        f"| insight effectiveness of {HELPFUL_INSIGHT} (planted helpful) | effect "
+        f"{_signed(helpful.get('effect'))}, 95 % "
+        + (f"{interval[0]:+.3f} - {interval[1]:+.3f}" if interval else "n/a")
+        + f" | excludes zero | {'yes' if helpful.get('met') else 'no'} |"
+    )
+    nulls = [r for k, r in effects.items() if k != HELPFUL_INSIGHT]
+    lines.append(
+        f"| the other insight types (no effect planted) | "
+        f"{sum(1 for r in nulls if r['met'])} of {len(nulls)} intervals include zero | all | "
+        f"{'yes' if all(r['met'] for r in nulls) else 'no'} |"
+    )
     lines += [
         "",
         "## Pattern → outcome (the app's reported patterns, training days)",
@@ -111,16 +141,28 @@ def _markdown(summary: Mapping[str, Any]) -> str:
         )
     lines += [
         "",
-        "## Insight effectiveness (pattern recurs in the next 10 trades)",
+        "## Insight effectiveness (the admin route's estimator on the events sent)",
         "",
-        "| pattern | with an insight | without | difference | 95 % interval | n |",
-        "|---|---|---|---|---|---|",
+        "Change of each warning's pattern rate (share of the user's trades the app flagged "
+        "with it) over the n trades after each user's first insight of the type minus the n "
+        "before, against users not yet treated over the same days (the insight's own day "
+        "left out); 95 % bootstrap interval over users. The world plants one helpful type "
+        "(its interval should lie below zero); the others change nothing (theirs should "
+        "include zero).",
+        "",
+        "| insight type | planted | users (treated, controls) | treated change | control "
+        "change | effect | 95 % interval | n | as planted |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in summary.get("insight_effect") or []:
-        low, high = row["interval"]
+        interval = row.get("interval")
+        span = f"{interval[0]:+.3f} - {interval[1]:+.3f}" if interval else "n/a (too few)"
         lines.append(
-            f"| {row['pattern']} | {row['with_insight']:.3f} | {row['without']:.3f} | "
-            f"{row['difference']:+.3f} | {low:+.3f} - {high:+.3f} | {row['n']} |"
+            f"| {row['insight_type']} | {'helpful' if row['planted'] else 'none'} | "
+            f"{row['treated_users']}, {row['control_users']} | "
+            f"{_signed(row.get('treated_change'))} | {_signed(row.get('control_change'))} | "
+            f"{_signed(row.get('effect'))} | {span} | {row['n']} | "
+            f"{'yes' if row['met'] else 'no'} |"
         )
     lines += ["", "## Learn runs and the registry", ""]
     for run in summary.get("learn_runs") or []:
@@ -213,6 +255,10 @@ def _pr_met(row: Mapping[str, Any]) -> bool:
     return (row.get("precision") or 0) >= grade.PATTERN_PRECISION and (
         row.get("recall") or 0
     ) >= grade.PATTERN_RECALL
+
+
+def _signed(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):+.3f}"
 
 
 def _num(value: Any) -> str:

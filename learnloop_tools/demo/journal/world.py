@@ -27,10 +27,18 @@ The app's detector
     closes) and a trade without one with probability 0.01: the labels the detector model
     learns from are the app's, not the truth.
 Insights
-    After a flagged trade the app generates an insight on that pattern with probability 0.5,
-    and an emotion or streak tip now and then. **Insights help receptive traders only** (40 %
-    of them): each insight on a pattern cuts a receptive trader's propensity for it to 30 %.
-    Receptive traders mark relevant insights helpful with probability 0.8 (others 0.2).
+    Each warning reaches each trader on a day of its own drawn from 3 to 29 (a staggered
+    rollout: every trader trades a while without it, and in a world of 25 days about a
+    sixth never gets it); that morning the trader sees one (onboarding), so the first insight
+    of each type comes at a time that depends neither on the trader's recent trades nor on
+    the other types. After a flagged trade the app generates an insight on that pattern with
+    probability 0.5 (naming the pattern and the trade), and an emotion or streak tip now and
+    then. **One insight type helps** (:data:`HELPFUL_INSIGHT`, the revenge-trading warning):
+    a trader's first one cuts their revenge-trading propensity to :data:`HELPFUL_EFFECT`
+    (10 %) of what it was, for good; later ones change nothing more. Every other type (the
+    overtrading and FOMO warnings, the tips) changes no behaviour: the nulls an
+    effectiveness estimate must not flag. Receptive traders (40 %) mark relevant insights
+    helpful with probability 0.8 (others 0.2): what users say, not what insights do.
 Churn
     At each day's end an active trader quits for good with probability
     ``sigmoid(-7.5 + 0.7 * loss streak + 0.5 * [the day lost money])``: losing streaks drive churn.
@@ -69,6 +77,11 @@ _CALM_MIX = {"calm": 0.3, "confident": 0.25, "neutral": 0.25, "anxious": 0.1, "e
 _TILTED_MIX = {"anxious": 0.3, "frustrated": 0.3, "fearful": 0.2, "neutral": 0.2}
 PATTERN_EFFECT: dict[str, float] = {"revenge_trading": -1.2, "fomo": -1.0, "overtrading": -0.8}
 SYMBOLS = ("BTC", "ETH", "SOL", "AAPL", "TSLA", "EURUSD", "NVDA", "SPY")
+#: The one insight type that changes behaviour, and what it multiplies the propensity by.
+HELPFUL_INSIGHT = "revenge_trading_warning"
+#: The days (from, to exclusive) on which the insights feature reaches a trader.
+ROLLOUT_DAYS = (3, 30)
+HELPFUL_EFFECT = 0.1
 INSIGHT_TYPES = {
     "revenge_trading": "revenge_trading_warning",
     "overtrading": "overtrading_warning",
@@ -87,6 +100,10 @@ class Trader:
     size: float
     propensity: dict[str, float]
     receptive: bool
+    #: The first day the app shows the trader each pattern's insights.
+    insights_from: dict[str, int] = field(default_factory=dict)
+    #: The insight types the trader has seen.
+    seen: set[str] = field(default_factory=set)
     active: bool = True
     quit_day: int | None = None
     loss_streak: int = 0
@@ -138,10 +155,16 @@ class JournalWorld:
 
     @classmethod
     def generate(
-        cls, *, n_traders: int = 120, seed: int = 0, start: datetime | None = None
+        cls,
+        *,
+        n_traders: int = 120,
+        seed: int = 0,
+        start: datetime | None = None,
+        rollout_days: tuple[int, int] = ROLLOUT_DAYS,
     ) -> JournalWorld:
         """Draw ``n_traders`` traders from ``seed``; day 0 starts at ``start`` (UTC midnight;
-        default: 2026-09-01)."""
+        default: 2026-09-01); each warning reaches each trader on a day drawn from
+        ``rollout_days`` (from, to exclusive)."""
         rng = np.random.default_rng(seed)
         traders = []
         for i in range(n_traders):
@@ -160,6 +183,14 @@ class JournalWorld:
                     receptive=bool(rng.random() < 0.4),
                 )
             )
+        # The insights feature reaches each trader on a day of its own (a staggered rollout,
+        # drawn from a generator of its own so the traders above stay as they were): every
+        # trader has days before their first insight, and later ones are not yet treated.
+        rollout = np.random.default_rng([seed, 1])
+        for trader in traders:
+            trader.insights_from = {
+                kind: int(rollout.integers(*rollout_days)) for kind in INSIGHT_TYPES.values()
+            }
         begin = start or datetime(2026, 9, 1, tzinfo=UTC)
         return cls(traders=traders, start=begin, seed=seed)
 
@@ -182,6 +213,13 @@ class JournalWorld:
 
     def _trader_day(self, trader: Trader, day: Day, rng: np.random.Generator) -> None:
         base = day.start.timestamp()
+        for planted, warning in INSIGHT_TYPES.items():
+            if day.index == trader.insights_from.get(warning):
+                # onboarding: a warning's first day shows it before the session, so each
+                # type's first insight comes at its rollout, not after a pattern (a trigger
+                # would make the windows before and after it differ by themselves)
+                morning = datetime.fromtimestamp(base + 3600.0 * (trader.session_start - 1.0), UTC)
+                self._insight(trader, day, warning, planted, morning, rng, relevant=True)
         n = int(rng.poisson(trader.rate))
         planned = sorted(
             base + 3600.0 * (trader.session_start + rng.uniform(0.0, 10.0)) for _ in range(n)
@@ -353,8 +391,12 @@ class JournalWorld:
                 },
             )
         )
+        if day.index < trader.insights_from.get(INSIGHT_TYPES[flagged], 0):
+            return
         if rng.random() < 0.5:
-            self._insight(trader, day, INSIGHT_TYPES[flagged], flagged, at, rng, relevant=True)
+            self._insight(
+                trader, day, INSIGHT_TYPES[flagged], flagged, at, rng, relevant=True, trade=trade
+            )
             day.insight_after.add(trade.trade_id)
         elif rng.random() < 0.05:
             kind = str(rng.choice(["emotion_tip", "streak_review"]))
@@ -370,20 +412,20 @@ class JournalWorld:
         rng: np.random.Generator,
         *,
         relevant: bool,
+        trade: Trade | None = None,
     ) -> None:
         self._counter += 1
         insight_id = f"{trader.user_id}-i{self._counter:06d}"
         shown = at + timedelta(seconds=30)
-        day.events.append(
-            _event(
-                trader.user_id,
-                "insight_generated",
-                shown,
-                {"insight_id": insight_id, "insight_type": insight_type},
-            )
-        )
-        if pattern is not None and trader.receptive:
-            trader.propensity[pattern] *= 0.3
+        properties: dict[str, Any] = {"insight_id": insight_id, "insight_type": insight_type}
+        if pattern is not None:
+            properties["pattern_type"] = pattern
+        if trade is not None:
+            properties["trade_id"] = trade.trade_id
+        day.events.append(_event(trader.user_id, "insight_generated", shown, properties))
+        if insight_type == HELPFUL_INSIGHT and insight_type not in trader.seen:
+            trader.propensity["revenge_trading"] *= HELPFUL_EFFECT
+        trader.seen.add(insight_type)
         if rng.random() < 0.7:
             p = (0.8 if relevant else 0.4) if trader.receptive else (0.2 if relevant else 0.1)
             helpful = rng.random() < p
@@ -406,4 +448,13 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-__all__ = ["EMOTION_EFFECT", "PATTERN_EFFECT", "Day", "JournalWorld", "Trade", "Trader"]
+__all__ = [
+    "EMOTION_EFFECT",
+    "HELPFUL_EFFECT",
+    "HELPFUL_INSIGHT",
+    "PATTERN_EFFECT",
+    "Day",
+    "JournalWorld",
+    "Trade",
+    "Trader",
+]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 from typing import Any
 
 from support.api import call, fields_of
+
+from learnloop.journal.rollup import ROLLUP_SECTIONS, user_key
+from learnloop.rollups.job import rollup_day
 
 RANGE = "from=2026-11-02&to=2026-11-15"
 
@@ -51,9 +55,31 @@ def get(client: Any, keys: dict, path: str) -> dict[str, Any]:
     return json.loads(reply.body)
 
 
-def test_activity_patterns_and_insights_reports(client: Any, keys: dict) -> None:
+def roll_up_and_drop_the_raw_records(tables: Any) -> None:
+    """Roll up the days that hold records, then delete the records: whatever the reports
+    say next comes from the rollup items alone."""
+    for day in (3, 4, 5, 6, 10):
+        rollup_day(tables, date(2026, 11, day), sections=ROLLUP_SECTIONS)
+    for model in (tables.events, tables.pattern_occurrences, tables.insights):
+        with model.batch_write() as batch:
+            for item in model.scan():
+                batch.delete(item)
+
+
+def test_activity_patterns_and_insights_reports_read_the_daily_rollup(
+    client: Any, keys: dict, tables: Any
+) -> None:
     seed(client, keys)
+    roll_up_and_drop_the_raw_records(tables)
+    stored = tables.daily_stats.get("2026-11-03").stats["journal"]
+    # users appear under their keyed pseudonym, never their id
+    assert stored["active"] == [user_key("u1", tables.settings.pseudonym_secret)]
+    assert "u1" not in json.dumps(stored)
     activity = get(client, keys, f"/v1/admin/journal/activity?{RANGE}")
+    # past days the job never rolled up are listed (and read as empty), not read raw
+    assert (
+        "2026-11-02" in activity["not_rolled_up"] and "2026-11-03" not in activity["not_rolled_up"]
+    )
     by_day = {d["date"]: d for d in activity["activity"]}
     assert by_day["2026-11-04"] == {"date": "2026-11-04", "dau": 1, "wau": 2, "mau": 2}
     # 11-11: the week 11-05..11-11 holds u1 (11-10) only.
@@ -111,3 +137,17 @@ def test_admin_journal_query_validation(client: Any, keys: dict) -> None:
         assert reply.status_code == 422, path
         assert fields_of(reply) == {field}
     assert call(client, "GET", "/v1/admin/journal/patterns", key=keys["read"]).status_code == 403
+
+
+def test_today_is_read_live_before_any_rollup(client: Any, keys: dict) -> None:
+    now = datetime.now(UTC)
+    at = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    events = [event("trade_closed", "u9", at, trade_id="z", pnl=-3.0)]
+    reply = call(client, "POST", "/v1/events", key=keys["admin"], body={"events": events})
+    assert reply.status_code == 200, reply.body
+    today = now.date().isoformat()
+    query = f"from={today}&to={today}"
+    activity = get(client, keys, f"/v1/admin/journal/activity?{query}")
+    assert activity["activity"] == [{"date": today, "dau": 1, "wau": 1, "mau": 1}]
+    patterns = get(client, keys, f"/v1/admin/journal/patterns?{query}")
+    assert patterns["baseline"]["outcomes"]["loss"] == 1 and patterns["not_rolled_up"] == []

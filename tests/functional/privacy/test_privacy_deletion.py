@@ -312,6 +312,21 @@ def test_a_rollup_that_mentions_the_user_is_recomputed(
     assert stats["pattern_frequency"].get(USER) == 1  # OTHER's event remains, counted once
 
 
+def test_the_journal_rollup_forgets_a_deleted_user(client: Any, keys: dict, tables: Any) -> None:
+    from learnloop.journal.rollup import ROLLUP_SECTIONS, user_key
+
+    seed(tables)
+    rollup_day(tables, DAY, sections=ROLLUP_SECTIONS)
+    key = user_key(USER, tables.settings.pseudonym_secret)
+    journal = tables.daily_stats.get("2026-11-20").stats["journal"]
+    assert key in journal["active"] and USER not in json.dumps(journal)
+    receipt = json.loads(call(client, "DELETE", f"/v1/users/{USER}", key=keys["admin"]).body)
+    assert receipt["daily_stats"] == {"checked": 1, "recomputed": ["2026-11-20"]}
+    journal = tables.daily_stats.get("2026-11-20").stats["journal"]
+    assert key not in json.dumps(journal)
+    assert journal["active"] == [user_key(OTHER, tables.settings.pseudonym_secret)]
+
+
 def test_deletion_needs_admin_and_a_valid_id(client: Any, keys: dict) -> None:
     assert call(client, "DELETE", f"/v1/users/{USER}", key=keys["ingest"]).status_code == 403
     bad = call(client, "DELETE", "/v1/users/no%20spaces", key=keys["admin"])
