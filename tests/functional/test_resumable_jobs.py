@@ -298,3 +298,131 @@ def test_market_anomalies_one_series_per_unit(stage: Callable[..., Any]) -> None
     assert expected["series"] == 5
     flags = {(a.series, a.flag) for a in cut.market_anomalies.scan()}
     assert flags == {(a.series, a.flag) for a in once.market_anomalies.scan()}
+
+
+# --- privacy_purge, load_decisions ---------------------------------------------------------------
+
+
+def test_privacy_purge_one_prefix_per_unit(stage: Callable[..., Any], s3: Any) -> None:
+    from learnloop.privacy.purge import queue_purge
+    from learnloop.users.pseudonym import pseudonymize
+
+    once, cut = stage(), stage()
+    days = [DAY - timedelta(days=n) for n in range(5)]
+    for tables in (once, cut):
+        for day in days:
+            for user in ("gone", "kept"):
+                put_reaction(
+                    tables,
+                    {
+                        "user_id": user,
+                        "content_type": "coin",
+                        "external_id": f"C{day.day}",
+                        "reaction": "like",
+                        "occurred_at": f"{day.isoformat()}T10:00:00Z",
+                    },
+                    now=NOW,
+                )
+            run_job("export_training_data", tables, NOW, day=day, s3=s3)
+        pseudonym = pseudonymize("gone", tables.settings.pseudonym_secret)
+        queue_purge(tables, pseudonym, [export_prefix(d) for d in days], now=NOW)
+    expected = run_job("privacy_purge", once, NOW, s3=s3, workers=1)
+    assert chained("privacy_purge", cut, s3=s3, workers=1) == expected
+    assert (expected["prefixes_done"], expected["completed_users"]) == (5, 1)
+    for day in days:
+        assert stored(s3, cut, day) == stored(s3, once, day)
+        assert pseudonym.encode() not in stored(s3, cut, day)["reactions.jsonl"]
+
+
+def test_load_decisions_one_spool_file_per_unit(stage: Callable[..., Any], tmp_path: Any) -> None:
+    import json
+
+    once, cut = stage(), stage()
+    for name in ("once", "cut"):
+        spool = tmp_path / name
+        spool.mkdir()
+        for f in range(5):
+            lines = [
+                json.dumps(
+                    {
+                        "learnloop_decision": 1,
+                        "decision": {
+                            "decision_id": f"d{f}-{i}",
+                            "created_at": "2026-11-20T09:30:00.000000Z",
+                            "day_shard": "2026-11-20#0",
+                            "shown": [],
+                            "chosen": [],
+                        },
+                    }
+                )
+                for i in range(3)
+            ]
+            (spool / f"decisions-{f}.jsonl").write_text("\n".join(lines) + "\n")
+    expected = run_job("load_decisions", once, NOW, directory=str(tmp_path / "once"))
+    assert chained("load_decisions", cut, directory=str(tmp_path / "cut")) == expected
+    assert (expected["files"], expected["loaded"]) == (5, 15)
+    assert sorted(d.decision_id for d in cut.decisions.scan()) == sorted(
+        d.decision_id for d in once.decisions.scan()
+    )
+    assert list((tmp_path / "cut").iterdir()) == []
+
+
+# --- on Lambda: the scheduled function re-invokes itself ------------------------------------------
+
+
+def test_a_scheduled_run_out_of_time_reinvokes_itself_until_done(
+    stage: Callable[..., Any],
+) -> None:
+    import json
+
+    from chalice.app import CloudWatchEvent
+
+    from learnloop.jobs import handle_schedule
+
+    tables = stage()
+    plant_outcomes(tables, 4)
+
+    class Context:
+        """A Lambda context whose clock loses a second per look, from 22 s (margin 20 s)."""
+
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:learn"
+
+        def __init__(self) -> None:
+            self.ticks = itertools.count()
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 22_000 - 1000 * next(self.ticks)
+
+    class Lambda:
+        def __init__(self) -> None:
+            self.payloads: list[dict[str, Any]] = []
+
+        def invoke(self, **kwargs: Any) -> None:
+            assert kwargs["InvocationType"] == "Event"
+            assert kwargs["FunctionName"] == Context.invoked_function_arn
+            self.payloads.append(json.loads(kwargs["Payload"]))
+
+    scheduled = {
+        "version": "0",
+        "id": "e1",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-21T01:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {},
+    }
+    client = Lambda()
+    payload, invocations = scheduled, 0
+    while True:
+        invocations += 1
+        event = CloudWatchEvent(payload, Context())
+        result = handle_schedule("learn", event, tables, lambda_client=client)
+        if "resume" not in result:
+            break
+        payload = client.payloads[-1]
+        assert payload["time"] == scheduled["time"]
+        assert payload["detail"]["resume"]["job"] == "learn"
+    assert invocations >= 5 and len(client.payloads) == invocations - 1
+    assert result["bandits"]["counted"] == 4

@@ -229,10 +229,10 @@ def _privacy_purge(tables: Tables, now: datetime, **options: Any) -> dict[str, A
     """Pending export purges, ``workers`` prefixes per unit (the ledger queue is the
     checkpoint of what is left; the units' counts add up to one uninterrupted run's)."""
     deadline = options.pop("deadline", None)
-    if deadline is None:
-        return privacy_purge(tables, now, s3=options.get("s3")).to_dict()
     s3 = options.pop("s3", None)
-    workers = 8
+    workers = int(options.get("workers") or 8)
+    if deadline is None:
+        return privacy_purge(tables, now, s3=s3, workers=workers).to_dict()
 
     def plan(checkpoint: Checkpoint) -> Iterator[Unit]:
         index = len(checkpoint.done)
@@ -405,4 +405,55 @@ def run_scheduled(
     return result
 
 
-__all__ = ["JOBS", "model_dropped", "run_job", "run_job_chained", "run_scheduled"]
+def handle_schedule(
+    name: str, event: Any, tables: Tables, *, lambda_client: Any | None = None
+) -> dict[str, Any]:
+    """A scheduled function's body on Lambda: run ``name`` for the event's time under the
+    invocation's deadline; a run that stops early re-invokes this function asynchronously
+    with the same event plus ``detail.resume`` (the next invocation carries on from the
+    checkpoint, at once rather than at the next schedule).
+
+    ``event`` is Chalice's ``CloudWatchEvent`` (``time``, ``context``, ``to_dict()``).
+
+    Examples
+    --------
+    >>> handle_schedule("learn", event, tables)  # doctest: +SKIP
+    {'job': 'learn', 'finished': False, 'resume': {...}, 'units_done': 52}
+    """
+    context = getattr(event, "context", None)
+    if context is None or not hasattr(context, "get_remaining_time_in_millis"):
+        return run_scheduled(name, event.time, tables)
+    if not getattr(context, "invoked_function_arn", ""):
+        # The local runner's context names no function to re-invoke: chain in-process.
+        result, _ = run_chained(
+            lambda deadline: run_scheduled(name, event.time, tables, deadline=deadline),
+            lambda: Deadline.from_context(context),
+        )
+        return result
+
+    def resume(token: dict[str, Any]) -> None:
+        client = lambda_client
+        if client is None:
+            import boto3
+
+            client = boto3.client("lambda")
+        payload = {**event.to_dict(), "detail": {RESUME: token}}
+        client.invoke(
+            FunctionName=context.invoked_function_arn,
+            InvocationType="Event",
+            Payload=json.dumps(payload).encode("utf-8"),
+        )
+
+    return run_scheduled(
+        name, event.time, tables, deadline=Deadline.from_context(context), resume=resume
+    )
+
+
+__all__ = [
+    "JOBS",
+    "handle_schedule",
+    "model_dropped",
+    "run_job",
+    "run_job_chained",
+    "run_scheduled",
+]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -61,6 +63,54 @@ def query_days(
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return [item for items in pool.map(read, partitions) for item in items]
+
+
+def read_ahead(items: Iterable[M], *, buffer: int = 2000) -> Iterator[M]:
+    """``items`` as they come, read by a background thread up to ``buffer`` items ahead.
+
+    Several lazy queries merged (one per day shard) would otherwise fetch their pages one
+    after the other; read ahead, they fetch in parallel and memory stays bounded.
+
+    Examples
+    --------
+    >>> list(read_ahead(iter(range(5)), buffer=2))
+    [0, 1, 2, 3, 4]
+    """
+    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=max(1, buffer))
+    stop = threading.Event()
+
+    def offer(message: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def pump() -> None:
+        try:
+            for item in items:
+                if not offer(("item", item)):
+                    return
+        except BaseException as exc:  # handed to the reader, who raises it
+            offer(("error", exc))
+            return
+        offer(("end", None))
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = slots.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()  # a reader that stops early releases the pump
 
 
 def batch_get(model: type[M], keys: Sequence[Any], **kwargs: Any) -> list[M]:
