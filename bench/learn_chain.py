@@ -83,6 +83,21 @@ def _plant(tables: Any, n: int) -> None:
         ingest_outcomes(tables, {"outcomes": batch}, now=NOW)
 
 
+def _copy(source: Any, target: Any) -> None:
+    """The content and outcomes of ``source`` into ``target``, item for item (raw)."""
+    client = source.content._get_connection().connection._client
+    for entity in ("content", "outcomes"):
+        table = target.model(entity).Meta.table_name
+        pages = client.get_paginator("scan").paginate(
+            TableName=source.model(entity).Meta.table_name
+        )
+        items = [item for page in pages for item in page.get("Items", [])]
+        for start in range(0, len(items), 25):
+            pending: Any = {table: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]}
+            while pending:
+                pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems")
+
+
 def _arms(tables: Any) -> dict[tuple[str, str], tuple[float, ...]]:
     return {
         (a.scope, a.arm): (a.successes, a.failures, a.pulls, a.reward_sum)
@@ -90,9 +105,10 @@ def _arms(tables: Any) -> dict[tuple[str, str], tuple[float, ...]]:
     }
 
 
-def measure(outcomes: int, deadline_seconds: float) -> dict[str, Any]:
+def measure(outcomes: int, deadline_seconds: float, *, profile: bool = False) -> dict[str, Any]:
     """Ingest ``outcomes`` into two stages; run ``learn`` once and chained under
-    ``deadline_seconds``; return invocations, seconds and whether the results are equal."""
+    ``deadline_seconds``; return invocations, seconds and whether the results are equal.
+    ``profile`` prints the uninterrupted run's cProfile (cumulative) on stderr."""
     sys.path[:0] = [str(_ROOT / "layers"), str(_ROOT)]
     # Fake credentials: the embedded stack accepts any, and nothing reaches a real account.
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
@@ -109,10 +125,18 @@ def measure(outcomes: int, deadline_seconds: float) -> dict[str, Any]:
         once, cut = _stage(server.endpoint_url), _stage(server.endpoint_url)
         started = time.perf_counter()
         _plant(once, outcomes)
-        _plant(cut, outcomes)
         ingest_seconds = time.perf_counter() - started
+        _copy(once, cut)
         started = time.perf_counter()
-        expected = run_job("learn", once, NOW)
+        if profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            expected = profiler.runcall(run_job, "learn", once, NOW)
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+        else:
+            expected = run_job("learn", once, NOW)
         once_seconds = time.perf_counter() - started
         started = time.perf_counter()
         result = run_job_chained(
@@ -147,8 +171,9 @@ def main() -> None:
     parser.add_argument("--outcomes", type=int, default=100_000)
     parser.add_argument("--deadline", type=float, default=60.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile of the one run")
     args = parser.parse_args()
-    figures = measure(args.outcomes, args.deadline)
+    figures = measure(args.outcomes, args.deadline, profile=args.profile)
     sys.path.insert(0, str(_ROOT))
     from bench._report import print_report
 

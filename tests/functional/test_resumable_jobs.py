@@ -426,3 +426,28 @@ def test_a_scheduled_run_out_of_time_reinvokes_itself_until_done(
         assert payload["detail"]["resume"]["job"] == "learn"
     assert invocations >= 5 and len(client.payloads) == invocations - 1
     assert result["bandits"]["counted"] == 4
+
+
+def test_the_cli_chains_invocations_and_says_how_many(
+    stage: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+    from support.stage import stage_environment
+
+    from learnloop_tools.cli import main
+
+    tables = stage()
+    plant_day(tables)
+    for name, value in stage_environment(tables.settings).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LEARNLOOP_DAY_SHARDS", "1")
+    args = ["job", "run", "rollup_daily", "--from", "2026-11-16", "--to", "2026-11-20"]
+    # A deadline shorter than any unit: each invocation does the one unit it always may.
+    result = CliRunner().invoke(main, [*args, "--deadline-seconds", "0.001"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["invocations"] == 5
+    assert [d["date"] for d in body["days"]][-1] == "2026-11-20"
+    assert body["days"][-1]["users_active"] == 5  # u0..u4 (events)

@@ -204,7 +204,7 @@ def run_units(
     >>> progress = run_units(tables, Checkpoint.load(tables, key),
     ...                      [Unit("a", lambda: 1), Unit("b", lambda: 2)], Deadline.never())
     ... # doctest: +SKIP
-    >>> progress.finished, progress.results
+    >>> progress.finished, progress.results  # doctest: +SKIP
     (True, {'a': 1, 'b': 2})
     """
     deadline = deadline or Deadline.never()

@@ -55,7 +55,7 @@ from learnloop.privacy.rows import (
 )
 from learnloop.store.clients import s3_client
 from learnloop.store.keys import day_partitions
-from learnloop.store.queries import as_record, batch_get, query_day, read_ahead
+from learnloop.store.queries import ReadAhead, as_record, batch_get, query_day
 from learnloop.store.records import INSIGHT_RECORD
 from learnloop.store.tables import Tables
 from learnloop.users.consent import excluded_pseudonyms
@@ -291,7 +291,7 @@ def _merged_day(
     range key), as groups of items with equal keys: one page per shard in memory."""
     gsi = model.by_day
     # Each shard's pages are fetched ahead in its own thread: shards read in parallel.
-    streams = [read_ahead(gsi.query(p)) for p in day_partitions(day, shards=shards)]
+    streams = [ReadAhead(gsi.query(p)) for p in day_partitions(day, shards=shards)]
     group: list[Any] = []
     for item in heapq.merge(*streams, key=merge_key):
         if group and merge_key(group[0]) != merge_key(item):
