@@ -89,7 +89,8 @@ def _copy(source: Any, target: Any) -> None:
     for entity in ("content", "outcomes"):
         table = target.model(entity).Meta.table_name
         pages = client.get_paginator("scan").paginate(
-            TableName=source.model(entity).Meta.table_name
+            TableName=source.model(entity).Meta.table_name,
+            PaginationConfig={"PageSize": 200},  # short requests: moto scans slowly
         )
         items = [item for page in pages for item in page.get("Items", [])]
         for start in range(0, len(items), 25):

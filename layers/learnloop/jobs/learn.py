@@ -144,43 +144,12 @@ def learn_resumable(
         done = checkpoint.done
         yield Unit("recover", lambda: recover_pending(tables, now, discount=discounts))
         state = checkpoint.state
-        window = bandit_window(
-            tables,
-            now,
-            watermark=state.get("watermark"),
-            until=state.get("until"),
-            resumed="bounds" in state,
-        )
-        if "bounds" not in state:
-            state.update(
-                bounds=True,
-                watermark=window.watermark,
-                until=window.until,
-                waiting=window.waiting,
-                oldest_waiting=window.oldest_waiting,
-            )
-        # What the first invocation saw waiting holds the watermark (a content that
-        # arrived since is counted by the next run, never lost).
-        window.waiting = int(state["waiting"])
-        window.oldest_waiting = state["oldest_waiting"]
-        # Chunk ids name this run (all its invocations), never a later run of the same time.
-        run_id = state.setdefault("run_id", uuid.uuid4().hex[:12])
-        for index, chunk in enumerate(window.chunks(chunk_size)):
-            yield Unit(
-                f"bandits/{index:06d}",
-                partial(
-                    commit_chunk,
-                    tables,
-                    chunk,
-                    chunk_id=f"{run_id}-{index}",
-                    now=now,
-                    discount=discounts,
-                ),
-            )
-        yield Unit("watermark", lambda: advance_watermark(tables, window, now))
+        if "watermark" not in done:  # else every chunk is counted: no need to read them again
+            yield from _bandit_units(tables, now, state, discounts, chunk_size)
         if train:
             yield Unit(
-                "drift_retrains", lambda: carry_out_predictor_requests(tables, client(), now)
+                "drift_retrains",
+                lambda: _plain(carry_out_predictor_requests(tables, client(), now)),
             )
 
             def training() -> dict[str, Any]:
@@ -198,6 +167,50 @@ def learn_resumable(
         return LearnResult(bandits=_bandits(results, checkpoint.state)).to_dict()
 
     return resumable(tables, "learn", now, key_options, plan, combine, deadline)
+
+
+def _bandit_units(
+    tables: Tables,
+    now: datetime,
+    state: dict[str, Any],
+    discounts: dict[str, float],
+    chunk_size: int,
+) -> Iterator[Unit]:
+    """The units that count a run's new outcomes: one per chunk, then the watermark."""
+    window = bandit_window(
+        tables,
+        now,
+        watermark=state.get("watermark"),
+        until=state.get("until"),
+        resumed="bounds" in state,
+    )
+    if "bounds" not in state:
+        state.update(
+            bounds=True,
+            watermark=window.watermark,
+            until=window.until,
+            waiting=window.waiting,
+            oldest_waiting=window.oldest_waiting,
+        )
+    # What the first invocation saw waiting holds the watermark (a content that
+    # arrived since is counted by the next run, never lost).
+    window.waiting = int(state["waiting"])
+    window.oldest_waiting = state["oldest_waiting"]
+    # Chunk ids name this run (all its invocations), never a later run of the same time.
+    run_id = state.setdefault("run_id", uuid.uuid4().hex[:12])
+    for index, chunk in enumerate(window.chunks(chunk_size)):
+        yield Unit(
+            f"bandits/{index:06d}",
+            partial(
+                commit_chunk,
+                tables,
+                chunk,
+                chunk_id=f"{run_id}-{index}",
+                now=now,
+                discount=discounts,
+            ),
+        )
+    yield Unit("watermark", lambda: advance_watermark(tables, window, now))
 
 
 def _bandits(done: dict[str, Any], state: dict[str, Any]) -> BanditUpdate:
