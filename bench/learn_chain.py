@@ -144,6 +144,7 @@ def measure(outcomes: int, deadline_seconds: float, *, profile: bool = False) ->
             "learn", cut, NOW, deadline=lambda: Deadline.after(deadline_seconds, margin=0.0)
         )
         chained_seconds = time.perf_counter() - started
+        same_arms = _arms(cut) == _arms(once)  # before the emulator stops
     finally:
         server.stop()
     invocations = result.pop("invocations")
@@ -162,7 +163,7 @@ def measure(outcomes: int, deadline_seconds: float, *, profile: bool = False) ->
         "chained_ms_per_outcome": round(1000 * chained_seconds / max(outcomes, 1), 3),
         "uninterrupted_ms_per_outcome": round(1000 * once_seconds / max(outcomes, 1), 3),
         "same_result": comparable(result) == comparable(expected),
-        "same_arms": _arms(cut) == _arms(once),
+        "same_arms": same_arms,
         "counted": result["bandits"]["counted"],
     }
 
