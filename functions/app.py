@@ -1133,34 +1133,34 @@ def on_decision_logs(event: dict[str, Any], context: Any) -> dict[str, int]:
 
 @app.schedule(Cron(15, 0, "*", "*", "?", "*"), name="rollup_daily")
 def rollup_daily(event: CloudWatchEvent) -> dict[str, Any]:
-    return jobs.run_scheduled("rollup_daily", event.time, api.services().tables)
+    return jobs.handle_schedule("rollup_daily", event, api.services().tables)
 
 
 @app.schedule(Cron(45, 0, "*", "*", "?", "*"), name="export_training_data")
 def export_training_data(event: CloudWatchEvent) -> dict[str, Any]:
-    return jobs.run_scheduled("export_training_data", event.time, api.services().tables)
+    return jobs.handle_schedule("export_training_data", event, api.services().tables)
 
 
 @app.schedule(Rate(4, unit=Rate.HOURS), name="learn")
 def learn(event: CloudWatchEvent) -> dict[str, Any]:
-    return jobs.run_scheduled("learn", event.time, api.services().tables)
+    return jobs.handle_schedule("learn", event, api.services().tables)
 
 
 @app.schedule(Cron(30, 1, "*", "*", "?", "*"), name="drift_check")
 def drift_check(event: CloudWatchEvent) -> dict[str, Any]:
-    return jobs.run_scheduled("drift_check", event.time, api.services().tables)
+    return jobs.handle_schedule("drift_check", event, api.services().tables)
 
 
 @app.schedule(Cron(0, 2, "*", "*", "?", "*"), name="evaluate_policies")
 def evaluate_policies(event: CloudWatchEvent) -> dict[str, Any]:
-    return jobs.run_scheduled("evaluate_policies", event.time, api.services().tables)
+    return jobs.handle_schedule("evaluate_policies", event, api.services().tables)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="privacy_purge")
 def privacy_purge(event: CloudWatchEvent) -> dict[str, Any]:
-    return jobs.run_scheduled("privacy_purge", event.time, api.services().tables)
+    return jobs.handle_schedule("privacy_purge", event, api.services().tables)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="market_anomalies")
 def market_anomalies(event: CloudWatchEvent) -> dict[str, Any]:
-    return jobs.run_scheduled("market_anomalies", event.time, api.services().tables)
+    return jobs.handle_schedule("market_anomalies", event, api.services().tables)

@@ -674,13 +674,32 @@ def job() -> None:
     default=None,
     help="market_anomalies: recent candles of each series to (re)check (a backfill).",
 )
+@click.option("--from", "day_from", default=None, help="rollup_daily / export: first day.")
+@click.option("--to", "day_to", default=None, help="rollup_daily / export: last day.")
+@click.option("--backfill", is_flag=True, help="export_training_data: every day not exported yet.")
+@click.option(
+    "--deadline-seconds",
+    type=click.FloatRange(min=0.001),
+    default=None,
+    help="Stop each invocation before this many seconds and chain the next (as on Lambda).",
+)
 @_state_dir_option
 def job_run(
-    name: str, day: str | None, now: str | None, candles: int | None, state_dir: Path
+    name: str,
+    day: str | None,
+    now: str | None,
+    candles: int | None,
+    day_from: str | None,
+    day_to: str | None,
+    backfill: bool,
+    deadline_seconds: float | None,
+    state_dir: Path,
 ) -> None:
     """Run the job NAME (rollup_daily, learn, export_training_data, drift_check,
     privacy_purge, evaluate_policies, market_anomalies) once; print the result as JSON on
-    stdout (its log lines go to stderr)."""
+    stdout (its log lines go to stderr). With --deadline-seconds the run is cut into
+    invocations of that length, each resuming where the last stopped; the result gains
+    ``invocations``."""
     import json
     from datetime import date, datetime
 
@@ -693,9 +712,27 @@ def job_run(
     options: dict[str, Any] = {"day": date.fromisoformat(day)} if day else {}
     if candles:
         options["candles"] = candles
+    for key, value in (("day_from", day_from), ("day_to", day_to)):
+        if value:
+            options[key] = date.fromisoformat(value)
+    if backfill:
+        options["backfill"] = True
     moment = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else utcnow()
     with _logs_on_stderr():
-        result = run_job(name, Tables(_stack_settings(state_dir)), moment, **options)
+        tables = Tables(_stack_settings(state_dir))
+        if deadline_seconds:
+            from learnloop.jobs import run_job_chained
+            from learnloop.jobs.deadline import Deadline
+
+            result = run_job_chained(
+                name,
+                tables,
+                moment,
+                deadline=lambda: Deadline.after(deadline_seconds, margin=0.0),
+                **options,
+            )
+        else:
+            result = run_job(name, tables, moment, **options)
     click.echo(json.dumps(result, indent=2, default=str))
 
 

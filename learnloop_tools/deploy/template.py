@@ -362,6 +362,26 @@ def function_resources(
                 "Resource": {"Fn::GetAtt": [failed_id, "Arn"]},
             }
         )
+    if spec.schedule:
+        # A scheduled job that stops at its deadline re-invokes itself with a resume token
+        # (learnloop.jobs.deadline); by name, since the role cannot reference its function.
+        policy["Statement"].append(
+            {
+                "Effect": "Allow",
+                "Action": ["lambda:InvokeFunction"],
+                "Resource": {
+                    "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:"
+                    f"function:{name}"
+                },
+            }
+        )
+        policy["Statement"].append(
+            {
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": {"Fn::GetAtt": [f"{base}Failed", "Arn"]},
+            }
+        )
     resources: dict[str, Any] = {
         log_id: {
             "Type": "AWS::Logs::LogGroup",
@@ -409,6 +429,7 @@ def function_resources(
         }
         if spec.schedule:
             rule["ScheduleExpression"] = spec.schedule
+            resources.update(_resume_failures(base, fn_id))
         else:
             rule["EventPattern"] = _bucket_scoped(spec.event_pattern or {})
         resources[rule_id] = {"Type": "AWS::Events::Rule", "Properties": rule}
@@ -422,6 +443,30 @@ def function_resources(
             },
         }
     return resources
+
+
+def _resume_failures(base: str, fn_id: str) -> dict[str, Any]:
+    """Where a resumable job's chain stops when it keeps failing: an asynchronous (resume)
+    invocation is retried twice, then its event goes to an SQS queue (14 days); the job's
+    checkpoint also caps a run at ``MAX_INVOCATIONS`` invocations."""
+    failed_id = f"{base}Failed"
+    return {
+        failed_id: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True},
+        },
+        f"{base}InvokeConfig": {
+            "Type": "AWS::Lambda::EventInvokeConfig",
+            "Properties": {
+                "FunctionName": {"Ref": fn_id},
+                "Qualifier": "$LATEST",
+                "MaximumRetryAttempts": 2,
+                "DestinationConfig": {
+                    "OnFailure": {"Destination": {"Fn::GetAtt": [failed_id, "Arn"]}}
+                },
+            },
+        },
+    }
 
 
 def _log_subscription(

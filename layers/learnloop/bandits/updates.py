@@ -163,6 +163,26 @@ def update_bandits(
     >>> update_bandits(tables, now).to_dict()  # doctest: +SKIP
     {'counted': 20, 'already_counted': 0, 'waiting_for_content': 0}
     """
+    discounts = bandit_discounts(tables, discount)
+    threshold = tables.settings.success_threshold if threshold is None else threshold
+    result = BanditUpdate()
+    result.recovered = recover_pending(tables, now, discount=discounts)
+    window = bandit_window(tables, now, threshold=threshold)
+    result.waiting_for_content = window.waiting
+    run_id = uuid.uuid4().hex[:12]
+    for index, chunk in enumerate(window.chunks()):
+        counted, skipped = commit_chunk(
+            tables, chunk, chunk_id=f"{run_id}-{index}", now=now, discount=discounts
+        )
+        result.counted += counted
+        result.already_counted += skipped
+    advance_watermark(tables, window, now)
+    return result
+
+
+def bandit_discounts(tables: Tables, discount: float | None = None) -> dict[str, float]:
+    """Each scope's per-day discount: ``discount``, else the settings' (and for the content
+    arms the production ``bandit_policy``'s when there is one)."""
     base = tables.settings.bandit_discount if discount is None else discount
     if not 0.0 < base <= 1.0:
         raise ValidationError("discount must be in (0, 1]", details=[{"field": "discount"}])
@@ -170,38 +190,69 @@ def update_bandits(
     served = production_policy(tables, CONTENT_SCOPE) if discount is None else None
     if served is not None:
         discounts[CONTENT_SCOPE] = float(served.config["discount"])
-    threshold = tables.settings.success_threshold if threshold is None else threshold
-    result = BanditUpdate()
-    result.recovered = recover_pending(tables, now, discount=discounts)
-    watermark = _read_watermark(tables)
-    margin = timedelta(seconds=tables.settings.learn_safety_margin_seconds)
-    outcomes, newest_received = _new_outcomes(tables, now, watermark, margin)
-    contents = _contents(tables, list(outcomes))
-    observations: list[Observation] = []
+    return discounts
+
+
+@dataclass
+class BanditWindow:
+    """The outcomes one run counts: those received after ``watermark`` up to ``until``."""
+
+    watermark: str | None
+    until: str | None
+    observations: list[Observation]
+    waiting: int = 0
     oldest_waiting: str | None = None
+
+    def chunks(self, size: int = 0) -> list[list[Observation]]:
+        """The observations in chunks of ``size`` (default :data:`CHUNK_SIZE`), in order."""
+        return list(_chunks(self.observations, size or CHUNK_SIZE))
+
+
+def bandit_window(
+    tables: Tables,
+    now: datetime,
+    *,
+    threshold: float | None = None,
+    watermark: str | None = None,
+    until: str | None = None,
+    resumed: bool = False,
+) -> BanditWindow:
+    """Read the new outcomes (after the stored watermark, or ``watermark`` when ``resumed``;
+    up to ``until`` when given) joined with their content, in a stable order.
+
+    A resumed run passes the bounds its first invocation read, so every invocation of one
+    run sees the same outcomes and cuts the same chunks.
+    """
+    threshold = tables.settings.success_threshold if threshold is None else threshold
+    mark = watermark if resumed else _read_watermark(tables)
+    margin = timedelta(seconds=tables.settings.learn_safety_margin_seconds)
+    outcomes, newest_received = _new_outcomes(tables, now, mark, margin, until=until)
+    contents = _contents(tables, list(outcomes))
+    window = BanditWindow(watermark=mark, until=newest_received, observations=[])
     grace_start = iso(utcnow() - CONTENT_GRACE)
     for decision_id, outcome in outcomes.items():
         content = contents.get(decision_id)
         if content is None:
-            result.waiting_for_content += 1
+            window.waiting += 1
             if outcome.received_at >= grace_start:
-                oldest_waiting = min(oldest_waiting or outcome.received_at, outcome.received_at)
+                window.oldest_waiting = min(
+                    window.oldest_waiting or outcome.received_at, outcome.received_at
+                )
             continue
-        observations.append(_observe(outcome, content, threshold))
-    run_id = uuid.uuid4().hex[:12]
-    for index, chunk in enumerate(_chunks(observations)):
-        counted, skipped = _commit(
-            tables, chunk, chunk_id=f"{run_id}-{index}", now=now, discount=discounts
-        )
-        result.counted += counted
-        result.already_counted += skipped
-    if newest_received is not None:
-        new_mark = (
-            newest_received if oldest_waiting is None else min(newest_received, oldest_waiting)
-        )
-        if watermark is None or new_mark > watermark:
-            _write_watermark(tables, new_mark, now)
-    return result
+        window.observations.append(_observe(outcome, content, threshold))
+    return window
+
+
+def advance_watermark(tables: Tables, window: BanditWindow, now: datetime) -> None:
+    """Move the watermark past ``window`` (held back at the oldest outcome still waiting
+    for its content)."""
+    if window.until is None:
+        return
+    new_mark = (
+        window.until if window.oldest_waiting is None else min(window.until, window.oldest_waiting)
+    )
+    if window.watermark is None or new_mark > window.watermark:
+        _write_watermark(tables, new_mark, now)
 
 
 def _observe(outcome: Outcome, content: Content, threshold: float) -> Observation:
@@ -228,7 +279,12 @@ def _write_watermark(tables: Tables, received_at: str, now: datetime) -> None:
 
 
 def _new_outcomes(
-    tables: Tables, now: datetime, watermark: str | None, margin: timedelta
+    tables: Tables,
+    now: datetime,
+    watermark: str | None,
+    margin: timedelta,
+    *,
+    until: str | None = None,
 ) -> tuple[dict[str, Outcome], str | None]:
     """The latest outcome of each decision received after ``watermark`` (less the margin)."""
     # Outcomes are stamped on arrival (wall clock); a run for a logical ``now`` in the past
@@ -256,6 +312,8 @@ def _new_outcomes(
         range_key_condition=condition,
         attributes=_OUTCOME_FIELDS,
     ):
+        if until is not None and outcome.received_at > until:
+            continue  # arrived after the run's first invocation: the next run counts it
         newest = max(newest or outcome.received_at, outcome.received_at)
         kept = latest.get(outcome.decision_id)
         if kept is None or outcome.collected_at > kept.collected_at:
@@ -275,9 +333,9 @@ def _arm_keys(observation: Observation) -> list[tuple[str, str]]:
     return keys
 
 
-def _chunks(observations: list[Observation]) -> Iterable[list[Observation]]:
-    for start in range(0, len(observations), CHUNK_SIZE):
-        yield observations[start : start + CHUNK_SIZE]
+def _chunks(observations: list[Observation], size: int) -> Iterable[list[Observation]]:
+    for start in range(0, len(observations), size):
+        yield observations[start : start + size]
 
 
 def _deltas(observations: Iterable[Observation]) -> dict[tuple[str, str], _Delta]:
@@ -314,6 +372,21 @@ def _claim(
 
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         claimed = list(pool.map(claim, chunk))
+    refused = [o for o, ok in zip(chunk, claimed, strict=True) if not ok]
+    if refused:
+        # A chunk done again after a crash finds its own claims: they are still its own.
+        mine = {
+            entry.key
+            for entry in batch_get(
+                ledger,
+                [ledger_key(o.decision_id) for o in refused],
+                attributes_to_get=["key", "chunk"],
+            )
+            if entry.chunk == chunk_id
+        }
+        claimed = [
+            ok or ledger_key(o.decision_id) in mine for o, ok in zip(chunk, claimed, strict=True)
+        ]
     return [observation for observation, ok in zip(chunk, claimed, strict=True) if ok]
 
 
@@ -355,10 +428,15 @@ def _finish(tables: Tables, entries: Iterable[Any]) -> None:
             batch.save(entry)
 
 
-def _commit(
+def commit_chunk(
     tables: Tables, chunk: list[Observation], *, chunk_id: str, now: datetime, discount: Discounts
 ) -> tuple[int, int]:
-    """Claim, apply, finish one chunk; returns (counted, already counted)."""
+    """Claim, apply, finish one chunk; returns (counted, already counted).
+
+    Idempotent for a given ``chunk_id``: done again (a run resumed after a crash), the
+    decisions this chunk claimed before still count as its own, arms that already hold it
+    are skipped, and the result is the same.
+    """
     claimed = _claim(tables, chunk, chunk_id, now)
     if claimed:
         _apply(tables, _deltas(claimed), chunk_id, now, discount)

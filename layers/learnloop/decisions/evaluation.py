@@ -301,50 +301,72 @@ def evaluate_policies(
     """
     settings = tables.settings
     specs = list(settings.policy_candidates if candidates is None else candidates)
-    last = now.date()
-    first = last - timedelta(days=(days or settings.policy_evaluation_days) - 1)
+    first, last = evaluation_days(tables, now, days)
     records = list(read_decisions(tables, first, last)) if specs else []
-    out: list[dict[str, Any]] = []
-    for spec in specs:
-        scope = "timing" if spec.split(":", 1)[0] == "ucb1" else "content"
-        try:
-            report = evaluate_policy(
-                records,
-                spec,
-                scope=scope,
-                margin=settings.policy_promotion_margin,
-                n_resamples=n_resamples,
-                start=first,
-                end=last,
-            )
-        except LearnloopError as exc:
-            said = "; ".join(str(d.get("message")) for d in exc.details) or exc.message
-            out.append({"candidate": spec, "decision": "error", "note": said})
-            continue
-        gate = report["gate"]
-        row: dict[str, Any] = {
-            "candidate": spec,
-            "decision": gate["decision"],
-            "estimate": report["value"]["estimate"],
-            "lower_bound": gate["lower_bound"],
-            "production": gate["production"],
-            "published": None,
-            "note": gate["reason"],
-        }
-        if gate["promote"]:
-            already = _already(tables, report["config"], first)
-            if already:
-                row["note"] = already
-            else:
-                if s3 is None:
-                    from learnloop.store.clients import s3_client
-
-                    s3 = s3_client(settings)
-                name, version, files, manifest = policy_artifact(report, now=now)
-                write_artifact(s3, settings.bucket, name, version, files, manifest)
-                row["published"] = version
-        out.append(row)
+    out = [
+        evaluate_candidate(tables, records, spec, now, days=days, s3=s3, n_resamples=n_resamples)
+        for spec in specs
+    ]
     return {"from": first.isoformat(), "to": last.isoformat(), "candidates": out}
+
+
+def evaluation_days(tables: Tables, now: datetime, days: int | None = None) -> tuple[date, date]:
+    """The first and last UTC day :func:`evaluate_policies` values candidates on."""
+    last = now.date()
+    return last - timedelta(days=(days or tables.settings.policy_evaluation_days) - 1), last
+
+
+def evaluate_candidate(
+    tables: Tables,
+    records: Sequence[Mapping[str, Any]],
+    spec: str,
+    now: datetime,
+    *,
+    days: int | None = None,
+    s3: Any = None,
+    n_resamples: int = 1000,
+) -> dict[str, Any]:
+    """Value one candidate ``spec`` on ``records`` and publish it when the gate promotes it
+    (one unit of :func:`evaluate_policies`; a second run finds it published)."""
+    settings = tables.settings
+    first, last = evaluation_days(tables, now, days)
+    scope = "timing" if spec.split(":", 1)[0] == "ucb1" else "content"
+    try:
+        report = evaluate_policy(
+            list(records),
+            spec,
+            scope=scope,
+            margin=settings.policy_promotion_margin,
+            n_resamples=n_resamples,
+            start=first,
+            end=last,
+        )
+    except LearnloopError as exc:
+        said = "; ".join(str(d.get("message")) for d in exc.details) or exc.message
+        return {"candidate": spec, "decision": "error", "note": said}
+    gate = report["gate"]
+    row: dict[str, Any] = {
+        "candidate": spec,
+        "decision": gate["decision"],
+        "estimate": report["value"]["estimate"],
+        "lower_bound": gate["lower_bound"],
+        "production": gate["production"],
+        "published": None,
+        "note": gate["reason"],
+    }
+    if gate["promote"]:
+        already = _already(tables, report["config"], first)
+        if already:
+            row["note"] = already
+        else:
+            if s3 is None:
+                from learnloop.store.clients import s3_client
+
+                s3 = s3_client(settings)
+            name, version, files, manifest = policy_artifact(report, now=now)
+            write_artifact(s3, settings.bucket, name, version, files, manifest)
+            row["published"] = version
+    return row
 
 
 def _already(tables: Tables, config: Mapping[str, Any], since: date) -> str | None:

@@ -139,11 +139,25 @@ def load_spool(tables: Tables, directory: str | Path) -> dict[str, int]:
     dict
         ``{"files", "lines", "loaded", "skipped", "anonymized"}``.
     """
-    root = Path(directory)
     counts = {"files": 0, "lines": 0, "loaded": 0, "skipped": 0, "anonymized": 0}
+    for path in claim_spool(directory):
+        got = load_file(tables, path)
+        if got is None:
+            continue
+        counts["files"] += 1
+        for key, value in got.items():
+            counts[key] += value
+    if counts["loaded"]:
+        logger.info("decisions loaded from the spool", extra=counts)
+    return counts
+
+
+def claim_spool(directory: str | Path) -> list[Path]:
+    """Claim (rename) the writers' spool files of ``directory``; returns every claimed file,
+    those a run that failed claimed first, oldest name first."""
+    root = Path(directory)
     if not root.is_dir():
-        return counts
-    # Files claimed by a run that failed first, then the writers' files.
+        return []
     claimed = sorted(root.glob(f"{CLAIMED_PREFIX}*.jsonl"))
     for path in sorted(root.glob(f"{SPOOL_PREFIX}*.jsonl")):
         target = path.with_name(CLAIMED_PREFIX + path.name)
@@ -152,18 +166,17 @@ def load_spool(tables: Tables, directory: str | Path) -> dict[str, int]:
         except FileNotFoundError:  # another loader took it
             continue
         claimed.append(target)
-    for path in claimed:
-        lines = _read_claimed(path)
-        if lines is None:
-            continue
-        got = load_lines(tables, lines)
-        path.unlink(missing_ok=True)
-        counts["files"] += 1
-        for key, value in got.items():
-            counts[key] += value
-    if counts["loaded"]:
-        logger.info("decisions loaded from the spool", extra=counts)
-    return counts
+    return claimed
+
+
+def load_file(tables: Tables, path: Path) -> dict[str, int] | None:
+    """Load one claimed spool file and remove it (None: it is gone already)."""
+    lines = _read_claimed(path)
+    if lines is None:
+        return None
+    got = load_lines(tables, lines)
+    path.unlink(missing_ok=True)
+    return got
 
 
 def _read_claimed(path: Path) -> list[str] | None:

@@ -191,6 +191,8 @@ def drift_check(
     s3: Any | None = None,
     window_days: int | None = None,
     models: Sequence[str] | None = None,
+    forecasts: bool | None = None,
+    record: bool = True,
 ) -> DriftResult:
     """Compare each production predictor's recent window with its training window.
 
@@ -206,6 +208,11 @@ def drift_check(
         The recent window; defaults to ``settings.drift_window_days``.
     models : sequence of str, optional
         Names of :data:`MODELS` to check (default: all).
+    forecasts : bool, optional
+        Check the price forecasts too (default: when ``models`` is None).
+    record : bool, default True
+        Write the result to the ledger and log its alerts (a resumable run checks model by
+        model and records the whole once, :func:`record_result`).
 
     Returns
     -------
@@ -260,15 +267,15 @@ def drift_check(
                 )
         result.models[name] = report
         result.alerts.extend(alerts)
-    if models is None:  # every stored series' production price forecast
+    if forecasts if forecasts is not None else models is None:
+        # every stored series' production price forecast
         from learnloop.drift.forecast import forecast_checks
 
         for name, (report, alerts) in forecast_checks(tables, loader, now):
             result.models[name] = report
             result.alerts.extend(alerts)
-    result.recorded = _record(tables, result)
-    for alert in result.alerts:
-        _emit(alert)
+    if record:
+        record_result(tables, result)
     logger.info(
         "drift check finished",
         extra={
@@ -278,6 +285,13 @@ def drift_check(
         },
     )
     return result
+
+
+def record_result(tables: Tables, result: DriftResult) -> None:
+    """Write ``result`` to the ledger (``result.recorded``) and log each alert."""
+    result.recorded = _record(tables, result)
+    for alert in result.alerts:
+        _emit(alert)
 
 
 class _Check:

@@ -220,56 +220,83 @@ def market_anomalies(
     {'job': 'market_anomalies', 'series': 2, 'candles_checked': 60, 'flagged': 1, ...}
     """
     detected_at = candle_time(now)
-    model = tables.market_anomalies
-    checked = flagged = removed = 0
+    totals = {"checked": 0, "flagged": 0, "removed": 0}
     series_list = list_series(tables)
     for symbol, interval in series_list:
-        step = timedelta(seconds=INTERVALS[interval])
-        span = max(step * candles, RECHECK_SPAN)
-        first_checked = now - span
-        series = read_candles(
-            symbol, interval, first_checked - step * (window + 1), now, tables=tables
+        counts = check_series(
+            tables,
+            symbol,
+            interval,
+            now,
+            candles=candles,
+            window=window,
+            threshold=threshold,
+            detected_at=detected_at,
         )
-        recent = series.open_time >= np.datetime64(first_checked.replace(tzinfo=None), "s")
-        checked += int(recent.sum())
-        if not recent.any():
-            continue
-        first_key = series.iso_times()[int(np.argmax(recent))]
-        flags = [
-            a
-            for a in detect_anomalies(series, window=window, threshold=threshold)
-            if a.open_time >= first_key
-        ]
-        partition = series_key(symbol, interval)
-        keep = {f"{a.open_time}#{a.kind}" for a in flags}
-        with model.batch_write() as batch:
-            for old in model.query(partition, range_key_condition=model.flag >= first_key):
-                if old.flag not in keep:
-                    batch.delete(old)
-                    removed += 1
-            for a in flags:
-                batch.save(
-                    model(
-                        partition,
-                        f"{a.open_time}#{a.kind}",
-                        symbol=a.symbol,
-                        interval=a.interval,
-                        open_time=a.open_time,
-                        kind=a.kind,
-                        score=a.score,
-                        value=a.value,
-                        detail=a.detail,
-                        detected_at=detected_at,
-                    )
-                )
-        flagged += len(flags)
+        for key, value in counts.items():
+            totals[key] += value
     return {
         "job": "market_anomalies",
         "series": len(series_list),
-        "candles_checked": checked,
-        "flagged": flagged,
-        "removed": removed,
+        "candles_checked": totals["checked"],
+        "flagged": totals["flagged"],
+        "removed": totals["removed"],
     }
+
+
+def check_series(
+    tables: Tables,
+    symbol: str,
+    interval: str,
+    now: datetime,
+    *,
+    candles: int = RECHECK_CANDLES,
+    window: int = DEFAULT_WINDOW,
+    threshold: float = DEFAULT_THRESHOLD,
+    detected_at: str | None = None,
+) -> dict[str, int]:
+    """Flag one series' recent candles (one unit of :func:`market_anomalies`); returns
+    ``{"checked", "flagged", "removed"}``. Running it again leaves the same flags."""
+    detected_at = detected_at or candle_time(now)
+    model = tables.market_anomalies
+    step = timedelta(seconds=INTERVALS[interval])
+    span = max(step * candles, RECHECK_SPAN)
+    first_checked = now - span
+    series = read_candles(symbol, interval, first_checked - step * (window + 1), now, tables=tables)
+    recent = series.open_time >= np.datetime64(first_checked.replace(tzinfo=None), "s")
+    checked = int(recent.sum())
+    if not recent.any():
+        return {"checked": checked, "flagged": 0, "removed": 0}
+    first_key = series.iso_times()[int(np.argmax(recent))]
+    flags = [
+        a
+        for a in detect_anomalies(series, window=window, threshold=threshold)
+        if a.open_time >= first_key
+    ]
+    partition = series_key(symbol, interval)
+    keep = {f"{a.open_time}#{a.kind}" for a in flags}
+    removed = 0
+    with model.batch_write() as batch:
+        for old in model.query(partition, range_key_condition=model.flag >= first_key):
+            if old.flag not in keep:
+                batch.delete(old)
+                removed += 1
+        for a in flags:
+            batch.save(
+                model(
+                    partition,
+                    f"{a.open_time}#{a.kind}",
+                    symbol=a.symbol,
+                    interval=a.interval,
+                    open_time=a.open_time,
+                    kind=a.kind,
+                    score=a.score,
+                    value=a.value,
+                    detail=a.detail,
+                    detected_at=detected_at,
+                )
+            )
+    return {"checked": checked, "flagged": len(flags), "removed": removed}
 
 
 Day = Annotated[date, Field(ge=date(1970, 1, 2), le=date(2099, 12, 31))]

@@ -26,8 +26,9 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -41,16 +42,20 @@ from learnloop.exceptions import StoreError
 from learnloop.observability import logger
 from learnloop.privacy.rows import (
     decision_row,
+    dumps_row,
     event_row,
     feedback_row,
+    fold_item,
     insight_row,
     item_rows,
+    item_rows_of,
     jsonl,
     occurrence_row,
     reaction_row,
 )
 from learnloop.store.clients import s3_client
-from learnloop.store.queries import as_record, batch_get, query_day
+from learnloop.store.keys import day_partitions
+from learnloop.store.queries import ReadAhead, as_record, batch_get, query_day
 from learnloop.store.records import INSIGHT_RECORD
 from learnloop.store.tables import Tables
 from learnloop.users.consent import excluded_pseudonyms
@@ -193,6 +198,297 @@ def build_day_files(
     return files, len(left_out)
 
 
+#: Bytes buffered per part of a streamed upload (S3's minimum part is 5 MiB).
+PART_SIZE = 8 * 1024 * 1024
+
+
+class StreamedObject:
+    """Bytes written to one S3 object as they come, in bounded memory.
+
+    Below one part the object is one ``put_object``; above, a multipart upload of
+    :data:`PART_SIZE` parts. Either way the stored bytes are exactly those written, and
+    :meth:`close` returns their manifest entry (rows, sha256, size) computed on the way.
+
+    Examples
+    --------
+    >>> out = StreamedObject(s3, "bucket", "exports/2026-11-20/events.jsonl")  # doctest: +SKIP
+    >>> out.write(b'{"a":1}\\n'); out.close()["rows"]  # doctest: +SKIP
+    1
+    """
+
+    def __init__(
+        self,
+        s3: Any,
+        bucket: str,
+        key: str,
+        content_type: str = JSONL_CONTENT_TYPE,
+        *,
+        part_size: int = PART_SIZE,
+    ) -> None:
+        self.s3, self.bucket, self.key, self.content_type = s3, bucket, key, content_type
+        self.part_size = part_size
+        self._buffer = bytearray()
+        self._digest = hashlib.sha256()
+        self._rows = self._size = 0
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+
+    def write(self, data: bytes) -> None:
+        self._digest.update(data)
+        self._rows += data.count(b"\n")
+        self._size += len(data)
+        self._buffer += data
+        if len(self._buffer) >= self.part_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._upload_id is None:
+            self._upload_id = self.s3.create_multipart_upload(
+                Bucket=self.bucket, Key=self.key, ContentType=self.content_type
+            )["UploadId"]
+        number = len(self._parts) + 1
+        response = self.s3.upload_part(
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=bytes(self._buffer),
+        )
+        self._parts.append({"ETag": response["ETag"], "PartNumber": number})
+        self._buffer.clear()
+
+    def close(self) -> dict[str, Any]:
+        """Finish the object; returns its manifest entry."""
+        try:
+            if self._upload_id is None:
+                _put(self.s3, self.bucket, self.key, bytes(self._buffer), self.content_type)
+            else:
+                if self._buffer:
+                    self._flush()
+                self.s3.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=self.key,
+                    UploadId=self._upload_id,
+                    MultipartUpload={"Parts": self._parts},
+                )
+        except Exception:
+            self.abort()
+            raise
+        self._buffer.clear()
+        return {"rows": self._rows, "sha256": self._digest.hexdigest(), "size": self._size}
+
+    def abort(self) -> None:
+        """Drop a multipart upload begun (S3 would otherwise keep its parts)."""
+        if self._upload_id is not None:
+            self.s3.abort_multipart_upload(
+                Bucket=self.bucket, Key=self.key, UploadId=self._upload_id
+            )
+            self._upload_id = None
+
+
+def _merged_day(
+    model: Any,
+    day: date,
+    shards: int,
+    merge_key: Callable[[Any], Any],
+) -> Iterator[list[Any]]:
+    """The day's items of ``model`` across its shards in ``merge_key`` order (the index's
+    range key), as groups of items with equal keys: one page per shard in memory."""
+    gsi = model.by_day
+    # Each shard's pages are fetched ahead in its own thread: shards read in parallel.
+    streams = [ReadAhead(gsi.query(p)) for p in day_partitions(day, shards=shards)]
+    group: list[Any] = []
+    for item in heapq.merge(*streams, key=merge_key):
+        if group and merge_key(group[0]) != merge_key(item):
+            yield group
+            group = []
+        group.append(item)
+    if group:
+        yield group
+
+
+def export_file_steps(
+    tables: Tables, day: date, *, s3: Any, excluded: set[str]
+) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
+    """Each data file of ``day`` as a step that writes it, streamed, to S3 and returns
+    ``{"files": {name: manifest entry}, "left_out": [excluded pseudonyms met]}``.
+
+    ``reactions`` also writes ``items.jsonl`` (the items its rows name). Rows come out in
+    the same order and bytes as :func:`build_day_files`: the big files are merged from the
+    shards in their index's order (each shard's query is sorted) and sorted only within a
+    run of equal keys, so memory holds a page per shard and the distinct items, not the day.
+    :func:`write_manifest` runs after them.
+    """
+    settings = tables.settings
+    secret = settings.pseudonym_secret
+    bucket = settings.bucket
+    prefix = export_prefix(day)
+
+    def sorted_rows(
+        model: Any,
+        merge_key: Callable[[Any], Any],
+        row: Callable[[dict[str, Any], str], dict[str, Any]],
+        order: Callable[[dict[str, Any]], Any],
+        left_out: set[str],
+    ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        for group in _merged_day(model, day, settings.day_shards, merge_key):
+            rows = []
+            for item in group:
+                record = as_record(item)
+                pseudonym = pseudonymize(record["user_id"], secret)
+                if pseudonym in excluded:
+                    left_out.add(pseudonym)
+                else:
+                    rows.append((row(record, pseudonym), record))
+            rows.sort(key=lambda pair: order(pair[0]))
+            yield from rows
+
+    def write_rows(name: str, rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+        out = StreamedObject(s3, bucket, prefix + name)
+        try:
+            for row in rows:
+                out.write(dumps_row(row).encode("utf-8") + b"\n")
+        except BaseException:
+            out.abort()
+            raise
+        return out.close()
+
+    def reactions() -> dict[str, Any]:
+        left_out: set[str] = set()
+        pairs = sorted_rows(
+            tables.reactions,
+            lambda item: item.updated_at,
+            reaction_row,
+            lambda r: (r["updated_at"], r["user"], r["item_key"]),
+            left_out,
+        )
+        latest: dict[str, dict[str, Any]] = {}
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for row, record in pairs:
+                fold_item(latest, record)  # one reaction per item is all items.jsonl needs
+                yield row
+
+        entry = write_rows(REACTIONS_FILE, rows())
+        items = write_rows(ITEMS_FILE, item_rows_of(latest))
+        return {"files": {REACTIONS_FILE: entry, ITEMS_FILE: items}, "left_out": sorted(left_out)}
+
+    def events() -> dict[str, Any]:
+        left_out: set[str] = set()
+        pairs = sorted_rows(
+            tables.events,
+            lambda item: item.sk,
+            lambda r, p: event_row(r, p, content_types=settings.content_types),
+            lambda r: (r["occurred_at"], r["event_id"], r["user"]),
+            left_out,
+        )
+        entry = write_rows(EVENTS_FILE, (row for row, _ in pairs))
+        return {"files": {EVENTS_FILE: entry}, "left_out": sorted(left_out)}
+
+    def decisions() -> dict[str, Any]:
+        left_out: set[str] = set()
+        rows = []
+        # Decisions already carry the pseudonym (or None: logged without one).
+        for decision in read_decisions(tables, day, day):
+            if decision["user_id"] in excluded:
+                left_out.add(decision["user_id"])
+            else:
+                rows.append(decision_row(decision))
+        entry = write_rows(DECISIONS_FILE, rows)
+        return {"files": {DECISIONS_FILE: entry}, "left_out": sorted(left_out)}
+
+    def occurrences() -> dict[str, Any]:
+        left_out: set[str] = set()
+        pairs = sorted_rows(
+            tables.pattern_occurrences,
+            lambda item: item.detected_at,
+            occurrence_row,
+            lambda r: (r["detected_at"], r["occurrence_id"], r["user"]),
+            left_out,
+        )
+        entry = write_rows(OCCURRENCES_FILE, (row for row, _ in pairs))
+        return {"files": {OCCURRENCES_FILE: entry}, "left_out": sorted(left_out)}
+
+    def insights() -> dict[str, Any]:
+        left_out: set[str] = set()
+
+        def keep(records: Iterable[Any]) -> list[tuple[str, dict[str, Any]]]:
+            kept = []
+            for item in records:
+                record = as_record(item)
+                pseudonym = pseudonymize(record["user_id"], secret)
+                if pseudonym in excluded:
+                    left_out.add(pseudonym)
+                else:
+                    kept.append((pseudonym, record))
+            return kept
+
+        rows = _insight_rows(tables, day, keep, excluded, left_out)
+        entry = write_rows(INSIGHTS_FILE, rows)
+        return {"files": {INSIGHTS_FILE: entry}, "left_out": sorted(left_out)}
+
+    return [
+        ("reactions", reactions),
+        ("events", events),
+        ("decisions", decisions),
+        ("occurrences", occurrences),
+        ("insights", insights),
+    ]
+
+
+def write_manifest(
+    tables: Tables,
+    day: date,
+    parts: Iterable[Mapping[str, Any]],
+    *,
+    s3: Any,
+    excluded: set[str],
+    now: datetime | None = None,
+) -> ExportResult:
+    """Write the manifest of ``day`` from the file steps' ``parts`` (keeps the stored one when
+    every file is unchanged), then purge users excluded since ``excluded`` was read."""
+    bucket = tables.settings.bucket
+    prefix = export_prefix(day)
+    entries: dict[str, Any] = {}
+    left_out: set[str] = set()
+    for part in parts:
+        entries.update(part["files"])
+        left_out.update(part["left_out"])
+    entries = {name: entries[name] for name in DATA_FILES}
+    rows = {name: int(entry["rows"]) for name, entry in entries.items()}
+    stored = read_manifest(s3, bucket, prefix)
+    if stored is not None and stored[0].get("files") == entries:
+        logger.info("export unchanged", extra={"date": day.isoformat()})
+        result = ExportResult(
+            date=day.isoformat(),
+            changed=False,
+            rows=rows,
+            excluded_users=int(stored[0].get("excluded_users", 0)),
+            manifest_key=prefix + MANIFEST_FILE,
+            manifest_sha256=hashlib.sha256(stored[1]).hexdigest(),
+        )
+    else:
+        manifest = {
+            "date": day.isoformat(),
+            "created_at": iso(now or utcnow()),
+            "pseudonym": PSEUDONYM_SCHEME,
+            "files": entries,
+            "excluded_users": len(left_out),
+        }
+        body = manifest_bytes(manifest)
+        _put(s3, bucket, prefix + MANIFEST_FILE, body, "application/json")
+        logger.info("exported day", extra={"date": day.isoformat(), "rows": rows})
+        result = ExportResult(
+            date=day.isoformat(),
+            changed=True,
+            rows=rows,
+            excluded_users=len(left_out),
+            manifest_key=prefix + MANIFEST_FILE,
+            manifest_sha256=hashlib.sha256(body).hexdigest(),
+        )
+    return _without_late_exclusions(tables, s3, prefix, None, excluded, result)
+
+
 def _insight_rows(
     tables: Tables,
     day: date,
@@ -260,54 +556,16 @@ def export_day(
     """
 
     s3 = s3 or s3_client(tables.settings)
-    bucket = tables.settings.bucket
-    prefix = export_prefix(day)
     excluded = excluded_pseudonyms(tables)
-    files, excluded_users = build_day_files(tables, day, excluded=excluded)
-    entries = {name: file_entry(data) for name, data in files.items()}
-    stored = read_manifest(s3, bucket, prefix)
-    rows = {name: entry["rows"] for name, entry in entries.items()}
-    # The data files are always (re)written: identical bytes are harmless, and a file lost or
-    # damaged since the manifest was written is repaired.
-    for name, data in files.items():
-        _put(s3, bucket, prefix + name, data, JSONL_CONTENT_TYPE)
-    if stored is not None and stored[0].get("files") == entries:
-        logger.info("export unchanged", extra={"date": day.isoformat()})
-        result = ExportResult(
-            date=day.isoformat(),
-            changed=False,
-            rows=rows,
-            excluded_users=int(stored[0].get("excluded_users", 0)),
-            manifest_key=prefix + MANIFEST_FILE,
-            manifest_sha256=hashlib.sha256(stored[1]).hexdigest(),
-        )
-    else:
-        manifest = {
-            "date": day.isoformat(),
-            "created_at": iso(now or utcnow()),
-            "pseudonym": PSEUDONYM_SCHEME,
-            "files": entries,
-            "excluded_users": excluded_users,
-        }
-        body = manifest_bytes(manifest)
-        _put(s3, bucket, prefix + MANIFEST_FILE, body, "application/json")
-        logger.info("exported day", extra={"date": day.isoformat(), "rows": rows})
-        result = ExportResult(
-            date=day.isoformat(),
-            changed=True,
-            rows=rows,
-            excluded_users=excluded_users,
-            manifest_key=prefix + MANIFEST_FILE,
-            manifest_sha256=hashlib.sha256(body).hexdigest(),
-        )
-    return _without_late_exclusions(tables, s3, prefix, files, excluded, result)
+    parts = [step() for _, step in export_file_steps(tables, day, s3=s3, excluded=excluded)]
+    return write_manifest(tables, day, parts, s3=s3, excluded=excluded, now=now)
 
 
 def _without_late_exclusions(
     tables: Tables,
     s3: Any,
     prefix: str,
-    files: Mapping[str, bytes],
+    files: Mapping[str, bytes] | None,
     excluded: set[str],
     result: ExportResult,
 ) -> ExportResult:
@@ -319,10 +577,14 @@ def _without_late_exclusions(
     one finds this day stored and queues it).
     """
     late = excluded_pseudonyms(tables) - excluded
-    present = {p for p in late if any(p.encode("ascii") in data for data in files.values())}
-    if not present:
+    if files is not None:
+        late = {p for p in late if any(p.encode("ascii") in data for data in files.values())}
+    if not late:
         return result
-    removed = purge_export(s3, tables.settings.bucket, prefix, present)
+    # Streamed files are not in memory: the purge reads them and writes only where found.
+    removed = purge_export(s3, tables.settings.bucket, prefix, late)
+    if not removed:
+        return result
     logger.info("export: purged users excluded meanwhile", extra={"users": len(removed)})
     stored = read_manifest(s3, tables.settings.bucket, prefix)
     if stored is None:
@@ -584,9 +846,11 @@ __all__ = [
     "MANIFEST_FILE",
     "ExportConflictError",
     "ExportResult",
+    "StreamedObject",
     "build_day_files",
     "day_to_export",
     "export_day",
+    "export_file_steps",
     "export_prefix",
     "export_prefixes",
     "export_training_data",
@@ -594,4 +858,5 @@ __all__ = [
     "purge_export",
     "purge_exports",
     "read_manifest",
+    "write_manifest",
 ]

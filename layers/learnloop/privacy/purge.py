@@ -179,6 +179,7 @@ def privacy_purge(
     budget_seconds: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     workers: int = 8,
+    max_prefixes: int | None = None,
 ) -> PurgeResult:
     """The scheduled job: finish every pending export purge, within a time budget.
 
@@ -197,6 +198,8 @@ def privacy_purge(
         Monotonic seconds (tests pass a fake).
     workers : int
         Prefixes rewritten at once.
+    max_prefixes : int, optional
+        Rewrite at most this many prefixes (a resumable run's unit); the rest are left.
 
     Returns
     -------
@@ -225,6 +228,9 @@ def privacy_purge(
             work.setdefault(prefix, set()).add(entry.chunk)
     # Newest first, as the request does: recent exports are the ones training reads next.
     ordered = {prefix: work[prefix] for prefix in sorted(work, reverse=True)}
+    beyond = list(ordered)[max_prefixes:] if max_prefixes is not None else []
+    for prefix in beyond:
+        del ordered[prefix]
     done, left = purge_exports(
         s3,
         settings.bucket,
@@ -232,6 +238,7 @@ def privacy_purge(
         out_of_time=lambda: clock() - started >= budget,
         workers=workers,
     )
+    left = left + beyond
     finished: dict[str, set[str]] = {}
     for prefix in done:
         for pseudonym in work[prefix]:

@@ -147,18 +147,29 @@ def item_rows(reactions: Iterable[Record]) -> list[dict[str, Any]]:
     """  # noqa: E501
     latest: dict[str, Record] = {}
     for record in reactions:
-        key = record["item_key"]
-        current = latest.get(key)
-        has_snapshot = record.get("content") is not None
-        if (
-            current is None
-            or (has_snapshot and current.get("content") is None)
-            or (
-                has_snapshot == (current.get("content") is not None)
-                and record["updated_at"] > current["updated_at"]
-            )
-        ):
-            latest[key] = record
+        fold_item(latest, record)
+    return item_rows_of(latest)
+
+
+def fold_item(latest: dict[str, Any], record: Record) -> None:
+    """Keep ``record`` in ``latest`` (item key → reaction) when its snapshot is the one
+    :func:`item_rows` picks so far: one pass, one record per item in memory."""
+    key = record["item_key"]
+    current = latest.get(key)
+    has_snapshot = record.get("content") is not None
+    if (
+        current is None
+        or (has_snapshot and current.get("content") is None)
+        or (
+            has_snapshot == (current.get("content") is not None)
+            and record["updated_at"] > current["updated_at"]
+        )
+    ):
+        latest[key] = record
+
+
+def item_rows_of(latest: Mapping[str, Record]) -> list[dict[str, Any]]:
+    """The ``items.jsonl`` rows of the picked reactions (:func:`fold_item`), by item key."""
     rows = []
     for key in sorted(latest):
         record = latest[key]
@@ -310,9 +321,11 @@ __all__ = [
     "dumps_row",
     "event_row",
     "feedback_row",
+    "fold_item",
     "insight_row",
     "item_key_of",
     "item_rows",
+    "item_rows_of",
     "jsonl",
     "occurrence_row",
     "outcome_row",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -21,10 +23,19 @@ def query_day(
     index: str = "by_day",
     range_key_condition: Any = None,
 ) -> Iterator[M]:
-    """Every item of ``model`` whose day partition is ``day``, shard by shard."""
+    """Every item of ``model`` whose day partition is ``day``, shard by shard.
+
+    The shards are read at once, each ahead of the reader in its own thread
+    (:class:`ReadAhead`): the same items in the same order, in the time of the longest shard
+    rather than the sum, and memory bounded by the read-ahead buffers.
+    """
     gsi = getattr(model, index)
-    for partition in day_partitions(day, shards=shards):
-        yield from gsi.query(partition, range_key_condition=range_key_condition)
+    streams = [
+        ReadAhead(gsi.query(partition, range_key_condition=range_key_condition))
+        for partition in day_partitions(day, shards=shards)
+    ]
+    for stream in streams:
+        yield from stream
 
 
 def query_days(
@@ -61,6 +72,70 @@ def query_days(
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return [item for items in pool.map(read, partitions) for item in items]
+
+
+class ReadAhead(Iterator[M]):
+    """``items`` as they come, read by a background thread up to ``buffer`` items ahead.
+
+    The thread starts at once, so several of them (one per day shard) fetch their pages in
+    parallel while the reader takes them in order; memory stays bounded by the buffers. A
+    reader that stops early (or drops the iterator) releases the thread; an error of the
+    reading is raised to the reader.
+
+    Examples
+    --------
+    >>> list(ReadAhead(iter(range(5)), buffer=2))
+    [0, 1, 2, 3, 4]
+    """
+
+    def __init__(self, items: Iterable[M], *, buffer: int = 2000) -> None:
+        self._slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=max(1, buffer))
+        self._stop = threading.Event()
+        self._done = False
+        thread = threading.Thread(target=self._pump, args=(iter(items),), daemon=True)
+        thread.start()
+
+    def _offer(self, message: tuple[str, Any]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._slots.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _pump(self, items: Iterator[M]) -> None:
+        try:
+            for item in items:
+                if not self._offer(("item", item)):
+                    return
+        except BaseException as exc:  # handed to the reader, who raises it
+            self._offer(("error", exc))
+            return
+        self._offer(("end", None))
+
+    def __iter__(self) -> ReadAhead[M]:
+        return self
+
+    def __next__(self) -> M:
+        if self._done:
+            raise StopIteration
+        kind, value = self._slots.get()
+        if kind == "item":
+            return value
+        self._done = True
+        self._stop.set()
+        if kind == "error":
+            raise value
+        raise StopIteration
+
+    def close(self) -> None:
+        """Stop reading ahead (the thread ends within 0.1 s)."""
+        self._done = True
+        self._stop.set()
+
+    def __del__(self) -> None:
+        self._stop.set()
 
 
 def batch_get(model: type[M], keys: Sequence[Any], **kwargs: Any) -> list[M]:
