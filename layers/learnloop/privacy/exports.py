@@ -32,6 +32,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -147,16 +148,7 @@ def build_day_files(
     excluded = excluded_pseudonyms(tables) if excluded is None else excluded
     left_out: set[str] = set()
 
-    def keep(records: Iterable[Any]) -> list[tuple[str, dict[str, Any]]]:
-        kept = []
-        for item in records:
-            record = as_record(item)
-            pseudonym = pseudonymize(record["user_id"], secret)
-            if pseudonym in excluded:
-                left_out.add(pseudonym)
-            else:
-                kept.append((pseudonym, record))
-        return kept
+    keep = partial(_pseudonymized, secret=secret, excluded=excluded, left_out=left_out)
 
     # Rows flagged by the data-quality checks (bursts, floods) are not training data.
     reactions = keep(
@@ -412,16 +404,7 @@ def export_file_steps(
     def insights() -> dict[str, Any]:
         left_out: set[str] = set()
 
-        def keep(records: Iterable[Any]) -> list[tuple[str, dict[str, Any]]]:
-            kept = []
-            for item in records:
-                record = as_record(item)
-                pseudonym = pseudonymize(record["user_id"], secret)
-                if pseudonym in excluded:
-                    left_out.add(pseudonym)
-                else:
-                    kept.append((pseudonym, record))
-            return kept
+        keep = partial(_pseudonymized, secret=secret, excluded=excluded, left_out=left_out)
 
         rows = _insight_rows(tables, day, keep, excluded, left_out)
         entry = write_rows(INSIGHTS_FILE, rows)
@@ -487,6 +470,22 @@ def write_manifest(
             manifest_sha256=hashlib.sha256(body).hexdigest(),
         )
     return _without_late_exclusions(tables, s3, prefix, None, excluded, result)
+
+
+def _pseudonymized(
+    records: Iterable[Any], *, secret: str, excluded: set[str], left_out: set[str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """``(pseudonym, record)`` of each record whose user is not ``excluded``; the excluded
+    users met are added to ``left_out``."""
+    kept = []
+    for item in records:
+        record = as_record(item)
+        pseudonym = pseudonymize(record["user_id"], secret)
+        if pseudonym in excluded:
+            left_out.add(pseudonym)
+        else:
+            kept.append((pseudonym, record))
+    return kept
 
 
 def _insight_rows(
