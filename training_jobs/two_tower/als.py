@@ -39,6 +39,7 @@ from training_jobs.two_tower.onnx_export import (
     USER_TOWER_FILE,
     ExportedTowers,
     TowerMismatchError,
+    towers_spec,
 )
 
 __all__ = ["ALSRecommender", "check_als_towers", "export_als_towers"]
@@ -234,29 +235,14 @@ def export_als_towers(model: ALSRecommender) -> ExportedTowers:
             const("axis1", np.array([1], np.int64)),
         ],
     )
-    spec = {
-        "user_tower": {
-            "file": USER_TOWER_FILE,
-            "inputs": [
-                {"name": "user_index", "dtype": "int64", "shape": ["batch"]},
-                {"name": "history", "dtype": "float32", "shape": ["batch", n_items]},
-            ],
-            "outputs": [{"name": "user_embedding", "dtype": "float32", "shape": ["batch", dim]}],
-        },
-        "item_tower": {
-            "file": ITEM_TOWER_FILE,
-            "inputs": [
-                {"name": "item_index", "dtype": "int64", "shape": ["batch"]},
-                {"name": "content_type", "dtype": "int64", "shape": ["batch"]},
-            ],
-            "outputs": [{"name": "item_embedding", "dtype": "float32", "shape": ["batch", dim]}],
-        },
-        "content_types": list(model.content_type_vocabulary_),
-        "unknown_index": -1,
-        "normalized": False,
-        "score": "dot",
-        "model": "als",
-    }
+    spec = towers_spec(
+        model,
+        n_items=n_items,
+        dim=dim,
+        item_inputs=[("item_index", "int64", ["batch"]), ("content_type", "int64", ["batch"])],
+        normalized=False,
+        model="als",
+    )
     return ExportedTowers(
         {USER_TOWER_FILE: model_bytes(user_graph), ITEM_TOWER_FILE: model_bytes(item_graph)}, spec
     )

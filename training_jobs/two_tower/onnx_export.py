@@ -76,12 +76,34 @@ def export_towers(model: Any) -> ExportedTowers:
         item_names.append("text_embedding")
     user_bytes = _export(UserTower(net), user_inputs, ["user_index", "history"], "user_embedding")
     item_bytes = _export(ItemTower(net), item_inputs, item_names, "item_embedding")
-    item_shapes = {
+    item_shapes: dict[str, tuple[str, list[Any]]] = {
         "item_index": ("int64", ["batch"]),
         "content_type": ("int64", ["batch"]),
         "text_embedding": ("float32", ["batch", text_dim]),
     }
-    spec = {
+    spec = towers_spec(
+        model,
+        n_items=n_items,
+        dim=dim,
+        item_inputs=[(name, *item_shapes[name]) for name in item_names],
+        normalized=bool(model.normalize),
+    )
+    return ExportedTowers({USER_TOWER_FILE: user_bytes, ITEM_TOWER_FILE: item_bytes}, spec)
+
+
+def towers_spec(
+    model: Any,
+    /,
+    *,
+    n_items: int,
+    dim: int,
+    item_inputs: list[tuple[str, str, list[Any]]],
+    normalized: bool,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The manifest's ``towers`` entry serving reads: each tower's file, inputs (``item_inputs``:
+    ``(name, dtype, shape)``) and output, the content-type vocabulary and the score."""
+    return {
         "user_tower": {
             "file": USER_TOWER_FILE,
             "inputs": [
@@ -93,17 +115,16 @@ def export_towers(model: Any) -> ExportedTowers:
         "item_tower": {
             "file": ITEM_TOWER_FILE,
             "inputs": [
-                {"name": name, "dtype": item_shapes[name][0], "shape": item_shapes[name][1]}
-                for name in item_names
+                {"name": name, "dtype": dtype, "shape": shape} for name, dtype, shape in item_inputs
             ],
             "outputs": [{"name": "item_embedding", "dtype": "float32", "shape": ["batch", dim]}],
         },
         "content_types": list(model.content_type_vocabulary_),
         "unknown_index": -1,
-        "normalized": bool(model.normalize),
+        "normalized": normalized,
         "score": "dot",
+        **extra,
     }
-    return ExportedTowers({USER_TOWER_FILE: user_bytes, ITEM_TOWER_FILE: item_bytes}, spec)
 
 
 def _export(module: Any, args: tuple[Any, ...], inputs: list[str], output: str) -> bytes:
