@@ -92,7 +92,7 @@ def test_keyed_answers_are_moto_answers(dynamodb: Any, query: dict[str, Any]) ->
     from moto.dynamodb.models.table import Table
 
     query = dict(query)
-    values = {":u": {"S": "u042"}, **query.pop("extra", {})}
+    values = {":u": {"S": "u012"}, **query.pop("extra", {})}
     kwargs = {
         "KeyConditionExpression": "user_id = :u " + query.pop("range", ""),
         "ExpressionAttributeValues": values,
