@@ -70,6 +70,12 @@ from learnloop.store.tables import Tables
 from learnloop.text.encoder import TOKENIZER_FILE, TextEncoder
 from training_jobs.exceptions import TrainingDataError
 from training_jobs.sentiment.data import DEFAULT_DATA_KEY, FORMATS, LABELS, load_labelled
+from training_jobs.sentiment.fine_tune import (
+    DEFAULT_EPOCHS,
+    DEFAULT_HEAD_LEARNING_RATE,
+    DEFAULT_LEARNING_RATE,
+    DEFAULT_MAX_LENGTH,
+)
 from training_jobs.sentiment.model import (
     DEFAULT_CS,
     MIN_PER_CLASS,
@@ -433,11 +439,26 @@ def main(
         "--data) or reference (the default without --data)",
     )
     tuning = parser.add_argument_group("fine-tuning (--fine-tune)")
-    tuning.add_argument("--epochs", type=int, default=3, help="at most this many (3)")
-    tuning.add_argument("--max-length", type=int, default=64, help="word pieces per text (64)")
-    tuning.add_argument("--learning-rate", type=float, default=8e-5, help="encoder rate (8e-5)")
     tuning.add_argument(
-        "--head-learning-rate", type=float, default=2e-3, help="new head's rate (2e-3)"
+        "--epochs", type=int, default=DEFAULT_EPOCHS, help=f"at most this many ({DEFAULT_EPOCHS})"
+    )
+    tuning.add_argument(
+        "--max-length",
+        type=int,
+        default=DEFAULT_MAX_LENGTH,
+        help=f"word pieces per text ({DEFAULT_MAX_LENGTH})",
+    )
+    tuning.add_argument(
+        "--learning-rate",
+        type=float,
+        default=DEFAULT_LEARNING_RATE,
+        help=f"encoder rate ({DEFAULT_LEARNING_RATE:g})",
+    )
+    tuning.add_argument(
+        "--head-learning-rate",
+        type=float,
+        default=DEFAULT_HEAD_LEARNING_RATE,
+        help=f"new head's rate ({DEFAULT_HEAD_LEARNING_RATE:g})",
     )
     tuning.add_argument("--batch-size", type=int, default=32, help="texts per step (32)")
     tuning.add_argument("--patience", type=int, default=2, help="epochs without gain (2)")
