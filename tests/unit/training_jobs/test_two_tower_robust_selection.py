@@ -29,7 +29,8 @@ def trial(candidate: str, params: dict[str, object], scores: dict[str, float]) -
 
 def per_user(mean: float, noise: float, seed: int) -> dict[str, float]:
     rng = np.random.default_rng(seed)
-    return {u: float(v) for u, v in zip(USERS, mean + noise * rng.normal(size=len(USERS)))}
+    values = mean + noise * rng.normal(size=len(USERS))
+    return {u: float(v) for u, v in zip(USERS, values, strict=True)}
 
 
 def test_within_noise_the_simpler_setting_is_chosen() -> None:
