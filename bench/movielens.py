@@ -20,16 +20,23 @@ timestamp) and the item texts: MiniLM text embedding, the per-user split, the bu
 over both candidates (ALS and two-tower), the choice on the validation users, the refit of the
 winner on every positive (:func:`training_jobs.two_tower.selection.select_model`). Its refit
 model is scored once on the protocol's test part; ``job_seconds`` is the whole run (text
-embedding included). The item-similarity figures (issue 19) compare, on the same training part,
-the model the job published before issue 19 (the estimator's defaults: in-batch loss,
-unnormalised, early stopping on the newest 15 % of rows, refit for that epoch count) with the
-``learnloop`` model: the cosine spread of item embeddings and the share of each item's top-10
-most similar items among its top-20 co-occurring ones (:mod:`training_jobs.two_tower.quality`).
+embedding included). The job must not be tuned to this random split: ``chronological`` scores
+the same job (and popularity, and ALS with the setting the grid chose above) on a split by time
+as the recommender's users meet it (likes only, rating >= 4; each user's newest 20 % of likes
+held out, users with at least 5 likes). The item-similarity figures (issue 19) compare, on the
+same training part, the model the job published before issue 19 (the estimator's defaults:
+in-batch loss, unnormalised, early stopping on the newest 15 % of rows, refit for that epoch
+count) with the ``learnloop`` model: the cosine spread of item embeddings and the share of
+each item's top-10 most similar items among its top-20 co-occurring ones
+(:mod:`training_jobs.two_tower.quality`);
+for an ALS winner also ``after_raw_factors``, the same setting with implicit's own factors (no
+re-basing, ``similarity_power=None``), which separates the setting's effect from the basis's.
 
 Usage::
 
     python bench/movielens.py /work/shared/data/movielens-100k [--quick] [--no-text] [--json]
         [--models popularity,bpr,als,two_tower,learnloop] [--budget-seconds S]
+        [--no-similarity] [--no-chronological]
 
 ``--quick`` uses one setting per model (the grid's defaults) instead of the grid. With ``--json``
 the last line is ``{"popularity": {...}, "bpr": {...}, "als": {...}, "two_tower": {...},
@@ -244,10 +251,52 @@ def grid(space: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 
 STAR_WARS = 50  # u.item's "Star Wars (1977)": issue 19's similarity example
+LIKE = 4  # ratings >= 4 are likes in the chronological check (as issue 19's users ran it)
+
+
+def chronological_likes(
+    rows: np.ndarray, share: float = 0.2, min_likes: int = 5
+) -> tuple[np.ndarray, np.ndarray]:
+    """Likes only; each user with ``min_likes`` likes has their newest ``share`` (at least one,
+    ties by item) in the second part, every other like in the first."""
+    likes = rows[rows[:, 2] >= LIKE]
+    order = np.lexsort((likes[:, 1], likes[:, 3], likes[:, 0]))
+    likes = likes[order]
+    users = likes[:, 0]
+    starts = np.r_[0, np.flatnonzero(np.diff(users)) + 1]
+    counts = np.diff(np.r_[starts, len(users)])
+    rank = np.arange(len(users)) - np.repeat(starts, counts)
+    n = np.repeat(counts, counts)
+    held = np.maximum(1, (share * n).astype(np.int64))
+    test = (n >= min_likes) & (rank >= n - held)
+    return likes[~test], likes[test]
+
+
+class MemoEmbedder:
+    """MiniLM, loaded once and each distinct text embedded once per bench run: the first job
+    pays the whole text step, as the job does; later steps (the chronological check, the
+    pre-issue-19 model) reuse its vectors and say so (``text_reused``)."""
+
+    def __init__(self) -> None:
+        self.vectors: dict[str, np.ndarray] = {}
+        self.model: Any = None
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        from training_jobs.two_tower.text import MiniLMEmbedder
+
+        self.model = self.model or MiniLMEmbedder()
+        new = [t for t in dict.fromkeys(texts) if t not in self.vectors]
+        if new:
+            self.vectors.update(zip(new, self.model(new), strict=True))
+        return np.stack([self.vectors[t] for t in texts])
 
 
 def learnloop_job(
-    train: np.ndarray, test: np.ndarray, texts: dict[int, str] | None, budget: float | None
+    train: np.ndarray,
+    test: np.ndarray,
+    texts: dict[int, str] | None,
+    budget: float | None,
+    embed: MemoEmbedder | None = None,
 ) -> tuple[dict[str, Any], Any]:
     """The job's model selection on the training part, its published model scored on test."""
     from datetime import UTC, datetime
@@ -255,8 +304,9 @@ def learnloop_job(
     from training_jobs.two_tower.data import Interaction, Item
     from training_jobs.two_tower.estimator import catalog_from
     from training_jobs.two_tower.selection import select_model
-    from training_jobs.two_tower.text import MiniLMEmbedder
 
+    embed = embed or MemoEmbedder()
+    reused = bool(embed.vectors)
     started = time.perf_counter()
     rows = [
         Interaction(
@@ -268,7 +318,7 @@ def learnloop_job(
         f"movie#{i}": Item(f"movie#{i}", "movie", (texts or {}).get(i))
         for i in sorted(set(train[:, 1].tolist()) | set(test[:, 1].tolist()))
     }
-    catalog = catalog_from(items, MiniLMEmbedder() if texts is not None else None)
+    catalog = catalog_from(items, embed if texts is not None else None)
     text_seconds = time.perf_counter() - started
     kwargs = {} if budget is None else {"budget_seconds": budget}
     chosen = select_model(rows, catalog=catalog, echo=lambda line: print(f"  {line}", flush=True),
@@ -285,6 +335,9 @@ def learnloop_job(
             "fit_seconds": round(chosen.seconds.get("refit", 0.0), 2),
             "job_seconds": round(job_seconds, 2),
             "text_seconds": round(text_seconds, 2),
+            "text_reused": reused,
+            "rule_best_params": chosen.choice.best.params if chosen.choice else None,
+            "validation_folds": chosen.winner.folds,
             "search_seconds": round(chosen.search.seconds, 2),
             "trials": len(chosen.search.trials),
             "winner": chosen.winner.candidate,
@@ -296,14 +349,56 @@ def learnloop_job(
     return metrics, chosen
 
 
-def similarity(train: np.ndarray, texts: dict[int, str] | None, chosen: Any) -> dict[str, Any]:
-    """Item-similarity figures of the pre-issue-19 job's model and of the job's model now."""
+def chronological(
+    ratings: np.ndarray,
+    texts: dict[int, str] | None,
+    budget: float | None,
+    als_params: dict[str, Any] | None,
+    embed: MemoEmbedder | None = None,
+) -> dict[str, Any]:
+    """The job, popularity and ALS (the grid's setting) on :func:`chronological_likes`."""
+    train, test = chronological_likes(ratings)
+    print(f"chronological: {len(train)} likes to train, {len(test)} newest held out", flush=True)
+    result: dict[str, Any] = {
+        "split": "likes (rating >= 4); each user's newest 20 % held out (users with >= 5 likes)",
+        "train": len(train),
+        "test": len(test),
+    }
+    ev = Evaluation(train, test)
+    scores, _ = popularity(ev, train, {})
+    result["popularity"] = {k: round(v, 6) for k, v in ev.score(scores).items()}
+    if als_params is not None:
+        scores, _ = implicit_model("als")(ev, train, als_params)
+        result["als"] = {k: round(v, 6) for k, v in ev.score(scores).items()}
+        result["als"]["params"] = als_params
+    metrics, chosen = learnloop_job(train, test, texts, budget, embed)
+    result["learnloop"] = {
+        k: (round(v, 6) if isinstance(v, float) else v) for k, v in metrics.items()
+    }
+    print(
+        f"chronological: learnloop ({chosen.winner.candidate}) NDCG@10 {metrics['ndcg@10']:.4f}"
+        f", popularity {result['popularity']['ndcg@10']:.4f}"
+        + (f", ALS {result['als']['ndcg@10']:.4f}" if "als" in result else ""),
+        flush=True,
+    )
+    return result
+
+
+def similarity(
+    train: np.ndarray,
+    texts: dict[int, str] | None,
+    chosen: Any,
+    *,
+    before: bool = True,
+    embed: MemoEmbedder | None = None,
+) -> dict[str, Any]:
+    """Item-similarity figures of the pre-issue-19 job's model (unless ``before`` is false)
+    and of the job's model now."""
     from datetime import UTC, datetime
 
     from training_jobs.two_tower.data import Interaction, Item, chronological_split
     from training_jobs.two_tower.estimator import TwoTowerRecommender, catalog_from, pairs_of
     from training_jobs.two_tower.quality import similarity_report
-    from training_jobs.two_tower.text import MiniLMEmbedder
 
     rows = [
         Interaction(
@@ -313,23 +408,32 @@ def similarity(train: np.ndarray, texts: dict[int, str] | None, chosen: Any) -> 
     ]
     items = {f"movie#{i}": Item(f"movie#{i}", "movie", (texts or {}).get(i))
              for i in sorted(set(train[:, 1].tolist()))}  # fmt: skip
-    catalog = catalog_from(items, MiniLMEmbedder() if texts is not None else None)
-    # The job before issue 19: chronological 70/15/15, early stopping, refit on every row.
-    first, valid, _ = chronological_split(rows)
-    probe = TwoTowerRecommender(random_state=42).fit(
-        pairs_of(first), catalog=catalog, validation=pairs_of(valid)
-    )
-    before = TwoTowerRecommender(random_state=42, epochs=probe.best_epoch_).fit(
-        pairs_of(rows), catalog=catalog
-    )
     after = chosen.published
-    result: dict[str, Any] = {"before_best_epoch": probe.best_epoch_}
-    for name, model in (("before", before), ("after", after)):
+    models: list[tuple[str, Any]] = [("after", after)]
+    result: dict[str, Any] = {}
+    if before:
+        catalog = catalog_from(items, (embed or MemoEmbedder()) if texts is not None else None)
+        # The job before issue 19: chronological 70/15/15, early stopping, refit on every row.
+        first, valid, _ = chronological_split(rows)
+        probe = TwoTowerRecommender(random_state=42).fit(
+            pairs_of(first), catalog=catalog, validation=pairs_of(valid)
+        )
+        old = TwoTowerRecommender(random_state=42, epochs=probe.best_epoch_).fit(
+            pairs_of(rows), catalog=catalog
+        )
+        result["before_best_epoch"] = probe.best_epoch_
+        models.insert(0, ("before", old))
+    for name, model in models:
         report = similarity_report(model.item_embeddings_, model.history_)
         star = f"movie#{STAR_WARS}"
         report["star_wars_top10"] = [k for k, _ in model.similar_items(star, n=10)]
         result[name] = report
     result["after"]["model"] = chosen.winner.candidate
+    if chosen.winner.candidate == "als":
+        from training_jobs.two_tower.als import ALSRecommender
+
+        raw = ALSRecommender(**{**after.get_params(), "similarity_power": None}).fit(pairs_of(rows))
+        result["after_raw_factors"] = similarity_report(raw.item_embeddings_, raw.history_)
     return result
 
 
@@ -351,6 +455,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "two_tower": tt}  # fmt: skip
     fits = {name: fit for name, fit in fits.items() if name in wanted}
     results: dict[str, Any] = {}
+    chosen_params: dict[str, dict[str, Any]] = {}
     for name, fit in fits.items():
         settings = TWO_TOWER_GRID if name == "two_tower" else grid(GRIDS[name])
         settings = settings[:1] if args.quick else settings
@@ -373,6 +478,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         params = best[1] if best[0] >= 0 else (settings[0] if settings else {})
         if name == "two_tower":
             params = {**params, "epochs": best[2].get("best_epoch", 30)}
+        chosen_params[name] = dict(params)
         final = Evaluation(train, test)
         started = time.perf_counter()
         scores, _ = fit(final, train, params)
@@ -388,7 +494,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if "learnloop" in wanted:
         job_texts = None if args.no_text else texts
         print("learnloop: the two-tower job's selection with its defaults", flush=True)
-        metrics, chosen = learnloop_job(train, test, job_texts, args.budget_seconds)
+        embed = MemoEmbedder()
+        metrics, chosen = learnloop_job(train, test, job_texts, args.budget_seconds, embed)
         results["learnloop"] = {
             k: (round(v, 6) if isinstance(v, float) else v) for k, v in metrics.items()
         }
@@ -398,7 +505,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             flush=True,
         )
         if not args.no_similarity:
-            results["similarity"] = similarity(train, job_texts, chosen)
+            results["similarity"] = similarity(
+                train, job_texts, chosen, before=not args.no_similarity_before, embed=embed
+            )
+        if not args.no_chronological:
+            results["chronological"] = chronological(
+                ratings, job_texts, args.budget_seconds, chosen_params.get("als"), embed
+            )
     return results
 
 
@@ -407,7 +520,7 @@ def table(results: dict[str, Any]) -> str:
         f"{'model':<22}{'precision@10':>14}{'recall@10':>12}{'NDCG@10':>10}{'MAP':>10}{'fit s':>8}",
     ]
     for name, m in results.items():
-        if name == "similarity":
+        if name in ("similarity", "chronological"):
             continue
         lines.append(
             f"{name:<22}{m['precision@10']:>14.4f}{m['recall@10']:>12.4f}{m['ndcg@10']:>10.4f}"
@@ -438,6 +551,14 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument(
         "--no-similarity", action="store_true", help="skip the item-similarity figures"
     )
+    parser.add_argument(
+        "--no-chronological", action="store_true", help="skip the split-by-time check"
+    )
+    parser.add_argument(
+        "--no-similarity-before",
+        action="store_true",
+        help="skip training the pre-issue-19 model for the 'before' similarity figure",
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     results = run(args)
     print()
@@ -450,8 +571,18 @@ def main(argv: Iterable[str] | None = None) -> int:
             f"NDCG@10 {ll['ndcg@10']:.4f}: goal >= 0.48 {met}; job "
             f"{ll['job_seconds']:.1f} s (goal <= 300 s on 2 cores)"
         )
+    if "chronological" in results:
+        chrono = results["chronological"]
+        print(
+            f"chronological split (likes, newest 20 % per user): learnloop NDCG@10 "
+            f"{chrono['learnloop']['ndcg@10']:.4f} (job {chrono['learnloop']['job_seconds']:.1f} s)"
+            f", popularity {chrono['popularity']['ndcg@10']:.4f}"
+            + (f", ALS (grid setting) {chrono['als']['ndcg@10']:.4f}" if "als" in chrono else "")
+        )
     if "similarity" in results:
-        for name in ("before", "after"):
+        for name in ("before", "after", "after_raw_factors"):
+            if name not in results["similarity"]:
+                continue
             sim = results["similarity"][name]
             cos = sim["cosine"]
             print(

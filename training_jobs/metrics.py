@@ -107,15 +107,29 @@ def ndcg_at_k(top_items: np.ndarray, relevant: Sequence[Collection[int]], k: int
     >>> ndcg_at_k(np.array([[1, 2]]), [{1}], 2), round(ndcg_at_k(np.array([[2, 1]]), [{1}], 2), 4)
     (1.0, 0.6309)
     """
-    keep, n_relevant = _users(relevant)
+    keep, _ = _users(relevant)
     if not keep.any():
         return 0.0
-    hits = _hits(top_items, relevant, k)[keep]
+    return float(ndcg_per_user(top_items, relevant, k)[keep].mean())
+
+
+def ndcg_per_user(top_items: np.ndarray, relevant: Sequence[Collection[int]], k: int) -> np.ndarray:
+    """Each row's DCG / ideal DCG of the top ``k`` (0 for a row without relevant items): the
+    per-user figures paired comparisons of two rankings need.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ndcg_per_user(np.array([[1, 2], [2, 1], [0, 1]]), [{1}, {1}, set()], 2).round(4).tolist()
+    [1.0, 0.6309, 0.0]
+    """
+    _, n_relevant = _users(relevant)
+    hits = _hits(top_items, relevant, k)
     discounts = 1.0 / np.log2(np.arange(2, hits.shape[1] + 2))
     dcg = (hits * discounts).sum(axis=1)
-    ideal_n = np.minimum(n_relevant[keep], hits.shape[1]).astype(int)
+    ideal_n = np.minimum(n_relevant, hits.shape[1]).astype(int)
     ideal = np.concatenate([[0.0], np.cumsum(discounts)])[ideal_n]
-    return float((dcg / ideal).mean())
+    return np.where(ideal > 0, dcg / np.where(ideal > 0, ideal, 1.0), 0.0)
 
 
 def map_at_k(top_items: np.ndarray, relevant: Sequence[Collection[int]], k: int) -> float:
@@ -211,6 +225,7 @@ __all__ = [
     "DEFAULT_KS",
     "map_at_k",
     "ndcg_at_k",
+    "ndcg_per_user",
     "precision_at_k",
     "ranking_metrics",
     "recall_at_k",

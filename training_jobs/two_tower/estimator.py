@@ -42,7 +42,7 @@ import numpy as np
 
 from learnloop.exceptions import NotFittedError, ValidationError
 from training_jobs.exceptions import NotEnoughInteractionsError
-from training_jobs.metrics import ndcg_at_k, ranking_metrics, top_k_excluding
+from training_jobs.metrics import ndcg_at_k, ndcg_per_user, ranking_metrics, top_k_excluding
 
 if TYPE_CHECKING:
     from training_jobs.two_tower.model import TwoTowerNet
@@ -272,6 +272,27 @@ class EmbeddingRecommender:
         result.update(ranking_metrics(top_pop, relevant, ks, prefix="popularity_"))
         result["users"] = float(len(users))
         return result
+
+    def user_ndcg(self, pairs: Iterable[tuple[str, str]], *, k: int = 10) -> dict[str, float]:
+        """Each scored user's NDCG@k on held-out positives (the users :meth:`evaluate`
+        averages over): paired per-user comparisons of settings need the figures apart.
+
+        Examples
+        --------
+        >>> pairs = [(f"u{u}", f"meme#{(u + j) % 6}") for u in range(12) for j in range(3)]
+        >>> model = TwoTowerRecommender(embedding_dim=8, epochs=2, random_state=0).fit(pairs)
+        >>> scores = model.user_ndcg([("u0", "meme#4"), ("u1", "meme#0"), ("nobody", "meme#1")])
+        >>> sorted(scores), all(0.0 <= v <= 1.0 for v in scores.values())
+        (['u0', 'u1'], True)
+        """
+        self._check_fitted()
+        users, relevant = self._validation_rows(pairs)
+        if not len(users):
+            return {}
+        seen = [self.history_[u] for u in users]
+        top = top_k_excluding(self.user_embeddings_[users] @ self.item_embeddings_.T, seen, k)
+        values = ndcg_per_user(top, relevant, k)
+        return {self.user_ids_[int(u)]: float(v) for u, v in zip(users, values, strict=True)}
 
 
 class TwoTowerRecommender(EmbeddingRecommender):

@@ -158,6 +158,9 @@ def train_two_tower(
         f"{data.counts['users']} users, {data.counts['items']} items "
         f"({data.excluded_rows} rows of excluded users dropped)"
     )
+    # Only the two-tower model reads item text: without it, the (slow) text step is skipped.
+    if "two_tower" not in candidates:
+        text_embedder, text_encoder_name = None, "none"
     catalog = catalog_from(data.items, text_embedder)
     echo(f"embedded item text with {text_encoder_name}")
     selection = select_model(
