@@ -171,7 +171,8 @@ def test_bucket_is_versioned_encrypted_private_and_sends_events(dry_run: dict[st
         "EventBridgeEnabled": True
     }
     rules = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
-    assert rules["expire-exports"]["Prefix"] == "exports/"
+    assert rules["expire-exports"]["Prefix"] == "exports/2"  # dated days, not labelled/
+    assert rules["expire-import-reports"]["Prefix"] == "import-reports/"
 
 
 def test_every_training_job_has_an_image_task_and_schedule(dry_run: dict[str, Any]) -> None:
