@@ -36,7 +36,7 @@ test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile $(ARGS)
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder $(ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -69,9 +69,8 @@ clean:
 client: install-dev
 	$(BIN)/python -m learnloop_tools.client_codegen
 
-## checkov: the infrastructure scanner in its own venv (it pins older boto3 than .venv has)
+## checkov: the infrastructure scanner in its own venv (it pins older boto3 than .venv has),
+## made once per machine in ~/.cache/learnloop and reused by every clone (tests/support/checkov.py)
 .PHONY: checkov
-checkov: .venv-checkov/bin/checkov
-.venv-checkov/bin/checkov:
-	$(PYTHON) -m venv .venv-checkov
-	.venv-checkov/bin/python -m pip install -q 'checkov>=3.2,<4'
+checkov: install-dev
+	$(BIN)/python tests/support/checkov.py
