@@ -100,7 +100,7 @@ def paired(training: Any, base: Any, model: str, draws: Any) -> dict[str, float]
 
     a, b = training.combination, base.combination
     assert np.array_equal(training.tested, base.tested), "the runs scored different days"
-    from learnloop.market.forecast_features import target_log_return
+    from learnloop.market.forecast.features import target_log_return
 
     rows = np.flatnonzero(a.scored)
     y = target_log_return(training.candles.close)[training.tested[rows]]

@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 def _ratio_intervals(training: Any, np: Any) -> dict[str, dict[str, Any]]:
     """A paired bootstrap (days resampled, 2,000 times, seed 0) of each model's MAE ratio to
     persistence: does its 95 % interval lie below 1?"""
-    from learnloop.market.forecast_features import target_log_return
+    from learnloop.market.forecast.features import target_log_return
 
     combination = training.combination
     rows = np.flatnonzero(combination.scored)

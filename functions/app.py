@@ -508,7 +508,8 @@ def put_labelled_sentiment(call: Call) -> dict[str, Any]:
     errors=(409,),
 )
 def get_market_forecast(call: Call, symbol: str) -> dict[str, Any]:
-    from learnloop.market import forecast_serving  # numpy stays off the ingest cold path
+    # numpy stays off the ingest cold path
+    from learnloop.market.forecast import serving as forecast_serving
     from learnloop.sentiment.daily import daily_sentiment
 
     return forecast_serving.forecast(

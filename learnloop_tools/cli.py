@@ -1028,8 +1028,8 @@ def deploy(
         repository = outputs.get(logical_id(job.name, "Repository"))
         if repository:
             click.echo(
-                f"training image {job.name}: docker build -f training_jobs/{job.name}/Dockerfile "
-                f"-t {repository}:latest . && docker push {repository}:latest"
+                f"training image {job.name}: docker build -f training_jobs/Dockerfile "
+                f"--target {job.name} -t {repository}:latest . && docker push {repository}:latest"
             )
 
 

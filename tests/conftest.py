@@ -124,3 +124,24 @@ def keys(tables: Any) -> dict[str, str]:
         scope: create_api_key(tables, name=f"test-{scope}", scopes=[scope]).secret
         for scope in ("admin", "ingest", "read")
     }
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files marked ``heavy(seconds)`` run first, the heaviest first; the rest keep their order.
+
+    ``make test`` hands whole files to two xdist workers in collection order
+    (``--dist loadfile --no-loadscope-reorder``). xdist's own order (most tests first) left the
+    long one- and two-test files for last, where one worker ran them while the other had
+    nothing left; started first, the short files fill in around them.
+
+    Examples
+    --------
+    >>> pytestmark = pytest.mark.heavy(150)  # about 150 s of the file in CI  # doctest: +SKIP
+    """
+
+    def weight(item: pytest.Item) -> float:
+        marker = item.get_closest_marker("heavy")
+        return float(marker.args[0]) if marker is not None else 0.0
+
+    # sorted() is stable: within a weight (and so within a file) the order stays as collected.
+    items[:] = sorted(items, key=lambda item: -weight(item))

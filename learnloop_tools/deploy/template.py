@@ -50,6 +50,11 @@ CLUSTER_ID = "TrainingCluster"
 EVENT_BUS_ID = "EventBus"
 #: The template parameter naming the bucket the zips were uploaded to.
 ARTIFACTS_PARAMETER = "ArtifactsBucket"
+#: What the exports lifecycle rule expires: every ``exports/YYYY-MM-DD/`` day (years 2000 to
+#: 2999), never ``exports/labelled/``.
+DATED_EXPORTS_PREFIX = "exports/2"
+#: Where ``on_import`` writes its per-row reports (expired by their own rule).
+IMPORT_REPORTS_PREFIX = "import-reports/"
 #: What a training task may read and write in the bucket (contract B and C).
 TRAINING_S3_READ = ("exports/", "models/")
 TRAINING_S3_WRITE = ("models/", "evaluation/")
@@ -104,6 +109,9 @@ class TemplateOptions:
         Keep tables, bucket and secret when the stack is deleted (default for ``prod``).
     chalice_config
         The parsed ``.chalice/config.json`` (default: read from ``functions/``).
+    export_retention_days, import_report_retention_days
+        Days the bucket keeps each daily export (never the labelled rows under
+        ``exports/labelled/``) and each bulk import's report.
     """
 
     stage: str
@@ -112,6 +120,7 @@ class TemplateOptions:
     chalice_config: Mapping[str, Any] = field(default_factory=dict)
     log_retention_days: int = 30
     export_retention_days: int = 90
+    import_report_retention_days: int = 30
 
 
 def read_chalice_config(project_dir: Path) -> dict[str, Any]:
@@ -207,10 +216,22 @@ def bucket_resources(settings: Settings, options: TemplateOptions) -> dict[str, 
             "LifecycleConfiguration": {
                 "Rules": [
                     {
+                        # The daily exports only: their prefixes are dates
+                        # (exports/YYYY-MM-DD/). S3 rules cannot exclude a sub-prefix, and
+                        # exports/labelled/ (the labelled training rows) must never expire.
                         "Id": "expire-exports",
                         "Status": "Enabled",
-                        "Prefix": "exports/",
+                        "Prefix": DATED_EXPORTS_PREFIX,
                         "ExpirationInDays": options.export_retention_days,
+                        "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+                    },
+                    {
+                        # Per-row reports of bulk imports (line and field of each refusal):
+                        # read once after an import, so kept a month.
+                        "Id": "expire-import-reports",
+                        "Status": "Enabled",
+                        "Prefix": IMPORT_REPORTS_PREFIX,
+                        "ExpirationInDays": options.import_report_retention_days,
                         "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
                     },
                     {

@@ -22,7 +22,7 @@ from learnloop.settings import Settings
 from learnloop.store import Tables
 from learnloop_tools.local import Runner
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.heavy(50)]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

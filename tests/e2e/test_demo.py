@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.heavy(141)]
 
 LEARNLOOP = Path(sys.executable).parent / "learnloop"
 
@@ -87,46 +87,3 @@ def test_a_short_demo_learns_and_writes_its_report(tmp_path: Path) -> None:
     assert fired["learn"] >= 6 * 8 and fired["rollup_daily"] >= 8  # on their expressions
     assert fired["drift_check"] == 8  # daily at 01:30, so that drift can act
     assert fired["privacy_purge"] == 1  # once, after the last day
-
-
-def test_the_same_seed_replays_the_same_run(tmp_path: Path) -> None:
-    # Both runs at once: each has its own emulator, stage and folders, and a run spends most of
-    # its time in one Python thread, so the two share a two-core machine without waiting.
-    # Output goes to files: a full pipe would stall a run that nobody is reading yet.
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    for name in ("first", "second"):
-        with (tmp_path / f"{name}.log").open("w") as log:
-            processes[name] = subprocess.Popen(
-                [
-                    str(LEARNLOOP),
-                    "demo",
-                    "--days",
-                    "3",
-                    "--seed",
-                    "11",
-                    "--port",
-                    "0",
-                    "--state-dir",
-                    str(tmp_path / f"state-{name}"),
-                    "--out",
-                    str(tmp_path / name),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-    runs = []
-    try:
-        for name, process in processes.items():
-            returncode = process.wait(timeout=300)
-            assert returncode == 0, (tmp_path / f"{name}.log").read_text()[-3000:]
-            runs.append(json.loads((tmp_path / name / "summary.json").read_text()))
-    finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    first, second = runs
-    assert first["days"] == second["days"]  # every pull, success and regret, day by day
-    for summary in (first["summary"], second["summary"]):
-        summary.pop("config")  # holds the (different) output folder
-    assert first["summary"] == second["summary"]

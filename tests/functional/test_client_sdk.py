@@ -15,6 +15,8 @@ from support.fault_proxy import FaultProxy
 from learnloop.client import AuthError, Client, RequestValidationError, RetryPolicy
 from learnloop_tools.demo.client import ApiCallError, ApiClient
 
+pytestmark = pytest.mark.heavy(45)  # seconds in CI: see tests/conftest.py
+
 
 @pytest.fixture(scope="module")
 def sdk_app() -> ModuleType:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 from collections import Counter, defaultdict
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from learnloop_tools.deploy.build import build
 from learnloop_tools.deploy.runtimes import get_runtime
 from learnloop_tools.deploy.security import ACCEPTED
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.heavy(100)  # seconds in CI: see tests/conftest.py
 
 #: Checks that must pass on every resource of the type (the issue's list).
 MUST_PASS: dict[str, tuple[str, ...]] = {
@@ -48,7 +47,7 @@ MUST_PASS: dict[str, tuple[str, ...]] = {
 def scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
     from learnloop.settings import Settings
 
-    checkov = checkov_executable(ROOT)
+    checkov = checkov_executable()
     if checkov is None:
         pytest.skip("checkov's venv could not be made (no package index): run make checkov")
     out = tmp_path_factory.mktemp("checkov")

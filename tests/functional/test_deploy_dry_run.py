@@ -171,7 +171,8 @@ def test_bucket_is_versioned_encrypted_private_and_sends_events(dry_run: dict[st
         "EventBridgeEnabled": True
     }
     rules = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
-    assert rules["expire-exports"]["Prefix"] == "exports/"
+    assert rules["expire-exports"]["Prefix"] == "exports/2"  # dated days, not labelled/
+    assert rules["expire-import-reports"]["Prefix"] == "import-reports/"
 
 
 def test_every_training_job_has_an_image_task_and_schedule(dry_run: dict[str, Any]) -> None:
@@ -181,7 +182,7 @@ def test_every_training_job_has_an_image_task_and_schedule(dry_run: dict[str, An
     template = dry_run["template"]
     tasks = resources_of(template, "AWS::ECS::TaskDefinition")
     modules = {t["Properties"]["ContainerDefinitions"][0]["Command"][-1]: t for t in tasks.values()}
-    assert jobs, "no training job found (training_jobs.JOBS or training_jobs/*/Dockerfile)"
+    assert jobs, "no training job found (training_jobs.JOBS)"
     for job in jobs:
         task = modules[job.module]["Properties"]
         assert task["RequiresCompatibilities"] == ["FARGATE"]

@@ -27,6 +27,8 @@ from learnloop.journal.features import JOURNAL_MODELS
 from learnloop.models.registration import register_model
 from learnloop.predictors.training import train_and_publish
 
+pytestmark = pytest.mark.heavy(190)  # seconds in CI: see tests/conftest.py
+
 TRAINED_AT = datetime(2026, 11, 10, 23, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
 TYPES = ("educational", "factual", "entertaining", "promotional", "meme")

@@ -20,8 +20,8 @@ from support.api import call, error_of
 from support.model_drops import T0
 
 from learnloop.clock import utcnow
-from learnloop.market import forecast_serving
-from learnloop.market.forecast_features import build_features, sequences
+from learnloop.market.forecast import serving as forecast_serving
+from learnloop.market.forecast.features import build_features, sequences
 from learnloop.models.artifacts import new_version, write_artifact
 from learnloop.models.registration import register_model
 from training_jobs.price_forecast.job import (

@@ -20,8 +20,8 @@ from support.api import call
 from support.model_drops import T0
 
 from learnloop.clock import utcnow
-from learnloop.market import forecast_serving
-from learnloop.market.forecast_features import (
+from learnloop.market.forecast import serving as forecast_serving
+from learnloop.market.forecast.features import (
     SENTIMENT_FEATURE_NAMES,
     build_features,
     sentiment_features,

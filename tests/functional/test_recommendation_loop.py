@@ -22,6 +22,8 @@ from learnloop.privacy.exports import export_day
 from learnloop.users.pseudonym import pseudonymize
 from training_jobs.two_tower.job import main as train_main
 
+pytestmark = pytest.mark.heavy(35)  # seconds in CI: see tests/conftest.py
+
 GROUPS = {"meme": [f"m{i}" for i in range(10)], "news": [f"n{i}" for i in range(10)]}
 TEXT = {"meme": "a funny cat meme with a caption", "news": "markets rates inflation headline"}
 

@@ -28,9 +28,9 @@ MODULES = [
     "learnloop.models.conversion",
     "learnloop.models.evaluation",
     "learnloop.models.promotion",
-    "learnloop.market.forecast_features",
-    "learnloop.market.forecast_evaluation",
-    "learnloop.market.forecast_ensemble",
+    "learnloop.market.forecast.features",
+    "learnloop.market.forecast.evaluation",
+    "learnloop.market.forecast.ensemble",
 ]
 
 

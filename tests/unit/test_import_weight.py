@@ -97,8 +97,8 @@ def test_the_forecast_serving_path_loads_no_training_library() -> None:
     code = (
         "import json, sys\n"
         "import numpy as np\n"
-        "from learnloop.market import forecast_serving\n"
-        "from learnloop.market.forecast_features import build_features\n"
+        "from learnloop.market.forecast import serving as forecast_serving\n"
+        "from learnloop.market.forecast.features import build_features\n"
         "from learnloop.models import kinds\n"
         "c = np.linspace(100, 120, 80)\n"
         "assert np.isfinite(build_features(c, c, c, c)[-1]).all()\n"

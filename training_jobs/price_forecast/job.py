@@ -2,7 +2,7 @@
 
 ``python -m training_jobs.price_forecast`` (``learnloop train price_forecast``) reads one
 symbol's candles (``--data FILE``, or the candle store by default), builds the causal features
-of :mod:`learnloop.market.forecast_features` and runs an expanding-window walk-forward over the
+of :mod:`learnloop.market.forecast.features` and runs an expanding-window walk-forward over the
 last ``--eval-rows`` candles, refitting both members (:mod:`~training_jobs.price_forecast.
 members`) every ``--step`` candles. The folds' out-of-sample predictions set, fold by fold and
 from earlier folds only, the ensemble weights (inverse MAE over the last 90 rows) and the
@@ -14,7 +14,7 @@ next candle are taken from every out-of-sample row.
 Text sentiment (issue 16): when the stage stores texts naming the series' asset (the pair
 mapped by :func:`learnloop.symbols.sentiment_symbol`: ``BTC-USD`` → ``BTC``) on at least
 ``--min-sentiment-days`` (30) of its days, the features gain the previous complete day's
-sentiment (:func:`~learnloop.market.forecast_features.sentiment_features`) and the manifest's
+sentiment (:func:`~learnloop.market.forecast.features.sentiment_features`) and the manifest's
 ``extra.sentiment`` names the symbol serving reads; otherwise the features, and so the model,
 are those of a stage without texts. ``--no-sentiment`` turns it off; a run on ``--data`` with
 ``--out`` reads no store, so no sentiment.
@@ -52,19 +52,19 @@ import numpy as np
 
 from learnloop.exceptions import LearnloopError
 from learnloop.market.candles import CandleSeries, parse_candles_file, read_candles
-from learnloop.market.forecast_ensemble import (
+from learnloop.market.forecast.ensemble import (
     DEFAULT_COVERAGE,
     ENSEMBLE,
     WalkForwardCombination,
     combination_for_next,
     combine_walk_forward,
 )
-from learnloop.market.forecast_evaluation import (
+from learnloop.market.forecast.evaluation import (
     baseline_predictions,
     score_forecasts,
     walk_forward_folds,
 )
-from learnloop.market.forecast_features import (
+from learnloop.market.forecast.features import (
     FEATURE_NAMES,
     SENTIMENT_FEATURE_NAMES,
     VOLATILITY_FEATURE,
@@ -76,7 +76,7 @@ from learnloop.market.forecast_features import (
     sequences,
     target_log_return,
 )
-from learnloop.market.forecast_serving import INTERVAL_SECONDS, forecast_model_name
+from learnloop.market.forecast.serving import INTERVAL_SECONDS, forecast_model_name
 from learnloop.settings import Settings
 from training_jobs.exceptions import TrainingDataError
 from training_jobs.price_forecast.members import GradientBoostingMember, LSTMMember
@@ -142,7 +142,7 @@ class PriceForecastTraining:
     onnx : dict of str to bytes
         ``gbm.onnx``, ``lstm.onnx``, ``gbm_validation.onnx``, ``lstm_validation.onnx``.
     scores : dict
-        :func:`~learnloop.market.forecast_evaluation.score_forecasts` of the members, the
+        :func:`~learnloop.market.forecast.evaluation.score_forecasts` of the members, the
         ensemble and the baselines on the scored walk-forward rows.
     weights, quantiles : dict
         For the next candle (from every out-of-sample row).

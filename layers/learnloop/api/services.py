@@ -22,7 +22,7 @@ from learnloop.text.encoder import MODEL_FILE, TOKENIZER_FILE, TextEncoder
 from learnloop.users.consent import ConsentCache
 
 if TYPE_CHECKING:
-    from learnloop.market.forecast_serving import PriceForecastModel
+    from learnloop.market.forecast.serving import PriceForecastModel
     from learnloop.models.cache import ModelCache, VersionCache
     from learnloop.recommender.index import TwoTowerIndex
     from learnloop.sentiment.classify import SentimentModel
@@ -184,7 +184,7 @@ class Services:
 
         def build() -> VersionCache[PriceForecastModel]:
             # numpy and onnxruntime: built on first use, never on ingest
-            from learnloop.market.forecast_serving import load_forecast_artifact
+            from learnloop.market.forecast.serving import load_forecast_artifact
             from learnloop.models.cache import S3ArtifactLoader, VersionCache
 
             loader = S3ArtifactLoader(self.tables, s3_client(self.settings))

@@ -39,7 +39,7 @@ import numpy as np
 
 from learnloop.drift.statistics import feature_psi
 from learnloop.exceptions import LearnloopError, ModelLoadError
-from learnloop.market.forecast_features import (
+from learnloop.market.forecast.features import (
     VOLATILITY_FEATURE,
     WARMUP,
     DailySentiment,
@@ -78,7 +78,7 @@ def forecast_drift(
     Parameters
     ----------
     model : PriceForecastModel
-        The production version (:func:`learnloop.market.forecast_serving.
+        The production version (:func:`learnloop.market.forecast.serving.
         load_forecast_artifact`).
     manifest : mapping
         Its manifest (``metrics.mae``, ``extra.coverage``).
@@ -106,7 +106,7 @@ def forecast_drift(
     if getattr(model, "sentiment_symbol", None) is not None:
         if sentiment is None:
             return {"version": model.version, "skipped": "no text sentiment was read"}, []
-        from learnloop.market.forecast_serving import INTERVAL_SECONDS
+        from learnloop.market.forecast.serving import INTERVAL_SECONDS
 
         seconds = INTERVAL_SECONDS.get(model.interval, 86_400)
         columns = sentiment_features(candles.open_time, seconds, sentiment)
@@ -207,7 +207,7 @@ def forecast_checks(tables: Any, loader: Any, now: datetime) -> list[tuple[str, 
     """
     from learnloop.market.candle_store import list_series
     from learnloop.market.candles import read_candles
-    from learnloop.market.forecast_serving import (
+    from learnloop.market.forecast.serving import (
         INTERVAL_SECONDS,
         SERVING_HISTORY,
         forecast_model_name,

@@ -10,6 +10,8 @@
 - ``risk``: VaR, CVaR, ratios, drawdown, beta, position sizes; ``POST /v1/risk/metrics``.
 - ``anomalies``: the ``market_anomalies`` job and ``GET /v1/market/anomalies``.
 - ``risk_profile``: ``GET /v1/users/{user_id}/risk-profile`` from journal trades.
+- ``forecast``: next-candle price forecasts (features, walk-forward evaluation, the ensemble,
+  and ``GET /v1/market/{symbol}/forecast`` served from ONNX).
 """
 
 from __future__ import annotations

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from learnloop.market.forecast_ensemble import (
+from learnloop.market.forecast.ensemble import (
     combination_for_next,
     combine_walk_forward,
     conformal_quantile,
     inverse_mae_weights,
 )
-from learnloop.market.forecast_evaluation import (
+from learnloop.market.forecast.evaluation import (
     baseline_predictions,
     score_forecasts,
     walk_forward_folds,

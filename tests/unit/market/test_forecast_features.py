@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from learnloop.market.forecast_features import (
+from learnloop.market.forecast.features import (
     FEATURE_NAMES,
     WARMUP,
     build_features,

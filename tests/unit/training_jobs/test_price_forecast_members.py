@@ -6,7 +6,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from learnloop.market.forecast_features import FEATURE_NAMES
+from learnloop.market.forecast.features import FEATURE_NAMES
 from learnloop.models.kinds import ArtifactRejectedError, check_price_forecast
 from training_jobs.price_forecast.members import GradientBoostingMember, LSTMMember
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from learnloop.market.forecast_features import FEATURE_NAMES, SENTIMENT_FEATURE_NAMES
+from learnloop.market.forecast.features import FEATURE_NAMES, SENTIMENT_FEATURE_NAMES
 from training_jobs.price_forecast.job import Candles, build_artifact, train_price_forecast
 from training_jobs.price_forecast.members import GradientBoostingMember, LSTMMember
 

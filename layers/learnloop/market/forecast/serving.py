@@ -4,7 +4,7 @@ Each symbol has its own model, ``price_forecast_{symbol}`` (:func:`forecast_mode
 ``learnloop train price_forecast`` publishes it, registration checks and promotes it as the
 ``price_forecast`` kind). The route reads the symbol's latest candles from storage
 (:func:`recent_candles`, the one call into the candle store), builds the feature rows
-(:mod:`learnloop.market.forecast_features`), runs both members' ONNX with onnxruntime, combines
+(:mod:`learnloop.market.forecast.features`), runs both members' ONNX with onnxruntime, combines
 them with the weights the training job learned from recent out-of-sample error and returns
 the conformal interval around each (``prediction ± q * vol_20``). numpy and onnxruntime only;
 both arrive with the first request.
@@ -220,7 +220,7 @@ def forecast(
     """
     import numpy as np
 
-    from learnloop.market.forecast_features import (
+    from learnloop.market.forecast.features import (
         VOLATILITY_FEATURE,
         WARMUP,
         build_features,
