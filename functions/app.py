@@ -779,6 +779,7 @@ def put_consent(call: Call, user_id: str) -> dict[str, Any]:
 )
 def delete_user(call: Call, user_id: str) -> Response:
     receipt = deletion.delete_user(call.tables, user_id, clock=call.services.clock)
+    call.services.consent.note(user_id, dropped=True)  # this container knows at once
     return json_response(receipt, deletion.receipt_status(receipt))
 
 

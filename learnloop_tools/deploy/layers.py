@@ -47,9 +47,11 @@ PRUNED_DIRS = ("tests", "__pycache__")
 PRUNED_PATHS = ("onnx/backend/test/data",)
 #: ...except these: ``numpy.testing`` (which scikit-learn imports) imports from numpy's tests.
 KEPT_PATHS = ("numpy/_core/tests",)
+#: TA-Lib's wheel ships its Cython sources (``_ta_lib.c`` alone is 19 MB); nothing imports them.
+TALIB_SOURCES = ("talib/*.c", "talib/*.pyx", "talib/*.pxi", "talib/*.pxd")
 #: Files no Lambda needs: faiss's AVX-512 builds (38 MB each in the manylinux2014 wheel; its
 #: loader falls back to the AVX2 build, which every x86_64 Lambda host runs).
-PRUNED_FILES = ("faiss/_swigfaiss_avx512*", "faiss/swigfaiss_avx512*")
+PRUNED_FILES = ("faiss/_swigfaiss_avx512*", "faiss/swigfaiss_avx512*", *TALIB_SOURCES)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 Pip = Callable[[Sequence[str]], None]
@@ -176,8 +178,8 @@ def remove_distribution(target: Path, info: Path) -> None:
 
 
 def prune(target: Path) -> None:
-    """Remove test suites, bytecode caches, scripts, onnx's test data and faiss's AVX-512
-    builds."""
+    """Remove test suites, bytecode caches, scripts, onnx's test data, faiss's AVX-512
+    builds and TA-Lib's Cython sources."""
     kept = {target / relative for relative in KEPT_PATHS}
     for name in PRUNED_DIRS:
         for folder in sorted(target.rglob(name), key=lambda p: len(p.parts), reverse=True):

@@ -11,7 +11,9 @@ the same module as a subprocess. The job
    popularity baseline, and refits the winner on every positive (:mod:`.selection`);
 3. exports both towers as ONNX (ALS: small graphs over its factors with the same inputs),
    checks they reproduce the published embeddings (1e-4), and writes the towers, the
-   embedding matrices (``.npy``), the id maps and ``manifest.json`` last.
+   embedding matrices (``.npy``), the id maps and ``manifest.json`` last;
+4. when the stage has a production version, refits its settings on the same split and ships
+   both settings' per-user test figures for registration's comparison (:mod:`.champion`).
 
 Whichever candidate wins, the artifact has the same files and layout (contract C); the
 manifest's ``extra.model`` names it, ``extra.selection`` holds every trial and the held-out
@@ -24,7 +26,7 @@ import argparse
 import io
 import json
 import sys
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -41,6 +43,7 @@ from learnloop.store.tables import Tables
 from learnloop.users.consent import excluded_pseudonyms
 from training_jobs.exceptions import TrainingDataError
 from training_jobs.two_tower.als import ALSRecommender, check_als_towers, export_als_towers
+from training_jobs.two_tower.champion import compare_with_production, production_of
 from training_jobs.two_tower.data import read_exports
 from training_jobs.two_tower.estimator import (
     LOSSES,
@@ -99,6 +102,7 @@ def train_two_tower(
     progress: Callable[[str, int], EpochCallback] | None = None,
     echo: Callable[[str], None] = print,
     ann_min_rows: int = DEFAULT_MIN_ROWS,
+    production: tuple[str, Mapping[str, Any]] | None = None,
 ) -> TrainResult:
     """Train the candidates on the exports in ``bucket``, choose one and publish it there.
 
@@ -140,6 +144,9 @@ def train_two_tower(
         Where step lines go.
     ann_min_rows : int
         Ship approximate-search indexes for matrices of at least this many rows.
+    production : (str, mapping), optional
+        Production's version and manifest: its settings are refit on this run's split and
+        compared with the winner's on the same users (:mod:`.champion`).
 
     Raises
     ------
@@ -195,6 +202,12 @@ def train_two_tower(
             published.item_embeddings_, published.user_embeddings_, min_rows=ann_min_rows
         )
     )
+    champion = None
+    if production is not None:
+        champion = compare_with_production(
+            selection, *production, catalog=catalog, text_encoder_name=text_encoder_name, echo=echo
+        )
+        files.update(champion.files)
     version = new_version(now)
     text = getattr(published, "text_embeddings_", None)
     extra = {
@@ -218,6 +231,7 @@ def train_two_tower(
         "selection": selection.to_dict(),
         "popularity_floor": selection.popularity_floor(),
         "embedding_quality": selection.embedding_quality,
+        **({"champion": champion.summary} if champion is not None else {}),
         "metrics_note": (
             "test part (each eligible user's newest positives) of the chosen candidate fit on "
             "the parts before it with the chosen settings; candidates were chosen on the "
@@ -355,6 +369,12 @@ def _parser() -> argparse.ArgumentParser:
         "--no-refit", action="store_true", help="publish the model fit before the test part"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
+    parser.add_argument(
+        "--no-champion",
+        action="store_true",
+        help="do not refit production's settings on this split (registration then compares "
+        "on the registered set)",
+    )
     return parser
 
 
@@ -415,6 +435,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # out (or was deleted) since is read here, so training never sees them either.
 
             exclude |= excluded_pseudonyms(Tables(settings))
+        # Production's settings are refit on this run's split for the registry's comparison.
+        production = None if args.no_champion else production_of(Tables(settings), MODEL_NAME)
         factory = TEXT_EMBEDDERS[args.text_encoder]
         chosen = {name: getattr(args, name) for name in _TUNABLE}
         params = {name: value for name, value in chosen.items() if value is not None}
@@ -446,6 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress=_progress(sys.stderr, args.quiet),
             echo=echo,
             ann_min_rows=settings.recommend_ann_min_rows,
+            production=production,
         )
     except (LearnloopError, OSError, PynamoDBException) as exc:
         print(f"two_tower: {exc}", file=sys.stderr, flush=True)

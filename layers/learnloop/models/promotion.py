@@ -47,7 +47,16 @@ Recommenders (``two_tower``)
     answer by more than ``policy_promotion_margin`` (``rule: ope_lower_bound``, the same rule as
     bandit policies: :func:`beats_production`). With fewer than
     ``recommender_ope_min_decisions`` usable decisions it falls back to the offline comparison
-    above and the record's ``comparison.ope`` says so.
+    and the record's ``comparison.ope`` says so.
+    The offline comparison of a recommender is on the same split, not on a registered set:
+    the published version is refit on every positive, so it trained on any set's rows. The
+    job refits production's settings on the candidate's training part and ships both
+    settings' per-user NDCG@10 on the same test users (:mod:`learnloop.models.champion`);
+    the rule above is applied to their mean difference and paired interval over users
+    (``method: same_split``, with the users, the split and both figures). Without those
+    figures for the current production version (an older job, production changed since
+    training, production's settings not refittable) the registered set decides, and
+    ``comparison.same_split.note`` says why.
     Before any of that, under every policy but ``never``: a version whose held-out NDCG@10 is
     below the popularity baseline's on the same users (both measured by the job,
     :func:`popularity_floor`) is never promoted (``rule: popularity_floor``, with the figures).
@@ -75,6 +84,8 @@ from typing import Any
 from learnloop.clock import iso
 from learnloop.exceptions import LearnloopError
 from learnloop.models.artifacts import VALIDATION_FILE
+from learnloop.models.champion import reason_of as champion_reason
+from learnloop.models.champion import same_split_comparison
 from learnloop.models.kinds import (
     BANDIT_POLICY_KIND,
     OPE_REPORT_FILE,
@@ -271,10 +282,13 @@ def decide(
     )
 
     ope_fallback: dict[str, Any] | None = None
+    same_split_note: str | None = None
 
     def done(status: str, why: str, promote: str | None = None, /, **comparison: Any) -> Decision:
         if ope_fallback is not None:
             comparison["ope"] = ope_fallback
+        if same_split_note is not None and comparison:
+            comparison["same_split"] = {"note": same_split_note}
         return Decision(status, why, promote, _clean(comparison) or None, to_register)
 
     if policy == "never":
@@ -317,6 +331,41 @@ def decide(
     # backfill) registers minutes of wall time later but days of logical time apart.
     age_days = _age_days(alias.target, _version_time(version) or now)
     too_old = age_days is not None and age_days > settings.max_production_age_days
+    if kind == TWO_TOWER_KIND:
+        # A refit recommender trained on every row its held-out set holds: decide on the
+        # job's same-split figures of both settings (learnloop.models.champion) when it has
+        # them for this production version.
+        fair, same_split_note = same_split_comparison(
+            manifest, files, alias.target, resamples=settings.promotion_bootstrap_resamples
+        )
+        if fair is not None:
+            interval = fair["interval"]
+            decision, rule = rule_of(
+                fair["delta"],
+                (interval[0], interval[1]) if interval else None,
+                tolerance=settings.promotion_tolerance,
+                too_old=too_old,
+            )
+            reason = champion_reason(
+                rule,
+                decision,
+                fair,
+                production_version=alias.target,
+                tolerance=settings.promotion_tolerance,
+                age_days=age_days,
+            )
+            fields = {
+                **fair,
+                "production_version": alias.target,
+                "production_age_days": age_days,
+                "rule": rule,
+                "decision": decision,
+                "reason": reason,
+                "tolerance": settings.promotion_tolerance,
+            }
+            if decision == "promote":
+                return done(CANDIDATE, "", reason, **fields)
+            return done(CANDIDATE, reason, **fields)
     if deciding is None or metric_name not in _SCORED_METRICS:
         return _own_metric(done, manifest, production, metric_name, higher_is_better)
 

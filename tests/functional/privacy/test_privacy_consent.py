@@ -154,3 +154,61 @@ def test_cache_trusts_the_excluded_pseudonyms_for_its_ttl(tables: Any) -> None:
     # The container that changed a consent re-reads at once.
     set_consent(tables, "u1", {"consent": "opted_in"}, cache=other_container)
     assert other_container.excluded_pseudonyms() == frozenset()
+
+
+def test_a_request_after_the_first_costs_no_consent_call_whoever_it_names(
+    tables: Any, monkeypatch: Any
+) -> None:
+    import learnloop.users.consent as module
+
+    set_consent(tables, "u1", {"consent": "opted_out"})
+    per_user = []
+    monkeypatch.setattr(module, "lookup_dropped", lambda t, users: per_user.append(users) or set())
+    reads = []
+    whole_set = module._excluded_up_to
+    monkeypatch.setattr(
+        module, "_excluded_up_to", lambda t, limit: reads.append(1) or whole_set(t, limit)
+    )
+    clock = [100.0]
+    cache = ConsentCache(tables, ttl_seconds=10, clock=lambda: clock[0])
+    assert cache.dropped(["u1", "u2"]) == {"u1"}
+    for n in range(20):  # new users every time: still no call
+        assert cache.dropped([f"new{n}"]) == set()
+    assert (reads, per_user) == ([1], [])
+    clock[0] += 10.5
+    assert cache.dropped(["u1"]) == {"u1"} and reads == [1, 1]  # one re-read per TTL
+
+
+def test_an_opt_out_after_a_cached_read_is_honoured_even_when_the_index_lags(
+    tables: Any, monkeypatch: Any
+) -> None:
+    import learnloop.users.consent as module
+
+    clock = [100.0]
+    cache = ConsentCache(tables, ttl_seconds=10, clock=lambda: clock[0])
+    assert cache.dropped(["u1"]) == set()  # cached: u1 is not excluded
+    # The index behind the set lags the table (a GSI is eventually consistent): re-reads
+    # in the next seconds do not show the opt-out yet.
+    monkeypatch.setattr(module, "_excluded_up_to", lambda t, limit: frozenset())
+    set_consent(tables, "u1", {"consent": "opted_out"}, cache=cache)  # through this container
+    assert cache.dropped(["u1"]) == {"u1"}
+    u1 = pseudonymize("u1", tables.settings.pseudonym_secret)
+    assert u1 in cache.excluded_pseudonyms()
+    clock[0] += 15  # past a re-read that still lags
+    assert cache.dropped(["u1"]) == {"u1"}
+    monkeypatch.undo()
+    clock[0] += 10  # the note has expired; the index shows the opt-out by now
+    assert cache.dropped(["u1"]) == {"u1"}
+    set_consent(tables, "u1", {"consent": "opted_in"}, cache=cache)
+    assert cache.dropped(["u1"]) == set()
+
+
+def test_past_the_set_limit_users_are_looked_up_one_by_one(tables: Any) -> None:
+    for user in ("u1", "u2", "u3"):
+        set_consent(tables, user, {"consent": "opted_out"})
+    clock = [100.0]
+    cache = ConsentCache(tables, ttl_seconds=10, clock=lambda: clock[0], max_excluded=2)
+    assert cache.dropped(["u1", "u3", "u4"]) == {"u1", "u3"}
+    assert cache._excluded is None  # not held: too many
+    set_consent(tables, "u4", {"consent": "opted_out"}, cache=cache)
+    assert cache.dropped(["u4"]) == {"u4"}

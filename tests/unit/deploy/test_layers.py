@@ -185,3 +185,17 @@ def test_prune_drops_faiss_avx512_builds_and_keeps_the_others(tmp_path: Path) ->
         (faiss / name).write_bytes(b"x")
     prune(tmp_path)
     assert sorted(p.name for p in faiss.iterdir()) == sorted(n for n in names if "avx512" not in n)
+
+
+def test_prune_drops_talib_sources_and_keeps_its_modules(tmp_path: Path) -> None:
+    from learnloop_tools.deploy.layers import prune
+
+    talib = tmp_path / "talib"
+    talib.mkdir()
+    names = ["_ta_lib.c", "_ta_lib.pyx", "_stream.pxi", "_ta_lib.cpython-311-x86_64-linux-gnu.so",
+             "__init__.py", "abstract.py"]  # fmt: skip
+    for name in names:
+        (talib / name).write_bytes(b"x")
+    prune(tmp_path)
+    kept = sorted(p.name for p in talib.iterdir())
+    assert kept == sorted(["_ta_lib.cpython-311-x86_64-linux-gnu.so", "__init__.py", "abstract.py"])
