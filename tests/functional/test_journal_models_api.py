@@ -21,7 +21,7 @@ from learnloop.models.registration import register_model
 from learnloop_tools.demo.journal.world import JournalWorld
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
-DAYS = 24
+DAYS = 20
 NOW = START + timedelta(days=DAYS)
 ROUTES = (
     "outcome",
@@ -60,7 +60,7 @@ def path(user: str, route: str, query: dict[str, str]) -> str:
 
 def send_world(client: Any, keys: dict[str, str]) -> JournalWorld:
     # every warning rolled out in the first days: enough insights for the insight models
-    world = JournalWorld.generate(n_traders=14, seed=7, start=START, rollout_days=(0, 6))
+    world = JournalWorld.generate(n_traders=12, seed=7, start=START, rollout_days=(0, 6))
     rng = np.random.default_rng(0)
     events: list[dict[str, Any]] = []
     for index in range(DAYS):
