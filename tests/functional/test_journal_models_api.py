@@ -21,7 +21,7 @@ from learnloop.models.registration import register_model
 from learnloop_tools.demo.journal.world import JournalWorld
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
-DAYS = 24
+DAYS = 20
 NOW = START + timedelta(days=DAYS)
 ROUTES = (
     "outcome",
@@ -60,7 +60,7 @@ def path(user: str, route: str, query: dict[str, str]) -> str:
 
 def send_world(client: Any, keys: dict[str, str]) -> JournalWorld:
     # every warning rolled out in the first days: enough insights for the insight models
-    world = JournalWorld.generate(n_traders=14, seed=7, start=START, rollout_days=(0, 6))
+    world = JournalWorld.generate(n_traders=12, seed=7, start=START, rollout_days=(0, 6))
     rng = np.random.default_rng(0)
     events: list[dict[str, Any]] = []
     for index in range(DAYS):
@@ -78,8 +78,14 @@ def send_world(client: Any, keys: dict[str, str]) -> JournalWorld:
 
 
 def test_learn_trains_publishes_and_serves_every_journal_model(
-    client: Any, keys: dict[str, str], tables: Any, s3: Any
+    client: Any, keys: dict[str, str], tables: Any, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The data-quality counters are not what this test is about (test_data_quality.py covers
+    # them) and were two thirds of its time: moto parses and validates every counter's update
+    # (~50 ms each) and this world's trades fall in ~2,400 distinct user-minutes. A trading
+    # world flags nothing (its busiest minute holds a handful of events), so skipping them
+    # leaves every stored row, and so everything asserted below, as it was.
+    monkeypatch.setattr("learnloop.ingest.events.record_rows", lambda *args, **kwargs: {})
     world = send_world(client, keys)
     result = learn(tables, NOW, s3=s3)
     trained = result.journal

@@ -34,7 +34,7 @@ from learnloop.journal.rollup import (
     pattern_sums,
     sections,
 )
-from learnloop.journal.stats import mean_interval_of_sums, wilson_interval
+from learnloop.journal.stats import mean_interval_of_sums, t_quantile, wilson_interval
 from learnloop.store.queries import days_between
 from learnloop.store.tables import Tables
 from learnloop.validation import Strict, invalid, validate
@@ -287,11 +287,24 @@ def _window_figures(
         ),
         "mean_pnl": math.fsum(pnls) / len(pnls) if pnls else None,
         "pattern_rate": sum(recurred(t) for t in trades) / len(trades) if trades else None,
+        # per active day: a burst puts many flagged trades into one day, so the per-trade rate
+        # of a day-level pattern (overtrading) swings with how many trades the burst held
+        "pattern_day_rate": (
+            len({str(t["at"])[:10] for t in trades if recurred(t)})
+            / len({str(t["at"])[:10] for t in trades})
+            if trades
+            else None
+        ),
     }
 
 
-METRICS: tuple[str, ...] = ("loss_rate", "mean_pnl", "pattern_rate")
-#: Bootstrap resamples of the effectiveness interval, and their seed (a fixed seed: the same
+METRICS: tuple[str, ...] = ("loss_rate", "mean_pnl", "pattern_rate", "pattern_day_rate")
+#: How the effectiveness interval is drawn: ``jackknife`` (the default: a delete-one-user
+#: jackknife standard error and a Student-t interval on the treated users less one degrees of
+#: freedom) or ``bootstrap`` (the percentile user bootstrap this replaced, kept so the
+#: calibration bench, ``bench/journal_insights.py``, compares both on the same worlds).
+INTERVALS: tuple[str, ...] = ("jackknife", "bootstrap")
+#: Bootstrap resamples of the ``bootstrap`` interval, and their seed (a fixed seed: the same
 #: data always gives the same report).
 RESAMPLES = 2000
 #: Treated users an effectiveness interval needs.
@@ -344,6 +357,7 @@ def insight_effectiveness(
     *,
     n: int = DEFAULT_TRADES_AFTER,
     resamples: int = RESAMPLES,
+    interval: str = "jackknife",
 ) -> list[dict[str, Any]]:
     """Per insight type: did outcomes improve and patterns recur less after a user's first
     insight of that type, compared with users not yet treated over the same time?
@@ -360,11 +374,17 @@ def insight_effectiveness(
     * **effect**: the mean over treated users of (treated change - mean control change).
 
     A user needs at least one trade on each side, an interval five treated users. The 95 %
-    interval is a percentile bootstrap that resamples users (treated and controls together,
-    since a control serves several cohorts) with a fixed seed, so the same data give the same
-    report. Metrics: ``loss_rate``, ``mean_pnl`` and ``pattern_rate`` (share of trades with
-    an occurrence of the insight's ``properties.pattern_type``, or of any pattern when the
-    insight names none).
+    interval (``interval="jackknife"``, the default) is the effect plus or minus Student's t
+    on the treated users less one degrees of freedom times a delete-one-user jackknife
+    standard error: each user is left out of every role at once (their own cohort and each
+    cohort they control for), since a control serves several cohorts. It has no random draws.
+    ``interval="bootstrap"`` gives the percentile user bootstrap it replaced (``resamples``
+    draws, a fixed seed), which was too narrow for ~30 treated users: the calibration bench
+    ``bench/journal_insights.py`` compares the two. Metrics: ``loss_rate``, ``mean_pnl``,
+    ``pattern_rate`` (share of trades with an occurrence of the insight's
+    ``properties.pattern_type``, or of any pattern when the insight names none) and
+    ``pattern_day_rate`` (share of the window's active days with one: the measure for a
+    day-level pattern such as overtrading, whose bursts put many trades into one day).
 
     Parameters
     ----------
@@ -377,7 +397,9 @@ def insight_effectiveness(
     n
         Trades compared on each side.
     resamples
-        Bootstrap resamples of the interval.
+        Resamples of the ``bootstrap`` interval.
+    interval
+        ``"jackknife"`` or ``"bootstrap"`` (see above).
 
     Returns
     -------
@@ -396,6 +418,8 @@ def insight_effectiveness(
     >>> report["treated_users"], report["metrics"]["loss_rate"]["effect"]
     (1, 0.0)
     """
+    if interval not in INTERVALS:
+        raise ValueError(f"interval must be one of {INTERVALS}, got {interval!r}")
     flagged: dict[str, dict[str, set[str]]] = {}
     for row in occurrences:
         if row.get("trade_id"):
@@ -427,7 +451,10 @@ def insight_effectiveness(
                         target = own[m] if is_self else change[m][i]
                         target[i if is_self else j] = a[m] - b[m]  # type: ignore[operator]
         columns = np.asarray([users.index(c) for c in cohorts], dtype=int)
-        metrics = {m: _did(own[m], change[m], columns, resamples=resamples) for m in METRICS}
+        metrics = {
+            m: _did(own[m], change[m], columns, resamples=resamples, interval=interval)
+            for m in METRICS
+        }
         served = np.zeros(len(users), dtype=bool)
         for m in METRICS:
             valid = ~np.isnan(own[m])
@@ -446,12 +473,49 @@ def insight_effectiveness(
     return report
 
 
+def _effects(
+    weights: np.ndarray,
+    own: np.ndarray,
+    values: np.ndarray,
+    eligible: np.ndarray,
+    columns: np.ndarray,
+) -> np.ndarray:
+    """The effect under each row of user weights (``weights[b, j]``: how much user ``j``
+    counts in draw ``b``; a cohort counts as its own user does, a control as it does); nan
+    where a draw leaves no cohort with a control."""
+    sums = weights @ values.T  # (draws, cohorts)
+    drawn = weights @ eligible.T.astype(float)
+    cohort_weights = weights[:, columns]
+    ok = (drawn > 0) & (cohort_weights > 0)
+    diff = np.where(ok, own[None, :] - sums / np.where(drawn > 0, drawn, 1.0), 0.0)
+    w = np.where(ok, cohort_weights, 0.0)
+    total = w.sum(axis=1)
+    return np.where(total > 0, (diff * w).sum(axis=1) / np.where(total > 0, total, 1.0), np.nan)
+
+
 def _did(
-    own: np.ndarray, change: np.ndarray, columns: np.ndarray, *, resamples: int
+    own: np.ndarray,
+    change: np.ndarray,
+    columns: np.ndarray,
+    *,
+    resamples: int,
+    interval: str = "jackknife",
 ) -> dict[str, Any]:
-    """Effect and bootstrap interval of one metric: ``own[i]`` is cohort ``i``'s change,
+    """Effect and 95 % interval of one metric: ``own[i]`` is cohort ``i``'s change,
     ``change[i, j]`` user ``j``'s change around cohort ``i``'s insight, ``columns[i]`` the
-    column of cohort ``i``'s own user."""
+    column of cohort ``i``'s own user.
+
+    Examples
+    --------
+    Four treated users whose change beats their two controls' by exactly 0.5:
+
+    >>> own = np.array([0.6, 0.4, 0.7, 0.5, 0.3])
+    >>> change = np.full((5, 7), np.nan)
+    >>> change[:, 5:] = [[0.1, 0.1], [-0.1, -0.1], [0.2, 0.2], [0.0, 0.0], [-0.2, -0.2]]
+    >>> figures = _did(own, change, np.arange(5), resamples=0)
+    >>> figures["effect"], figures["interval"]
+    (0.5, [0.5, 0.5])
+    """
     eligible = ~np.isnan(change)
     values = np.where(eligible, change, 0.0)
     counts = eligible.sum(axis=1)
@@ -469,35 +533,51 @@ def _did(
         }
     control = values[usable].sum(axis=1) / counts[usable]
     treated = own[usable]
+    effect = float((treated - control).mean())
     figures: dict[str, Any] = {
         "users": int(usable.sum()),
         "treated_change": _round(float(treated.mean())),
         "control_change": _round(float(control.mean())),
-        "effect": _round(float((treated - control).mean())),
+        "effect": _round(effect),
         "interval": None,
         "significant": False,
     }
     if usable.sum() < MIN_INTERVAL_USERS:
-        return figures  # a bootstrap over a handful of users says nothing
-    # Resample users: weights[b, j] is how often user j is drawn in resample b; a cohort
-    # weighs as often as its own user is drawn, a control as often as it is.
+        return figures  # an interval over a handful of users says nothing
+    args = (treated, values[usable], eligible[usable], columns[usable])
     n_users = change.shape[1]
-    rng = np.random.default_rng(_SEED)
-    weights = rng.multinomial(n_users, np.full(n_users, 1.0 / n_users), size=resamples)
-    weights = weights.astype(float)
-    sums = weights @ values[usable].T  # (resamples, cohorts)
-    drawn = weights @ eligible[usable].T.astype(float)
-    cohort_weights = weights[:, columns[usable]]
-    ok = (drawn > 0) & (cohort_weights > 0)
-    diff = np.where(ok, treated[None, :] - sums / np.where(drawn > 0, drawn, 1.0), 0.0)
-    w = np.where(ok, cohort_weights, 0.0)
-    total = w.sum(axis=1)
-    effects = (diff * w).sum(axis=1)[total > 0] / total[total > 0]
-    if len(effects) < resamples // 2:
-        return figures
-    low, high = (float(q) for q in np.quantile(effects, [0.025, 0.975]))
+    if interval == "bootstrap":
+        # resample users, treated and controls together (a control serves several cohorts)
+        rng = np.random.default_rng(_SEED)
+        weights = rng.multinomial(n_users, np.full(n_users, 1.0 / n_users), size=resamples)
+        effects = _effects(weights.astype(float), *args)
+        effects = effects[~np.isnan(effects)]
+        if len(effects) < resamples // 2:
+            return figures
+        low, high = (float(q) for q in np.quantile(effects, [0.025, 0.975]))
+    elif interval == "jackknife":
+        # Leave each user out in turn, from every role they play (their own cohort and every
+        # cohort they control for): the spread of those effects is a standard error that
+        # holds when a user's treated and control changes are correlated. Only users that
+        # take part count (leaving out the others changes nothing).
+        taking_part = np.zeros(n_users, dtype=bool)
+        taking_part[columns[usable]] = True
+        taking_part |= eligible[usable].any(axis=0)
+        users = np.flatnonzero(taking_part)
+        keep = np.ones((len(users), n_users))
+        keep[np.arange(len(users)), users] = 0.0
+        left_out = _effects(keep, *args)
+        left_out = left_out[~np.isnan(left_out)]
+        g = len(left_out)
+        se = math.sqrt((g - 1) / g * float(((left_out - left_out.mean()) ** 2).sum()))
+        # Student-t on the treated users less one: the binding count is the treated users,
+        # not all users, and t rather than normal widens the interval for ~30 of them
+        half = t_quantile(int(usable.sum()) - 1) * se
+        low, high = effect - half, effect + half
+    else:
+        raise ValueError(f"interval must be one of {INTERVALS}, got {interval!r}")
     figures["interval"] = [_round(low), _round(high)]
-    figures["significant"] = bool(low > 0 or high < 0)
+    figures["significant"] = bool(figures["interval"][0] > 0 or figures["interval"][1] < 0)
     return figures
 
 
@@ -603,6 +683,7 @@ def insights_report(
 
 
 __all__ = [
+    "INTERVALS",
     "METRICS",
     "JournalRangeIn",
     "active_days",

@@ -133,16 +133,14 @@ def pattern_outcome_table(trades: Sequence[Trade]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: -r["loss_rate"])
 
 
-def insight_effect(
-    events: Sequence[Mapping[str, Any]], *, n: int = DEFAULT_TRADES_AFTER
+def effectiveness_report(
+    events: Sequence[Mapping[str, Any]],
+    *,
+    n: int = DEFAULT_TRADES_AFTER,
+    interval: str = "jackknife",
 ) -> list[dict[str, Any]]:
-    """The product's insight effectiveness (:func:`learnloop.journal.analytics.
-    insight_effectiveness`, what ``GET /v1/admin/journal/insights`` answers) on the events
-    the world sent, per insight type: the change of the insight's pattern rate (share of the
-    user's trades the app flagged with it) in the ``n`` trades after each user's first
-    insight of the type, against users not yet treated; ``planted`` marks the one type the
-    world made helpful, and ``met`` says whether the interval says what the world did (below
-    zero for the helpful type, including zero for the others)."""
+    """:func:`learnloop.journal.analytics.insight_effectiveness` (every metric) on the events
+    the world sent: its insights, closed trades and reported patterns."""
     insights, occurrences = [], []
     for event in events:
         properties = event.get("properties") or {}
@@ -166,27 +164,53 @@ def insight_effect(
                     "pattern_type": properties.get("pattern_type"),
                 }
             )
-    report = insight_effectiveness(insights, closed_trades(events), occurrences, n=n)
+    return insight_effectiveness(
+        insights, closed_trades(events), occurrences, n=n, interval=interval
+    )
+
+
+#: The metric each insight type is graded on (others: ``pattern_rate``, the share of trades
+#: flagged with the insight's pattern). Overtrading is a day-level pattern (a burst of trades
+#: in one day), so its warning is graded per active day.
+GRADED_METRIC: dict[str, str] = {"overtrading_warning": "pattern_day_rate"}
+
+
+def insight_effect(
+    events: Sequence[Mapping[str, Any]],
+    *,
+    n: int = DEFAULT_TRADES_AFTER,
+    interval: str = "jackknife",
+) -> list[dict[str, Any]]:
+    """The product's insight effectiveness (:func:`learnloop.journal.analytics.
+    insight_effectiveness`, what ``GET /v1/admin/journal/insights`` answers) on the events
+    the world sent, per insight type: the change of the insight's pattern rate (share of the
+    user's trades the app flagged with it; per active day for overtrading, see
+    :data:`GRADED_METRIC`) in the ``n`` trades after each user's first insight of the type,
+    against users not yet treated; ``planted`` marks the one type the world made helpful, and
+    ``met`` says whether the interval says what the world did (below zero for the helpful
+    type, including zero for the others). ``interval`` is passed on (``"bootstrap"``: the
+    interval before the jackknife, for the calibration bench)."""
+    report = effectiveness_report(events, n=n, interval=interval)
     rows = []
     for row in report:
-        figures = row["metrics"]["pattern_rate"]
+        metric = GRADED_METRIC.get(row["insight_type"], "pattern_rate")
+        figures = row["metrics"][metric]
         planted = row["insight_type"] == HELPFUL_INSIGHT
-        interval = figures["interval"]
+        span = figures["interval"]
         met = (
-            interval is not None and interval[1] < 0
-            if planted
-            else interval is None or interval[0] <= 0 <= interval[1]
+            span is not None and span[1] < 0 if planted else span is None or span[0] <= 0 <= span[1]
         )
         rows.append(
             {
                 "insight_type": row["insight_type"],
+                "metric": metric,
                 "planted": planted,
                 "treated_users": row["treated_users"],
                 "control_users": row["control_users"],
                 "treated_change": figures["treated_change"],
                 "control_change": figures["control_change"],
                 "effect": figures["effect"],
-                "interval": interval,
+                "interval": span,
                 "n": n,
                 "met": met,
             }
@@ -214,10 +238,12 @@ def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 __all__ = [
     "CHURN_AUC",
+    "GRADED_METRIC",
     "OUTCOME_AUC_GAP",
     "PATTERN_PRECISION",
     "PATTERN_RECALL",
     "churn_figures",
+    "effectiveness_report",
     "insight_effect",
     "outcome_figures",
     "pattern_figures",

@@ -171,7 +171,10 @@ def test_insight_effectiveness_compares_each_first_insight_with_not_yet_treated_
         0.0,
         -0.75,
     )
-    # The bootstrap has a fixed seed: the same data give the same report.
+    # One trade a day: per active day, the revenge rate is the per-trade one.
+    days = report["metrics"]["pattern_day_rate"]
+    assert (days["treated_change"], days["effect"]) == (recur["treated_change"], recur["effect"])
+    # The jackknife has no random draws: the same data give the same report.
     assert insight_effectiveness(insights, closed_trades(events), flagged, n=2) == [report]
 
 
