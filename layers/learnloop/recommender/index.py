@@ -67,7 +67,10 @@ ITEM_TOWER_FILE = "item_tower.onnx"
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Positions of the ``k`` highest scores, best first; ``-inf`` scores never appear.
 
-    ``argpartition`` finds the K best in linear time, then only those K are sorted.
+    ``partition`` finds the K-th best score in linear time, then only the scores at or above
+    it are sorted. Equal scores come in position order, so exact and approximate search (and
+    two containers) rank tied items alike; a strongly regularised ALS ties items that were
+    liked by the same users.
 
     Examples
     --------
@@ -76,12 +79,14 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     [1, 3, 0]
     >>> top_k(np.array([0.1, -np.inf]), 5).tolist()
     [0]
+    >>> top_k(np.array([0.5, 0.9, 0.5, 0.5]), 3).tolist()
+    [1, 0, 2]
     """
     n = scores.shape[0]
     if k <= 0 or n == 0:
         return np.empty(0, dtype=np.int64)
-    best = np.argpartition(scores, n - k)[n - k :] if k < n else np.arange(n)
-    best = best[np.argsort(-scores[best], kind="stable")]
+    best = np.flatnonzero(scores >= np.partition(scores, n - k)[n - k]) if k < n else np.arange(n)
+    best = best[np.argsort(-scores[best], kind="stable")][:k]
     return best[np.isfinite(scores[best])]
 
 
@@ -511,12 +516,15 @@ class TwoTowerIndex:
             return []
         # A type filter keeps about its share of the candidates, from cells further away:
         # ask for more (x1.5 margin) from proportionally more cells.
+        # Twice the candidates asked for: the 8-bit codes misorder scores closer than their
+        # rounding, and the exact re-scoring below can only fix an order among what it is given.
         share = size / self.n_items
-        fetch, probes = k + len(blocked), ann.n_probes
+        fetch, probes = 2 * k + len(blocked), ann.n_probes
         if share < 1.0:
             fetch, probes = int(np.ceil(1.5 * fetch / share)), int(np.ceil(probes / share))
         found = ann.search(query, min(fetch, self.n_items), n_probes=probes)
-        candidates = self._row_of_id[found]
+        # In row order, so tied scores rank as exact search ranks them (see top_k).
+        candidates = np.sort(self._row_of_id[found])
         candidates = candidates[(candidates >= start) & (candidates < stop)]
         if blocked:
             candidates = candidates[~np.isin(candidates, list(blocked))]
