@@ -244,6 +244,12 @@ def window_days(
 
     Outcomes are stamped on arrival (wall clock); a run for a logical ``now`` in the past (a
     backfill, a replay) must still reach back from ``now`` and forward to today.
+
+    Examples
+    --------
+    >>> days, since = window_days(tables, now, "2026-11-20T11:00:00.000000Z")  # doctest: +SKIP
+    >>> since  # doctest: +SKIP
+    '2026-11-20T10:55:00.000000Z'
     """
     today = max(utcnow().date(), as_utc(now).date())
     if watermark is None:
@@ -267,6 +273,13 @@ def read_window_day(tables: Tables, day: date, since: str | None, until: str) ->
     ``until``, joined with its content: one query per day shard, one BatchGetItem per 100.
 
     The rows are plain JSON (a resumable run spools them), in the order they were read.
+
+    Examples
+    --------
+    >>> rows = read_window_day(tables, date(2026, 11, 20), None, "2026-11-21T00:00:00Z")
+    ... # doctest: +SKIP
+    >>> rows[0][:4]  # doctest: +SKIP
+    ['d-1', '2026-11-20T10:00:00Z', '2026-11-20T11:00:00Z', 0.08]
     """
     model = tables.outcomes
     condition = model.received_at > since if since else None
@@ -307,7 +320,20 @@ def window_from_days(
 ) -> BanditWindow:
     """The window of a run from its days' rows (in day order): the latest outcome of each
     decision across days, observations in first-seen order, the newest receipt and the
-    outcomes still waiting for their content."""
+    outcomes still waiting for their content.
+
+    Examples
+    --------
+    >>> day1 = [["d-1", "2026-11-20T10:00:00Z", "2026-11-20T11:00:00Z", 0.02, True, "a",
+    ...          "2026-11-20T09:00:00Z"]]
+    >>> day2 = [["d-1", "2026-11-21T10:00:00Z", "2026-11-21T11:00:00Z", 0.08, True, "a",
+    ...          "2026-11-20T09:00:00Z"]]
+    >>> window = window_from_days([day1, day2], None, 0.05)
+    >>> [(o.decision_id, o.engagement_rate, o.success) for o in window.observations]
+    [('d-1', 0.08, True)]
+    >>> window.until
+    '2026-11-21T11:00:00Z'
+    """
     latest: dict[str, WindowRow] = {}
     newest: str | None = None
     for rows in days:

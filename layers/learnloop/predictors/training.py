@@ -77,7 +77,13 @@ def joined_rows(
 
 
 def training_days(tables: Tables, now: datetime, *, window: timedelta | None = None) -> list[date]:
-    """The collection days the predictors train on (``settings.training_window_days``)."""
+    """The collection days the predictors train on (``settings.training_window_days``).
+
+    Examples
+    --------
+    >>> training_days(tables, now)[-1] == now.date()  # doctest: +SKIP
+    True
+    """
     window = window or timedelta(days=tables.settings.training_window_days)
     return days_between((as_utc(now) - window).date(), as_utc(now).date())
 
@@ -86,6 +92,11 @@ def joined_day(tables: Tables, day: date, now: datetime) -> list[dict[str, Any]]
     """The latest outcome collected on ``day`` (up to ``now``) of each decision, with its
     content when it has one: ``{"outcome": {...}, "content": {...} | None}``, plain JSON in
     the order read. One query per day shard, one BatchGetItem per 100 decisions.
+
+    Examples
+    --------
+    >>> joined_day(tables, date(2026, 11, 20), now)[0]["content"]["decision_id"]  # doctest: +SKIP
+    'd-1'
     """
     latest: dict[str, dict[str, Any]] = {}
     outcomes = query_days(
@@ -106,7 +117,17 @@ def joined_day(tables: Tables, day: date, now: datetime) -> list[dict[str, Any]]
 
 def merge_joined(days: Iterable[Iterable[Mapping[str, Any]]]) -> list[JoinedRow]:
     """The training rows from the days' :func:`joined_day` rows, in day order: each
-    decision's latest outcome across the days, joined with its content, by decision id."""
+    decision's latest outcome across the days, joined with its content, by decision id.
+
+    Examples
+    --------
+    >>> old = {"outcome": {"decision_id": "d-1", "collected_at": "2026-11-20"},
+    ...        "content": {"decision_id": "d-1"}}
+    >>> new = {"outcome": {"decision_id": "d-1", "collected_at": "2026-11-21"},
+    ...        "content": {"decision_id": "d-1"}}
+    >>> [r.outcome["collected_at"] for r in merge_joined([[old], [new]])]
+    ['2026-11-21']
+    """
     latest: dict[str, Mapping[str, Any]] = {}
     for rows in days:
         for row in rows:
