@@ -31,6 +31,12 @@ def one_unit_each() -> Deadline:
     return Deadline(lambda: 2.5 - next(ticks), margin=0.0)
 
 
+def units_each(count: int) -> Deadline:
+    """A fake deadline with room for ``count`` units an invocation (as :func:`one_unit_each`)."""
+    ticks = itertools.count()
+    return Deadline(lambda: 2 * count + 0.5 - next(ticks), margin=0.0)
+
+
 @pytest.fixture
 def stage(aws_endpoint: str, s3: Any, _dynamodb_client: Any) -> Callable[..., Any]:
     """Makes a fresh stage's tables (``shards`` day shards), created."""
@@ -107,7 +113,10 @@ def test_learn_in_many_invocations_equals_one_run(stage: Callable[..., Any]) -> 
     plant_outcomes(once)
     plant_outcomes(cut)
     expected = run_job("learn", once, NOW, **LEARN)
-    assert chained("learn", cut, **LEARN) == expected
+    # A unit per day of the window: four units an invocation keep the chain short.
+    result = run_job_chained("learn", cut, NOW, deadline=lambda: units_each(4), **LEARN)
+    assert result.pop("invocations") >= 5
+    assert result == expected
     assert expected["bandits"]["counted"] == 12
     assert arms(cut) == arms(once)
     assert counted(cut) == counted(once) == 12
@@ -146,7 +155,7 @@ def test_a_crash_before_and_one_after_a_checkpoint_lose_and_double_nothing(
     result: dict[str, Any] = {"resume": True}
     for _ in range(40):
         try:
-            result = run_job("learn", cut, NOW, deadline=one_unit_each(), **LEARN)
+            result = run_job("learn", cut, NOW, deadline=units_each(4), **LEARN)
         except RuntimeError:
             crashes += 1
             continue
@@ -194,7 +203,7 @@ def test_learn_with_training_in_many_invocations_trains_the_same_model_and_reads
     once_queries = calls.count("Query", once.outcomes.Meta.table_name)
     calls.reset()
     result = run_job_chained(
-        "learn", cut, NOW, deadline=one_unit_each, s3=s3, train=True, chunk_size=10
+        "learn", cut, NOW, deadline=lambda: units_each(8), s3=s3, train=True, chunk_size=10
     )
     assert result.pop("invocations") >= 5
     outcome_queries = calls.count("Query", cut.outcomes.Meta.table_name)
@@ -224,7 +233,7 @@ def test_learn_with_training_in_many_invocations_trains_the_same_model_and_reads
     assert got.keys() == want.keys()
     assert all(got[k] == pytest.approx(want[k], rel=1e-12) for k in want)
     # Each receipt day and collection day of the run is read once per shard (2), in all the
-    # invocations together: a resumed invocation never reads a finished day again.
+    # invocations together: a resumed invocation never reads a finished day shard again.
     days = len(window_days(cut, NOW, None)[0]) + len(training_days(cut, NOW))
     assert outcome_queries == once_queries == days * 2
     # The run's spool is gone with its checkpoint.

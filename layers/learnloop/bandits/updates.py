@@ -268,9 +268,12 @@ def window_days(
 WindowRow = list[Any]
 
 
-def read_window_day(tables: Tables, day: date, since: str | None, until: str) -> list[WindowRow]:
+def read_window_day(
+    tables: Tables, day: date, since: str | None, until: str, *, shard: int | None = None
+) -> list[WindowRow]:
     """The latest outcome of each decision received on ``day`` after ``since`` and up to
-    ``until``, joined with its content: one query per day shard, one BatchGetItem per 100.
+    ``until``, joined with its content: one query per day shard (only ``shard`` when given),
+    one BatchGetItem per 100.
 
     The rows are plain JSON (a resumable run spools them), in the order they were read.
 
@@ -291,6 +294,7 @@ def read_window_day(tables: Tables, day: date, since: str | None, until: str) ->
         index="by_received",
         range_key_condition=condition,
         attributes=_OUTCOME_FIELDS,
+        shard=shard,
     ):
         if outcome.received_at > until:
             continue  # arrived after the run began: the next run counts it

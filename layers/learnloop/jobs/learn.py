@@ -145,14 +145,16 @@ def learn_resumable(
     The units, in order:
 
     1. ``recover``: chunks an earlier run claimed and never applied.
-    2. ``window/{day}``: one receipt day of new outcomes joined with their content, spooled
+    2. ``window/{day}#{shard}``: one shard of one receipt day of new outcomes joined with
+       their content, spooled
        to S3 (:class:`~learnloop.jobs.spool.RunSpool`); ``window/cut`` merges the days and
        spools the chunks; ``bandits/{n}`` counts chunk ``n``; ``watermark`` moves the mark.
     3. ``drift_retrains``, then (when something was counted and no drift retrain trained)
-       ``training/{day}``: one collection day of the training window, spooled; ``train``
+       ``training/{day}#{shard}``: one shard of one collection day of the training window,
+       spooled; ``train``
        fits and publishes from the spooled days.
 
-    So a resumed invocation reads no day twice, and the bounds (the watermark, the days,
+    So a resumed invocation reads no day shard twice, and the bounds (the watermark, the days,
     the time the run began) are fixed by the first one in the checkpoint: every invocation
     of one run counts the same chunks, whose ids come from the run, so a chunk done again
     after a crash adds nothing to the arms. The result is :meth:`LearnResult.to_dict` once
@@ -191,14 +193,15 @@ def learn_resumable(
         )
         reads = not done["drift_retrains"] and _bandits(done, state).counted > 0
         days = [d.isoformat() for d in training_days(tables, now)] if reads else []
-        for day in days:
-            yield Unit(f"training/{day}", partial(_spool_training_day, tables, spool, day, now))
+        parts = _parts(days, tables.settings.day_shards)
+        for part in parts:
+            yield Unit(f"training/{part}", partial(_spool_training_part, tables, spool, part, now))
 
         def training() -> dict[str, Any]:
             result = LearnResult(
                 bandits=_bandits(done, state), drift_retrains=done["drift_retrains"]
             )
-            rows = merge_joined(spool.get(f"training/{day}") for day in days) if reads else None
+            rows = merge_joined(spool.get(f"training/{p}") for p in parts) if reads else None
             _train(tables, client(), now, result, train=True, rows=rows)
             return _plain(result.to_dict())
 
@@ -236,15 +239,16 @@ def _bandit_units(
             # Outcomes received after this are the next run's (every invocation agrees).
             started=iso(utcnow()),
         )
-    for day in state["days"]:
+    parts = _parts(state["days"], tables.settings.day_shards)
+    for part in parts:
         yield Unit(
-            f"window/{day}",
-            partial(_spool_window_day, tables, spool, day, state["since"], state["started"]),
+            f"window/{part}",
+            partial(_spool_window_part, tables, spool, part, state["since"], state["started"]),
         )
 
     def cut() -> dict[str, Any]:
         window = window_from_days(
-            (spool.get(f"window/{day}") for day in state["days"]),
+            (spool.get(f"window/{part}") for part in parts),
             state["watermark"],
             tables.settings.success_threshold,
         )
@@ -280,11 +284,17 @@ def _bandit_units(
     yield Unit("watermark", watermark)
 
 
-def _spool_window_day(
-    tables: Tables, spool: RunSpool, day: str, since: str | None, until: str
+def _parts(days: list[str], shards: int) -> list[str]:
+    """The unit of reading: one shard of one day, ``{day}#{shard}``, in read order."""
+    return [f"{day}#{shard}" for day in days for shard in range(shards)]
+
+
+def _spool_window_part(
+    tables: Tables, spool: RunSpool, part: str, since: str | None, until: str
 ) -> dict[str, int]:
-    rows = read_window_day(tables, date.fromisoformat(day), since, until)
-    spool.put(f"window/{day}", rows)
+    day, shard = part.split("#")
+    rows = read_window_day(tables, date.fromisoformat(day), since, until, shard=int(shard))
+    spool.put(f"window/{part}", rows)
     return {"rows": len(rows)}
 
 
@@ -300,9 +310,12 @@ def _count_chunk(
     return commit_chunk(tables, chunk, chunk_id=chunk_id, now=now, discount=discounts)
 
 
-def _spool_training_day(tables: Tables, spool: RunSpool, day: str, now: datetime) -> dict[str, int]:
-    rows = joined_day(tables, date.fromisoformat(day), now)
-    spool.put(f"training/{day}", rows)
+def _spool_training_part(
+    tables: Tables, spool: RunSpool, part: str, now: datetime
+) -> dict[str, int]:
+    day, shard = part.split("#")
+    rows = joined_day(tables, date.fromisoformat(day), now, shard=int(shard))
+    spool.put(f"training/{part}", rows)
     return {"rows": len(rows)}
 
 

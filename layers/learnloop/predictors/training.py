@@ -88,10 +88,13 @@ def training_days(tables: Tables, now: datetime, *, window: timedelta | None = N
     return days_between((as_utc(now) - window).date(), as_utc(now).date())
 
 
-def joined_day(tables: Tables, day: date, now: datetime) -> list[dict[str, Any]]:
+def joined_day(
+    tables: Tables, day: date, now: datetime, *, shard: int | None = None
+) -> list[dict[str, Any]]:
     """The latest outcome collected on ``day`` (up to ``now``) of each decision, with its
     content when it has one: ``{"outcome": {...}, "content": {...} | None}``, plain JSON in
-    the order read. One query per day shard, one BatchGetItem per 100 decisions.
+    the order read. One query per day shard (only ``shard`` when given), one BatchGetItem
+    per 100 decisions.
 
     Examples
     --------
@@ -100,7 +103,11 @@ def joined_day(tables: Tables, day: date, now: datetime) -> list[dict[str, Any]]
     """
     latest: dict[str, dict[str, Any]] = {}
     outcomes = query_days(
-        tables.outcomes, [day], shards=tables.settings.day_shards, attributes=_OUTCOME_FIELDS
+        tables.outcomes,
+        [day],
+        shards=tables.settings.day_shards,
+        attributes=_OUTCOME_FIELDS,
+        shard=shard,
     )
     for outcome in outcomes:
         if outcome.collected_at > iso(now):
