@@ -229,11 +229,11 @@ def _bandit_units(
     chunks, one per chunk, then the watermark."""
     done, state = checkpoint.done, checkpoint.state
     if "bounds" not in state:
-        watermark = read_watermark(tables)
-        days, since = window_days(tables, now, watermark)
+        mark = read_watermark(tables)
+        days, since = window_days(tables, now, mark)
         state.update(
             bounds=True,
-            watermark=watermark,
+            watermark=mark,
             since=since,
             days=[d.isoformat() for d in days],
             # Outcomes received after this are the next run's (every invocation agrees).
