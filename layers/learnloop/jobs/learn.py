@@ -201,7 +201,8 @@ def learn_resumable(
             result = LearnResult(
                 bandits=_bandits(done, state), drift_retrains=done["drift_retrains"]
             )
-            rows = merge_joined(spool.get(f"training/{p}") for p in parts) if reads else None
+            spooled = (_spooled(spool, done, f"training/{p}") for p in parts)
+            rows = merge_joined(spooled) if reads else None
             _train(tables, client(), now, result, train=True, rows=rows)
             return _plain(result.to_dict())
 
@@ -248,7 +249,7 @@ def _bandit_units(
 
     def cut() -> dict[str, Any]:
         window = window_from_days(
-            (spool.get(f"window/{part}") for part in parts),
+            (_spooled(spool, done, f"window/{part}") for part in parts),
             state["watermark"],
             tables.settings.success_threshold,
         )
@@ -294,7 +295,8 @@ def _spool_window_part(
 ) -> dict[str, int]:
     day, shard = part.split("#")
     rows = read_window_day(tables, date.fromisoformat(day), since, until, shard=int(shard))
-    spool.put(f"window/{part}", rows)
+    if rows:  # most day shards of a window are empty: nothing to store or read back
+        spool.put(f"window/{part}", rows)
     return {"rows": len(rows)}
 
 
@@ -315,8 +317,14 @@ def _spool_training_part(
 ) -> dict[str, int]:
     day, shard = part.split("#")
     rows = joined_day(tables, date.fromisoformat(day), now, shard=int(shard))
-    spool.put(f"training/{part}", rows)
+    if rows:
+        spool.put(f"training/{part}", rows)
     return {"rows": len(rows)}
+
+
+def _spooled(spool: RunSpool, done: dict[str, Any], unit: str) -> list[Any]:
+    """The rows unit ``unit`` spooled (none stored when it read none)."""
+    return spool.get(unit) if done[unit]["rows"] else []
 
 
 def _bandits(done: dict[str, Any], state: dict[str, Any]) -> BanditUpdate:
