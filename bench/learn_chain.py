@@ -48,16 +48,17 @@ def _stage(endpoint: str) -> Any:
 
 
 def _plant(tables: Any, n: int) -> None:
-    """``n`` decisions' content and outcomes, through the ingest functions, in batches."""
-    from learnloop.ingest import ingest_outcomes, put_content
+    """``n`` decisions' content and outcomes, through the batch ingest functions, 100 a call."""
+    from learnloop.ingest import ingest_outcomes
+    from learnloop.ingest.content import ingest_content
 
+    contents: list[dict[str, Any]] = []
     batch: list[dict[str, Any]] = []
     for i in range(n):
         posted = NOW - timedelta(days=1, hours=i % 24)
-        put_content(
-            tables,
-            f"d-{i}",
+        contents.append(
             {
+                "decision_id": f"d-{i}",
                 "posted_at": posted.isoformat(),
                 "bandit_arm": f"arm-{i % 7}",
                 "content_type": "educational",
@@ -65,8 +66,7 @@ def _plant(tables: Any, n: int) -> None:
                 "novelty_score": (i % 7) / 7,
                 "expertise_level": 0.5,
                 "length": "short",
-            },
-            now=NOW,
+            }
         )
         batch.append(
             {
@@ -77,9 +77,11 @@ def _plant(tables: Any, n: int) -> None:
             }
         )
         if len(batch) == 100:
+            ingest_content(tables, {"content": contents}, now=NOW)
             ingest_outcomes(tables, {"outcomes": batch}, now=NOW)
-            batch = []
+            contents, batch = [], []
     if batch:
+        ingest_content(tables, {"content": contents}, now=NOW)
         ingest_outcomes(tables, {"outcomes": batch}, now=NOW)
 
 

@@ -316,3 +316,39 @@ def test_a_run_in_the_past_reaches_back_from_its_own_time(tables: Any) -> None:
     result = update_bandits(tables, then + timedelta(hours=1))
     assert result.counted == 1
     assert arms(tables, "content") == {"a": (1, 0, 1, 0.09)}
+
+
+def test_claims_take_one_read_and_one_transaction_per_hundred_decisions_and_redelivery_adds_nothing(
+    tables: Any, _dynamodb_client: Any
+) -> None:
+    from learnloop.bandits.updates import Observation, _claim
+
+    seen: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        seen.append(model.name)
+
+    _dynamodb_client.meta.events.register("before-parameter-build.dynamodb.*", record)
+    chunk = [Observation(f"d-{i}", "a", 9, 0.05, True) for i in range(150)]
+    try:
+        assert len(_claim(tables, chunk, "run-0", NOW)) == 150
+        first = list(seen)
+        seen.clear()
+        # The same chunk delivered again (a resumed run) finds its own claims: still its own.
+        assert len(_claim(tables, chunk, "run-0", NOW)) == 150
+        again = list(seen)
+        seen.clear()
+        # Another chunk (another run) claiming the same decisions, plus 10 new ones.
+        other = chunk[:40] + [Observation(f"e-{i}", "a", 9, 0.05, True) for i in range(10)]
+        assert [o.decision_id for o in _claim(tables, other, "run-1", NOW)] == [
+            f"e-{i}" for i in range(10)
+        ]
+    finally:
+        _dynamodb_client.meta.events.unregister("before-parameter-build.dynamodb.*", record)
+    # 150 decisions: 2 BatchGetItem, 2 TransactWriteItems, not one PutItem each.
+    assert sorted(first) == ["BatchGetItem"] * 2 + ["TransactWriteItems"] * 2
+    assert sorted(again) == ["BatchGetItem"] * 2  # nothing written twice
+    assert sorted(seen) == ["BatchGetItem", "TransactWriteItems"]
+    pending = list(tables.ledger.by_pending.query("learn"))
+    assert len(pending) == 160
+    assert {e.chunk for e in pending if e.key.startswith("learn#d-")} == {"run-0"}

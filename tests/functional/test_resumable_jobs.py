@@ -31,6 +31,12 @@ def one_unit_each() -> Deadline:
     return Deadline(lambda: 2.5 - next(ticks), margin=0.0)
 
 
+def units_each(count: int) -> Deadline:
+    """A fake deadline with room for ``count`` units an invocation (as :func:`one_unit_each`)."""
+    ticks = itertools.count()
+    return Deadline(lambda: 2 * count + 0.5 - next(ticks), margin=0.0)
+
+
 @pytest.fixture
 def stage(aws_endpoint: str, s3: Any, _dynamodb_client: Any) -> Callable[..., Any]:
     """Makes a fresh stage's tables (``shards`` day shards), created."""
@@ -38,8 +44,8 @@ def stage(aws_endpoint: str, s3: Any, _dynamodb_client: Any) -> Callable[..., An
 
     from learnloop.store import Tables, bootstrap
 
-    def make(shards: int = 1) -> Any:
-        settings = new_stage_settings(aws_endpoint).with_overrides(day_shards=shards)
+    def make(shards: int = 1, **overrides: Any) -> Any:
+        settings = new_stage_settings(aws_endpoint).with_overrides(day_shards=shards, **overrides)
         tables = Tables(settings, dynamodb_client=_dynamodb_client)
         bootstrap(settings, tables=tables, s3=s3)
         return tables
@@ -56,7 +62,9 @@ def chained(name: str, tables: Any, **options: Any) -> dict[str, Any]:
 # --- learn --------------------------------------------------------------------------------------
 
 
-def plant_outcomes(tables: Any, n: int = 12) -> None:
+def plant_outcomes(tables: Any, n: int = 12, *, varied: bool = False) -> None:
+    """``n`` decisions with content and an outcome (``varied``: features and followers
+    vary, so both predictors have something to fit)."""
     for i in range(n):
         posted = datetime(2026, 11, 20, i % 24, tzinfo=UTC)
         put_content(
@@ -66,8 +74,8 @@ def plant_outcomes(tables: Any, n: int = 12) -> None:
                 "posted_at": posted.isoformat(),
                 "bandit_arm": ("a", "b", "c")[i % 3],
                 "content_type": "educational",
-                "quality_score": 0.5,
-                "novelty_score": 0.5,
+                "quality_score": (i % 10) / 10 if varied else 0.5,
+                "novelty_score": (i % 7) / 7 if varied else 0.5,
                 "expertise_level": 0.5,
                 "length": "short",
             },
@@ -80,6 +88,7 @@ def plant_outcomes(tables: Any, n: int = 12) -> None:
                 "collected_at": (posted + timedelta(hours=6)).isoformat(),
                 "impressions": 1000,
                 "likes": 7 * i,
+                "followers_gained": i % 3 if varied else 0,
             },
             now=NOW,
         )
@@ -104,7 +113,10 @@ def test_learn_in_many_invocations_equals_one_run(stage: Callable[..., Any]) -> 
     plant_outcomes(once)
     plant_outcomes(cut)
     expected = run_job("learn", once, NOW, **LEARN)
-    assert chained("learn", cut, **LEARN) == expected
+    # A unit per day of the window: four units an invocation keep the chain short.
+    result = run_job_chained("learn", cut, NOW, deadline=lambda: units_each(4), **LEARN)
+    assert result.pop("invocations") >= 5
+    assert result == expected
     assert expected["bandits"]["counted"] == 12
     assert arms(cut) == arms(once)
     assert counted(cut) == counted(once) == 12
@@ -143,7 +155,7 @@ def test_a_crash_before_and_one_after_a_checkpoint_lose_and_double_nothing(
     result: dict[str, Any] = {"resume": True}
     for _ in range(40):
         try:
-            result = run_job("learn", cut, NOW, deadline=one_unit_each(), **LEARN)
+            result = run_job("learn", cut, NOW, deadline=units_each(4), **LEARN)
         except RuntimeError:
             crashes += 1
             continue
@@ -153,6 +165,80 @@ def test_a_crash_before_and_one_after_a_checkpoint_lose_and_double_nothing(
     assert result == expected
     assert arms(cut) == arms(once)
     assert counted(cut) == 12
+
+
+class Calls:
+    """DynamoDB operations a client makes (a botocore event hook), by name and table."""
+
+    def __init__(self, client: Any) -> None:
+        self.seen: list[tuple[str, str]] = []
+        client.meta.events.register("before-parameter-build.dynamodb.*", self._record)
+
+    def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        table = str(params.get("TableName") or ",".join(params.get("RequestItems") or {}))
+        self.seen.append((model.name, table))
+
+    def count(self, operation: str, table: str = "") -> int:
+        return sum(1 for op, name in self.seen if op == operation and table in name)
+
+    def reset(self) -> None:
+        self.seen.clear()
+
+
+def test_learn_with_training_in_many_invocations_trains_the_same_model_and_reads_each_day_once(
+    stage: Callable[..., Any], s3: Any, _dynamodb_client: Any
+) -> None:
+    from learnloop.bandits.updates import window_days
+    from learnloop.jobs.learn import learn
+    from learnloop.jobs.spool import SPOOL_PREFIX
+    from learnloop.predictors.training import training_days
+
+    small = {"shards": 2, "training_window_days": 4, "min_training_rows": 20}
+    once, cut = stage(**small), stage(**small)
+    plant_outcomes(once, 40, varied=True)
+    plant_outcomes(cut, 40, varied=True)
+    calls = Calls(_dynamodb_client)
+    # The in-memory path (joined_rows, no spool): what the spooled units must equal.
+    expected = learn(once, NOW, s3=s3).to_dict()
+    once_queries = calls.count("Query", once.outcomes.Meta.table_name)
+    calls.reset()
+    result = run_job_chained(
+        "learn", cut, NOW, deadline=lambda: units_each(8), s3=s3, train=True, chunk_size=10
+    )
+    assert result.pop("invocations") >= 5
+    outcome_queries = calls.count("Query", cut.outcomes.Meta.table_name)
+    calls.reset()
+
+    def model_bytes(tables: Any, outcome: dict[str, Any]) -> dict[str, bytes]:
+        import onnx
+
+        found = {}
+        for name, model in outcome["models"].items():
+            key = str(model["manifest_key"]).replace("manifest.json", "model.onnx")
+            graph = onnx.load_from_string(
+                s3.get_object(Bucket=tables.settings.bucket, Key=key)["Body"].read()
+            )
+            graph.graph.name = ""  # skl2onnx names each graph anew
+            found[name] = graph.SerializeToString()
+        return found
+
+    assert result["bandits"] == expected["bandits"] and result["bandits"]["counted"] == 40
+    assert sorted(result["models"]) == ["engagement", "follow_through"]
+    for name, model in result["models"].items():
+        assert model["rows"] == expected["models"][name]["rows"] > 20
+        assert model["metrics"] == expected["models"][name]["metrics"]
+    assert model_bytes(cut, result) == model_bytes(once, expected)
+    # Chunks of 10 against one of 1,000: the same counts, sums grouped differently.
+    got, want = arms(cut), arms(once)
+    assert got.keys() == want.keys()
+    assert all(got[k] == pytest.approx(want[k], rel=1e-12) for k in want)
+    # Each receipt day and collection day of the run is read once per shard (2), in all the
+    # invocations together: a resumed invocation never reads a finished day shard again.
+    days = len(window_days(cut, NOW, None)[0]) + len(training_days(cut, NOW))
+    assert outcome_queries == once_queries == days * 2
+    # The run's spool is gone with its checkpoint.
+    listed = s3.list_objects_v2(Bucket=cut.settings.bucket, Prefix=SPOOL_PREFIX)
+    assert "Contents" not in listed
 
 
 # --- export_training_data -----------------------------------------------------------------------

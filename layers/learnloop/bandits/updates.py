@@ -39,7 +39,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from learnloop.bandits.configured import production_policy
 from learnloop.clock import as_utc, iso, utcnow
@@ -62,6 +63,8 @@ APPLIED_CHUNKS_KEPT = 256
 #: A claimed-but-unapplied chunk is recovered only once it is older than any live run can be.
 RECOVERY_GRACE = timedelta(minutes=15)
 _MAX_ATTEMPTS = 16
+#: Claims written per TransactWriteItems (DynamoDB's limit is 100 actions).
+CLAIMS_PER_TRANSACTION = 100
 _WORKERS = 8
 #: One discount for every arm, or one per scope.
 Discounts = float | Mapping[str, float]
@@ -218,28 +221,148 @@ def bandit_window(
     resumed: bool = False,
 ) -> BanditWindow:
     """Read the new outcomes (after the stored watermark, or ``watermark`` when ``resumed``;
-    up to ``until`` when given) joined with their content, in a stable order.
+    received up to ``until``, default now) joined with their content, in a stable order.
 
-    A resumed run passes the bounds its first invocation read, so every invocation of one
-    run sees the same outcomes and cuts the same chunks.
+    It is :func:`window_days`, :func:`read_window_day` for each day, then
+    :func:`window_from_days`: what a resumable run does one day per unit
+    (:mod:`learnloop.jobs.learn`), here with the days read in parallel.
     """
     threshold = tables.settings.success_threshold if threshold is None else threshold
-    mark = watermark if resumed else _read_watermark(tables)
+    mark = watermark if resumed else read_watermark(tables)
+    days, since = window_days(tables, now, mark)
+    cap = until or iso(utcnow())
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        read = list(pool.map(lambda day: read_window_day(tables, day, since, cap), days))
+    return window_from_days(read, mark, threshold)
+
+
+def window_days(
+    tables: Tables, now: datetime, watermark: str | None
+) -> tuple[list[date], str | None]:
+    """The receipt days a run reads for outcomes after ``watermark`` (less the safety
+    margin), and that lower bound (``None``: a first run).
+
+    Outcomes are stamped on arrival (wall clock); a run for a logical ``now`` in the past (a
+    backfill, a replay) must still reach back from ``now`` and forward to today.
+
+    Examples
+    --------
+    >>> days, since = window_days(tables, now, "2026-11-20T11:00:00.000000Z")  # doctest: +SKIP
+    >>> since  # doctest: +SKIP
+    '2026-11-20T10:55:00.000000Z'
+    """
+    today = max(utcnow().date(), as_utc(now).date())
+    if watermark is None:
+        # A first run looks as far back as the predictors train, from the run's own time.
+        first_day: date = min(utcnow(), as_utc(now)).date() - timedelta(
+            days=tables.settings.training_window_days
+        )
+        return days_between(first_day, today), None
     margin = timedelta(seconds=tables.settings.learn_safety_margin_seconds)
-    outcomes, newest_received = _new_outcomes(tables, now, mark, margin, until=until)
-    contents = _contents(tables, list(outcomes))
-    window = BanditWindow(watermark=mark, until=newest_received, observations=[])
-    grace_start = iso(utcnow() - CONTENT_GRACE)
-    for decision_id, outcome in outcomes.items():
+    since_dt = datetime.fromisoformat(watermark.replace("Z", "+00:00")) - margin
+    return days_between(since_dt.date(), today), iso(since_dt)
+
+
+#: One outcome of a window day as spooled: ``[decision_id, collected_at, received_at,
+#: engagement_rate, content found, bandit_arm, posted_at]``.
+WindowRow = list[Any]
+
+
+def read_window_day(
+    tables: Tables, day: date, since: str | None, until: str, *, shard: int | None = None
+) -> list[WindowRow]:
+    """The latest outcome of each decision received on ``day`` after ``since`` and up to
+    ``until``, joined with its content: one query per day shard (only ``shard`` when given),
+    one BatchGetItem per 100.
+
+    The rows are plain JSON (a resumable run spools them), in the order they were read.
+
+    Examples
+    --------
+    >>> rows = read_window_day(tables, date(2026, 11, 20), None, "2026-11-21T00:00:00Z")
+    ... # doctest: +SKIP
+    >>> rows[0][:4]  # doctest: +SKIP
+    ['d-1', '2026-11-20T10:00:00Z', '2026-11-20T11:00:00Z', 0.08]
+    """
+    model = tables.outcomes
+    condition = model.received_at > since if since else None
+    latest: dict[str, Outcome] = {}
+    for outcome in query_days(
+        model,
+        [day],
+        shards=tables.settings.day_shards,
+        index="by_received",
+        range_key_condition=condition,
+        attributes=_OUTCOME_FIELDS,
+        shard=shard,
+    ):
+        if outcome.received_at > until:
+            continue  # arrived after the run began: the next run counts it
+        kept = latest.get(outcome.decision_id)
+        if kept is None or outcome.collected_at > kept.collected_at:
+            latest[outcome.decision_id] = outcome
+    contents = _contents(tables, list(latest))
+    rows: list[WindowRow] = []
+    for decision_id, outcome in latest.items():
         content = contents.get(decision_id)
-        if content is None:
+        rows.append(
+            [
+                decision_id,
+                outcome.collected_at,
+                outcome.received_at,
+                float(outcome.engagement_rate),
+                content is not None,
+                content.bandit_arm if content is not None else None,
+                content.posted_at if content is not None else None,
+            ]
+        )
+    return rows
+
+
+def window_from_days(
+    days: Iterable[Iterable[WindowRow]], watermark: str | None, threshold: float
+) -> BanditWindow:
+    """The window of a run from its days' rows (in day order): the latest outcome of each
+    decision across days, observations in first-seen order, the newest receipt and the
+    outcomes still waiting for their content.
+
+    Examples
+    --------
+    >>> day1 = [["d-1", "2026-11-20T10:00:00Z", "2026-11-20T11:00:00Z", 0.02, True, "a",
+    ...          "2026-11-20T09:00:00Z"]]
+    >>> day2 = [["d-1", "2026-11-21T10:00:00Z", "2026-11-21T11:00:00Z", 0.08, True, "a",
+    ...          "2026-11-20T09:00:00Z"]]
+    >>> window = window_from_days([day1, day2], None, 0.05)
+    >>> [(o.decision_id, o.engagement_rate, o.success) for o in window.observations]
+    [('d-1', 0.08, True)]
+    >>> window.until
+    '2026-11-21T11:00:00Z'
+    """
+    latest: dict[str, WindowRow] = {}
+    newest: str | None = None
+    for rows in days:
+        for row in rows:
+            newest = max(newest or row[2], row[2])
+            kept = latest.get(row[0])
+            if kept is None or row[1] > kept[1]:
+                latest[row[0]] = row
+    window = BanditWindow(watermark=watermark, until=newest, observations=[])
+    grace_start = iso(utcnow() - CONTENT_GRACE)
+    for decision_id, (_, _, received_at, rate, found, arm, posted_at) in latest.items():
+        if not found:
             window.waiting += 1
-            if outcome.received_at >= grace_start:
-                window.oldest_waiting = min(
-                    window.oldest_waiting or outcome.received_at, outcome.received_at
-                )
+            if received_at >= grace_start:
+                window.oldest_waiting = min(window.oldest_waiting or received_at, received_at)
             continue
-        window.observations.append(_observe(outcome, content, threshold))
+        window.observations.append(
+            Observation(
+                decision_id=decision_id,
+                arm=arm,
+                hour=as_utc(datetime.fromisoformat(posted_at.replace("Z", "+00:00"))).hour,
+                engagement_rate=float(rate),
+                success=float(rate) > threshold,
+            )
+        )
     return window
 
 
@@ -255,18 +378,8 @@ def advance_watermark(tables: Tables, window: BanditWindow, now: datetime) -> No
         _write_watermark(tables, new_mark, now)
 
 
-def _observe(outcome: Outcome, content: Content, threshold: float) -> Observation:
-    rate = float(outcome.engagement_rate)
-    return Observation(
-        decision_id=outcome.decision_id,
-        arm=content.bandit_arm,
-        hour=as_utc(datetime.fromisoformat(content.posted_at.replace("Z", "+00:00"))).hour,
-        engagement_rate=rate,
-        success=rate > threshold,
-    )
-
-
-def _read_watermark(tables: Tables) -> str | None:
+def read_watermark(tables: Tables) -> str | None:
+    """The receipt time up to which outcomes are counted (``None`` before the first run)."""
     try:
         entry = tables.ledger.get(WATERMARK_KEY)
     except tables.ledger.DoesNotExist:
@@ -276,49 +389,6 @@ def _read_watermark(tables: Tables) -> str | None:
 
 def _write_watermark(tables: Tables, received_at: str, now: datetime) -> None:
     tables.ledger(WATERMARK_KEY, created_at=iso(now), value={"received_at": received_at}).save()
-
-
-def _new_outcomes(
-    tables: Tables,
-    now: datetime,
-    watermark: str | None,
-    margin: timedelta,
-    *,
-    until: str | None = None,
-) -> tuple[dict[str, Outcome], str | None]:
-    """The latest outcome of each decision received after ``watermark`` (less the margin)."""
-    # Outcomes are stamped on arrival (wall clock); a run for a logical ``now`` in the past
-    # (a backfill, a replay) must still reach back from ``now`` and forward to today.
-    today = max(utcnow().date(), as_utc(now).date())
-    if watermark is None:
-        since = None
-        # A first run looks as far back as the predictors train, from the run's own time.
-        first_day: date = min(utcnow(), as_utc(now)).date() - timedelta(
-            days=tables.settings.training_window_days
-        )
-    else:
-        since_dt = datetime.fromisoformat(watermark.replace("Z", "+00:00")) - margin
-        since = iso(since_dt)
-        first_day = since_dt.date()
-    model = tables.outcomes
-    condition = model.received_at > since if since else None
-    latest: dict[str, Outcome] = {}
-    newest: str | None = None
-    for outcome in query_days(
-        model,
-        days_between(first_day, today),
-        shards=tables.settings.day_shards,
-        index="by_received",
-        range_key_condition=condition,
-        attributes=_OUTCOME_FIELDS,
-    ):
-        if until is not None and outcome.received_at > until:
-            continue  # arrived after the run's first invocation: the next run counts it
-        newest = max(newest or outcome.received_at, outcome.received_at)
-        kept = latest.get(outcome.decision_id)
-        if kept is None or outcome.collected_at > kept.collected_at:
-            latest[outcome.decision_id] = outcome
-    return latest, newest
 
 
 def _contents(tables: Tables, decision_ids: Sequence[str]) -> dict[str, Content]:
@@ -349,45 +419,81 @@ def _deltas(observations: Iterable[Observation]) -> dict[tuple[str, str], _Delta
 def _claim(
     tables: Tables, chunk: list[Observation], chunk_id: str, now: datetime
 ) -> list[Observation]:
-    """Create each decision's ledger entry (pending) unless it exists; returns the claimed."""
+    """Create each decision's ledger entry (pending) unless it exists; returns the claimed.
+
+    One BatchGetItem per 100 decisions finds the entries that exist (a redelivered chunk
+    finds its own), then one TransactWriteItems per 100 creates the rest, each conditional
+    on its entry not existing: two runs racing for a decision never both claim it.
+    """
     ledger = tables.ledger
     created = iso(utcnow())
-
-    def claim(observation: Observation) -> bool:
-        entry = ledger(
-            ledger_key(observation.decision_id),
-            created_at=created,
-            chunk=chunk_id,
-            pending_job=JOB,
-            value=observation.to_value(),
-            expires_at=now + LEDGER_TTL,
+    by_key = {ledger_key(o.decision_id): o for o in chunk}
+    owner = {
+        entry.key: entry.chunk
+        for entry in batch_get(ledger, list(by_key), attributes_to_get=["key", "chunk"])
+    }
+    fresh = [key for key in by_key if key not in owner]
+    lost: list[str] = []
+    for start in range(0, len(fresh), CLAIMS_PER_TRANSACTION):
+        lost += _claim_together(
+            tables,
+            [by_key[k] for k in fresh[start : start + CLAIMS_PER_TRANSACTION]],
+            chunk_id,
+            created,
+            now,
         )
-        try:
-            entry.save(condition=ledger.key.does_not_exist())
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise StoreError(f"could not claim a decision: {exc.cause_response_message}") from exc
-        return True
+    if lost:
+        # Claimed by someone between the read and the write (perhaps this very chunk,
+        # delivered twice at once): whose are they?
+        owner.update(
+            (entry.key, entry.chunk)
+            for entry in batch_get(ledger, lost, attributes_to_get=["key", "chunk"])
+        )
+    taken = set(owner) | set(lost)
+    return [o for key, o in by_key.items() if key not in taken or owner.get(key) == chunk_id]
 
-    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        claimed = list(pool.map(claim, chunk))
-    refused = [o for o, ok in zip(chunk, claimed, strict=True) if not ok]
-    if refused:
-        # A chunk done again after a crash finds its own claims: they are still its own.
-        mine = {
-            entry.key
-            for entry in batch_get(
-                ledger,
-                [ledger_key(o.decision_id) for o in refused],
-                attributes_to_get=["key", "chunk"],
-            )
-            if entry.chunk == chunk_id
-        }
-        claimed = [
-            ok or ledger_key(o.decision_id) in mine for o, ok in zip(chunk, claimed, strict=True)
-        ]
-    return [observation for observation, ok in zip(chunk, claimed, strict=True) if ok]
+
+def _claim_together(
+    tables: Tables, group: list[Observation], chunk_id: str, created: str, now: datetime
+) -> list[str]:
+    """Claim ``group`` in one transaction; returns the keys another writer had claimed.
+
+    A transaction with a failed condition writes nothing and says which failed: those are
+    left out and the rest written again.
+    """
+    ledger = tables.ledger
+    connection = ledger._get_connection().connection  # the stage's shared client
+    lost: list[str] = []
+    while group:
+        try:
+            with TransactWrite(connection=connection) as transaction:
+                for observation in group:
+                    transaction.save(
+                        ledger(
+                            ledger_key(observation.decision_id),
+                            created_at=created,
+                            chunk=chunk_id,
+                            pending_job=JOB,
+                            value=observation.to_value(),
+                            expires_at=now + LEDGER_TTL,
+                        ),
+                        condition=ledger.key.does_not_exist(),
+                    )
+        except TransactWriteError as exc:
+            failed = {
+                index
+                for index, reason in enumerate(exc.cancellation_reasons or [])
+                if reason is not None and reason.code == "ConditionalCheckFailed"
+            }
+            if not failed:
+                raise StoreError(
+                    f"could not claim the decisions: {exc.cause_response_message}"
+                ) from exc
+            lost += [ledger_key(group[i].decision_id) for i in sorted(failed)]
+            group = [o for i, o in enumerate(group) if i not in failed]
+            continue
+        break
+    return lost
 
 
 def _apply(

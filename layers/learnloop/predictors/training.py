@@ -11,9 +11,10 @@ version's twin and production's twin on them and decides what becomes production
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from learnloop.clock import as_utc, iso
@@ -49,6 +50,9 @@ _CONTENT_FIELDS = (
     "expertise_level",
 )
 
+#: Days of the training window read at once.
+_DAY_WORKERS = 8
+
 
 @dataclass(frozen=True)
 class JoinedRow:
@@ -63,13 +67,47 @@ def joined_rows(
 ) -> list[JoinedRow]:
     """Every decision with both content and an outcome collected in the window before ``now``.
 
-    The window defaults to ``settings.training_window_days``.
+    The window defaults to ``settings.training_window_days``. It is
+    :func:`training_days`, :func:`joined_day` for each (read in parallel) and
+    :func:`merge_joined`: what a resumable ``learn`` does one day per unit, spooling each.
+    """
+    days = training_days(tables, now, window=window)
+    with ThreadPoolExecutor(max_workers=_DAY_WORKERS) as pool:
+        return merge_joined(pool.map(lambda day: joined_day(tables, day, now), days))
+
+
+def training_days(tables: Tables, now: datetime, *, window: timedelta | None = None) -> list[date]:
+    """The collection days the predictors train on (``settings.training_window_days``).
+
+    Examples
+    --------
+    >>> training_days(tables, now)[-1] == now.date()  # doctest: +SKIP
+    True
     """
     window = window or timedelta(days=tables.settings.training_window_days)
-    days = days_between((as_utc(now) - window).date(), as_utc(now).date())
+    return days_between((as_utc(now) - window).date(), as_utc(now).date())
+
+
+def joined_day(
+    tables: Tables, day: date, now: datetime, *, shard: int | None = None
+) -> list[dict[str, Any]]:
+    """The latest outcome collected on ``day`` (up to ``now``) of each decision, with its
+    content when it has one: ``{"outcome": {...}, "content": {...} | None}``, plain JSON in
+    the order read. One query per day shard (only ``shard`` when given), one BatchGetItem
+    per 100 decisions.
+
+    Examples
+    --------
+    >>> joined_day(tables, date(2026, 11, 20), now)[0]["content"]["decision_id"]  # doctest: +SKIP
+    'd-1'
+    """
     latest: dict[str, dict[str, Any]] = {}
     outcomes = query_days(
-        tables.outcomes, days, shards=tables.settings.day_shards, attributes=_OUTCOME_FIELDS
+        tables.outcomes,
+        [day],
+        shards=tables.settings.day_shards,
+        attributes=_OUTCOME_FIELDS,
+        shard=shard,
     )
     for outcome in outcomes:
         if outcome.collected_at > iso(now):
@@ -79,12 +117,35 @@ def joined_rows(
             latest[outcome.decision_id] = dict(outcome.attribute_values)
     contents = {
         item.decision_id: dict(item.attribute_values)
-        for item in batch_get(
-            tables.content, sorted(latest), attributes_to_get=list(_CONTENT_FIELDS)
-        )
+        for item in batch_get(tables.content, list(latest), attributes_to_get=list(_CONTENT_FIELDS))
     }
+    return [{"outcome": o, "content": contents.get(d)} for d, o in latest.items()]
+
+
+def merge_joined(days: Iterable[Iterable[Mapping[str, Any]]]) -> list[JoinedRow]:
+    """The training rows from the days' :func:`joined_day` rows, in day order: each
+    decision's latest outcome across the days, joined with its content, by decision id.
+
+    Examples
+    --------
+    >>> old = {"outcome": {"decision_id": "d-1", "collected_at": "2026-11-20"},
+    ...        "content": {"decision_id": "d-1"}}
+    >>> new = {"outcome": {"decision_id": "d-1", "collected_at": "2026-11-21"},
+    ...        "content": {"decision_id": "d-1"}}
+    >>> [r.outcome["collected_at"] for r in merge_joined([[old], [new]])]
+    ['2026-11-21']
+    """
+    latest: dict[str, Mapping[str, Any]] = {}
+    for rows in days:
+        for row in rows:
+            outcome = row["outcome"]
+            kept = latest.get(outcome["decision_id"])
+            if kept is None or outcome["collected_at"] > kept["outcome"]["collected_at"]:
+                latest[outcome["decision_id"]] = row
     return [
-        JoinedRow(content=contents[d], outcome=latest[d]) for d in sorted(latest) if d in contents
+        JoinedRow(content=dict(latest[d]["content"]), outcome=dict(latest[d]["outcome"]))
+        for d in sorted(latest)
+        if latest[d]["content"] is not None
     ]
 
 

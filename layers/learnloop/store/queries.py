@@ -48,6 +48,7 @@ def query_days(
     attributes: Sequence[str] | None = None,
     filter_condition: Any = None,
     workers: int = 8,
+    shard: int | None = None,
 ) -> list[M]:
     """Every item of ``model`` in the partitions of ``days``; partitions are read in parallel.
 
@@ -55,9 +56,15 @@ def query_days(
     ``attributes`` names the only attributes to fetch: less to send, and on moto, whose cost
     is serialising each attribute, several times faster. ``filter_condition`` (a pynamodb
     condition on non-key attributes) drops items server-side: they are still read, not sent.
+    ``shard`` reads that one shard of each day (a resumable job's unit of reading).
     """
     gsi = getattr(model, index)
-    partitions = [p for day in days for p in day_partitions(day, shards=shards)]
+    partitions = [
+        p
+        for day in days
+        for number, p in enumerate(day_partitions(day, shards=shards))
+        if shard is None or number == shard
+    ]
     wanted = list(attributes) if attributes is not None else None
 
     def read(partition: str) -> list[M]:
