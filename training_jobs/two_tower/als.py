@@ -34,6 +34,7 @@ True
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -352,3 +353,35 @@ def check_als_towers(model: ALSRecommender, towers: ExportedTowers, tol: float =
     if worst > tol:
         raise TowerMismatchError(f"ALS towers differ from the factors by {worst:.2e} (> {tol})")
     return worst
+
+
+def confidence_scale(pairs: Iterable[tuple[str, str]], weighting: str) -> float:
+    """The mean weight of a positive after ``weighting``: implicit's confidence of a positive
+    is ``alpha`` times it, so a penalty comparable across settings is a multiple of both.
+
+    Binary data weigh 1 each (repeats add up); BM25 (``K1=100, B=0.8``, as :meth:`ALSRecommender.fit`
+    applies it) weighs rare items and light users up, so its mean is further from 1 the more
+    skewed the data. 1.0 without positives.
+
+    Examples
+    --------
+    >>> confidence_scale([("u1", "a"), ("u2", "a"), ("u2", "b")], "none")
+    1.0
+    >>> confidence_scale([("u1", "a"), ("u2", "a"), ("u2", "b"), ("u3", "c")], "bm25") > 0
+    True
+    """
+    from scipy.sparse import csr_matrix
+
+    listed = list(pairs)
+    if not listed:
+        return 1.0
+    _, rows = np.unique([u for u, _ in listed], return_inverse=True)
+    _, cols = np.unique([i for _, i in listed], return_inverse=True)
+    matrix = csr_matrix((np.ones(len(listed), np.float32), (rows, cols)))
+    if weighting == "bm25":
+        from implicit.nearest_neighbours import bm25_weight
+
+        matrix = bm25_weight(matrix, K1=100, B=0.8).tocsr()
+    values = np.asarray(matrix.data, dtype=np.float64)
+    mean = float(values.mean()) if values.size else 1.0
+    return mean if math.isfinite(mean) and mean > 0 else 1.0

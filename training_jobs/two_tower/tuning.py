@@ -13,7 +13,11 @@ covers coarsely at the same cost, and Optuna's sampler needs no hand-made rungs.
   then ``two_tower`` (loss, dimension, weight decay, history dropout, normalisation and
   temperature; the epoch count is chosen by early stopping on the validation users).
 * Each study's first trial is the candidate's defaults (``enqueue_trial``), so every candidate
-  is scored at least once however small the budget.
+  is scored at least once however small the budget; ALS's next two are a-priori settings
+  (``ALS_SEEDS``).
+* ALS's penalty is searched relative to the confidence of a positive (``alpha`` times its mean
+  weight after re-weighting, :func:`.als.confidence_scale`), not on its own: the useful penalty
+  grows with the confidence, and two independent ranges left TPE sampling mismatched pairs.
 * Budget: ``als`` may use ``ALS_SHARE`` of ``budget_seconds``, ``two_tower`` the rest of it
   (what ALS left included). Before each later trial the search checks that one more trial, as
   long as the slowest so far, still ends within the candidate's allowance; ``max_trials`` caps
@@ -44,6 +48,7 @@ from typing import Any
 from training_jobs.two_tower.estimator import EmbeddingRecommender, ItemCatalog, TwoTowerRecommender
 
 __all__ = [
+    "ALS_SEEDS",
     "ALS_SHARE",
     "CANDIDATES",
     "DEFAULT_BUDGET_SECONDS",
@@ -86,6 +91,34 @@ ALS_DEFAULTS: dict[str, Any] = {
     "iterations": 15,
     "weighting": "none",
 }
+#: The ALS study's first trials, in its search space (``regularization_per_confidence`` is the
+#: penalty over ``alpha`` x the mean weight of a positive), chosen a priori, none from a test
+#: split: the defaults above; Hu, Koren & Volinsky's (2008) confidence ``alpha = 40`` with a
+#: penalty of one positive's confidence; and implicit's BM25 re-weighting (its examples' K1 and
+#: B) with the defaults' ratio. TPE then samples around whichever scores best.
+ALS_SEEDS: tuple[dict[str, Any], ...] = (
+    {
+        "factors": 64,
+        "alpha": 1.0,
+        "iterations": 15,
+        "weighting": "none",
+        "regularization_per_confidence": 10.0,
+    },
+    {
+        "factors": 64,
+        "alpha": 40.0,
+        "iterations": 15,
+        "weighting": "none",
+        "regularization_per_confidence": 1.0,
+    },
+    {
+        "factors": 64,
+        "alpha": 1.0,
+        "iterations": 15,
+        "weighting": "bm25",
+        "regularization_per_confidence": 10.0,
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -173,17 +206,40 @@ def build(
     raise ValueError(f"unknown candidate {candidate!r}; expected one of {', '.join(CANDIDATES)}")
 
 
-def _suggest(candidate: str, trial: Any, fixed: Mapping[str, Any]) -> dict[str, Any]:
-    """A trial's settings: the candidate's search space, with ``fixed`` settings pinned."""
+def _suggest(
+    candidate: str,
+    trial: Any,
+    fixed: Mapping[str, Any],
+    scales: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """A trial's settings: the candidate's search space, with ``fixed`` settings pinned.
+
+    ``scales`` is the mean weight of a positive under each ALS ``weighting``
+    (:func:`.als.confidence_scale`; 1.0 when missing).
+
+    Examples
+    --------
+    >>> import optuna
+    >>> trial = optuna.trial.FixedTrial({"factors": 32, "alpha": 4.0, "iterations": 15,
+    ...     "weighting": "bm25", "regularization_per_confidence": 2.5})
+    >>> _suggest("als", trial, {}, {"bm25": 1.5})["regularization"]
+    15.0
+    """
+    scales = scales or {}
     params: dict[str, Any] = {}
     if candidate == "als":
         params["factors"] = trial.suggest_categorical("factors", [16, 32, 64, 128])
-        # implicit's penalty is not scaled by the data: at ML-100K scale the useful range
-        # reaches well past 10 (30 beat 10 and 1 on both validation folds).
-        params["regularization"] = trial.suggest_float("regularization", 0.1, 300.0, log=True)
         params["alpha"] = trial.suggest_float("alpha", 0.5, 50.0, log=True)
         params["iterations"] = trial.suggest_int("iterations", 10, 30, step=5)
         params["weighting"] = trial.suggest_categorical("weighting", ["none", "bm25"])
+        # implicit weighs a positive's error by alpha x its (re-)weighted count and every
+        # user's and item's factors by the penalty, so the penalty that matters is relative to
+        # that confidence: searched apart, TPE paired strong penalties with weak confidence
+        # (60 with alpha 0.7 scored 0.06). A pinned alpha or weighting sets the scale.
+        alpha = fixed.get("alpha") or params["alpha"]
+        weighting = fixed.get("weighting") or params["weighting"]
+        ratio = trial.suggest_float("regularization_per_confidence", 0.03, 100.0, log=True)
+        params["regularization"] = ratio * alpha * scales.get(weighting, 1.0)
     else:
         params["loss"] = trial.suggest_categorical("loss", ["multinomial", "in_batch"])
         params["embedding_dim"] = trial.suggest_categorical("embedding_dim", [64, 128])
@@ -298,13 +354,18 @@ def tune(
         study = optuna.create_study(
             direction="maximize", sampler=optuna.samplers.TPESampler(seed=random_state)
         )
-        defaults = ALS_DEFAULTS if candidate == "als" else TWO_TOWER_DEFAULTS
-        space_defaults = {
-            k: v
-            for k, v in defaults.items()
-            if k not in fixed.get(candidate, {}) and k not in ("batch_size", "epochs", "patience")
-        }
-        study.enqueue_trial(space_defaults, skip_if_exists=True)
+        seeds = ALS_SEEDS if candidate == "als" else (TWO_TOWER_DEFAULTS,)
+        for seed in seeds:
+            study.enqueue_trial(
+                {
+                    k: v
+                    for k, v in seed.items()
+                    if k not in fixed.get(candidate, {})
+                    and k not in ("batch_size", "epochs", "patience")
+                },
+                skip_if_exists=True,
+            )
+        scales = _confidence_scales(train) if candidate == "als" else {}
         slowest = 0.0
         for number in range(max_trials):
             used = clock() - candidate_start
@@ -314,7 +375,7 @@ def tune(
                 )
                 break
             trial = study.ask()
-            params = _suggest(candidate, trial, fixed.get(candidate, {}))
+            params = _suggest(candidate, trial, fixed.get(candidate, {}), scales)
             if candidate == "two_tower" and not params["normalize"]:
                 params["temperature"] = 1.0
             trial_start = clock()
@@ -339,6 +400,12 @@ def tune(
             search.stopped[candidate] = f"max_trials: {max_trials}"
     search.seconds = clock() - started
     return search
+
+
+def _confidence_scales(train: Sequence[tuple[str, str]]) -> dict[str, float]:
+    from training_jobs.two_tower.als import WEIGHTINGS, confidence_scale
+
+    return {weighting: confidence_scale(train, weighting) for weighting in WEIGHTINGS}
 
 
 def _short(params: Mapping[str, Any]) -> str:
