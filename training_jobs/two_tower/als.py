@@ -359,9 +359,10 @@ def confidence_scale(pairs: Iterable[tuple[str, str]], weighting: str) -> float:
     """The mean weight of a positive after ``weighting``: implicit's confidence of a positive
     is ``alpha`` times it, so a penalty comparable across settings is a multiple of both.
 
-    Binary data weigh 1 each (repeats add up); BM25 (``K1=100, B=0.8``, as :meth:`ALSRecommender.fit`
-    applies it) weighs rare items and light users up, so its mean is further from 1 the more
-    skewed the data. 1.0 without positives.
+    Binary data weigh 1 each (repeats add up); BM25 (``K1=100, B=0.8``, as
+    :meth:`ALSRecommender.fit` applies it) weighs rare items and light users up, so its mean
+    moves further from 1 the more skewed the data (1.68 on MovieLens-100K). 1.0 without
+    positives.
 
     Examples
     --------
