@@ -14,6 +14,8 @@ from learnloop_tools.deploy.layers import build_function_zip, build_layers, laye
 from learnloop_tools.deploy.runtimes import get_runtime
 from learnloop_tools.deploy.smoke import can_smoke_test, smoke_test
 
+pytestmark = pytest.mark.heavy(30)  # seconds in CI: see tests/conftest.py
+
 
 def test_ingest_layer_builds_for_lambda_and_imports_the_app(tmp_path: Path) -> None:
     runtime = get_runtime("python3.11", "x86_64")

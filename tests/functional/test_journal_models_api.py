@@ -20,6 +20,8 @@ from learnloop.journal.features import JOURNAL_MODELS
 from learnloop.models.registration import register_model
 from learnloop_tools.demo.journal.world import JournalWorld
 
+pytestmark = pytest.mark.heavy(30)  # seconds in CI: see tests/conftest.py
+
 START = datetime(2026, 10, 1, tzinfo=UTC)
 DAYS = 20
 NOW = START + timedelta(days=DAYS)

@@ -20,6 +20,8 @@ from learnloop.jobs.deadline import Checkpoint, Deadline
 from learnloop.market.candle_store import put_candles
 from learnloop.privacy.exports import DATA_FILES, MANIFEST_FILE, build_day_files, export_prefix
 
+pytestmark = pytest.mark.heavy(60)  # seconds in CI: see tests/conftest.py
+
 NOW = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
 DAY = date(2026, 11, 20)
 
