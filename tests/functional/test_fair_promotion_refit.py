@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from support.planted import export_days, planted, put_exports
+from support.stage import stage_environment
 
 from learnloop.models.champion import CHAMPION_FILE
 from learnloop.models.registration import register_model
@@ -30,12 +31,7 @@ ALS_FLAGS = ["--candidates", "als", "--budget-seconds", "0", "--text-encoder", "
 def stage(tables: Any, s3: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The stage's settings in the environment and the planted world's exports in its bucket."""
     settings = tables.settings
-    for name, value in {
-        "AWS_ENDPOINT_URL": settings.endpoint_url,
-        "LEARNLOOP_STAGE": settings.stage,
-        "LEARNLOOP_TABLE_PREFIX": settings.table_prefix,
-        "LEARNLOOP_BUCKET": settings.bucket,
-    }.items():
+    for name, value in stage_environment(settings).items():
         monkeypatch.setenv(name, value)
     rows, items = planted(n_users=40, seed=2)
     put_exports(s3, settings.bucket, export_days(rows, items))

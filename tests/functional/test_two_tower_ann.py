@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from support.planted import export_days, planted, put_exports
+from support.stage import stage_environment
 
 from learnloop.recommender.ann import ANN_FILES
 from learnloop.recommender.index import load_two_tower
@@ -24,12 +25,7 @@ FAST = ["--epochs", "3", "--patience", "3", "--batch-size", "32", "--quiet"]
 @pytest.fixture
 def job_env(tables: Any, s3: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     settings = tables.settings
-    for name, value in {
-        "AWS_ENDPOINT_URL": settings.endpoint_url,
-        "LEARNLOOP_STAGE": settings.stage,
-        "LEARNLOOP_TABLE_PREFIX": settings.table_prefix,
-        "LEARNLOOP_BUCKET": settings.bucket,
-    }.items():
+    for name, value in stage_environment(settings).items():
         monkeypatch.setenv(name, value)
     rows, items = planted(n_users=40, seed=1)
     put_exports(s3, settings.bucket, export_days(rows, items))

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from support.planted import export_days, planted, put_exports
+from support.stage import stage_environment
 
 from training_jobs.two_tower import main
 
@@ -36,12 +37,7 @@ FILES = {
 def job_env(tables: Any, s3: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The stage's settings in the environment and three days of exports in its bucket."""
     settings = tables.settings
-    for name, value in {
-        "AWS_ENDPOINT_URL": settings.endpoint_url,
-        "LEARNLOOP_STAGE": settings.stage,
-        "LEARNLOOP_TABLE_PREFIX": settings.table_prefix,
-        "LEARNLOOP_BUCKET": settings.bucket,
-    }.items():
+    for name, value in stage_environment(settings).items():
         monkeypatch.setenv(name, value)
     rows, items = planted(n_users=40, seed=1)
     days = export_days(rows, items)

@@ -13,6 +13,7 @@ import pytest
 from support.api import call
 from support.model_drops import T0
 from support.planted import export_days, planted, put_exports
+from support.stage import stage_environment
 from support.two_tower import drop_two_tower, random_data
 
 from learnloop.models.registration import register_model
@@ -41,12 +42,7 @@ def als_artifact(
     """Exports of users the API can name (pseudonyms of ``p0``...), the job run with the ALS
     candidate only; returns the manifest key, the files and user id → pseudonym."""
     settings = tables.settings
-    for name, value in {
-        "AWS_ENDPOINT_URL": settings.endpoint_url,
-        "LEARNLOOP_STAGE": settings.stage,
-        "LEARNLOOP_TABLE_PREFIX": settings.table_prefix,
-        "LEARNLOOP_BUCKET": settings.bucket,
-    }.items():
+    for name, value in stage_environment(settings).items():
         monkeypatch.setenv(name, value)
     rows, items = planted(n_users=40, seed=2)
     names = {user: f"p{n}" for n, user in enumerate(dict.fromkeys(r[0] for r in rows))}
