@@ -32,6 +32,7 @@ from learnloop.drift.actions import (
     FORECAST_PREFIX,
     RETRAIN_DETAIL_TYPE,
 )
+from learnloop.jobs.spool import SPOOL_PREFIX
 from learnloop.settings import Settings
 from learnloop.store.records import User
 from learnloop_tools.deploy import iam
@@ -232,6 +233,16 @@ def bucket_resources(settings: Settings, options: TemplateOptions) -> dict[str, 
                         "Status": "Enabled",
                         "Prefix": IMPORT_REPORTS_PREFIX,
                         "ExpirationInDays": options.import_report_retention_days,
+                        "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+                    },
+                    {
+                        # Rows a resumable job spools between its invocations: the job drops
+                        # them when it finishes; a run abandoned half-way leaves them here.
+                        # Three days outlive any chain (200 invocations of 15 minutes).
+                        "Id": "expire-job-spools",
+                        "Status": "Enabled",
+                        "Prefix": SPOOL_PREFIX,
+                        "ExpirationInDays": 3,
                         "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
                     },
                     {

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from learnloop.jobs.imports import REPORT_PREFIX
+from learnloop.jobs.spool import RunSpool
 from learnloop.privacy.exports import export_prefix
 from learnloop.sentiment.labelled import LABELLED_KEY
 from learnloop.settings import Settings
@@ -48,6 +49,11 @@ def test_labelled_training_rows_never_expire() -> None:
 
 def test_import_reports_expire_after_a_month() -> None:
     assert expires_after(f"{REPORT_PREFIX}reactions/2026-11-20/upload.csv.json") == 30
+
+
+def test_an_abandoned_runs_spooled_rows_expire_within_days() -> None:
+    key = RunSpool(None, "b", "learn", "3f2a9c1b7e44").key("window/2026-11-20#0")
+    assert expires_after(key) == 3
 
 
 def test_models_and_imports_are_untouched_by_expiry() -> None:
