@@ -226,13 +226,6 @@ class ConsentCache:
             self._noted[user_id] = (self.clock() + 2 * self.ttl_seconds, dropped)
             self._known.pop(user_id, None)
 
-    def forget(self, user_id: str) -> None:
-        """Drop what is cached about ``user_id`` (after this container changed it)."""
-        with self._lock:
-            self._known.pop(user_id, None)
-            self._noted.pop(user_id, None)
-            self._excluded = None
-
 
 def _excluded_up_to(tables: Tables, limit: int) -> frozenset[str] | None:
     """:func:`excluded_pseudonyms`, or None once more than ``limit`` are found."""

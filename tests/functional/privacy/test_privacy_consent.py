@@ -135,7 +135,7 @@ def test_cache_trusts_a_lookup_for_its_ttl(tables: Any) -> None:
     assert other_container.dropped(["u1"]) == set()  # still trusted
     clock[0] += 10.5
     assert other_container.dropped(["u1", "u2"]) == {"u1"}
-    # The container that changed the consent forgets it at once.
+    # The container that changed the consent knows the change at once (it notes it).
     this_container = ConsentCache(tables, ttl_seconds=10, clock=lambda: clock[0])
     assert this_container.dropped(["u1"]) == {"u1"}
     set_consent(tables, "u1", {"consent": "opted_in"}, cache=this_container)
