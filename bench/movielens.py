@@ -424,7 +424,9 @@ def similarity(
         result["before_best_epoch"] = probe.best_epoch_
         models.insert(0, ("before", old))
     for name, model in models:
-        report = similarity_report(model.item_embeddings_, model.history_)
+        report = similarity_report(
+            model.item_embeddings_, model.history_, queries=model.similarity_queries()
+        )
         star = f"movie#{STAR_WARS}"
         report["star_wars_top10"] = [k for k, _ in model.similar_items(star, n=10)]
         result[name] = report

@@ -35,12 +35,11 @@ def register(tables: Any, s3: Any, key: str, **kwargs: Any) -> Any:
     return register_model(tables, s3, bucket=tables.settings.bucket, key=key, now=T0, **kwargs)
 
 
-@pytest.fixture
-def als_artifact(
-    tables: Any, s3: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def run_job(
+    tables: Any, s3: Any, monkeypatch: pytest.MonkeyPatch, flags: list[str]
 ) -> tuple[str, dict[str, bytes], dict[str, str]]:
-    """Exports of users the API can name (pseudonyms of ``p0``...), the job run with the ALS
-    candidate only; returns the manifest key, the files and user id → pseudonym."""
+    """Exports of users the API can name (pseudonyms of ``p0``...), the job run with
+    ``flags``; returns the manifest key, the files and user id → pseudonym."""
     settings = tables.settings
     for name, value in stage_environment(settings).items():
         monkeypatch.setenv(name, value)
@@ -49,11 +48,9 @@ def als_artifact(
     ids = {names[u]: pseudonymize(names[u], settings.pseudonym_secret) for u in names}
     rows = [(ids[names[u]], key, at) for u, key, at in rows]
     put_exports(s3, settings.bucket, export_days(rows, items))
-    # ALS alone, no search, settings for 40 users (the defaults suit MovieLens-sized data)
-    code = main(["--candidates", "als", "--budget-seconds", "0", "--text-encoder", "none",
-                 "--als-regularization", "0.1", "--als-alpha", "10", "--no-exclusion-lookup",
-                 "--quiet"])  # fmt: skip
-    assert code == 0, capsys.readouterr().err
+    code = main([*flags, "--budget-seconds", "0", "--text-encoder", "none",
+                 "--no-exclusion-lookup", "--quiet"])  # fmt: skip
+    assert code == 0
     listed = s3.list_objects_v2(Bucket=settings.bucket, Prefix="models/two_tower/")["Contents"]
     files = {}
     for entry in listed:
@@ -61,6 +58,16 @@ def als_artifact(
         files[entry["Key"].rsplit("/", 1)[1]] = body
     key = next(e["Key"] for e in listed if e["Key"].endswith("manifest.json"))
     return key, files, ids
+
+
+@pytest.fixture
+def als_artifact(
+    tables: Any, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, dict[str, bytes], dict[str, str]]:
+    """The job with the ALS candidate only, no search, settings for 40 users (the defaults
+    suit MovieLens-sized data)."""
+    flags = ["--candidates", "als", "--als-regularization", "0.1", "--als-alpha", "10"]
+    return run_job(tables, s3, monkeypatch, flags)
 
 
 def test_an_als_winner_is_published_in_the_two_tower_format_and_served_over_http(
@@ -129,3 +136,43 @@ def test_a_version_below_popularity_is_never_promoted(tables: Any, s3: Any) -> N
     later = register(tables, s3, drop_two_tower(tables, s3, random_data(seed=4), minute=3,
                                                  metrics=below))  # fmt: skip
     assert not later.promoted and later.comparison["rule"] == "popularity_floor"
+
+
+def test_an_ease_winner_serves_new_users_and_similar_items_from_its_history_rows(
+    client: Any, keys: dict[str, str], tables: Any, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key, files, _ = run_job(tables, s3, monkeypatch, ["--candidates", "ease"])
+    assert set(files) == FILES | {"history_embeddings.npy"}
+    extra = json.loads(files["manifest.json"])["extra"]
+    assert extra["model"] == extra["towers"]["model"] == "ease"
+    assert extra["popularity_floor"]["passed"], extra["popularity_floor"]
+    result = register(tables, s3, key)
+    assert result.promoted, result.reason
+    items = json.loads(files["items.json"])["item_keys"]
+    V = np.load(io.BytesIO(files["item_embeddings.npy"]))
+    H = np.load(io.BytesIO(files["history_embeddings.npy"]))
+    # A user who arrived after training: their profile is the mean of their likes' history
+    # rows, so their recommendations are EASE's scores for exactly those likes.
+    liked = items[:3]
+    for item in liked:
+        content_type, external_id = item.split("#", 1)
+        body = {"user_id": "newcomer", "content_type": content_type,
+                "external_id": external_id, "reaction": "like"}  # fmt: skip
+        assert call(client, "PUT", "/v1/reactions", key=keys["ingest"], body=body).status_code in (
+            200,
+            201,
+        )
+    response = call(client, "GET", "/v1/recommendations?user_id=newcomer&k=5", key=keys["read"])
+    answer = json.loads(response.body)
+    assert (response.status_code, answer["strategy"]) == (200, "history"), answer
+    scores = V @ H[:3].mean(axis=0)
+    ranked = [items[i] for i in np.argsort(-scores, kind="stable") if items[i] not in liked]
+    assert [i["item_key"] for i in answer["items"]] == ranked[:5]
+    # similar items: what EASE recommends to a user whose only item is this one
+    content_type, external_id = items[0].split("#", 1)
+    similar = call(client, "GET", f"/v1/items/{content_type}/{external_id}/similar?k=3",
+                   key=keys["read"])  # fmt: skip
+    weights = V @ H[0]
+    weights[0] = -np.inf
+    top = [items[i] for i in np.argsort(-weights, kind="stable")[:3]]
+    assert [i["item_key"] for i in json.loads(similar.body)["items"]] == top

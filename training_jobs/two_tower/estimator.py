@@ -86,6 +86,9 @@ class EmbeddingRecommender:
     item_content_types_: np.ndarray
     text_embeddings_: np.ndarray | None
 
+    #: The job's name of this candidate (``extra.model`` in the manifest).
+    candidate: str = ""
+
     def fit(
         self,
         pairs: Iterable[tuple[str, str]],
@@ -96,6 +99,18 @@ class EmbeddingRecommender:
     ) -> EmbeddingRecommender:
         """Train on positive ``(user, item_key)`` pairs (each candidate implements it)."""
         raise NotImplementedError
+
+    def history_matrix(self) -> np.ndarray:
+        """The rows whose mean over a user's items profiles a user the model has not seen
+        (serving's ``history_vector``): the item embeddings, unless a model has its own."""
+        self._check_fitted()
+        return self.item_embeddings_
+
+    def similarity_queries(self) -> np.ndarray | None:
+        """The rows similar items are found with by dot product (a model's own history rows),
+        or None when they are cosine neighbours of the item embeddings."""
+        history = self.history_matrix()
+        return None if history is self.item_embeddings_ else history
 
     def get_params(self) -> dict[str, Any]:
         """The hyperparameters, as ``__init__`` takes them."""
@@ -225,7 +240,9 @@ class EmbeddingRecommender:
         return [(self.item_ids_[i], float(scores[0, i])) for i in top[0]]
 
     def similar_items(self, item_key: str, *, n: int = 10) -> list[tuple[str, float]]:
-        """The ``n`` items whose embeddings are closest (cosine) to ``item_key``'s, itself left out.
+        """The ``n`` items whose embeddings are closest (cosine) to ``item_key``'s, itself left
+        out; for a model with its own history rows (EASE) the items it would recommend to a
+        user whose only item is this one, as serving answers (dot products).
 
         Raises
         ------
@@ -236,10 +253,14 @@ class EmbeddingRecommender:
         """
         self._check_fitted()
         row = self._item_row[item_key]
-        vectors = self.item_embeddings_ / np.maximum(
-            np.linalg.norm(self.item_embeddings_, axis=1, keepdims=True), 1e-12
-        )
-        scores = vectors @ vectors[row]
+        queries = self.similarity_queries()
+        if queries is None:
+            vectors = self.item_embeddings_ / np.maximum(
+                np.linalg.norm(self.item_embeddings_, axis=1, keepdims=True), 1e-12
+            )
+            scores = vectors @ vectors[row]
+        else:
+            scores = self.item_embeddings_ @ queries[row]
         top = top_k_excluding(scores[None, :], [{row}], min(n, len(self.item_ids_) - 1))
         return [(self.item_ids_[i], float(scores[i])) for i in top[0]]
 
@@ -364,6 +385,8 @@ class TwoTowerRecommender(EmbeddingRecommender):
     net_ : TwoTowerNet
         The trained torch module.
     """
+
+    candidate = "two_tower"
 
     def __init__(
         self,

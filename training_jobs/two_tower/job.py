@@ -36,13 +36,19 @@ from pynamodb.exceptions import PynamoDBException
 
 from learnloop.exceptions import LearnloopError
 from learnloop.models.artifacts import build_manifest, new_version, write_artifact
+from learnloop.models.kinds import (
+    HISTORY_EMBEDDINGS_FILE,
+    ITEM_EMBEDDINGS_FILE,
+    ITEMS_FILE,
+    USER_EMBEDDINGS_FILE,
+    USERS_FILE,
+)
 from learnloop.recommender.ann import DEFAULT_MIN_ROWS, build_ann_files
 from learnloop.settings import Settings
 from learnloop.store.clients import s3_client
 from learnloop.store.tables import Tables
 from learnloop.users.consent import excluded_pseudonyms
 from training_jobs.exceptions import TrainingDataError
-from training_jobs.two_tower.als import ALSRecommender, check_als_towers, export_als_towers
 from training_jobs.two_tower.champion import compare_with_production, production_of
 from training_jobs.two_tower.data import read_exports
 from training_jobs.two_tower.estimator import (
@@ -52,6 +58,7 @@ from training_jobs.two_tower.estimator import (
     TwoTowerRecommender,
     catalog_from,
 )
+from training_jobs.two_tower.factor_export import check_factor_towers, export_factor_towers
 from training_jobs.two_tower.onnx_export import check_towers, export_towers
 from training_jobs.two_tower.selection import select_model
 from training_jobs.two_tower.text import TEXT_EMBEDDERS, TextEmbedder
@@ -187,11 +194,9 @@ def train_two_tower(
     if isinstance(published, TwoTowerRecommender):
         towers = export_towers(published)
         worst = check_towers(published, towers)
-    elif isinstance(published, ALSRecommender):
-        towers = export_als_towers(published)
-        worst = check_als_towers(published, towers)
-    else:  # pragma: no cover - select_model builds only these two
-        raise TrainingDataError(f"cannot export a {type(published).__name__}")
+    else:  # ALS and EASE publish factors: small ONNX graphs stand in for the towers
+        towers = export_factor_towers(published)
+        worst = check_factor_towers(published, towers)
     echo(f"ONNX towers reproduce the published embeddings (max |diff| {worst:.1e})")
     files = dict(towers.files)
     files.update(_matrices(published))
@@ -290,12 +295,17 @@ def _matrices(model: EmbeddingRecommender) -> dict[str, bytes]:
         "content_types": [vocabulary[int(t)] for t in model.item_content_types_],
         "popularity": [int(p) for p in model.popularity_],
     }
-    return {
-        "item_embeddings.npy": npy(model.item_embeddings_),
-        "items.json": json.dumps(items).encode("utf-8"),
-        "user_embeddings.npy": npy(model.user_embeddings_),
-        "users.json": json.dumps({"users": list(model.user_ids_)}).encode("utf-8"),
+    files = {
+        ITEM_EMBEDDINGS_FILE: npy(model.item_embeddings_),
+        ITEMS_FILE: json.dumps(items).encode("utf-8"),
+        USER_EMBEDDINGS_FILE: npy(model.user_embeddings_),
+        USERS_FILE: json.dumps({"users": list(model.user_ids_)}).encode("utf-8"),
     }
+    history = model.history_matrix()
+    if history is not model.item_embeddings_:
+        # A new user's profile averages other rows than the items' (EASE): serving reads them.
+        files[HISTORY_EMBEDDINGS_FILE] = npy(history)
+    return files
 
 
 _TUNABLE = (

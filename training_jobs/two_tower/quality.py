@@ -42,6 +42,7 @@ def similarity_report(
     min_users: int = 20,
     max_pairs: int = 200_000,
     random_state: int = 0,
+    queries: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The cosine spread and co-occurrence agreement of ``item_matrix`` (see the module).
 
@@ -59,6 +60,10 @@ def similarity_report(
         Pairs sampled for the cosine percentiles.
     random_state : int
         Seed of that sample.
+    queries : numpy.ndarray, optional
+        ``(n_items, d)``: rank an item's neighbours by dot product with its row here (a
+        model's item-item weights, as serving's ``/similar`` does for EASE) instead of by
+        cosine; the cosine spread is still that of ``item_matrix``.
 
     Returns
     -------
@@ -102,7 +107,7 @@ def similarity_report(
             continue
         # Ties at the co-occurrence cut-off are broken by item row (stable), as for cosines.
         near = set(np.argsort(-together[item], kind="stable")[:neighbours].tolist())
-        scores = unit @ unit[item]
+        scores = unit @ unit[item] if queries is None else vectors @ queries[item]
         scores[item] = -np.inf
         top = np.argsort(-scores, kind="stable")[:k]
         shares.append(len(near.intersection(top.tolist())) / k)

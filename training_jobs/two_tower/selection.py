@@ -200,22 +200,25 @@ def random_fold(
 def simplicity(trial: Trial) -> tuple[Any, ...]:
     """The order the one-standard-error rule prefers (smaller is simpler).
 
-    ALS before the two-tower model (fewer parameters, no text); then fewer factors (the
-    dimension), stronger regularisation, no re-weighting, lower confidence weight, fewer sweeps
-    or epochs.
+    EASE first (closed form, one penalty), then ALS, then the two-tower model (more settings,
+    text); within one, fewer factors (the dimension), stronger regularisation, no
+    re-weighting, lower confidence weight, fewer sweeps or epochs.
 
     Examples
     --------
     >>> a = Trial("als", {"factors": 32, "regularization": 30.0}, 0.1, 15, 1.0)
     >>> b = Trial("als", {"factors": 32, "regularization": 1.0}, 0.1, 15, 1.0)
     >>> c = Trial("two_tower", {"embedding_dim": 32, "weight_decay": 0.3}, 0.1, 9, 9.0)
-    >>> sorted([c, b, a], key=simplicity) == [a, b, c]
+    >>> e = Trial("ease", {"factors": 64, "regularization": 300.0}, 0.1, 1, 1.0)
+    >>> sorted([c, b, a, e], key=simplicity) == [e, a, b, c]
     True
     """
     p = trial.params
+    if trial.candidate == "ease":
+        return (0, int(p.get("factors", 0)), -float(p.get("regularization", 0.0)), 0, 0.0, 0)
     if trial.candidate == "als":
         return (
-            0,
+            1,
             int(p.get("factors", 0)),
             -float(p.get("regularization", 0.0)),
             0 if p.get("weighting", "none") == "none" else 1,
@@ -223,7 +226,7 @@ def simplicity(trial: Trial) -> tuple[Any, ...]:
             int(p.get("iterations", 0)),
         )
     return (
-        1,
+        2,
         int(p.get("embedding_dim", 0)),
         -float(p.get("weight_decay", 0.0)),
         0,
@@ -443,7 +446,9 @@ def select_model(
     else:
         published = fitted[winner.candidate]
     seconds["refit"] = clock() - mark
-    quality = similarity_report(published.item_embeddings_, published.history_)
+    quality = similarity_report(
+        published.item_embeddings_, published.history_, queries=published.similarity_queries()
+    )
     seconds["total"] = clock() - started
     return Selection(
         split=split,

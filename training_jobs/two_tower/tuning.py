@@ -7,21 +7,24 @@ because the settings that matter differ by candidate and interact (temperature o
 something with normalised embeddings, dropout only with the two-tower losses), which a grid
 covers coarsely at the same cost, and Optuna's sampler needs no hand-made rungs.
 
-* Candidates (``CANDIDATES``): ``als`` (``implicit``'s ALS: factors, regularisation up to
-  strong values, confidence alpha, sweeps, BM25 re-weighting or none) first, as its trials
-  take about a second at MovieLens-100K scale,
-  then ``two_tower`` (loss, dimension, weight decay, history dropout, normalisation and
-  temperature; the epoch count is chosen by early stopping on the validation users).
+* Candidates (``CANDIDATES``), cheapest first: ``ease`` (the closed-form item-item model:
+  its penalty and the rank it is published at; under a second a trial at MovieLens-100K
+  scale, skipped above :data:`.ease.MAX_ITEMS` items with positives), ``als`` (``implicit``'s
+  ALS: factors, regularisation up to strong values, confidence alpha, sweeps, BM25
+  re-weighting or none; about a second a trial), then ``two_tower`` (loss, dimension, weight
+  decay, history dropout, normalisation and temperature; the epoch count is chosen by early
+  stopping on the validation users).
 * Each study's first trial is the candidate's defaults (``enqueue_trial``), so every candidate
   is scored at least once however small the budget; ALS's next two are a-priori settings
   (``ALS_SEEDS``).
 * ALS's penalty is searched relative to the confidence of a positive (``alpha`` times its mean
   weight after re-weighting, :func:`.als.confidence_scale`), not on its own: the useful penalty
   grows with the confidence, and two independent ranges left TPE sampling mismatched pairs.
-* Budget: ``als`` may use ``ALS_SHARE`` of ``budget_seconds``, ``two_tower`` the rest of it
-  (what ALS left included). Before each later trial the search checks that one more trial, as
-  long as the slowest so far, still ends within the candidate's allowance; ``max_trials`` caps
-  each study. The clock is injected (tests count trials with a fake one).
+* Budget: ``ease`` and ``als`` may use their ``SHARES`` of ``budget_seconds``,
+  ``two_tower`` the rest of it (what the others left included). Before each later trial the
+  search checks that one more trial, as long as the slowest so far, still ends within the
+  candidate's allowance; ``max_trials`` caps each study. The clock is injected (tests count
+  trials with a fake one).
 * Score: NDCG@10 per validation user, on every validation fold (the job passes two: each
   user's newest positives before the test part, and as many of their older ones drawn at
   random, see :mod:`.selection`); a user's score is the mean over the folds that hold them, a
@@ -32,9 +35,9 @@ Examples
 --------
 >>> pairs = [(f"u{u}", f"meme#{(u + j) % 9}") for u in range(30) for j in range(4)]
 >>> valid = [(f"u{u}", f"meme#{(u + 5) % 9}") for u in range(30)]
->>> result = tune(pairs, valid, candidates=("als",), budget_seconds=60, max_trials=3)
+>>> result = tune(pairs, valid, candidates=("ease", "als"), budget_seconds=60, max_trials=2)
 >>> [t.candidate for t in result.trials], result.best("als").params["factors"]
-(['als', 'als', 'als'], 64)
+(['ease', 'ease', 'als', 'als'], 64)
 """
 
 from __future__ import annotations
@@ -49,9 +52,10 @@ from training_jobs.two_tower.estimator import EmbeddingRecommender, ItemCatalog,
 
 __all__ = [
     "ALS_SEEDS",
-    "ALS_SHARE",
     "CANDIDATES",
     "DEFAULT_BUDGET_SECONDS",
+    "EASE_DEFAULTS",
+    "SHARES",
     "Search",
     "Trial",
     "build",
@@ -59,15 +63,19 @@ __all__ = [
     "tune",
 ]
 
-#: The candidates the job trains, in search order.
-CANDIDATES = ("als", "two_tower")
+#: The candidates the job trains, in search order (cheapest first).
+CANDIDATES = ("ease", "als", "two_tower")
 #: The default search budget: with the text embedding, the scoring fits, the refit and the
 #: export, the job stays within 5 minutes on 2 cores at MovieLens-100K scale.
 DEFAULT_BUDGET_SECONDS = 150.0
-#: The share of the budget ALS may use (what it leaves goes on). Its trials cost a fifth of a
-#: two-tower trial, so this buys it several times as many; on MovieLens-100K the ALS settings
-#: spread far more on validation (0.30-0.48 NDCG@10) than the two-tower ones.
-ALS_SHARE = 0.5
+#: The share of the budget each candidate before the last may use (what one leaves goes on).
+#: EASE's trials cost a second and it has two settings, so a small share buys 20 or more;
+#: ALS's cost a fifth of a two-tower trial, so its share buys several times as many, and on
+#: MovieLens-100K the ALS settings spread far more on validation (0.30-0.48 NDCG@10) than the
+#: two-tower ones.
+SHARES = {"ease": 0.15, "als": 0.4}
+#: EASE's first trial: Steck's (2019) penalty for MovieLens-20M, published at rank 64.
+EASE_DEFAULTS: dict[str, Any] = {"regularization": 500.0, "factors": 64}
 #: Two-tower defaults of the search's first trial: normalised embeddings with a temperature
 #: (the unnormalised default collapsed item cosines into 0.89-0.93 on MovieLens-100K).
 TWO_TOWER_DEFAULTS: dict[str, Any] = {
@@ -197,6 +205,10 @@ def build(
     >>> type(build("als", {"factors": 8}, 0)).__name__
     'ALSRecommender'
     """
+    if candidate == "ease":
+        from training_jobs.two_tower.ease import EASERecommender
+
+        return EASERecommender(**{**params, "random_state": random_state})
     if candidate == "als":
         from training_jobs.two_tower.als import ALSRecommender
 
@@ -227,7 +239,11 @@ def _suggest(
     """
     scales = scales or {}
     params: dict[str, Any] = {}
-    if candidate == "als":
+    if candidate == "ease":
+        # The useful penalty grows with the counts in X^T X (about 100 to 500 on MovieLens).
+        params["regularization"] = trial.suggest_float("regularization", 5.0, 5000.0, log=True)
+        params["factors"] = trial.suggest_categorical("factors", [32, 64, 128])
+    elif candidate == "als":
         params["factors"] = trial.suggest_categorical("factors", [16, 32, 64, 128])
         params["alpha"] = trial.suggest_float("alpha", 0.5, 50.0, log=True)
         params["iterations"] = trial.suggest_int("iterations", 10, 30, step=5)
@@ -349,12 +365,16 @@ def tune(
         spent = clock() - started
         left = budget_seconds - spent
         last = position == len(ordered) - 1
-        allowance = left if last else min(left, budget_seconds * ALS_SHARE)
+        allowance = left if last else min(left, budget_seconds * SHARES[candidate])
+        if candidate == "ease" and (reason := _too_large_for_ease(train)) is not None:
+            search.stopped[candidate] = reason
+            echo(f"ease skipped: {reason}")
+            continue
         candidate_start = clock()
         study = optuna.create_study(
             direction="maximize", sampler=optuna.samplers.TPESampler(seed=random_state)
         )
-        seeds = ALS_SEEDS if candidate == "als" else (TWO_TOWER_DEFAULTS,)
+        seeds = {"ease": (EASE_DEFAULTS,), "als": ALS_SEEDS}.get(candidate, (TWO_TOWER_DEFAULTS,))
         for seed in seeds:
             study.enqueue_trial(
                 {
@@ -400,6 +420,13 @@ def tune(
             search.stopped[candidate] = f"max_trials: {max_trials}"
     search.seconds = clock() - started
     return search
+
+
+def _too_large_for_ease(train: Sequence[tuple[str, str]]) -> str | None:
+    from training_jobs.two_tower.ease import MAX_ITEMS
+
+    items = len({item for _, item in train})
+    return f"{items} items with positives > {MAX_ITEMS}" if items > MAX_ITEMS else None
 
 
 def _confidence_scales(train: Sequence[tuple[str, str]]) -> dict[str, float]:

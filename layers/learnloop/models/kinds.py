@@ -67,6 +67,7 @@ __all__ = [
     "DEFAULT_KIND",
     "FINE_TUNED",
     "FORECAST_MEMBERS",
+    "HISTORY_EMBEDDINGS_FILE",
     "ITEMS_FILE",
     "ITEM_EMBEDDINGS_FILE",
     "ITEM_TOWER_FILE",
@@ -91,6 +92,8 @@ USER_TOWER_FILE = "user_tower.onnx"
 ITEM_TOWER_FILE = "item_tower.onnx"
 ITEM_EMBEDDINGS_FILE = "item_embeddings.npy"
 USER_EMBEDDINGS_FILE = "user_embeddings.npy"
+#: Optional: the rows a new user's profile averages when they are not the item embeddings (EASE).
+HISTORY_EMBEDDINGS_FILE = "history_embeddings.npy"
 ITEMS_FILE = "items.json"
 USERS_FILE = "users.json"
 TEXT_EMBEDDING_DIM = 384
@@ -321,6 +324,13 @@ def check_two_tower(files: Mapping[str, bytes], manifest: Mapping[str, Any]) -> 
         raise ArtifactRejectedError(
             f"{USER_EMBEDDINGS_FILE} is {user_matrix.shape[1]} wide, {ITEM_EMBEDDINGS_FILE} {dim}"
         )
+    if HISTORY_EMBEDDINGS_FILE in files:
+        history = _matrix(files[HISTORY_EMBEDDINGS_FILE], HISTORY_EMBEDDINGS_FILE)
+        if history.shape != item_matrix.shape:
+            raise ArtifactRejectedError(
+                f"{HISTORY_EMBEDDINGS_FILE} is {list(history.shape)}, "
+                f"{ITEM_EMBEDDINGS_FILE} {list(item_matrix.shape)}"
+            )
     extra = manifest.get("extra") or {}
     declared_dim = extra.get("embedding_dim") if isinstance(extra, Mapping) else None
     if declared_dim is not None and declared_dim != dim:

@@ -235,6 +235,9 @@ class TwoTowerIndex:
         the artifact's row order.
     ann_min_rows : int, default 50,000
         Searches over at least this many rows use ``ann`` (when it has that index).
+    history_matrix : numpy.ndarray, optional
+        Row-aligned with ``item_matrix``: what :meth:`history_vector` averages
+        (``history_embeddings.npy``; default the item embeddings).
 
     Attributes
     ----------
@@ -258,6 +261,7 @@ class TwoTowerIndex:
         item_tower: ItemTower | None = None,
         ann: Mapping[str, AnnIndex] | None = None,
         ann_min_rows: int = DEFAULT_MIN_ROWS,
+        history_matrix: np.ndarray | None = None,
     ) -> None:
         self.name = name
         self.item_tower = item_tower
@@ -270,6 +274,13 @@ class TwoTowerIndex:
         self.popularity = np.asarray(popularity, dtype=np.float64)[order]
         self.item_matrix = np.ascontiguousarray(np.asarray(item_matrix, np.float32)[order])
         self.item_norms = np.linalg.norm(self.item_matrix, axis=1)
+        self.history_matrix = (
+            self.item_matrix
+            if history_matrix is None
+            else np.ascontiguousarray(np.asarray(history_matrix, np.float32)[order])
+        )
+        #: Similar items from the history rows (see :meth:`similar_items`).
+        self.item_to_item = history_matrix is not None
         self.item_row: dict[str, int] = {key: row for row, key in enumerate(self.item_keys)}
         self.type_slices: dict[str, slice] = {}
         for row, kind in enumerate(self.content_types):
@@ -298,12 +309,14 @@ class TwoTowerIndex:
         return None if row is None else self.user_matrix[row]
 
     def history_vector(self, item_keys: Iterable[str]) -> np.ndarray | None:
-        """The mean embedding of the given items the index knows (None when it knows none):
-        a profile for a user who reacted only after the model was trained."""
+        """The mean history row of the given items the index knows (None when it knows none):
+        a profile for a user who reacted only after the model was trained. The rows are the
+        item embeddings unless the version ships ``history_embeddings.npy`` (EASE), whose mean
+        is the model's own profile of that user."""
         rows = [self.item_row[k] for k in item_keys if k in self.item_row]
         if not rows:
             return None
-        vector: np.ndarray = self.item_matrix[rows].mean(axis=0)
+        vector: np.ndarray = self.history_matrix[rows].mean(axis=0)
         return vector
 
     def recommend(
@@ -423,10 +436,21 @@ class TwoTowerIndex:
         exclude: Iterable[str] = (),
     ) -> list[tuple[int, float]] | None:
         """The ``k`` items most cosine-similar to ``item_key`` (itself and ``exclude`` left
-        out), or None when the index does not know it."""
+        out), or None when the index does not know it.
+
+        A version with its own history rows (EASE) answers with its item-item weights instead:
+        the items it would recommend to a user whose only item is this one (dot products).
+        """
         row = self.item_row.get(item_key)
         if row is None:
             return None
+        if self.item_to_item:
+            return self.recommend(
+                self.history_matrix[row],
+                k=k,
+                content_type=content_type,
+                exclude=(*exclude, item_key),
+            )
         return self.similar_to_vector(
             self.item_matrix[row], k=k, content_type=content_type, exclude=(*exclude, item_key)
         )
@@ -586,6 +610,11 @@ def load_two_tower(
         user_matrix = kinds.load_npy(files[kinds.USER_EMBEDDINGS_FILE], kinds.USER_EMBEDDINGS_FILE)
         item_keys, types = list(items["item_keys"]), list(items["content_types"])
         popularity, pseudonyms = list(items["popularity"]), list(users["users"])
+        history_matrix = (
+            kinds.load_npy(files[kinds.HISTORY_EMBEDDINGS_FILE], kinds.HISTORY_EMBEDDINGS_FILE)
+            if kinds.HISTORY_EMBEDDINGS_FILE in files
+            else None
+        )
     except (kinds.ArtifactRejectedError, ValueError, KeyError, TypeError) as exc:
         raise ModelLoadError(f"{name} {version}: {exc}") from exc
     n, m = len(item_keys), len(pseudonyms)
@@ -597,6 +626,7 @@ def load_two_tower(
         or len(popularity) != n
         or user_matrix.shape[0] != m
         or user_matrix.shape[1] != item_matrix.shape[1]
+        or (history_matrix is not None and history_matrix.shape != item_matrix.shape)
     ):
         raise ModelLoadError(
             f"{name} {version}: matrices {list(item_matrix.shape)} / {list(user_matrix.shape)} "
@@ -622,6 +652,7 @@ def load_two_tower(
         item_tower=tower,
         ann=ann,
         ann_min_rows=ann_min_rows,
+        history_matrix=history_matrix,
     )
 
 
@@ -640,7 +671,9 @@ def load_two_tower_artifact(
     >>> load_two_tower_artifact(S3ArtifactLoader(tables, s3), ref).version  # doctest: +SKIP
     '20261120T093000Z'
     """
-    manifest, files = loader.read_artifact(ref, only=SERVED_FILES, optional=(ITEM_TOWER_FILE,))
+    manifest, files = loader.read_artifact(
+        ref, only=SERVED_FILES, optional=(ITEM_TOWER_FILE, kinds.HISTORY_EMBEDDINGS_FILE)
+    )
     listed: Any = manifest.get("files")
     listed = listed if isinstance(listed, Mapping) else {}
     files = dict(files)

@@ -157,6 +157,24 @@ def test_history_vector_is_the_mean_of_known_items(index: TwoTowerIndex) -> None
     assert index.history_vector(["meme#unknown"]) is None
 
 
+def test_history_vector_averages_the_shipped_history_rows(data: dict[str, object]) -> None:
+    # EASE ships its own history rows: a new user's profile is their mean, in the
+    # artifact's row order although the index regroups rows by type.
+    keys: list[str] = data["item_keys"]  # type: ignore[assignment]
+    items: np.ndarray = data["item_matrix"]  # type: ignore[assignment]
+    history = -3.0 * items[:, ::-1].copy()
+    index = TwoTowerIndex("two_tower", "v", **data, history_matrix=history)  # type: ignore[arg-type]
+    expected = (history[1] + history[4]) / 2
+    np.testing.assert_allclose(index.history_vector([keys[1], keys[4]]), expected, rtol=1e-6)
+    # recommendations still score the item rows
+    assert index.recommend(expected, k=3)[0][0] == index.item_row[brute_force(data, expected, 1)[0]]
+    # similar items are the item-item weights: the items a user of this one item is offered
+    found = index.similar_items(keys[7], k=4)
+    assert found is not None
+    expected_keys = [k for k in brute_force(data, history[7], 5) if k != keys[7]][:4]
+    assert [index.item_keys[row] for row, _ in found] == expected_keys
+
+
 def test_load_two_tower_refuses_mismatched_files() -> None:
     import io
     import json
@@ -183,6 +201,16 @@ def test_load_two_tower_refuses_mismatched_files() -> None:
         load_two_tower("two_tower", "v", {**files, "users.json": b'{"users": []}'})
     with pytest.raises(ModelLoadError, match="does not load"):
         load_two_tower("two_tower", "v", {**files, "item_embeddings.npy": b"junk"})
+    history = {**files, "history_embeddings.npy": npy(np.full((2, 3), 2.0, np.float32))}
+    assert load_two_tower("two_tower", "v", history).history_vector(["meme#a"]).tolist() == [
+        2.0,
+        2.0,
+        2.0,
+    ]
+    with pytest.raises(ModelLoadError, match="do not match"):
+        load_two_tower(
+            "two_tower", "v", {**files, "history_embeddings.npy": npy(np.ones((2, 4), np.float32))}
+        )
 
 
 class Box:

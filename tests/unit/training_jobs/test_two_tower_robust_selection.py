@@ -9,8 +9,9 @@ import random
 import numpy as np
 import pytest
 
-from training_jobs.two_tower.als import ALSRecommender, score_basis
+from training_jobs.two_tower.als import ALSRecommender
 from training_jobs.two_tower.data import Interaction, per_user_split
+from training_jobs.two_tower.factor_export import score_basis
 from training_jobs.two_tower.selection import (
     SELECTION_RULE,
     one_standard_error,

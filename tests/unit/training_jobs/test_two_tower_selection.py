@@ -12,8 +12,9 @@ import pytest
 
 from training_jobs.exceptions import NotEnoughInteractionsError
 from training_jobs.two_tower import tuning
-from training_jobs.two_tower.als import ALSRecommender, check_als_towers, export_als_towers
+from training_jobs.two_tower.als import ALSRecommender
 from training_jobs.two_tower.data import Interaction, per_user_split
+from training_jobs.two_tower.factor_export import check_factor_towers, export_factor_towers
 from training_jobs.two_tower.quality import similarity_report
 from training_jobs.two_tower.selection import select_model
 
@@ -110,16 +111,21 @@ def test_the_search_stops_when_another_trial_would_overrun_the_budget(
     search = _tune(fake_fits, 35.0, candidates=("two_tower",))
     assert len(search.trials) == 3
     assert "budget" in search.stopped["two_tower"]
-    # ALS may use 40 % (14 s): its defaults only; two-tower gets the 25 s left: two trials.
+    # EASE may use 15 % (5 s) and ALS 40 % (14 s): their defaults only; two-tower gets the
+    # 15 s left: one trial (10 + 10 > 15). With 45 s (ALS 18 s), two-tower gets 25 s: two.
     fake_fits[0] = 0.0
     search = _tune(fake_fits, 35.0)
-    assert [t.candidate for t in search.trials] == ["als", "two_tower", "two_tower"]
+    assert [t.candidate for t in search.trials] == ["ease", "als", "two_tower"]
+    fake_fits[0] = 0.0
+    search = _tune(fake_fits, 45.0)
+    assert [t.candidate for t in search.trials] == ["ease", "als", "two_tower", "two_tower"]
     # A zero budget still scores every candidate's defaults once.
     fake_fits[0] = 0.0
     search = _tune(fake_fits, 0.0)
-    assert [t.candidate for t in search.trials] == ["als", "two_tower"]
-    assert search.trials[0].params["factors"] == tuning.ALS_DEFAULTS["factors"]
-    assert search.trials[1].params["loss"] == tuning.TWO_TOWER_DEFAULTS["loss"]
+    assert [t.candidate for t in search.trials] == ["ease", "als", "two_tower"]
+    assert search.trials[0].params == tuning.EASE_DEFAULTS
+    assert search.trials[1].params["factors"] == tuning.ALS_DEFAULTS["factors"]
+    assert search.trials[2].params["loss"] == tuning.TWO_TOWER_DEFAULTS["loss"]
     # max_trials caps a study with budget to spare
     fake_fits[0] = 0.0
     search = _tune(fake_fits, 1e6, candidates=("als",), max_trials=4)
@@ -143,8 +149,8 @@ def test_the_search_varies_settings_pins_given_ones_and_picks_the_best(
 def test_als_towers_reproduce_the_factors_and_fold_in_a_new_user() -> None:
     pairs = [(r.user, r.item_key) for r in rows()]
     model = ALSRecommender(factors=6, iterations=4, random_state=0).fit(pairs)
-    towers = export_als_towers(model)
-    assert check_als_towers(model, towers) < 1e-5
+    towers = export_factor_towers(model)
+    assert check_factor_towers(model, towers) < 1e-5
     assert [i["name"] for i in towers.spec["user_tower"]["inputs"]] == ["user_index", "history"]
     assert towers.spec["model"] == "als"
 
