@@ -18,12 +18,14 @@ from support.api import call
 from learnloop.api import Services, set_services
 from learnloop.api.auth import Authenticator
 from learnloop.clock import utcnow
-from learnloop.decisions.loader import load_spool
+from learnloop.decisions.loader import load_lines, load_spool
 from learnloop.decisions.log import read_decisions
-from learnloop.decisions.sink import SpoolSink
+from learnloop.decisions.sink import SpoolSink, encode_line
 from learnloop.jobs import run_job
 from learnloop.privacy.deletion import delete_user
+from learnloop.users.consent import set_consent
 from learnloop.users.pseudonym import pseudonymize
+from learnloop.users.tombstones import write_tombstone
 
 TODAY = utcnow().date()
 
@@ -161,6 +163,71 @@ def test_a_user_deleted_before_the_load_is_loaded_without_an_id_and_early_feedba
     assert list(tables.decisions.query(kept["decision_id"])) == []
     run_job("load_decisions", tables, utcnow())
     assert logged(tables)[gone["decision_id"]]["user_id"] is None
+
+
+class DynamoCalls:
+    """The DynamoDB requests a client sends (a botocore hook on the real client, not a mock):
+    ``(operation, tables, keys asked for)``."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.seen: list[tuple[str, str, int]] = []
+
+    def __enter__(self) -> DynamoCalls:
+        self.client.meta.events.register("before-parameter-build.dynamodb.*", self._record)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        # The client is the session's: leave no hook behind for the next test.
+        self.client.meta.events.unregister("before-parameter-build.dynamodb.*", self._record)
+
+    def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        requested = params.get("RequestItems") or {}
+        tables = str(params.get("TableName") or ",".join(requested))
+        keys = sum(len(r.get("Keys", ())) for r in requested.values() if isinstance(r, dict))
+        self.seen.append((model.name, tables, keys))
+
+    def of(self, operation: str, table: str) -> list[int]:
+        return [keys for op, name, keys in self.seen if op == operation and table in name]
+
+
+def test_loading_reads_the_tombstones_of_distinct_users_in_batches_of_100(
+    tables: Any, _dynamodb_client: Any
+) -> None:
+    secret = tables.settings.pseudonym_secret
+    users = [f"u{n}" for n in range(150)]
+    deleted, opted_out = {"u3", "u70", "u149"}, "u5"
+    for user in deleted:
+        write_tombstone(tables, pseudonymize(user, secret), now=utcnow())
+    set_consent(tables, opted_out, {"consent": "opted_out"}, now=utcnow())
+    at = utcnow()
+    decisions: list[dict[str, Any]] = [
+        {
+            "decision_id": f"d{n:04d}",
+            "created_at": at.isoformat(),
+            "day_shard": f"{at.date().isoformat()}#0",
+            # two decisions per user, and a few with no user at all
+            "user_id": pseudonymize(users[n // 2], secret) if n < 300 else None,
+            "scope": "content",
+            "shown": [],
+            "chosen": [],
+        }
+        for n in range(305)
+    ]
+    lines = [encode_line(d) for d in decisions] + [encode_line(decisions[0]), "START"]
+    with DynamoCalls(_dynamodb_client) as calls:
+        counts = load_lines(tables, lines)
+    users_table = tables.users.Meta.table_name
+    assert calls.of("GetItem", users_table) == []
+    # 150 distinct pseudonyms, one consistent BatchGetItem per 100
+    assert calls.of("BatchGetItem", users_table) == [100, 50]
+    assert counts == {"lines": 307, "loaded": 305, "skipped": 1, "anonymized": 6}
+    stored = logged(tables)
+    assert len(stored) == 305
+    anonymous = {f"d{n:04d}" for n in range(305) if n >= 300 or users[n // 2] in deleted}
+    assert {d for d, row in stored.items() if row["user_id"] is None} == anonymous
+    # an opted-out user is not deleted: their pseudonym stays on their decisions
+    assert stored["d0010"]["user_id"] == pseudonymize(opted_out, secret)
 
 
 def test_a_spool_file_claimed_while_a_writer_appends_loses_no_line(

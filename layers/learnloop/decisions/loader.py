@@ -33,8 +33,9 @@ from typing import Any
 from learnloop.decisions.log import decision_item
 from learnloop.decisions.sink import LINE_MARKER, SPOOL_PREFIX
 from learnloop.observability import logger
+from learnloop.store.queries import batch_get
 from learnloop.store.tables import Tables
-from learnloop.users.tombstones import get_tombstone
+from learnloop.users.tombstones import tombstone_key
 
 __all__ = ["decode_log_event", "load_lines", "load_log_event", "load_spool", "parse_line"]
 
@@ -105,8 +106,16 @@ def load_lines(tables: Tables, lines: Iterable[str]) -> dict[str, int]:
 
 
 def _deleted_pseudonyms(tables: Tables, pseudonyms: Iterable[str | None]) -> set[str]:
-    """The pseudonyms among ``pseudonyms`` whose user was deleted (a tombstone exists)."""
-    return {p for p in pseudonyms if p and get_tombstone(tables, p) is not None}
+    """The pseudonyms among ``pseudonyms`` whose user was deleted (a tombstone exists).
+
+    One consistent BatchGetItem per 100 distinct pseudonyms (PynamoDB asks again for
+    unprocessed keys): a delivery names hundreds of users, a GetItem each was a round trip each.
+    """
+    owner = {tombstone_key(p): p for p in pseudonyms if p}
+    found = batch_get(
+        tables.users, sorted(owner), consistent_read=True, attributes_to_get=["user_id"]
+    )
+    return {owner[item.user_id] for item in found}
 
 
 def decode_log_event(event: Mapping[str, Any]) -> list[str]:

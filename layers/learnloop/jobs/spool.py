@@ -5,6 +5,10 @@ gzipped JSON object under the run's prefix, ``checkpoints/{job}/{run_id}/``; lat
 the objects back instead of the tables. The objects belong to the run: the job drops the
 prefix when it finishes (a run that is abandoned leaves them to the bucket's lifecycle).
 
+What is spooled must name no user (no id, no pseudonym): deleting a user does not look here
+(``docs/privacy.md``). ``learn`` spools content and outcomes, rows about decisions (posts);
+a job that needs user rows between invocations must make deletion reach them first.
+
 JSON rather than ``npz``: the rows are the stored attributes themselves (strings and
 numbers), so a resumed run trains on exactly the values an uninterrupted one reads, text
 included, and Python's float repr round-trips every float bit for bit.

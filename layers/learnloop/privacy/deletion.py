@@ -21,7 +21,9 @@ users       GetItem/DeleteItem of the user's consent item
 ==========  =========================================================================
 
 (``experiments`` holds no per-user rows: assignment is a hash and results are computed from
-the events, so removing the user's events removes them from every experiment's results.)
+the events, so removing the user's events removes them from every experiment's results.
+Nor does a resumable ``learn`` run's spool, ``checkpoints/learn/{run}/``: it holds content
+and outcomes, rows about decisions that name no user, as those tables do.)
 
 then checks the ``daily_stats`` items of the user's days (counts, and the journal section's
 rows keyed by pseudonym; a day whose item mentions the id or pseudonym is recomputed),
