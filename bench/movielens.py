@@ -17,8 +17,8 @@ fit's wall time; the item text embedding (MiniLM over "title. genres") is timed 
 ``learnloop`` is the model exactly as ``learnloop train two_tower`` trains and selects it with
 its defaults, given the protocol's training part as its positives (every rating a like, at its
 timestamp) and the item texts: MiniLM text embedding, the per-user split, the budgeted search
-over both candidates (ALS and two-tower), the choice on the validation users, the refit of the
-winner on every positive (:func:`training_jobs.two_tower.selection.select_model`). Its refit
+over every candidate (EASE, ALS and two-tower), the choice on the validation users, the refit
+of the winner on every positive (:func:`training_jobs.two_tower.selection.select_model`). Its refit
 model is scored once on the protocol's test part; ``job_seconds`` is the whole run (text
 embedding included). The job must not be tuned to this random split: ``chronological`` scores
 the same job (and popularity, and ALS with the setting the grid chose above) on a split by time
