@@ -141,10 +141,12 @@ def test_a_version_below_popularity_is_never_promoted(tables: Any, s3: Any) -> N
 def test_an_ease_winner_serves_new_users_and_similar_items_from_its_history_rows(
     client: Any, keys: dict[str, str], tables: Any, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key, files, _ = run_job(tables, s3, monkeypatch, ["--candidates", "ease"])
+    flags = ["--candidates", "ease", "--ease-regularization", "2.5"]
+    key, files, _ = run_job(tables, s3, monkeypatch, flags)
     assert set(files) == FILES | {"history_embeddings.npy"}
     extra = json.loads(files["manifest.json"])["extra"]
     assert extra["model"] == extra["towers"]["model"] == "ease"
+    assert extra["hyperparameters"]["regularization"] == 2.5
     assert extra["popularity_floor"]["passed"], extra["popularity_floor"]
     result = register(tables, s3, key)
     assert result.promoted, result.reason

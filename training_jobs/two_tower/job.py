@@ -105,6 +105,7 @@ def train_two_tower(
     max_trials: int = 40,
     holdout: float = 0.1,
     als_params: dict[str, Any] | None = None,
+    ease_params: dict[str, Any] | None = None,
     now: datetime | None = None,
     progress: Callable[[str, int], EpochCallback] | None = None,
     echo: Callable[[str], None] = print,
@@ -133,7 +134,7 @@ def train_two_tower(
     refit : bool
         Refit the winner on every positive (the two-tower model for the best epoch count).
     candidates : sequence of str
-        Which candidates to train (``als``, ``two_tower``).
+        Which candidates to train (``ease``, ``als``, ``two_tower``).
     budget_seconds : float
         The search's time budget (each candidate's defaults are always tried).
     max_trials : int
@@ -143,6 +144,8 @@ def train_two_tower(
         validation).
     als_params : dict, optional
         :class:`~training_jobs.two_tower.als.ALSRecommender` settings pinned in the search.
+    ease_params : dict, optional
+        :class:`~training_jobs.two_tower.ease.EASERecommender` settings pinned in the search.
     now : datetime, optional
         The version's time.
     progress : callable, optional
@@ -182,6 +185,7 @@ def train_two_tower(
         catalog=catalog,
         params=params,
         als_params=als_params,
+        ease_params=ease_params,
         candidates=candidates,
         budget_seconds=budget_seconds,
         max_trials=max_trials,
@@ -364,6 +368,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--als-regularization", type=float, default=None, help="default: tuned")
     parser.add_argument("--als-alpha", type=float, default=None, help="default: tuned")
     parser.add_argument("--als-iterations", type=int, default=None, help="default: tuned")
+    parser.add_argument(
+        "--ease-regularization", type=float, default=None, help="EASE's penalty; default: tuned"
+    )
+    parser.add_argument(
+        "--ease-factors", type=int, default=None, help="EASE's published rank; default: tuned"
+    )
     parser.add_argument("--random-state", type=int, default=42)
     parser.add_argument("--text-encoder", choices=sorted(TEXT_EMBEDDERS), default="minilm")
     parser.add_argument("--dates", default=None, help="comma-separated export dates")
@@ -474,6 +484,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 name: getattr(args, f"als_{name}")
                 for name in ("factors", "regularization", "alpha", "iterations")
                 if getattr(args, f"als_{name}") is not None
+            },
+            ease_params={
+                name: getattr(args, f"ease_{name}")
+                for name in ("regularization", "factors")
+                if getattr(args, f"ease_{name}") is not None
             },
             progress=_progress(sys.stderr, args.quiet),
             echo=echo,

@@ -42,6 +42,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from training_jobs.exceptions import TrainingDataError
 from training_jobs.two_tower.data import Interaction, UserSplit, per_user_split
 from training_jobs.two_tower.estimator import (
     EmbeddingRecommender,
@@ -331,6 +332,18 @@ def one_standard_error(
     return Choice(chosen=chosen, best=best, users=len(users), table=table)
 
 
+def _too_large(interactions: Sequence[Interaction], candidates: Sequence[str]) -> dict[str, str]:
+    """The candidates these data are too large for, with the reason (EASE: its item limit)."""
+    from training_jobs.two_tower import ease
+
+    if "ease" not in candidates:
+        return {}
+    items = len({row.item_key for row in interactions})
+    if items <= ease.MAX_ITEMS:
+        return {}
+    return {"ease": f"skipped: {items} items with positives > {ease.MAX_ITEMS} (closed form)"}
+
+
 def _final_params(trial: Trial) -> dict[str, Any]:
     # Without a validation part the two-tower model trains for the epochs early stopping kept.
     if trial.candidate == "two_tower":
@@ -344,6 +357,7 @@ def select_model(
     catalog: ItemCatalog | None = None,
     params: Mapping[str, Any] | None = None,
     als_params: Mapping[str, Any] | None = None,
+    ease_params: Mapping[str, Any] | None = None,
     candidates: Sequence[str] = CANDIDATES,
     budget_seconds: float = DEFAULT_BUDGET_SECONDS,
     max_trials: int = 40,
@@ -362,11 +376,12 @@ def select_model(
         Every positive.
     catalog : ItemCatalog, optional
         Items to embed, with text for the two-tower model.
-    params, als_params : mapping, optional
-        Two-tower and ALS settings pinned in every trial (``random_state`` in ``params``
-        seeds everything).
+    params, als_params, ease_params : mapping, optional
+        Two-tower, ALS and EASE settings pinned in every trial (``random_state`` in
+        ``params`` seeds everything).
     candidates : sequence of str
-        Candidates to train.
+        Candidates to train (EASE is left out above :data:`.ease.MAX_ITEMS` items with
+        positives, and ``extra.selection.search.stopped`` says so).
     budget_seconds, max_trials
         The search's budget (see :func:`~training_jobs.two_tower.tuning.tune`).
     holdout : float
@@ -401,18 +416,27 @@ def select_model(
     folds = {"chronological": valid, "random": pairs_of(held)}
     echo(f"validation folds: {len(valid)} chronological, {len(held)} random")
     seconds: dict[str, float] = {}
+    # Every fit of a candidate (the search, the test fit, the refit) must take the data: the
+    # closed form's limit is checked on every positive, not on the search's share of them.
+    skipped = _too_large(interactions, candidates)
+    for candidate, reason in skipped.items():
+        echo(f"{candidate} skipped: {reason}")
+    kept_candidates = [c for c in candidates if c not in skipped]
+    if not kept_candidates:
+        raise TrainingDataError(f"no candidate can train on these data: {skipped}")
     search = tune(
         pairs_of(kept),
         folds,
         catalog=catalog,
-        candidates=candidates,
+        candidates=kept_candidates,
         budget_seconds=budget_seconds,
         max_trials=max_trials,
-        fixed={"two_tower": params, "als": dict(als_params or {})},
+        fixed={"two_tower": params, "als": dict(als_params or {}), "ease": dict(ease_params or {})},
         random_state=seed,
         clock=clock,
         echo=echo,
     )
+    search.stopped.update(skipped)
     seconds["search"] = search.seconds
     choice = one_standard_error(search.trials)
     winner = choice.chosen

@@ -9,7 +9,7 @@ covers coarsely at the same cost, and Optuna's sampler needs no hand-made rungs.
 
 * Candidates (``CANDIDATES``), cheapest first: ``ease`` (the closed-form item-item model:
   its penalty and the rank it is published at; under a second a trial at MovieLens-100K
-  scale, skipped above :data:`.ease.MAX_ITEMS` items with positives), ``als`` (``implicit``'s
+  scale; the job leaves it out above :data:`.ease.MAX_ITEMS` items), ``als`` (``implicit``'s
   ALS: factors, regularisation up to strong values, confidence alpha, sweeps, BM25
   re-weighting or none; about a second a trial), then ``two_tower`` (loss, dimension, weight
   decay, history dropout, normalisation and temperature; the epoch count is chosen by early
@@ -366,10 +366,6 @@ def tune(
         left = budget_seconds - spent
         last = position == len(ordered) - 1
         allowance = left if last else min(left, budget_seconds * SHARES[candidate])
-        if candidate == "ease" and (reason := _too_large_for_ease(train)) is not None:
-            search.stopped[candidate] = reason
-            echo(f"ease skipped: {reason}")
-            continue
         candidate_start = clock()
         study = optuna.create_study(
             direction="maximize", sampler=optuna.samplers.TPESampler(seed=random_state)
@@ -420,13 +416,6 @@ def tune(
             search.stopped[candidate] = f"max_trials: {max_trials}"
     search.seconds = clock() - started
     return search
-
-
-def _too_large_for_ease(train: Sequence[tuple[str, str]]) -> str | None:
-    from training_jobs.two_tower.ease import MAX_ITEMS
-
-    items = len({item for _, item in train})
-    return f"{items} items with positives > {MAX_ITEMS}" if items > MAX_ITEMS else None
 
 
 def _confidence_scales(train: Sequence[tuple[str, str]]) -> dict[str, float]:

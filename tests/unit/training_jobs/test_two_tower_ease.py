@@ -8,11 +8,14 @@ import numpy as np
 import pytest
 
 from learnloop.exceptions import ValidationError
+from training_jobs.exceptions import TrainingDataError
 from training_jobs.two_tower import ease as ease_module
 from training_jobs.two_tower import tuning
+from training_jobs.two_tower.data import Interaction
 from training_jobs.two_tower.ease import EASERecommender, ease_weights
 from training_jobs.two_tower.estimator import ItemCatalog
 from training_jobs.two_tower.factor_export import check_factor_towers, export_factor_towers
+from training_jobs.two_tower.selection import select_model
 
 
 def pairs(n_users: int = 40, n_items: int = 15, seed: int = 3) -> list[tuple[str, str]]:
@@ -99,7 +102,7 @@ def test_the_ease_towers_fold_in_a_new_user_from_the_history_rows() -> None:
     np.testing.assert_allclose(cold[0], model.user_embeddings_[3], atol=1e-5)
 
 
-def test_the_search_tries_ease_first_and_skips_it_above_its_item_limit(
+def test_the_search_tries_ease_first_and_the_job_skips_it_above_its_item_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = pairs()
@@ -108,7 +111,15 @@ def test_the_search_tries_ease_first_and_skips_it_above_its_item_limit(
     assert [t.candidate for t in search.trials] == ["ease"] * 3 + ["als"] * 3
     assert search.trials[0].params == tuning.EASE_DEFAULTS
     assert len({t.params["regularization"] for t in search.trials[:3]}) == 3
-    monkeypatch.setattr(ease_module, "MAX_ITEMS", 5)
-    search = tuning.tune(data, valid, candidates=("ease", "als"), budget_seconds=1e6, max_trials=1)
-    assert [t.candidate for t in search.trials] == ["als"]
-    assert "items with positives > 5" in search.stopped["ease"]
+    # The limit counts every positive's item (the refit's data), not the search's share.
+    rows = [Interaction(u, i, f"2026-11-{1 + n % 28:02d}") for n, (u, i) in enumerate(data)]
+    n_items = len({i for _, i in data})
+    monkeypatch.setattr(ease_module, "MAX_ITEMS", n_items - 1)
+    chosen = select_model(rows, candidates=("ease", "als"), budget_seconds=0)
+    assert [t.candidate for t in chosen.search.trials] == ["als"]
+    assert f"{n_items} items with positives" in chosen.search.stopped["ease"]
+    with pytest.raises(TrainingDataError, match="no candidate"):
+        select_model(rows, candidates=("ease",), budget_seconds=0)
+    monkeypatch.setattr(ease_module, "MAX_ITEMS", n_items)
+    pinned = select_model(rows, candidates=("ease",), budget_seconds=0, ease_params={"factors": 5})
+    assert pinned.winner.candidate == "ease" and pinned.published.item_embeddings_.shape[1] == 5
