@@ -32,6 +32,10 @@ each item's top-10 most similar items among its top-20 co-occurring ones
 for an ALS winner also ``after_raw_factors``, the same setting with implicit's own factors (no
 re-basing, ``similarity_power=None``), which separates the setting's effect from the basis's.
 
+NDCG@10 carries a 95 % bootstrap interval over the test users (``ndcg@10_interval``), and
+``learnloop`` its mean per-user difference to every model run beside it on the same users,
+with that difference's interval (``ndcg@10_minus``).
+
 Usage::
 
     python bench/movielens.py /work/shared/data/movielens-100k [--quick] [--no-text] [--json]
@@ -62,7 +66,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "layers"))
 
-from training_jobs.metrics import ranking_metrics, top_k_excluding  # noqa: E402
+from training_jobs.metrics import ndcg_per_user, ranking_metrics, top_k_excluding  # noqa: E402
 
 K = 10
 PUBLISHED = {  # Recommenders README, "Algorithm Comparison" (MovieLens 100k, k=10)
@@ -137,6 +141,11 @@ class Evaluation:
             "ndcg@10": m["ndcg@10"],
             "map": m["map@10"],
         }
+
+    def user_ndcg(self, scores: np.ndarray) -> np.ndarray:
+        """Each evaluated user's NDCG@10 (rows of ``eval_rows``), for intervals over users."""
+        top = top_k_excluding(scores, [self.seen[r] for r in self.eval_rows], K)
+        return ndcg_per_user(top, self.relevant, K)
 
     def matrix(self, train: np.ndarray) -> Any:
         from scipy.sparse import csr_matrix
@@ -330,6 +339,7 @@ def learnloop_job(
     order = [row[f"movie#{int(i)}"] for i in ev.items]
     scores = model.score_users([f"u{int(ev.users[r])}" for r in ev.eval_rows])[:, order]
     metrics: dict[str, Any] = dict(ev.score(scores))
+    metrics["per_user"] = ev.user_ndcg(scores)
     metrics.update(
         {
             "fit_seconds": round(chosen.seconds.get("refit", 0.0), 2),
@@ -372,6 +382,7 @@ def chronological(
         result["als"] = {k: round(v, 6) for k, v in ev.score(scores).items()}
         result["als"]["params"] = als_params
     metrics, chosen = learnloop_job(train, test, texts, budget, embed)
+    metrics.pop("per_user")
     result["learnloop"] = {
         k: (round(v, 6) if isinstance(v, float) else v) for k, v in metrics.items()
     }
@@ -457,6 +468,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "two_tower": tt}  # fmt: skip
     fits = {name: fit for name, fit in fits.items() if name in wanted}
     results: dict[str, Any] = {}
+    per_user: dict[str, np.ndarray] = {}
     chosen_params: dict[str, dict[str, Any]] = {}
     for name, fit in fits.items():
         settings = TWO_TOWER_GRID if name == "two_tower" else grid(GRIDS[name])
@@ -488,6 +500,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         metrics = final.score(scores)
         metrics["fit_seconds"] = round(seconds, 2)
         results[name] = {k: round(v, 6) for k, v in metrics.items()}
+        per_user[name] = final.user_ndcg(scores)
+        results[name]["ndcg@10_interval"] = interval(per_user[name])
         print(
             f"{name}: {params} → NDCG@10 {metrics['ndcg@10']:.4f} (fit {seconds:.1f} s)", flush=True
         )
@@ -498,8 +512,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print("learnloop: the two-tower job's selection with its defaults", flush=True)
         embed = MemoEmbedder()
         metrics, chosen = learnloop_job(train, test, job_texts, args.budget_seconds, embed)
+        per_user["learnloop"] = metrics.pop("per_user")
         results["learnloop"] = {
             k: (round(v, 6) if isinstance(v, float) else v) for k, v in metrics.items()
+        }
+        results["learnloop"]["ndcg@10_interval"] = interval(per_user["learnloop"])
+        # Paired over the same test users: the job against each baseline run beside it.
+        results["learnloop"]["ndcg@10_minus"] = {
+            name: {
+                "delta": round(float((per_user["learnloop"] - other).mean()), 6),
+                "interval": interval(per_user["learnloop"] - other),
+            }
+            for name, other in per_user.items()
+            if name != "learnloop"
         }
         print(
             f"learnloop: {chosen.winner.candidate} → NDCG@10 {metrics['ndcg@10']:.4f} "
@@ -517,21 +542,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def interval(values: np.ndarray) -> list[float] | None:
+    """The 95 % bootstrap interval of the mean of per-user figures (seeded, 2,000 resamples
+    of the users), as registration computes its paired intervals."""
+    from learnloop.models.champion import paired_interval
+
+    found = paired_interval(values, resamples=2000)
+    return None if found is None else [round(found[0], 4), round(found[1], 4)]
+
+
 def table(results: dict[str, Any]) -> str:
     lines = [
-        f"{'model':<22}{'precision@10':>14}{'recall@10':>12}{'NDCG@10':>10}{'MAP':>10}{'fit s':>8}",
+        f"{'model':<22}{'precision@10':>14}{'recall@10':>12}{'NDCG@10':>10}{'95 % over users':>18}"
+        f"{'MAP':>10}{'fit s':>8}",
     ]
     for name, m in results.items():
         if name in ("similarity", "chronological"):
             continue
+        low, high = m.get("ndcg@10_interval") or (float("nan"), float("nan"))
         lines.append(
             f"{name:<22}{m['precision@10']:>14.4f}{m['recall@10']:>12.4f}{m['ndcg@10']:>10.4f}"
-            f"{m['map']:>10.4f}{m['fit_seconds']:>8.1f}"
+            f"{f'[{low:.4f}, {high:.4f}]':>18}{m['map']:>10.4f}{m['fit_seconds']:>8.1f}"
         )
     for name, m in PUBLISHED.items():
         lines.append(
             f"{name + ' (published)':<22}{m['precision@10']:>14.4f}{m['recall@10']:>12.4f}"
-            f"{m['ndcg@10']:>10.4f}{m['map']:>10.4f}{'':>8}"
+            f"{m['ndcg@10']:>10.4f}{'':>18}{m['map']:>10.4f}{'':>8}"
         )
     return "\n".join(lines)
 
@@ -573,6 +609,12 @@ def main(argv: Iterable[str] | None = None) -> int:
             f"NDCG@10 {ll['ndcg@10']:.4f}: goal >= 0.48 {met}; job "
             f"{ll['job_seconds']:.1f} s (goal <= 300 s on 2 cores)"
         )
+        for name, paired in ll.get("ndcg@10_minus", {}).items():
+            low, high = paired["interval"] or (float("nan"), float("nan"))
+            print(
+                f"learnloop - {name}, paired over the same users: {paired['delta']:+.4f} "
+                f"[{low:+.4f}, {high:+.4f}]"
+            )
     if "chronological" in results:
         chrono = results["chronological"]
         print(

@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
-from typing import Any
 
 import numpy as np
 
@@ -105,10 +104,6 @@ class ALSRecommender(EmbeddingRecommender):
         """Width of the published embeddings (``factors``)."""
         return self.factors
 
-    def get_params(self) -> dict[str, Any]:
-        """The hyperparameters, as ``__init__`` takes them."""
-        return {name: getattr(self, name) for name in _PARAMS}
-
     def fit(
         self,
         pairs: Iterable[tuple[str, str]],
@@ -173,16 +168,6 @@ class ALSRecommender(EmbeddingRecommender):
         return self
 
 
-_PARAMS = (
-    "factors",
-    "regularization",
-    "alpha",
-    "iterations",
-    "weighting",
-    "similarity_power",
-    "n_threads",
-    "random_state",
-)
 #: ``weighting`` choices.
 WEIGHTINGS = ("none", "bm25")
 

@@ -123,10 +123,6 @@ class EASERecommender(EmbeddingRecommender):
         """Width of the published embeddings (``factors``)."""
         return self.factors
 
-    def get_params(self) -> dict[str, Any]:
-        """The hyperparameters, as ``__init__`` takes them."""
-        return {name: getattr(self, name) for name in _PARAMS}
-
     def history_matrix(self) -> np.ndarray:
         """EASE's history factors (see the module)."""
         self._check_fitted()
@@ -191,6 +187,3 @@ class EASERecommender(EmbeddingRecommender):
         self.validation_curve_: list[float] = []
         self.fit_seconds_ = time.perf_counter() - started
         return self
-
-
-_PARAMS = ("regularization", "factors", "similarity_power", "max_items", "random_state")

@@ -32,6 +32,7 @@ True
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -113,8 +114,11 @@ class EmbeddingRecommender:
         return None if history is self.item_embeddings_ else history
 
     def get_params(self) -> dict[str, Any]:
-        """The hyperparameters, as ``__init__`` takes them."""
-        raise NotImplementedError
+        """The hyperparameters, as ``__init__`` takes them: scikit-learn's convention, every
+        keyword of ``__init__`` is stored unchanged under its own name."""
+        signature = inspect.signature(type(self).__init__)
+        names = [p.name for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY]
+        return {name: getattr(self, name) for name in names}
 
     def _index_pairs(
         self, pairs: Iterable[tuple[str, str]], catalog: ItemCatalog | None
@@ -427,10 +431,6 @@ class TwoTowerRecommender(EmbeddingRecommender):
         self.random_state = random_state
         self.max_seconds = max_seconds
 
-    def get_params(self) -> dict[str, Any]:
-        """The hyperparameters, as ``__init__`` takes them."""
-        return {name: getattr(self, name) for name in _PARAMS}
-
     def _check_params(self) -> None:
         details = []
         if self.loss not in LOSSES:
@@ -666,27 +666,6 @@ class TwoTowerRecommender(EmbeddingRecommender):
             users = net.user_vectors(torch.arange(1, n_users + 1), torch.from_numpy(matrix))
             self.user_embeddings_ = users.numpy().astype(np.float32)
             self.item_embeddings_ = net.item_vectors().numpy().astype(np.float32)
-
-
-_PARAMS = (
-    "embedding_dim",
-    "loss",
-    "temperature",
-    "normalize",
-    "epochs",
-    "patience",
-    "batch_size",
-    "learning_rate",
-    "weight_decay",
-    "history_dropout",
-    "id_dropout",
-    "use_user_id",
-    "hidden",
-    "eval_k",
-    "n_threads",
-    "random_state",
-    "max_seconds",
-)
 
 
 def pairs_of(interactions: Iterable[Any]) -> list[tuple[str, str]]:
