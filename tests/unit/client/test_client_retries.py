@@ -118,7 +118,11 @@ def test_a_502_is_resent_for_reads_only() -> None:
 
 def test_a_timeout_is_retried_for_a_read_then_reported() -> None:
     sleeps: list[float] = []
-    slow = ("slow", 0.5, (200, {}, {"late": True}))
+    # The answer comes far later than the timeout: a socket timeout bounds each wait for
+    # data, so a client thread stalled past the answer's arrival (a loaded CI machine stalled
+    # one for 0.4 s) would read it in time; 5 s is beyond any stall. The server's threads are
+    # daemons, so the test does not wait for them.
+    slow = ("slow", 5.0, (200, {}, {"late": True}))
     with ScriptedServer([slow]) as s:
         client = _client(s, sleeps, timeout=0.1, retry=RetryPolicy(attempts=2))
         with pytest.raises(TransportError) as caught:
