@@ -190,51 +190,46 @@ def split_time(ratings: np.ndarray, quantile: float = 0.8) -> Split:
 SPLITS: dict[str, Callable[[np.ndarray], Split]] = {"user": split_user, "time": split_time}
 
 
-def user_metrics(top: Sequence[int], relevant: set[int], k: int = K) -> tuple[float, float, float]:
-    """NDCG@k, precision@k and recall@k of one user's ranked list (binary gains).
-
-    Examples
-    --------
-    >>> [round(v, 4) for v in user_metrics([3, 1, 2], {1, 2}, k=2)]
-    [0.3869, 0.5, 0.5]
-    """
-    hits = [item in relevant for item in list(top)[:k]]
-    dcg = sum(1.0 / math.log2(rank + 2) for rank, hit in enumerate(hits) if hit)
-    ideal = sum(1.0 / math.log2(rank + 2) for rank in range(min(len(relevant), k)))
-    found = sum(hits)
-    return dcg / ideal if ideal else 0.0, found / k, found / len(relevant) if relevant else 0.0
-
-
 def score_lists(
     tops: Mapping[int, Sequence[int]], test: Mapping[int, set[int]], k: int = K
 ) -> dict[str, np.ndarray]:
-    """Per-user ``ndcg``, ``precision`` and ``recall`` arrays, users in ``sorted(test)`` order."""
-    users = sorted(test)
-    values = np.array([user_metrics(tops.get(u, ()), test[u], k) for u in users]).reshape(-1, 3)
-    return {"ndcg": values[:, 0], "precision": values[:, 1], "recall": values[:, 2]}
-
-
-def bootstrap_interval(
-    values: np.ndarray, *, resamples: int = 2000, seed: int = 0, level: float = 0.95
-) -> tuple[float, float]:
-    """Percentile interval of the mean of ``values`` over ``resamples`` draws of the users.
-
-    A paired difference is the interval of the per-user differences.
+    """Per-user ``ndcg``, ``precision`` and ``recall`` arrays, users in ``sorted(test)`` order
+    (the job's definitions, :mod:`training_jobs.metrics`; a short answer is padded with no
+    item, so a user the route answered with nothing scores zero).
 
     Examples
     --------
-    >>> low, high = bootstrap_interval(np.array([0.0, 1.0] * 50), seed=1)
-    >>> 0.35 < low < 0.5 < high < 0.65
-    True
+    >>> score_lists({7: [3, 1, 2]}, {7: {1, 2}}, k=2)["ndcg"].round(4).tolist()
+    [0.3869]
     """
-    values = np.asarray(values, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    means = np.empty(resamples)
-    for start in range(0, resamples, 200):  # bounded memory for many users
-        rows = rng.integers(0, len(values), size=(min(200, resamples - start), len(values)))
-        means[start : start + len(rows)] = values[rows].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+    from training_jobs.metrics import ndcg_per_user
+
+    users = sorted(test)
+    top = np.full((len(users), k), -1, dtype=np.int64)
+    for row, user in enumerate(users):
+        answer = list(tops.get(user, ()))[:k]
+        top[row, : len(answer)] = answer
+    relevant = [test[u] for u in users]
+    found = np.array(
+        [sum(int(i) in rel for i in row) for row, rel in zip(top, relevant, strict=True)]
+    )
+    sizes = np.array([max(len(rel), 1) for rel in relevant])
+    return {
+        "ndcg": ndcg_per_user(top, relevant, k),
+        "precision": found / k,
+        "recall": np.where([bool(rel) for rel in relevant], found / sizes, 0.0),
+    }
+
+
+def bootstrap_interval(values: np.ndarray, *, seed: int = 0) -> tuple[float, float]:
+    """The 95 % interval of the mean of per-user ``values`` over 2,000 seeded resamples of the
+    users (registration's :func:`~learnloop.models.champion.paired_interval`; a paired
+    difference is the interval of the per-user differences); ``(nan, nan)`` below 2 users.
+    """
+    from learnloop.models.champion import paired_interval
+
+    found = paired_interval(values, resamples=2000, seed=seed)
+    return found if found is not None else (math.nan, math.nan)
 
 
 def seen_items(train: np.ndarray) -> dict[int, set[int]]:
