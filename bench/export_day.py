@@ -1,13 +1,16 @@
 """Benchmark: ``export_training_data`` of one day on the embedded stack, and where its time goes.
 
 Plants N reactions (``--reactions``, default 3000; 40 users, 300 items) and N/2 events on one
-day, then times: the raw reads of the day's partitions (the low-level client, every page, no
-deserialization: the emulator's floor), and the export (files streamed, manifest). Run it with
-``PYTHONPATH`` at another checkout's ``layers`` to compare code versions on the same machine.
+day (``--days D``: the reactions spread over D days ending on it, so the table holds far more
+than the day, as a backfill's does), then times: the raw reads of the day's partitions (the
+low-level client, every page, no deserialization: the emulator's floor), and the export (files
+streamed, manifest). Run it with ``PYTHONPATH`` at another checkout's ``layers`` and root to
+compare code versions (the emulator's Query patch lives in ``learnloop_tools``) on the same
+machine.
 
 Usage::
 
-    PYTHONPATH=layers:. python bench/export_day.py [--reactions 3000] [--json]
+    PYTHONPATH=layers:. python bench/export_day.py [--reactions 3000] [--days 1] [--json]
 
 With ``--json`` the last line printed is one JSON object.
 """
@@ -20,7 +23,7 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +32,9 @@ NOW = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
 DAY = date(2026, 11, 20)
 
 
-def measure(reactions: int) -> dict[str, Any]:
-    """Plant ``reactions`` on one day; time the raw reads and the export of that day."""
+def measure(reactions: int, days: int = 1) -> dict[str, Any]:
+    """Plant ``reactions`` over ``days`` days ending on :data:`DAY`; time the raw reads and
+    the export of that day."""
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(name, "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -59,6 +63,7 @@ def measure(reactions: int) -> dict[str, Any]:
         bootstrap(settings, tables=tables, s3=s3)
 
         def react(i: int) -> None:
+            day = DAY - timedelta(days=i % days)
             put_reaction(
                 tables,
                 {
@@ -66,7 +71,7 @@ def measure(reactions: int) -> dict[str, Any]:
                     "content_type": "coin",
                     "external_id": f"C{i // 40}",
                     "reaction": ("like", "dislike")[i % 2],
-                    "occurred_at": f"2026-11-20T{i % 24:02d}:{i % 60:02d}:{(i // 60) % 60:02d}Z",
+                    "occurred_at": f"{day}T{i % 24:02d}:{i % 60:02d}:{(i // 60) % 60:02d}Z",
                 },
                 now=NOW,
             )
@@ -110,6 +115,7 @@ def measure(reactions: int) -> dict[str, Any]:
     rows = sum(result.rows.values())
     return {
         "reactions": reactions,
+        "days": days,
         "rows_exported": rows,
         "plant_seconds": round(plant_seconds, 2),
         "raw_read_seconds": round(read_seconds, 2),
@@ -123,9 +129,10 @@ def measure(reactions: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reactions", type=int, default=3000)
+    parser.add_argument("--days", type=int, default=1, help="days the reactions spread over")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    figures = measure(args.reactions)
+    figures = measure(args.reactions, max(1, args.days))
     sys.path.insert(0, str(_ROOT))
     from bench._report import print_report
 

@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 
-from learnloop_tools.local.moto_server import ensure_local_credentials, install_keyed_queries
+from learnloop_tools.local.moto_server import (
+    EMULATOR_LOCK,
+    ensure_local_credentials,
+    install_keyed_queries,
+)
 
 USERS = [f"u{i:03d}" for i in range(20)]
 
@@ -111,3 +115,102 @@ def test_keyed_answers_are_moto_answers(dynamodb: Any, query: dict[str, Any]) ->
     finally:
         Table.all_items = original  # type: ignore[method-assign]
     assert keyed == reference and keyed
+
+
+@pytest.fixture
+def by_day() -> Iterator[Any]:
+    """A table with a day index, as the reactions table has, 3 days x 8 users."""
+    import boto3
+    from moto import mock_aws
+
+    ensure_local_credentials()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="reactions",
+            KeySchema=[
+                {"AttributeName": "user_id", "KeyType": "HASH"},
+                {"AttributeName": "item_key", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": name, "AttributeType": "S"}
+                for name in ("user_id", "item_key", "day", "at")
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by_day",
+                    "KeySchema": [
+                        {"AttributeName": "day", "KeyType": "HASH"},
+                        {"AttributeName": "at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for n in range(24):
+            put(client, f"u{n % 8}", f"meme#{n}", f"d{n % 3}", f"t{(n * 7) % 24:02d}")
+        yield client
+
+
+def put(client: Any, user: str, item: str, day: str, at: str) -> None:
+    with EMULATOR_LOCK.writing():  # as the embedded server runs every write
+        client.put_item(
+            TableName="reactions",
+            Item={"user_id": {"S": user}, "item_key": {"S": item}, "day": {"S": day},
+                  "at": {"S": at}},
+        )  # fmt: skip
+
+
+def day_query(client: Any, day: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """Through the index path (inside the read lock, as the server answers a Query) and
+    moto's own (outside it); both must agree."""
+    query = {"IndexName": "by_day", "KeyConditionExpression": "#d = :d",
+             "ExpressionAttributeNames": {"#d": "day"},
+             "ExpressionAttributeValues": {":d": {"S": day}}, **kwargs}  # fmt: skip
+    with EMULATOR_LOCK.reading():
+        grouped = query_all(client, **query)
+    assert grouped == query_all(client, **query)
+    return grouped
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"Limit": 3}, {"ScanIndexForward": False, "Limit": 2}])
+def test_an_index_query_reads_the_group_and_answers_as_moto(
+    by_day: Any, kwargs: dict[str, Any]
+) -> None:
+    install_keyed_queries()
+    found = day_query(by_day, "d1", **kwargs)
+    assert [i["at"]["S"] for i in found] == sorted(i["at"]["S"] for i in found)[
+        :: -1 if kwargs.get("ScanIndexForward") is False else 1
+    ]
+    assert {i["day"]["S"] for i in found} == {"d1"} and len(found) == 8
+    table = next(t for t in _tables() if t.name == "reactions")
+    _, groups = table._learnloop_index_groups  # the table grouped once by the index's key
+    assert sorted(key.value for key in groups[("by_day", "day")]) == ["d0", "d1", "d2"]
+
+
+def test_a_write_moves_the_generation_so_no_index_query_reads_a_stale_group(
+    by_day: Any,
+) -> None:
+    install_keyed_queries()
+    assert len(day_query(by_day, "d1")) == 8
+    table = next(t for t in _tables() if t.name == "reactions")
+    first = table._learnloop_index_groups
+    assert len(day_query(by_day, "d2")) == 8
+    assert table._learnloop_index_groups is first  # one grouping served both days
+    with EMULATOR_LOCK.writing(tables=False):  # an S3 write, as an export's between its reads
+        pass
+    assert len(day_query(by_day, "d0")) == 8
+    assert table._learnloop_index_groups is first
+    put(by_day, "u0", "meme#new", "d1", "t99")
+    put(by_day, "u1", "meme#1", "d2", "t00")  # an item moves from d1 to d2
+    assert [i["item_key"]["S"] for i in day_query(by_day, "d1")][-1] == "meme#new"
+    assert "meme#1" not in {i["item_key"]["S"] for i in day_query(by_day, "d1")}
+    assert "meme#1" in {i["item_key"]["S"] for i in day_query(by_day, "d2")}
+    assert table._learnloop_index_groups is not first
+
+
+def _tables() -> list[Any]:
+    from moto.dynamodb.models import dynamodb_backends
+
+    return list(dynamodb_backends["123456789012"]["us-east-1"].tables.values())
