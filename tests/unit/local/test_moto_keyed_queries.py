@@ -118,11 +118,15 @@ def test_keyed_answers_are_moto_answers(dynamodb: Any, query: dict[str, Any]) ->
 
 
 @pytest.fixture
-def by_day() -> Iterator[Any]:
-    """A table with a day index, as the reactions table has, 3 days x 8 users."""
+def by_day(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A table with a day index, as the reactions table has, 3 days x 8 users, in this
+    process's moto (never an embedded server another test left running: this test takes the
+    emulator's lock, which that server's handlers would wait for)."""
     import boto3
     from moto import mock_aws
 
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+        monkeypatch.delenv(name, raising=False)
     ensure_local_credentials()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
@@ -154,12 +158,13 @@ def by_day() -> Iterator[Any]:
 
 
 def put(client: Any, user: str, item: str, day: str, at: str) -> None:
-    with EMULATOR_LOCK.writing():  # as the embedded server runs every write
-        client.put_item(
-            TableName="reactions",
-            Item={"user_id": {"S": user}, "item_key": {"S": item}, "day": {"S": day},
-                  "at": {"S": at}},
-        )  # fmt: skip
+    client.put_item(
+        TableName="reactions",
+        Item={"user_id": {"S": user}, "item_key": {"S": item}, "day": {"S": day},
+              "at": {"S": at}},
+    )  # fmt: skip
+    with EMULATOR_LOCK.writing():  # the embedded server moves the generation on each write
+        pass
 
 
 def day_query(client: Any, day: str, **kwargs: Any) -> list[dict[str, Any]]:
