@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,12 +17,30 @@ from learnloop_tools.local.moto_server import (
 USERS = [f"u{i:03d}" for i in range(20)]
 
 
-@pytest.fixture
-def dynamodb() -> Iterator[Any]:
+@contextlib.contextmanager
+def reactions_table(monkeypatch: pytest.MonkeyPatch, *, day_index: bool) -> Iterator[Any]:
+    """A ``reactions`` table (with a ``by_day`` index when asked) in this process's moto: never
+    an embedded server another test in the worker left running (``AWS_ENDPOINT_URL``), whose
+    handlers would also wait for the emulator's lock these tests take."""
     import boto3
     from moto import mock_aws
 
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+        monkeypatch.delenv(name, raising=False)
     ensure_local_credentials()
+    keys = ("user_id", "item_key", "day", "at") if day_index else ("user_id", "item_key")
+    index = {
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": "by_day",
+                "KeySchema": [
+                    {"AttributeName": "day", "KeyType": "HASH"},
+                    {"AttributeName": "at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ]
+    }
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(
@@ -30,12 +49,16 @@ def dynamodb() -> Iterator[Any]:
                 {"AttributeName": "user_id", "KeyType": "HASH"},
                 {"AttributeName": "item_key", "KeyType": "RANGE"},
             ],
-            AttributeDefinitions=[
-                {"AttributeName": "user_id", "AttributeType": "S"},
-                {"AttributeName": "item_key", "AttributeType": "S"},
-            ],
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
             BillingMode="PAY_PER_REQUEST",
+            **(index if day_index else {}),
         )
+        yield client
+
+
+@pytest.fixture
+def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    with reactions_table(monkeypatch, day_index=False) as client:
         for user in USERS:
             for item in range(5):
                 client.put_item(
@@ -119,39 +142,8 @@ def test_keyed_answers_are_moto_answers(dynamodb: Any, query: dict[str, Any]) ->
 
 @pytest.fixture
 def by_day(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A table with a day index, as the reactions table has, 3 days x 8 users, in this
-    process's moto (never an embedded server another test left running: this test takes the
-    emulator's lock, which that server's handlers would wait for)."""
-    import boto3
-    from moto import mock_aws
-
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
-        monkeypatch.delenv(name, raising=False)
-    ensure_local_credentials()
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="reactions",
-            KeySchema=[
-                {"AttributeName": "user_id", "KeyType": "HASH"},
-                {"AttributeName": "item_key", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"}
-                for name in ("user_id", "item_key", "day", "at")
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "by_day",
-                    "KeySchema": [
-                        {"AttributeName": "day", "KeyType": "HASH"},
-                        {"AttributeName": "at", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    """A table with a day index, as the reactions table has, 3 days x 8 users."""
+    with reactions_table(monkeypatch, day_index=True) as client:
         for n in range(24):
             put(client, f"u{n % 8}", f"meme#{n}", f"d{n % 3}", f"t{(n * 7) % 24:02d}")
         yield client
